@@ -1,0 +1,38 @@
+# Two commands from a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONFIG ?= homeserver.yaml
+
+.PHONY: run test install config migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python setup.py setup.cfg
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(CONFIG): | $(STAMP)
+	HOMESERVER_CONFIG=$(CONFIG) $(BIN)/homeserver generate-config --server-name localhost:8008 --data-dir data
+
+config: $(CONFIG)
+
+migrate: $(STAMP) $(CONFIG)
+	HOMESERVER_CONFIG=$(CONFIG) $(BIN)/homeserver migrate
+
+# Serves on 127.0.0.1:8008 (server name localhost:8008, SQLite in ./data).
+run: migrate
+	HOMESERVER_CONFIG=$(CONFIG) $(BIN)/gunicorn --config gunicorn.conf.py
+
+# Runs the whole suite on SQLite, and on PostgreSQL when one answers at 127.0.0.1:5432
+# (REQUIRE_POSTGRES=1 makes a missing PostgreSQL a failure, as CI does).
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,29 @@
+"""gunicorn settings for the homeserver. Override any of them the usual gunicorn way, e.g.
+GUNICORN_CMD_ARGS="--bind 127.0.0.1:9000 --workers 4"."""
+
+import multiprocessing
+
+bind = "127.0.0.1:8008"
+# gthread: /sync long-polls hold a thread each, so each worker runs many threads.
+worker_class = "gthread"
+workers = min(4, multiprocessing.cpu_count() * 2)
+threads = 64
+# Long-polls last up to the client's timeout (30 s is common); keep well above it.
+timeout = 120
+graceful_timeout = 30
+keepalive = 75
+accesslog = "-"
+wsgi_app = "wsgi:app"
+
+
+def on_starting(server):
+    """Migrate once, in the master, before any worker imports the app."""
+    from homeserver import db
+    from homeserver.config import load_config
+
+    config = load_config()
+    db.init_database(config.database_url, 2)
+    applied = db.migrate()
+    if applied:
+        server.log.info("applied migrations: %s", ", ".join(applied))
+    db.database.obj.close_all()

@@ -1,0 +1,73 @@
+"""homeserver: a Matrix homeserver (Client-Server API) as a Flask application."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+__version__ = "0.1.0"
+
+TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "templates")
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
+}
+
+
+def create_app(config=None, *, overrides: dict | None = None, check_schema: bool = True) -> Flask:
+    """Build the WSGI application. ``config`` is a Config; by default it is loaded from the
+    environment (HOMESERVER_CONFIG and HOMESERVER_* variables)."""
+    from . import db
+    from .api import register_blueprints
+    from .api.error_handlers import register_error_handlers
+    from .config import load_config
+
+    if config is None:
+        config = load_config(overrides=overrides)
+    logging.basicConfig(level=config.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    app = Flask(__name__, template_folder=TEMPLATE_DIR)
+    app.config["HOMESERVER"] = config
+    app.config["MAX_CONTENT_LENGTH"] = config.max_request_size
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    app.json.compact = True
+    if config.trust_x_forwarded_for:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    database = db.init_database(config.database_url, config.database_pool_size)
+    if check_schema:
+        db.check_schema()
+        if db.current_schema_version() < db.latest_schema_version():
+            raise db.SchemaOutdated(
+                "the database schema is out of date: run `homeserver migrate` first")
+
+    @app.before_request
+    def _before():
+        if request.method == "OPTIONS":
+            # CORS pre-flight: answered for every path, without running the endpoint's logic.
+            return app.response_class(status=200)
+        database.connect(reuse_if_open=True)
+        return None
+
+    @app.teardown_request
+    def _teardown(exc):
+        if not database.is_closed():
+            database.close()
+
+    @app.after_request
+    def _cors(response):
+        for name, value in CORS_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    register_error_handlers(app)
+    register_blueprints(app)
+    return app

@@ -1,0 +1,125 @@
+"""Request helpers shared by every blueprint: JSON bodies, schemas, query args, authentication."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import current_app, g, request
+from marshmallow import Schema, ValidationError
+
+from .. import errors
+from ..services import auth
+
+CLIENT_PREFIX = "/_matrix/client"
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def raw_json() -> Any:
+    """The request body parsed as JSON, whatever the Content-Type header says.
+
+    Clients sometimes omit Content-Type, so Flask's get_json (which answers 415 then) is not used.
+    NaN/Infinity are refused: they are not JSON.
+    """
+    data = request.get_data(cache=True)
+    if not data.strip():
+        raise errors.NotJson("Request body is empty; expected a JSON object")
+    try:
+        return json.loads(data, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise errors.NotJson("Content not JSON") from None
+
+
+def json_body(*, allow_empty: bool = False) -> dict:
+    """The body as a JSON object (M_NOT_JSON if not JSON, M_BAD_JSON if not an object)."""
+    if allow_empty and not request.get_data(cache=True).strip():
+        return {}
+    body = raw_json()
+    if not isinstance(body, dict):
+        raise errors.BadJson("Request body must be a JSON object")
+    return body
+
+
+def _field_error(messages: Any) -> tuple[str, str]:
+    """(field path, first message) from marshmallow's nested error messages."""
+    path = []
+    while isinstance(messages, dict) and messages:
+        key, messages = next(iter(messages.items()))
+        if key != "_schema":
+            path.append(str(key))
+    while isinstance(messages, list) and messages:
+        messages = messages[0]
+        if isinstance(messages, dict):
+            sub_path, text = _field_error(messages)
+            return ".".join(path + [sub_path]).strip("."), text
+    return ".".join(path), str(messages)
+
+
+def load_body(schema: Schema, body: dict | None = None, *, missing_errcode=None) -> dict:
+    """Validate a JSON object body with a schema; failures answer M_BAD_JSON naming the field.
+
+    ``missing_errcode`` (an error class) answers a missing required field with another code,
+    for endpoints where the spec asks for M_MISSING_PARAM.
+    """
+    if body is None:
+        body = json_body()
+    try:
+        return schema.load(body)
+    except ValidationError as exc:
+        field, text = _field_error(exc.messages)
+        if missing_errcode is not None and text == "Missing data for required field.":
+            raise missing_errcode(f"Missing required field: {field}") from None
+        raise errors.BadJson(f"Invalid field '{field}': {text}" if field else text) from None
+
+
+def load_args(schema: Schema) -> dict:
+    """Validate query arguments; a missing one answers M_MISSING_PARAM, a bad one M_INVALID_PARAM."""
+    try:
+        return schema.load(request.args.to_dict())
+    except ValidationError as exc:
+        field, text = _field_error(exc.messages)
+        if text == "Missing data for required field.":
+            raise errors.MissingParam(f"Missing query parameter: {field}") from None
+        raise errors.InvalidParam(f"Invalid query parameter '{field}': {text}") from None
+
+
+def access_token_from_request() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+    token = request.args.get("access_token")
+    return token or None
+
+
+def client_ip() -> str | None:
+    """The client's address; behind nginx, ProxyFix (see create_app) makes this the real one."""
+    return request.remote_addr
+
+
+def require_auth() -> auth.Requester:
+    """The requester for this request; M_MISSING_TOKEN / M_UNKNOWN_TOKEN otherwise."""
+    cached = g.get("requester")
+    if cached is not None:
+        return cached
+    token = access_token_from_request()
+    if token is None:
+        raise errors.MissingToken()
+    requester = auth.authenticate(token, client_ip())
+    g.requester = requester
+    return requester
+
+
+def optional_auth() -> auth.Requester | None:
+    """The requester when a token is given (a bad token still fails), else None."""
+    if access_token_from_request() is None:
+        return None
+    return require_auth()
+
+
+def config():
+    return current_app.config["HOMESERVER"]

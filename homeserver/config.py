@@ -1,0 +1,223 @@
+"""Configuration: a YAML file plus HOMESERVER_* environment overrides, validated at startup.
+
+The file is found at ``$HOMESERVER_CONFIG`` (default ``./homeserver.yaml``); without a file the
+defaults apply. Any key can be overridden by ``HOMESERVER_<KEY>``, nested keys joined by ``__``
+(``HOMESERVER_REGISTRATION__ENABLED=true``); values from the environment are parsed as YAML
+scalars so ``true``, ``10`` and ``null`` mean what they look like.
+
+An unknown key or a bad value raises ``ConfigError`` with one line naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+ENV_PREFIX = "HOMESERVER_"
+CONFIG_ENV = "HOMESERVER_CONFIG"
+DEFAULT_CONFIG_PATH = "homeserver.yaml"
+
+
+class ConfigError(Exception):
+    """Startup refuses to go on; the message is one line naming the key and the problem."""
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class RegistrationSchema(_Strict):
+    enabled = fields.Boolean(load_default=False)
+    require_token = fields.Boolean(load_default=False)
+    # Guest access is not built; the key exists so the refusal is explicit and documented.
+    allow_guests = fields.Boolean(load_default=False, validate=validate.Equal(
+        False, error="guest access is not supported by this server"))
+
+
+class RateLimitRuleSchema(_Strict):
+    per_second = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    burst = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+def _rule(per_second: float, burst: int) -> dict:
+    return {"per_second": per_second, "burst": burst}
+
+
+class RateLimitsSchema(_Strict):
+    enabled = fields.Boolean(load_default=True)
+    login_per_ip = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.2, 10))
+    login_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.1, 5))
+    login_failures_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.05, 5))
+    register_per_ip = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.1, 5))
+    messages_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(10, 50))
+
+
+class ConfigSchema(_Strict):
+    server_name = fields.String(load_default="localhost:8008", validate=validate.Length(min=1))
+    public_baseurl = fields.Url(load_default=None, allow_none=True, require_tld=False,
+                                schemes={"http", "https"})
+    data_dir = fields.String(load_default="data")
+    database = fields.String(load_default=None, allow_none=True)
+    database_pool_size = fields.Integer(load_default=20, strict=True, validate=validate.Range(min=1))
+    log_level = fields.String(load_default="INFO", validate=validate.OneOf(
+        ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]))
+    registration = fields.Nested(RegistrationSchema, load_default=dict)
+    rate_limits = fields.Nested(RateLimitsSchema, load_default=dict)
+    # Largest accepted request body for JSON endpoints (media uploads have their own limit).
+    max_request_size = fields.Integer(load_default=1024 * 1024, strict=True,
+                                      validate=validate.Range(min=65536))
+    # How long a refreshable access token lives before the client must refresh it.
+    access_token_lifetime_ms = fields.Integer(load_default=5 * 60 * 1000, strict=True,
+                                              validate=validate.Range(min=1000))
+    # Behind nginx: take the client address from X-Forwarded-For (set by the proxy).
+    trust_x_forwarded_for = fields.Boolean(load_default=False)
+    # Shown to users in M_RESOURCE_LIMIT_EXCEEDED errors.
+    admin_contact = fields.String(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _check(self, data, **kwargs):
+        db = data.get("database")
+        if db and "://" in db and not db.startswith(("postgresql://", "postgres://", "sqlite://")):
+            raise ValidationError("must be a SQLite file path or a postgresql:// URL", "database")
+        from .identifiers import is_valid_server_name
+        if not is_valid_server_name(data["server_name"]):
+            raise ValidationError("is not a valid Matrix server name", "server_name")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration, as plain attributes (nested sections are dicts)."""
+
+    raw: dict
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.raw[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def database_url(self) -> str:
+        db = self.raw["database"]
+        if not db:
+            return os.path.join(self.raw["data_dir"], "homeserver.db")
+        return db
+
+    @property
+    def base_url(self) -> str:
+        if self.raw["public_baseurl"]:
+            return self.raw["public_baseurl"].rstrip("/")
+        return f"http://{self.raw['server_name']}"
+
+
+def _first_error(messages: Any, path: str = "") -> str:
+    """Flatten marshmallow's nested messages to 'key.sub: problem' for the first problem."""
+    if isinstance(messages, dict):
+        key, value = next(iter(messages.items()))
+        sub = key if key != "_schema" else ""
+        return _first_error(value, f"{path}.{sub}".strip(".") if sub else path)
+    if isinstance(messages, list):
+        first = messages[0]
+        if isinstance(first, (dict, list)):
+            return _first_error(first, path)
+        text = str(first)
+        if text == "Unknown field.":
+            text = "unknown key"
+        return f"{path}: {text}" if path else text
+    return f"{path}: {messages}"
+
+
+def _set_path(target: dict, keys: list[str], value: Any) -> None:
+    for key in keys[:-1]:
+        nested = target.get(key)
+        if not isinstance(nested, dict):
+            nested = {}
+            target[key] = nested
+        target = nested
+    target[keys[-1]] = value
+
+
+def environment_overrides(environ: dict) -> dict:
+    overrides: dict = {}
+    for name, text in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        keys = [part.lower() for part in name[len(ENV_PREFIX):].split("__") if part]
+        if not keys:
+            continue
+        try:
+            value = yaml.safe_load(text) if text != "" else None
+        except yaml.YAMLError:
+            value = text
+        _set_path(overrides, keys, value)
+    return overrides
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | None = None, environ: dict | None = None,
+                overrides: dict | None = None) -> Config:
+    """Read, merge and validate the configuration. Raises ConfigError on any problem."""
+    environ = os.environ if environ is None else environ
+    path = path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH
+    data: dict = {}
+    if os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = yaml.safe_load(handle) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read configuration: {exc}".replace("\n", " ")) from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: the configuration must be a mapping of keys to values")
+    elif environ.get(CONFIG_ENV):
+        raise ConfigError(f"{path}: configuration file not found ({CONFIG_ENV} names it)")
+    data = _merge(data, environment_overrides(environ))
+    if overrides:
+        data = _merge(data, overrides)
+    try:
+        loaded = ConfigSchema().load(data)
+    except ValidationError as exc:
+        raise ConfigError(f"configuration key {_first_error(exc.messages)}") from None
+    return Config(loaded)
+
+
+def render_default_config(server_name: str, data_dir: str = "data", database: str | None = None,
+                          open_registration: bool | None = None) -> str:
+    """The YAML text `homeserver generate-config` writes.
+
+    A local server (loopback name) gets open registration so a newcomer can sign up from a
+    client; a public server name gets registration off unless a token is required.
+    """
+    host = server_name.rsplit(":", 1)[0] if not server_name.startswith("[") else server_name
+    local = host in ("localhost", "127.0.0.1", "[::1]") or host.startswith("[::1]")
+    if open_registration is None:
+        open_registration = local
+    lines = [
+        "# homeserver configuration. Every key may be overridden by HOMESERVER_<KEY>,",
+        "# nested keys joined by __ (e.g. HOMESERVER_REGISTRATION__ENABLED=true).",
+        f"server_name: {yaml.safe_dump(server_name).splitlines()[0]}",
+        "# public_baseurl: https://matrix.example.org",
+        f"data_dir: {yaml.safe_dump(data_dir).splitlines()[0]}",
+        "# SQLite file path, or postgresql://user@host/dbname",
+        f"database: {yaml.safe_dump(database).splitlines()[0] if database else 'null'}",
+        "log_level: INFO",
+        "registration:",
+        f"  enabled: {'true' if open_registration else 'false'}",
+        "  require_token: false",
+        "rate_limits:",
+        "  enabled: true",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,97 @@
+"""Accounts, devices, tokens and interactive-auth sessions."""
+
+import peewee
+
+from ..db import BaseModel
+
+
+class User(BaseModel):
+    user_id = peewee.CharField(primary_key=True, max_length=255)
+    password_hash = peewee.TextField(null=True)
+    is_admin = peewee.BooleanField(default=False)
+    deactivated = peewee.BooleanField(default=False)
+    locked = peewee.BooleanField(default=False)
+    suspended = peewee.BooleanField(default=False)
+    displayname = peewee.TextField(null=True)
+    avatar_url = peewee.TextField(null=True)
+    created_ts = peewee.BigIntegerField()
+
+
+class Device(BaseModel):
+    user = peewee.ForeignKeyField(User, column_name="user_id", on_delete="CASCADE")
+    device_id = peewee.CharField(max_length=255)
+    display_name = peewee.TextField(null=True)
+    last_seen_ip = peewee.CharField(null=True, max_length=64)
+    last_seen_ts = peewee.BigIntegerField(null=True)
+    created_ts = peewee.BigIntegerField()
+
+    class Meta:
+        primary_key = peewee.CompositeKey("user", "device_id")
+
+
+class AccessToken(BaseModel):
+    """An access token, stored as the SHA-256 digest of the token the client holds."""
+
+    token_hash = peewee.CharField(unique=True, max_length=64)
+    user = peewee.ForeignKeyField(User, column_name="user_id", on_delete="CASCADE")
+    device_id = peewee.CharField(max_length=255)
+    created_ts = peewee.BigIntegerField()
+    # null: never expires (the client did not ask for a refresh token).
+    expires_ts = peewee.BigIntegerField(null=True)
+    # The refresh token this access token was issued with, if any.
+    refresh_token_id = peewee.IntegerField(null=True, index=True)
+    # Set when this token has been used once, so its predecessors may be retired.
+    used = peewee.BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("user", "device_id"), False),)
+
+
+class RefreshToken(BaseModel):
+    token_hash = peewee.CharField(unique=True, max_length=64)
+    user = peewee.ForeignKeyField(User, column_name="user_id", on_delete="CASCADE")
+    device_id = peewee.CharField(max_length=255)
+    created_ts = peewee.BigIntegerField()
+    # After a refresh the old refresh token stays valid until the new access token is used.
+    next_token_id = peewee.IntegerField(null=True)
+
+    class Meta:
+        indexes = ((("user", "device_id"), False),)
+
+
+class LoginToken(BaseModel):
+    """Short-lived single-use tokens for m.login.token (from POST /login/get_token)."""
+
+    token_hash = peewee.CharField(unique=True, max_length=64)
+    user = peewee.ForeignKeyField(User, column_name="user_id", on_delete="CASCADE")
+    expires_ts = peewee.BigIntegerField()
+
+
+class UiaSession(BaseModel):
+    """User-interactive auth progress; in the database so any worker can continue a session."""
+
+    session_id = peewee.CharField(primary_key=True, max_length=64)
+    # What the session authorises: method + path + a digest of the request body.
+    request_fingerprint = peewee.TextField()
+    user_id = peewee.CharField(null=True, max_length=255)
+    completed = peewee.TextField(default="[]")  # JSON list of completed stage types
+    params = peewee.TextField(default="{}")  # JSON
+    stage_results = peewee.TextField(default="{}")  # JSON: per-stage data (e.g. the token used)
+    created_ts = peewee.BigIntegerField(index=True)
+
+
+class RegistrationToken(BaseModel):
+    token = peewee.CharField(primary_key=True, max_length=64)
+    uses_allowed = peewee.IntegerField(null=True)
+    pending = peewee.IntegerField(default=0)
+    completed = peewee.IntegerField(default=0)
+    expiry_ts = peewee.BigIntegerField(null=True)
+    created_ts = peewee.BigIntegerField()
+
+
+class RateLimitBucket(BaseModel):
+    """A token bucket shared by every worker: key -> (level, last update)."""
+
+    key = peewee.CharField(primary_key=True, max_length=512)
+    level = peewee.DoubleField()
+    updated_ts = peewee.BigIntegerField()

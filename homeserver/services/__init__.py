@@ -1,0 +1,1 @@
+"""The homeserver itself. Services never import Flask: they take and return plain values."""

@@ -1,0 +1,199 @@
+"""Fixtures: every test that uses ``app`` runs twice, on SQLite and on PostgreSQL.
+
+PostgreSQL: a scratch database is created per test session (and per xdist worker) on the
+server at $TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test, trust auth)
+and dropped at the end. Without a reachable PostgreSQL the PostgreSQL half is skipped and the
+run says so loudly, unless REQUIRE_POSTGRES=1 (CI), which turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import peewee
+import psycopg2
+import pytest
+from argon2 import PasswordHasher
+
+from homeserver import create_app, db
+from homeserver.config import load_config
+from homeserver.services import passwords
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+_postgres_skipped: list[str] = []
+
+# Tests hash many passwords; the production cost would only slow them down.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def _admin_connection():
+    conn = psycopg2.connect(POSTGRES_ADMIN_URL, connect_timeout=3)
+    conn.autocommit = True
+    return conn
+
+
+def _with_database(url_base: str, name: str) -> str:
+    head, _, _ = url_base.rpartition("/")
+    return f"{head}/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    try:
+        conn = _admin_connection()
+    except psycopg2.OperationalError as exc:
+        reason = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {str(exc).strip()}"
+        if REQUIRE_POSTGRES:
+            pytest.fail(reason + " (REQUIRE_POSTGRES=1)")
+        _postgres_skipped.append(reason)
+        pytest.skip(reason)
+    name = f"hs_test_{uuid.uuid4().hex[:12]}"
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(POSTGRES_ADMIN_URL, name)
+    yield url
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (name,))
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    conn.close()
+
+
+def _migrated(url: str) -> None:
+    database = db.init_database(url, 4)
+    db.migrate()
+    database.close_all()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_url(request, tmp_path_factory):
+    """A migrated database, one per backend per session; tests clear its rows (see ``app``)."""
+    if request.param == "sqlite":
+        url = str(tmp_path_factory.mktemp("sqlite") / "homeserver.db")
+    else:
+        url = request.getfixturevalue("postgres_url")
+    _migrated(url)
+    return url
+
+
+def _clear_all_tables(database: peewee.Database) -> None:
+    tables = [t for t in database.get_tables() if t != "schema_version"]
+    if isinstance(database, peewee.PostgresqlDatabase):
+        if tables:
+            database.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                                 + " RESTART IDENTITY CASCADE")
+    else:
+        database.execute_sql("PRAGMA foreign_keys = OFF")
+        for table in tables:
+            database.execute_sql(f'DELETE FROM "{table}"')
+        database.execute_sql("PRAGMA foreign_keys = ON")
+    database.execute_sql("INSERT INTO stream_counter (id, position) VALUES (1, 0)")
+
+
+TEST_CONFIG = {
+    "server_name": "localhost:8008",
+    "registration": {"enabled": True},
+    "rate_limits": {"enabled": False},
+}
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Build an app on the test database with config overrides: ``make_app(registration=...)``."""
+    built = []
+
+    def factory(**overrides):
+        raw = {**TEST_CONFIG, "data_dir": str(tmp_path / "data"), "database": database_url}
+        for key, value in overrides.items():
+            if isinstance(value, dict) and isinstance(raw.get(key), dict):
+                raw[key] = {**raw[key], **value}
+            else:
+                raw[key] = value
+        config = load_config(path=os.devnull, environ={}, overrides=raw)
+        app = create_app(config)
+        app.testing = True
+        if not built:
+            database = db.database.obj
+            with database.connection_context():
+                _clear_all_tables(database)
+        built.append(app)
+        return app
+
+    yield factory
+    db.database.obj.close_all()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class UserHandle:
+    """A registered user as a test sees it: ids, token, and request helpers that send it."""
+
+    def __init__(self, client, user_id, access_token, device_id, password):
+        self.client = client
+        self.user_id = user_id
+        self.access_token = access_token
+        self.device_id = device_id
+        self.password = password
+
+    @property
+    def headers(self):
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+    def request(self, method, path, **kwargs):
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def register_user(client):
+    """``register_user("alice")`` registers through the API and returns a UserHandle."""
+    counter = {"n": 0}
+
+    def factory(localpart: str | None = None, password: str = "correct horse battery", **extra):
+        counter["n"] += 1
+        localpart = localpart or f"user{counter['n']}"
+        body = {"username": localpart, "password": password,
+                "auth": {"type": "m.login.dummy"}, **extra}
+        response = client.post("/_matrix/client/v3/register", json=body)
+        assert response.status_code == 200, response.get_json()
+        data = response.get_json()
+        return UserHandle(client, data["user_id"], data.get("access_token"),
+                          data.get("device_id"), password)
+
+    return factory
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _postgres_skipped:
+        bar = "!" * 78
+        terminalreporter.write_line(bar, red=True, bold=True)
+        terminalreporter.write_line(
+            "THE POSTGRESQL HALF OF THE SUITE WAS SKIPPED: only SQLite was tested.",
+            red=True, bold=True)
+        terminalreporter.write_line(_postgres_skipped[0], red=True)
+        terminalreporter.write_line(
+            "Start PostgreSQL at 127.0.0.1:5432 (or set TEST_POSTGRES_URL) to run it.", red=True)
+        terminalreporter.write_line(bar, red=True, bold=True)
