@@ -1,0 +1,93 @@
+"""Rooms and their events.
+
+One server owns every room it hosts, so each room's history is a line: events of a room are
+appended one at a time under the room's write lock, ``depth`` counts up by one, and
+``stream_ordering`` (the global stream position, see services/streams.py) orders everything a
+client syncs. The state at any point p of a room is, for each (type, state_key), the latest state
+event with stream_ordering <= p: no state copies are stored per event.
+"""
+
+import peewee
+
+from ..db import BaseModel
+
+
+class Room(BaseModel):
+    room_id = peewee.CharField(primary_key=True, max_length=255)
+    room_version = peewee.CharField(max_length=32)
+    creator = peewee.CharField(max_length=255)
+    # Published in the public room directory (POST /createRoom visibility, PUT /directory/list).
+    is_public = peewee.BooleanField(default=False)
+    # The last event appended (the next event's prev_events) and its depth.
+    latest_event_id = peewee.CharField(null=True, max_length=255)
+    latest_depth = peewee.BigIntegerField(default=0)
+    created_ts = peewee.BigIntegerField()
+
+
+class Event(BaseModel):
+    """Every stored event of every room, as the PDU JSON the room version defines."""
+
+    stream_ordering = peewee.BigIntegerField(unique=True)
+    event_id = peewee.CharField(unique=True, max_length=255)
+    room = peewee.ForeignKeyField(Room, column_name="room_id", on_delete="CASCADE")
+    depth = peewee.BigIntegerField()
+    type = peewee.CharField(max_length=255)
+    # null for non-state events.
+    state_key = peewee.CharField(null=True, max_length=255)
+    sender = peewee.CharField(max_length=255)
+    origin_server_ts = peewee.BigIntegerField()
+    # For m.room.member events: content.membership (join, invite, leave, ban, knock).
+    membership = peewee.CharField(null=True, max_length=16)
+    # The full event JSON (PDU format of the room version), redacted in place when redacted.
+    json = peewee.TextField()
+    # The event ID of the m.room.redaction that redacted this event, if any.
+    redacted_by = peewee.CharField(null=True, max_length=255)
+    # Relations (m.relates_to) indexed for /relations, threads and edits.
+    relates_to_id = peewee.CharField(null=True, max_length=255, index=True)
+    relation_type = peewee.CharField(null=True, max_length=64)
+
+    class Meta:
+        indexes = (
+            (("room", "stream_ordering"), False),
+            (("room", "depth"), False),
+            (("room", "type", "state_key", "stream_ordering"), False),
+            (("state_key", "type", "stream_ordering"), False),
+        )
+
+
+class CurrentState(BaseModel):
+    """The current state of each room: (room, type, state_key) -> the state event in force."""
+
+    room = peewee.ForeignKeyField(Room, column_name="room_id", on_delete="CASCADE")
+    type = peewee.CharField(max_length=255)
+    state_key = peewee.CharField(max_length=255)
+    event_id = peewee.CharField(max_length=255)
+    stream_ordering = peewee.BigIntegerField()
+    # For m.room.member rows: the membership, so "rooms of a user" is one indexed query.
+    membership = peewee.CharField(null=True, max_length=16)
+
+    class Meta:
+        primary_key = peewee.CompositeKey("room", "type", "state_key")
+        indexes = ((("state_key", "type", "membership"), False),)
+
+
+class EventTransaction(BaseModel):
+    """Idempotency of PUTs with a txnId: (user, device, endpoint, txn_id) -> the first result."""
+
+    user_id = peewee.CharField(max_length=255)
+    device_id = peewee.CharField(max_length=255)
+    endpoint = peewee.CharField(max_length=255)
+    txn_id = peewee.CharField(max_length=255)
+    # The result to repeat (e.g. the event ID of the first send), as JSON text.
+    result = peewee.TextField()
+    created_ts = peewee.BigIntegerField()
+
+    class Meta:
+        primary_key = peewee.CompositeKey("user_id", "device_id", "endpoint", "txn_id")
+
+
+class RoomAlias(BaseModel):
+    alias = peewee.CharField(primary_key=True, max_length=255)
+    room = peewee.ForeignKeyField(Room, column_name="room_id", on_delete="CASCADE")
+    creator = peewee.CharField(max_length=255)
+    created_ts = peewee.BigIntegerField()
