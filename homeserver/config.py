@@ -66,8 +66,8 @@ class ConfigSchema(_Strict):
     database_pool_size = fields.Integer(load_default=20, strict=True, validate=validate.Range(min=1))
     log_level = fields.String(load_default="INFO", validate=validate.OneOf(
         ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]))
-    registration = fields.Nested(RegistrationSchema, load_default=dict)
-    rate_limits = fields.Nested(RateLimitsSchema, load_default=dict)
+    registration = fields.Nested(RegistrationSchema, load_default=lambda: RegistrationSchema().load({}))
+    rate_limits = fields.Nested(RateLimitsSchema, load_default=lambda: RateLimitsSchema().load({}))
     # Largest accepted request body for JSON endpoints (media uploads have their own limit).
     max_request_size = fields.Integer(load_default=1024 * 1024, strict=True,
                                       validate=validate.Range(min=65536))
