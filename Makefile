@@ -36,3 +36,15 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+# Same workload against this server and Synapse (installed into .bench-venv); prints ratios.
+# BENCH_ARGS="--database postgresql" runs both on PostgreSQL.
+BENCH_STAMP := .bench-venv/.installed
+$(BENCH_STAMP):
+	$(PYTHON) -m venv .bench-venv
+	.bench-venv/bin/pip install --quiet matrix-synapse
+	touch $(BENCH_STAMP)
+
+.PHONY: bench
+bench: $(STAMP) $(BENCH_STAMP)
+	$(BIN)/python bench/bench.py $(BENCH_ARGS)
