@@ -57,6 +57,79 @@ class RateLimitsSchema(_Strict):
     messages_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(10, 50))
 
 
+# The thumbnail sizes the spec asks servers to produce (Content repository: Thumbnails).
+DEFAULT_THUMBNAIL_SIZES = [
+    {"width": 32, "height": 32, "method": "crop"},
+    {"width": 96, "height": 96, "method": "crop"},
+    {"width": 320, "height": 240, "method": "scale"},
+    {"width": 640, "height": 480, "method": "scale"},
+    {"width": 800, "height": 600, "method": "scale"},
+]
+
+
+class ThumbnailSizeSchema(_Strict):
+    width = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=4096))
+    height = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=4096))
+    method = fields.String(required=True, validate=validate.OneOf(["crop", "scale"]))
+
+
+def _check_networks(values: list, key: str) -> None:
+    import ipaddress
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValidationError(f"{value!r} is not an IP network (CIDR)", key) from None
+
+
+class UrlPreviewSchema(_Strict):
+    enabled = fields.Boolean(load_default=False)
+    # Ranges fetched even though they are not public (loopback, private...): empty by default.
+    ip_range_allowlist = fields.List(fields.String(), load_default=list)
+    # Ranges refused on top of every non-public range (which are always refused).
+    ip_range_denylist = fields.List(fields.String(), load_default=list)
+    max_page_size = fields.Integer(load_default=10 * 1024 * 1024, strict=True,
+                                   validate=validate.Range(min=1024))
+    timeout_s = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=120))
+    max_redirects = fields.Integer(load_default=5, strict=True, validate=validate.Range(min=0, max=20))
+    cache_ttl_ms = fields.Integer(load_default=3600 * 1000, strict=True,
+                                  validate=validate.Range(min=0))
+
+    @validates_schema
+    def _check(self, data, **kwargs):
+        _check_networks(data["ip_range_allowlist"], "ip_range_allowlist")
+        _check_networks(data["ip_range_denylist"], "ip_range_denylist")
+
+
+class MediaSchema(_Strict):
+    # Where media files live; default <data_dir>/media.
+    store_path = fields.String(load_default=None, allow_none=True)
+    max_upload_size = fields.Integer(load_default=100 * 1024 * 1024, strict=True,
+                                     validate=validate.Range(min=1))
+    # Images with more pixels than this are not decoded (no thumbnail: 413 M_TOO_LARGE).
+    max_image_pixels = fields.Integer(load_default=32_000_000, strict=True,
+                                      validate=validate.Range(min=1))
+    thumbnail_sizes = fields.List(fields.Nested(ThumbnailSizeSchema),
+                                  load_default=lambda: [dict(s) for s in DEFAULT_THUMBNAIL_SIZES])
+    # POST /_matrix/media/v1/create: how long an mxc URI waits for its upload.
+    unused_expiration_ms = fields.Integer(load_default=24 * 3600 * 1000, strict=True,
+                                          validate=validate.Range(min=1000))
+    max_pending_uploads_per_user = fields.Integer(load_default=10, strict=True,
+                                                  validate=validate.Range(min=1))
+    # Upper bound of a download's timeout_ms while the content is not yet uploaded.
+    max_wait_ms = fields.Integer(load_default=60_000, strict=True,
+                                 validate=validate.Range(min=0, max=300_000))
+    # Total bytes one user may upload; null: no quota.
+    max_bytes_per_user = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                        validate=validate.Range(min=0))
+    # Freeze of the deprecated unauthenticated downloads: media uploaded at or after this time
+    # (ms since the epoch) is served only by the authenticated endpoints. 0 freezes all media,
+    # null serves all media on the deprecated endpoints too.
+    legacy_unauthenticated_cutoff_ts = fields.Integer(load_default=0, allow_none=True, strict=True,
+                                                      validate=validate.Range(min=0))
+    url_preview = fields.Nested(UrlPreviewSchema, load_default=lambda: UrlPreviewSchema().load({}))
+
+
 class ConfigSchema(_Strict):
     server_name = fields.String(load_default="localhost:8008", validate=validate.Length(min=1))
     public_baseurl = fields.Url(load_default=None, allow_none=True, require_tld=False,
@@ -78,6 +151,7 @@ class ConfigSchema(_Strict):
     trust_x_forwarded_for = fields.Boolean(load_default=False)
     # Shown to users in M_RESOURCE_LIMIT_EXCEEDED errors.
     admin_contact = fields.String(load_default=None, allow_none=True)
+    media = fields.Nested(MediaSchema, load_default=lambda: MediaSchema().load({}))
 
     @validates_schema
     def _check(self, data, **kwargs):
