@@ -37,6 +37,26 @@ class RoomVersion:
     v11_redaction_and_creator: bool
     # v12+: room ID derived from the create event's reference hash; creators are privileged.
     room_id_from_create_event: bool
+    # v1-v2: the auth rules check m.room.redaction against the redact level and event-ID domains
+    # (v3+ leave that to "Handling redactions").
+    redaction_checked_by_auth_rules: bool
+    # v8+: redaction keeps `allow` in m.room.join_rules content.
+    redaction_keeps_join_rules_allow: bool
+    # v1-v5: power level values may be floats (truncated); v6+ enforce canonical JSON.
+    float_power_levels: bool
+    # v11+: m.room.create has no `creator`; the create event's sender is the creator.
+    creator_is_create_sender: bool
+    # v11+: m.room.redaction carries `redacts` in content instead of at the top level.
+    redacts_in_content: bool
+    # v1-v11: the m.room.create event is one of every other event's auth events.
+    create_in_auth_events: bool
+    # Highest `depth` a PDU may carry: 2**63 - 1 before v6, 2**53 - 1 (canonical JSON) after.
+    max_depth: int
+
+    @property
+    def event_id_in_pdu(self) -> bool:
+        """v1-v2: the PDU carries its own server-chosen `event_id`."""
+        return self.event_id_format == "v1"
 
 
 def _v(identifier: str, n: int) -> RoomVersion:
@@ -53,6 +73,13 @@ def _v(identifier: str, n: int) -> RoomVersion:
         integer_power_levels=n >= 10,
         v11_redaction_and_creator=n >= 11,
         room_id_from_create_event=n >= 12,
+        redaction_checked_by_auth_rules=n <= 2,
+        redaction_keeps_join_rules_allow=n >= 8,
+        float_power_levels=n <= 5,
+        creator_is_create_sender=n >= 11,
+        redacts_in_content=n >= 11,
+        create_in_auth_events=n <= 11,
+        max_depth=2**63 - 1 if n <= 5 else 2**53 - 1,
     )
 
 
