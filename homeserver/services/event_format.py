@@ -17,7 +17,8 @@ from . import canonical
 from .room_versions import RoomVersion
 
 MAX_EVENT_BYTES = 65536
-MAX_ID_BYTES = 255  # sender, room_id, state_key, type and event_id each (client-server "Size limits")
+# sender, room_id, state_key, type and event_id each (client-server "Size limits").
+MAX_ID_BYTES = 255
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 
