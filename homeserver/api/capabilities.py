@@ -1,0 +1,14 @@
+"""GET /_matrix/client/v3/capabilities."""
+
+from flask import Blueprint, jsonify
+
+from ..services import capabilities as capabilities_service
+from .http import CLIENT_PREFIX, require_auth
+
+bp = Blueprint("capabilities", __name__)
+
+
+@bp.get(f"{CLIENT_PREFIX}/v3/capabilities")
+def get_capabilities():
+    requester = require_auth()
+    return jsonify({"capabilities": capabilities_service.capabilities(requester)})

@@ -1,0 +1,5 @@
+from ..models.profile import ProfileField
+
+
+def up(db):
+    db.create_tables([ProfileField])
