@@ -136,6 +136,27 @@ def client(app):
     return app.test_client()
 
 
+class Clock:
+    """A controllable ``homeserver.db.now_ms``: ``clock.advance(ms)`` moves time forward."""
+
+    def __init__(self, start_ms: int):
+        self.now = start_ms
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, ms: int) -> None:
+        self.now += ms
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Services that read the time as ``db.now_ms()`` (module attribute) follow this clock."""
+    fake = Clock(db.now_ms())
+    monkeypatch.setattr(db, "now_ms", fake)
+    return fake
+
+
 class UserHandle:
     """A registered user as a test sees it: ids, token, and request helpers that send it."""
 

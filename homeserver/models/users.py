@@ -64,18 +64,30 @@ class LoginToken(BaseModel):
 
     token_hash = peewee.CharField(unique=True, max_length=64)
     user = peewee.ForeignKeyField(User, column_name="user_id", on_delete="CASCADE")
-    expires_ts = peewee.BigIntegerField()
+    expires_ts = peewee.BigIntegerField(index=True)
 
 
 class UiaSession(BaseModel):
-    """User-interactive auth progress; in the database so any worker can continue a session."""
+    """User-interactive auth progress; in the database so any worker can continue a session.
+
+    A session is bound to the request that started it: its method and path, and (once a
+    request carried one) a digest of its body without ``auth`` and secret fields.
+    """
 
     session_id = peewee.CharField(primary_key=True, max_length=64)
-    # What the session authorises: method + path + a digest of the request body.
-    request_fingerprint = peewee.TextField()
+    request_method = peewee.CharField(max_length=8)
+    request_path = peewee.TextField()
+    # sha256 of the canonical JSON body (secrets left out); null until a request carried a body.
+    body_digest = peewee.CharField(null=True, max_length=64)
+    # The bound body without secrets, JSON, so a client may resubmit just {"auth": {"session"}}.
+    body = peewee.TextField(null=True)
+    # argon2 hashes of the secret fields (e.g. the password) of the bound body, JSON.
+    secret_hashes = peewee.TextField(default="{}")
+    # The user the session acts for: the requester, or whom the password stage proved.
     user_id = peewee.CharField(null=True, max_length=255)
-    completed = peewee.TextField(default="[]")  # JSON list of completed stage types
+    flows = peewee.TextField()  # JSON list of lists of stage types
     params = peewee.TextField(default="{}")  # JSON
+    completed = peewee.TextField(default="[]")  # JSON list of completed stage types
     stage_results = peewee.TextField(default="{}")  # JSON: per-stage data (e.g. the token used)
     created_ts = peewee.BigIntegerField(index=True)
 
@@ -90,8 +102,12 @@ class RegistrationToken(BaseModel):
 
 
 class RateLimitBucket(BaseModel):
-    """A token bucket shared by every worker: key -> (level, last update)."""
+    """A token bucket shared by every worker: its level at updated_ts, draining at the rule's rate.
+
+    ``drained_ts`` is when the level reaches zero; rows past it are empty and may be deleted.
+    """
 
     key = peewee.CharField(primary_key=True, max_length=512)
     level = peewee.DoubleField()
     updated_ts = peewee.BigIntegerField()
+    drained_ts = peewee.BigIntegerField(index=True)

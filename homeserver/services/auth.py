@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import peewee
 
-from .. import errors
-from ..db import now_ms, write_transaction
-from ..models.users import AccessToken, Device, RefreshToken, User
+from .. import db, errors
+from ..db import write_transaction
+from ..models.users import AccessToken, Device, LoginToken, RefreshToken, User
 from . import tokens
 
 # Writing last_seen on every request would turn every read into a write; once a minute is plenty.
@@ -43,8 +43,11 @@ class IssuedTokens:
         return out
 
 
-def authenticate(token: str, ip: str | None = None) -> Requester:
-    """The requester an access token identifies, or UnknownToken / UserLocked / ..."""
+def authenticate(token: str, ip: str | None = None, *, allow_locked: bool = False) -> Requester:
+    """The requester an access token identifies, or UnknownToken / UserLocked / ...
+
+    ``allow_locked``: for the endpoints a locked account may still use (logout, logout/all).
+    """
     row = (AccessToken.select(AccessToken, User)
            .join(User)
            .where(AccessToken.token_hash == tokens.digest(token))
@@ -54,9 +57,9 @@ def authenticate(token: str, ip: str | None = None) -> Requester:
     user = row.user
     if user.deactivated:
         raise errors.UnknownToken("This account has been deactivated")
-    if row.expires_ts is not None and row.expires_ts <= now_ms():
+    if row.expires_ts is not None and row.expires_ts <= db.now_ms():
         raise errors.UnknownToken("Access token has expired", soft_logout=True)
-    if user.locked:
+    if user.locked and not allow_locked:
         raise errors.UserLocked()
     if row.refresh_token_id is not None and not row.used:
         _retire_previous_tokens(row)
@@ -73,7 +76,7 @@ def _retire_previous_tokens(row: AccessToken) -> None:
 
 
 def _touch_device(user_id: str, device_id: str, ip: str | None) -> None:
-    now = now_ms()
+    now = db.now_ms()
     stale = now - LAST_SEEN_GRANULARITY_MS
     query = (Device.update(last_seen_ts=now, last_seen_ip=ip)
              .where((Device.user == user_id) & (Device.device_id == device_id)
@@ -86,10 +89,10 @@ def _touch_device(user_id: str, device_id: str, ip: str | None) -> None:
         pass
 
 
-def issue_tokens(user_id: str, device_id: str, *, with_refresh: bool, lifetime_ms: int,
-                 refresh_token_id: int | None = None) -> IssuedTokens:
+def issue_tokens(user_id: str, device_id: str, *, with_refresh: bool,
+                 lifetime_ms: int) -> IssuedTokens:
     """Create an access token (and a refresh token when asked) for a device. Call in a txn."""
-    now = now_ms()
+    now = db.now_ms()
     access = tokens.generate("syt_")
     refresh = None
     expires_in = None
@@ -118,6 +121,8 @@ def refresh(refresh_token: str, lifetime_ms: int) -> IssuedTokens:
                .where(RefreshToken.token_hash == tokens.digest(refresh_token)).first())
         if row is None or row.user.deactivated:
             raise errors.UnknownToken("Unrecognised refresh token", soft_logout=False)
+        if row.user.locked:
+            raise errors.UserLocked()
         issued = issue_tokens(row.user.user_id, row.device_id, with_refresh=True,
                               lifetime_ms=lifetime_ms)
         new_row = RefreshToken.get(RefreshToken.token_hash == tokens.digest(issued.refresh_token))
@@ -133,6 +138,7 @@ def refresh(refresh_token: str, lifetime_ms: int) -> IssuedTokens:
 
 
 def revoke_device_tokens(user_id: str, device_id: str) -> None:
+    """Forget every access and refresh token of one device. Call in a write transaction."""
     AccessToken.delete().where((AccessToken.user == user_id)
                                & (AccessToken.device_id == device_id)).execute()
     RefreshToken.delete().where((RefreshToken.user == user_id)
@@ -140,6 +146,7 @@ def revoke_device_tokens(user_id: str, device_id: str) -> None:
 
 
 def revoke_all_tokens(user_id: str, except_device: str | None = None) -> None:
+    """Forget the user's tokens (but ``except_device``'s) and login tokens. Call in a txn."""
     access = AccessToken.delete().where(AccessToken.user == user_id)
     refresh_q = RefreshToken.delete().where(RefreshToken.user == user_id)
     if except_device is not None:
@@ -147,3 +154,35 @@ def revoke_all_tokens(user_id: str, except_device: str | None = None) -> None:
         refresh_q = refresh_q.where(RefreshToken.device_id != except_device)
     access.execute()
     refresh_q.execute()
+    LoginToken.delete().where(LoginToken.user == user_id).execute()
+
+
+# --- m.login.token ------------------------------------------------------------------------------
+
+# The spec recommends two minutes for tokens from POST /login/get_token.
+LOGIN_TOKEN_LIFETIME_MS = 120_000
+
+
+def create_login_token(user_id: str) -> tuple[str, int]:
+    """A single-use token for m.login.token; returns (token, lifetime in ms)."""
+    token = tokens.generate("syl_")
+    now = db.now_ms()
+    with write_transaction():
+        LoginToken.delete().where(LoginToken.expires_ts <= now).execute()
+        LoginToken.insert(token_hash=tokens.digest(token), user=user_id,
+                          expires_ts=now + LOGIN_TOKEN_LIFETIME_MS).execute()
+    return token, LOGIN_TOKEN_LIFETIME_MS
+
+
+def consume_login_token(token: str) -> str | None:
+    """The user a login token names, spending it; None if unknown, used or expired."""
+    digest = tokens.digest(token)
+    with write_transaction():
+        row = LoginToken.get_or_none(LoginToken.token_hash == digest)
+        if row is None:
+            return None
+        # Deleting by digest and counting rows makes the token single-use under concurrency.
+        deleted = LoginToken.delete().where(LoginToken.token_hash == digest).execute()
+        if deleted != 1 or row.expires_ts <= db.now_ms():
+            return None
+        return row.user_id

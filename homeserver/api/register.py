@@ -1,0 +1,60 @@
+"""Registration: POST /register (with user-interactive auth), username availability, token
+validity, and the third-party validation endpoints this server refuses."""
+
+from flask import Blueprint, jsonify
+
+from .. import errors
+from ..schemas.auth import (EmailRequestTokenBody, MsisdnRequestTokenBody, RegisterArgs,
+                            RegisterBody, TokenArgs, UsernameArgs)
+from ..services import ratelimit, registration, registration_tokens
+from .auth import interactive, rate_rule
+from .http import CLIENT_PREFIX, client_ip, config, load_args, load_body
+
+bp = Blueprint("register", __name__, url_prefix=CLIENT_PREFIX)
+
+
+@bp.post("/v3/register")
+def register():
+    cfg = config()
+    args = load_args(RegisterArgs())
+    if args["kind"] == "guest":
+        raise errors.GuestAccessForbidden("Guest access is not supported by this server")
+    if not cfg.registration["enabled"]:
+        raise errors.Forbidden("Registration is disabled on this server")
+    ratelimit.check("register_ip", client_ip(), rate_rule("register_per_ip"))
+    body, passed = interactive(
+        RegisterBody(), registration.flows(cfg.registration["require_token"]), requester=None,
+        secret_fields=("password",),
+        precheck=lambda checked: registration.precheck(checked, cfg.server_name))
+    return jsonify(registration.register(body, passed, server_name=cfg.server_name,
+                                         token_lifetime_ms=cfg.access_token_lifetime_ms))
+
+
+@bp.get("/v3/register/available")
+def available():
+    args = load_args(UsernameArgs())
+    return jsonify(registration.username_available(args["username"], config().server_name))
+
+
+@bp.get("/v1/register/m.login.registration_token/validity")
+def token_validity():
+    args = load_args(TokenArgs())
+    if not config().registration["enabled"]:
+        raise errors.Forbidden("Registration is disabled on this server")
+    # The spec asks for a rate limit here against guessing tokens.
+    ratelimit.check("register_ip", client_ip(), rate_rule("register_per_ip"))
+    return jsonify({"valid": registration_tokens.is_valid(args["token"])})
+
+
+# This server keeps no third-party identifiers, so it permits none to be validated.
+
+@bp.post("/v3/register/email/requestToken")
+def register_email_request_token():
+    load_body(EmailRequestTokenBody())
+    raise errors.ThreepidDenied("This server does not register accounts with email addresses")
+
+
+@bp.post("/v3/register/msisdn/requestToken")
+def register_msisdn_request_token():
+    load_body(MsisdnRequestTokenBody())
+    raise errors.ThreepidDenied("This server does not register accounts with phone numbers")

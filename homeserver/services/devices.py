@@ -1,0 +1,111 @@
+"""A user's devices: listing, renaming, creating at login, and deleting.
+
+Deleting a device happens in exactly one place, ``delete_devices``: it revokes the device's
+tokens (and is where its end-to-end keys and the device-list change belong as well).
+"""
+
+from __future__ import annotations
+
+from .. import db, errors
+from ..models.users import Device
+from . import auth, tokens
+
+MAX_DEVICE_ID_LENGTH = 255
+# IDs per IN (...) query, well under the database's limit on bound parameters.
+_CHUNK = 500
+
+
+def _to_dict(device: Device) -> dict:
+    out = {"device_id": device.device_id}
+    if device.display_name is not None:
+        out["display_name"] = device.display_name
+    if device.last_seen_ip is not None:
+        out["last_seen_ip"] = device.last_seen_ip
+    if device.last_seen_ts is not None:
+        out["last_seen_ts"] = device.last_seen_ts
+    return out
+
+
+def list_devices(user_id: str) -> list[dict]:
+    query = Device.select().where(Device.user == user_id).order_by(Device.created_ts,
+                                                                    Device.device_id)
+    return [_to_dict(device) for device in query]
+
+
+def _get(user_id: str, device_id: str) -> Device | None:
+    return Device.get_or_none((Device.user == user_id) & (Device.device_id == device_id))
+
+
+def get_device(user_id: str, device_id: str) -> dict:
+    """One of the user's own devices (another user's device is simply not found)."""
+    device = _get(user_id, device_id)
+    if device is None:
+        raise errors.NotFound("Unknown device")
+    return _to_dict(device)
+
+
+def update_device(user_id: str, device_id: str, changes: dict) -> None:
+    """Apply ``{"display_name": ...}`` when given (null clears the name)."""
+    with db.write_transaction():
+        if _get(user_id, device_id) is None:
+            raise errors.NotFound("Unknown device")
+        if "display_name" in changes:
+            (Device.update(display_name=changes["display_name"])
+             .where((Device.user == user_id) & (Device.device_id == device_id))
+             .execute())
+
+
+def validate_device_id(device_id: str) -> None:
+    if not device_id or len(device_id) > MAX_DEVICE_ID_LENGTH:
+        raise errors.InvalidParam(
+            f"device_id must be between 1 and {MAX_DEVICE_ID_LENGTH} characters")
+
+
+def new_device_id(user_id: str) -> str:
+    while True:
+        device_id = tokens.random_id(10)
+        if _get(user_id, device_id) is None:
+            return device_id
+
+
+def ensure_device(user_id: str, device_id: str, display_name: str | None) -> bool:
+    """Create the device unless it exists (its name is then left alone); True if created.
+
+    When a client names an existing device, the tokens it had are revoked: the spec's
+    "the server will invalidate any access and refresh tokens previously assigned to that
+    device". Call inside a write transaction.
+    """
+    if _get(user_id, device_id) is not None:
+        auth.revoke_device_tokens(user_id, device_id)
+        return False
+    Device.insert(user=user_id, device_id=device_id, display_name=display_name,
+                  created_ts=db.now_ms()).execute()
+    return True
+
+
+def delete_devices(user_id: str, device_ids: list[str] | None) -> list[str]:
+    """Delete some (or, with None, all) of a user's devices and revoke their tokens.
+
+    Unknown device IDs are ignored (deleting is idempotent). Returns the IDs that existed.
+    Every device deletion goes through here, so whatever else must go with a device (its
+    end-to-end keys, a device-list update for other users) belongs here too.
+    """
+    with db.write_transaction():
+        base = Device.select(Device.device_id).where(Device.user == user_id)
+        if device_ids is None:
+            existing = [row.device_id for row in base]
+        else:
+            wanted = sorted(set(device_ids))
+            existing = []
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start:start + _CHUNK]
+                existing += [row.device_id for row in base.where(Device.device_id.in_(chunk))]
+        for device_id in existing:
+            auth.revoke_device_tokens(user_id, device_id)
+        for start in range(0, len(existing), _CHUNK):
+            chunk = existing[start:start + _CHUNK]
+            Device.delete().where((Device.user == user_id)
+                                  & (Device.device_id.in_(chunk))).execute()
+        if device_ids is None:
+            auth.revoke_all_tokens(user_id)
+        return existing

@@ -1,0 +1,73 @@
+"""Account registration (POST /register after its user-interactive auth has passed)."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from .. import db, errors
+from . import accounts, auth, devices, registration_tokens, uia
+from .passwords import hash_password
+
+_GENERATED_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def flows(require_token: bool) -> list[list[str]]:
+    if require_token:
+        return [[uia.REGISTRATION_TOKEN]]
+    return [[uia.DUMMY]]
+
+
+def precheck(body: dict, server_name: str) -> None:
+    """What the spec asks to be refused before user-interactive auth: a bad or taken username."""
+    if body.get("username") is not None:
+        accounts.check_available(accounts.user_id_for_username(body["username"], server_name))
+    if body.get("password") is not None:
+        accounts.validate_password(body["password"])
+    if body.get("device_id") is not None:
+        devices.validate_device_id(body["device_id"])
+
+
+def _generated_user_id(server_name: str) -> str:
+    while True:
+        localpart = "u" + "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(11))
+        user_id = accounts.validate_localpart(localpart, server_name)
+        if not accounts.user_exists(user_id):
+            return user_id
+
+
+def register(body: dict, passed: uia.UiaPassed, *, server_name: str,
+             token_lifetime_ms: int) -> dict:
+    """Create the account (and, unless ``inhibit_login``, a device and its tokens)."""
+    precheck(body, server_name)
+    password = body.get("password")
+    if password is not None:
+        password_hash = hash_password(password)
+    else:
+        password_hash = passed.secret_hashes.get("password")
+    if password_hash is None:
+        raise errors.MissingParam("Missing parameter: password")
+    if body.get("username") is not None:
+        user_id = accounts.user_id_for_username(body["username"], server_name)
+    else:
+        user_id = _generated_user_id(server_name)
+
+    with db.write_transaction():
+        accounts.create_user(user_id, None, password_hash=password_hash)
+        token = passed.stage_results.get(uia.REGISTRATION_TOKEN, {}).get("token")
+        if token is not None:
+            registration_tokens.complete(token)
+        uia.finish(passed.session_id)
+        if body.get("inhibit_login"):
+            return {"user_id": user_id, "home_server": server_name}
+        device_id = body.get("device_id") or devices.new_device_id(user_id)
+        devices.ensure_device(user_id, device_id, body.get("initial_device_display_name"))
+        issued = auth.issue_tokens(user_id, device_id, with_refresh=bool(body.get("refresh_token")),
+                                   lifetime_ms=token_lifetime_ms)
+    return {"user_id": user_id, "device_id": device_id, "home_server": server_name,
+            **issued.to_dict()}
+
+
+def username_available(username: str, server_name: str) -> dict:
+    accounts.check_available(accounts.user_id_for_username(username, server_name))
+    return {"available": True}
