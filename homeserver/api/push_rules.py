@@ -1,0 +1,74 @@
+"""Push Rules API: GET /pushrules/, /pushrules/global/, and each rule with its enabled/actions."""
+
+from flask import Blueprint, jsonify
+
+from ..schemas.push import ActionsBody, EnabledBody, RulePositionArgs
+from ..services import push_rules
+from .http import CLIENT_PREFIX, json_body, load_args, load_body, require_auth
+
+bp = Blueprint("push_rules", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/pushrules")
+
+# Several clients fetch GET /_matrix/client/v3/pushrules/ with the trailing slash: serve both.
+RULE = "/global/<kind>/<rule_id>"
+
+
+@bp.get("/", strict_slashes=False)
+def get_all():
+    requester = require_auth()
+    return jsonify(push_rules.account_data_content(requester.user_id))
+
+
+@bp.get("/global/", strict_slashes=False)
+def get_global():
+    requester = require_auth()
+    return jsonify(push_rules.ruleset(requester.user_id))
+
+
+@bp.get(RULE)
+def get_rule(kind, rule_id):
+    requester = require_auth()
+    return jsonify(push_rules.get_rule(requester.user_id, kind, rule_id))
+
+
+@bp.put(RULE)
+def put_rule(kind, rule_id):
+    requester = require_auth()
+    args = load_args(RulePositionArgs())
+    push_rules.put_rule(requester.user_id, kind, rule_id, json_body(),
+                        before=args.get("before"), after=args.get("after"))
+    return jsonify({})
+
+
+@bp.delete(RULE)
+def delete_rule(kind, rule_id):
+    requester = require_auth()
+    push_rules.delete_rule(requester.user_id, kind, rule_id)
+    return jsonify({})
+
+
+@bp.get(f"{RULE}/enabled")
+def get_enabled(kind, rule_id):
+    requester = require_auth()
+    return jsonify(push_rules.get_enabled(requester.user_id, kind, rule_id))
+
+
+@bp.put(f"{RULE}/enabled")
+def set_enabled(kind, rule_id):
+    requester = require_auth()
+    body = load_body(EnabledBody())
+    push_rules.set_enabled(requester.user_id, kind, rule_id, body["enabled"])
+    return jsonify({})
+
+
+@bp.get(f"{RULE}/actions")
+def get_actions(kind, rule_id):
+    requester = require_auth()
+    return jsonify(push_rules.get_actions(requester.user_id, kind, rule_id))
+
+
+@bp.put(f"{RULE}/actions")
+def set_actions(kind, rule_id):
+    requester = require_auth()
+    body = load_body(ActionsBody())
+    push_rules.set_actions(requester.user_id, kind, rule_id, body["actions"])
+    return jsonify({})
