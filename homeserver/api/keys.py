@@ -2,9 +2,12 @@
 
 from flask import Blueprint, jsonify
 
-from ..schemas.keys import KeysClaimSchema, KeysQuerySchema, KeysUploadSchema
-from ..services.keys import claim, query, upload
-from .http import CLIENT_PREFIX, config, load_body, require_auth
+from ..schemas.keys import (CrossSigningUploadSchema, KeysClaimSchema,
+                            KeysQuerySchema, KeysUploadSchema)
+from ..services import uia
+from ..services.keys import claim, cross_signing, query, upload
+from .auth import interactive
+from .http import CLIENT_PREFIX, config, json_body, load_body, require_auth
 
 bp = Blueprint("keys", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/keys")
 
@@ -29,3 +32,31 @@ def claim_keys():
     require_auth()
     body = load_body(KeysClaimSchema())
     return jsonify(claim.claim_keys(body["one_time_keys"], config().server_name))
+
+
+def _cross_signing_keys(body: dict) -> dict:
+    return {key_type: body[f"{key_type}_key"] for key_type in cross_signing.KEY_TYPES}
+
+
+@bp.post("/device_signing/upload")
+def upload_cross_signing_keys():
+    requester = require_auth()
+    body = load_body(CrossSigningUploadSchema(), json_body(allow_empty=True))
+    keys = _cross_signing_keys(body)
+    # A client finishing UIA through the fallback page resends only {"auth": {"session"}}.
+    resumed = not any(keys.values()) and isinstance(body["auth"], dict) and "session" in body["auth"]
+    if resumed or cross_signing.upload_requires_auth(requester.user_id, keys):
+        body, passed = interactive(CrossSigningUploadSchema(), [[uia.PASSWORD]],
+                                   requester=requester.user_id)
+        keys = _cross_signing_keys(body)
+        uia.complete(passed, lambda: cross_signing.upload_cross_signing_keys(requester.user_id,
+                                                                             keys))
+    else:
+        cross_signing.upload_cross_signing_keys(requester.user_id, keys)
+    return jsonify({})
+
+
+@bp.post("/signatures/upload")
+def upload_signatures():
+    requester = require_auth()
+    return jsonify(cross_signing.upload_signatures(requester.user_id, json_body()))

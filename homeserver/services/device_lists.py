@@ -10,13 +10,24 @@ from __future__ import annotations
 
 from ..models.keys import (DeviceKeys, DeviceListChange, FallbackKey, KeySignature,
                            OneTimeKey)
+from ..models.rooms import CurrentState, Event
 from ..models.to_device import ToDeviceMessage
 from .streams import next_position
+
+MEMBER = "m.room.member"
+
+
+def joined_rooms(user_id: str) -> list[str]:
+    return [room_id for (room_id,) in
+            CurrentState.select(CurrentState.room_id)
+            .where((CurrentState.type == MEMBER) & (CurrentState.state_key == user_id)
+                   & (CurrentState.membership == "join")).tuples()]
 
 
 def mark_changed(user_id: str) -> int:
     """Record a change of ``user_id``'s device list (inside a write transaction)."""
-    position = next_position()
+    # Wakes the syncs of everyone sharing a room with the user, and the user's own devices.
+    position = next_position(rooms=joined_rooms(user_id), users=[user_id])
     DeviceListChange.insert(user_id=user_id, stream_position=position).execute()
     return position
 
@@ -40,3 +51,56 @@ def delete_device_keys(user_id: str, device_id: str) -> None:
     ToDeviceMessage.delete().where((ToDeviceMessage.user_id == user_id)
                                    & (ToDeviceMessage.device_id == device_id)).execute()
     mark_changed(user_id)
+
+
+def _joined_members(room_ids) -> set[str]:
+    members: set[str] = set()
+    room_ids = list(room_ids)
+    for start in range(0, len(room_ids), 500):
+        members.update(user_id for (user_id,) in
+                       CurrentState.select(CurrentState.state_key)
+                       .where((CurrentState.type == MEMBER) & (CurrentState.membership == "join")
+                              & CurrentState.room_id.in_(room_ids[start:start + 500])).tuples())
+    return members
+
+
+def changes_between(user_id: str, since: int, upto: int) -> tuple[list[str], list[str]]:
+    """(changed, left) for ``user_id`` between two stream positions.
+
+    changed: users sharing a room with ``user_id`` (and ``user_id`` itself) whose devices or
+    cross-signing keys changed in (since, upto], plus users who started sharing a room with
+    them (a join on either side). left: users who no longer share any room with them after a
+    leave, kick or ban on either side in (since, upto].
+    """
+    my_rooms = set(joined_rooms(user_id))
+    sharing = _joined_members(my_rooms) | {user_id}
+
+    changed_users = {u for (u,) in DeviceListChange.select(DeviceListChange.user_id).distinct()
+                     .where((DeviceListChange.stream_position > since)
+                            & (DeviceListChange.stream_position <= upto)).tuples()}
+    changed = changed_users & sharing
+
+    # Membership changes in (since, upto] in rooms the user is or was in.
+    own_changes = list(Event.select(Event.room_id, Event.membership)
+                       .where((Event.type == MEMBER) & (Event.state_key == user_id)
+                              & (Event.stream_ordering > since) & (Event.stream_ordering <= upto))
+                       .order_by(Event.stream_ordering).tuples())
+    rooms_left = {room for room, _ in own_changes} - my_rooms
+    rooms_joined = {room for room, membership in own_changes if membership == "join"} & my_rooms
+    changed |= _joined_members(rooms_joined) - {user_id}
+    candidates_left = _joined_members(rooms_left)
+
+    watched = list(my_rooms | rooms_left)
+    for start in range(0, len(watched), 500):
+        rows = (Event.select(Event.state_key, Event.membership)
+                .where((Event.type == MEMBER) & Event.room_id.in_(watched[start:start + 500])
+                       & (Event.stream_ordering > since) & (Event.stream_ordering <= upto))
+                .tuples())
+        for member, membership in rows:
+            if membership == "join" and member != user_id:
+                changed.add(member)
+            elif membership in ("leave", "ban"):
+                candidates_left.add(member)
+    changed &= sharing
+    left = candidates_left - sharing
+    return sorted(changed), sorted(left)
