@@ -18,6 +18,9 @@ import os
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+# Registering exactly the decoders in SAFE_FORMATS (Pillow registers most others lazily).
+from PIL import (BmpImagePlugin, GifImagePlugin, JpegImagePlugin,  # noqa: F401
+                 PngImagePlugin, WebPImagePlugin)
 
 from ... import errors
 from ...db import now_ms, write_transaction
@@ -26,7 +29,8 @@ from .repository import StoredMedia
 from .storage import MediaStore
 
 # Decoders Pillow may use on uploaded bytes; exotic formats stay closed to attackers.
-SAFE_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "BMP")
+# (camera "MPO" files open through the JPEG decoder.)
+SAFE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP")
 FORMAT_MIME = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "GIF": "image/gif",
                "WEBP": "image/webp"}
 # Originals in these formats may be served as thumbnails as they are.
