@@ -1,0 +1,181 @@
+"""User-interactive auth: stages, failures, session binding and expiry, the fallback pages."""
+
+REGISTER = "/_matrix/client/v3/register"
+DELETE_DEVICES = "/_matrix/client/v3/delete_devices"
+
+
+def fallback(stage):
+    return f"/_matrix/client/v3/auth/{stage}/fallback/web"
+
+
+def password_auth(user, session=None, password="correct horse battery"):
+    auth = {"type": "m.login.password", "password": password,
+            "identifier": {"type": "m.id.user", "user": user}}
+    if session is not None:
+        auth["session"] = session
+    return auth
+
+
+def start(user, body):
+    response = user.post(DELETE_DEVICES, json=body)
+    assert response.status_code == 401
+    return response.get_json()
+
+
+def test_wrong_password_answers_the_uia_body_with_forbidden(client, register_user):
+    amy = register_user("amy")
+    session = start(amy, {"devices": []})["session"]
+    wrong = amy.post(DELETE_DEVICES, json={"devices": [], "auth": password_auth(
+        "amy", session, "nope")})
+    assert wrong.status_code == 401
+    body = wrong.get_json()
+    assert body["errcode"] == "M_FORBIDDEN" and body["error"]
+    assert body["flows"] == [{"stages": ["m.login.password"]}]
+    assert body["session"] == session and "completed" not in body
+    # The session survives a wrong attempt.
+    right = amy.post(DELETE_DEVICES, json={"devices": [], "auth": password_auth("amy", session)})
+    assert right.status_code == 200
+
+
+def test_password_of_another_user_does_not_count(client, register_user):
+    ben = register_user("ben")
+    register_user("cat")
+    response = ben.post(DELETE_DEVICES, json={"devices": [], "auth": password_auth("cat")})
+    assert response.status_code == 401 and response.get_json()["errcode"] == "M_FORBIDDEN"
+
+
+def test_stage_not_offered(client, register_user):
+    dan = register_user("dan")
+    response = dan.post(DELETE_DEVICES, json={"devices": [],
+                                              "auth": {"type": "m.login.dummy"}})
+    assert response.status_code == 401 and response.get_json()["errcode"] == "M_FORBIDDEN"
+    unknown = dan.post(DELETE_DEVICES, json={"devices": [],
+                                             "auth": {"type": "m.login.recaptcha"}})
+    assert unknown.status_code == 401 and unknown.get_json()["errcode"] == "M_FORBIDDEN"
+
+
+def test_auth_without_type_checks_the_session(client, register_user):
+    eve = register_user("eve")
+    session = start(eve, {"devices": []})["session"]
+    pending = eve.post(DELETE_DEVICES, json={"devices": [], "auth": {"session": session}})
+    assert pending.status_code == 401 and "errcode" not in pending.get_json()
+
+
+def test_session_belongs_to_its_request(client, register_user):
+    fay = register_user("fay")
+    session = start(fay, {"devices": ["A"]})["session"]
+    other_body = fay.post(DELETE_DEVICES, json={"devices": ["B"],
+                                                "auth": password_auth("fay", session)})
+    assert other_body.status_code == 403
+    other_path = fay.delete(f"/_matrix/client/v3/devices/{fay.device_id}",
+                            json={"auth": password_auth("fay", session)})
+    assert other_path.status_code == 403
+    assert other_path.get_json()["errcode"] == "M_FORBIDDEN"
+
+
+def test_session_belongs_to_its_user(client, register_user):
+    gil = register_user("gil")
+    hana = register_user("hana")
+    session = start(gil, {"devices": []})["session"]
+    stolen = hana.post(DELETE_DEVICES, json={"devices": [],
+                                             "auth": password_auth("hana", session)})
+    assert stolen.status_code == 403
+
+
+def test_expired_session_starts_a_new_one(client, register_user, clock):
+    ian = register_user("ian")
+    session = start(ian, {"devices": []})["session"]
+    clock.advance(31 * 60 * 1000)
+    response = ian.post(DELETE_DEVICES, json={"devices": [],
+                                              "auth": password_auth("ian", session)})
+    assert response.status_code == 401
+    body = response.get_json()
+    assert body["errcode"] == "M_FORBIDDEN" and body["session"] != session
+
+
+def test_completed_stage_can_be_retried(client):
+    session = client.post(REGISTER, json={"username": "jay", "password": "pw"}
+                          ).get_json()["session"]
+    assert client.post(fallback("m.login.dummy"), data={"session": session}).status_code == 200
+    retried = client.post(REGISTER, json={"username": "jay", "password": "pw",
+                                          "auth": {"type": "m.login.dummy",
+                                                   "session": session}})
+    assert retried.status_code == 200
+
+
+# --- fallback pages ------------------------------------------------------------------------------
+
+def test_dummy_fallback_page(client):
+    session = client.post(REGISTER, json={"username": "kim", "password": "pw"}
+                          ).get_json()["session"]
+    page = client.get(fallback("m.login.dummy") + f"?session={session}")
+    assert page.status_code == 200
+    assert page.content_type.startswith("text/html")
+    text = page.get_data(as_text=True)
+    assert "<form" in text and session in text and "authDone" not in text
+    done = client.post(fallback("m.login.dummy"), data={"session": session})
+    text = done.get_data(as_text=True)
+    assert "window.onAuthDone()" in text
+    assert 'window.opener.postMessage("authDone", "*")' in text
+    # Shown as done from now on.
+    assert "authDone" in client.get(fallback("m.login.dummy") + f"?session={session}"
+                                    ).get_data(as_text=True)
+
+
+def test_password_fallback_page(client, register_user):
+    lou = register_user("lou")
+    other = client.post("/_matrix/client/v3/login", json={
+        "type": "m.login.password", "password": lou.password,
+        "identifier": {"type": "m.id.user", "user": "lou"}}).get_json()
+    session = start(lou, {"devices": [other["device_id"]]})["session"]
+    page = client.get(fallback("m.login.password") + f"?session={session}")
+    assert lou.user_id in page.get_data(as_text=True)
+    wrong = client.post(fallback("m.login.password"), data={"session": session,
+                                                            "password": "bad"})
+    assert wrong.status_code == 200
+    text = wrong.get_data(as_text=True)
+    assert "Invalid" in text and "authDone" not in text
+    done = client.post(fallback("m.login.password"), data={"session": session,
+                                                           "password": lou.password})
+    assert "authDone" in done.get_data(as_text=True)
+    # The client resubmits with just the session: the bound request runs.
+    finished = lou.post(DELETE_DEVICES, json={"auth": {"session": session}})
+    assert finished.status_code == 200
+    assert [d["device_id"] for d in lou.get("/_matrix/client/v3/devices").get_json()["devices"]
+            ] == [lou.device_id]
+
+
+def test_password_fallback_for_an_unauthenticated_session_asks_the_user(client, register_user):
+    register_user("mo")
+    response = client.post("/_matrix/client/v3/account/password",
+                           json={"new_password": "new pw"})
+    session = response.get_json()["session"]
+    page = client.get(fallback("m.login.password") + f"?session={session}")
+    assert 'name="user"' in page.get_data(as_text=True)
+    done = client.post(fallback("m.login.password"), data={
+        "session": session, "user": "mo", "password": "correct horse battery"})
+    assert "authDone" in done.get_data(as_text=True)
+    changed = client.post("/_matrix/client/v3/account/password",
+                          json={"auth": {"session": session}})
+    assert changed.status_code == 200
+    login = client.post("/_matrix/client/v3/login", json={
+        "type": "m.login.password", "password": "new pw",
+        "identifier": {"type": "m.id.user", "user": "mo"}})
+    assert login.status_code == 200
+
+
+def test_fallback_errors(client, register_user):
+    session = client.post(REGISTER, json={"username": "ned", "password": "pw"}
+                          ).get_json()["session"]
+    missing = client.get(fallback("m.login.dummy"))
+    assert missing.status_code == 400 and missing.get_json()["errcode"] == "M_MISSING_PARAM"
+    unknown = client.get(fallback("m.login.dummy") + "?session=nope")
+    assert unknown.status_code == 404 and unknown.get_json()["errcode"] == "M_NOT_FOUND"
+    unsupported = client.get(fallback("m.login.recaptcha") + f"?session={session}")
+    assert unsupported.status_code == 404
+    assert unsupported.get_json()["errcode"] == "M_UNRECOGNIZED"
+    not_offered = client.get(fallback("m.login.password") + f"?session={session}")
+    assert not_offered.status_code == 400
+    assert not_offered.get_json()["errcode"] == "M_INVALID_PARAM"
+    no_form = client.post(fallback("m.login.dummy"))
+    assert no_form.get_json()["errcode"] == "M_MISSING_PARAM"
