@@ -130,6 +130,26 @@ class MediaSchema(_Strict):
     url_preview = fields.Nested(UrlPreviewSchema, load_default=lambda: UrlPreviewSchema().load({}))
 
 
+class PresenceSchema(_Strict):
+    # false: presence is not tracked or delivered (PUT is accepted and ignored, GET answers 404).
+    enabled = fields.Boolean(load_default=True)
+    # An online user with no activity for this long is shown as unavailable.
+    idle_after_ms = fields.Integer(load_default=5 * 60 * 1000, strict=True,
+                                   validate=validate.Range(min=1000))
+    # A user online only through /sync goes offline this long after their last sync.
+    offline_after_ms = fields.Integer(load_default=60 * 1000, strict=True,
+                                      validate=validate.Range(min=1000))
+
+
+class PushSchema(_Strict):
+    # Accept http:// push gateway URLs (the spec asks for https; a gateway on localhost may not).
+    allow_http_gateways = fields.Boolean(load_default=False)
+    gateway_timeout_s = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=120))
+    # A notification the gateway keeps failing is retried with backoff for this long.
+    give_up_after_ms = fields.Integer(load_default=24 * 3600 * 1000, strict=True,
+                                      validate=validate.Range(min=1000))
+
+
 class ConfigSchema(_Strict):
     server_name = fields.String(load_default="localhost:8008", validate=validate.Length(min=1))
     public_baseurl = fields.Url(load_default=None, allow_none=True, require_tld=False,
@@ -152,6 +172,8 @@ class ConfigSchema(_Strict):
     # Shown to users in M_RESOURCE_LIMIT_EXCEEDED errors.
     admin_contact = fields.String(load_default=None, allow_none=True)
     media = fields.Nested(MediaSchema, load_default=lambda: MediaSchema().load({}))
+    presence = fields.Nested(PresenceSchema, load_default=lambda: PresenceSchema().load({}))
+    push = fields.Nested(PushSchema, load_default=lambda: PushSchema().load({}))
 
     @validates_schema
     def _check(self, data, **kwargs):
