@@ -27,7 +27,8 @@ def register():
         secret_fields=("password",),
         precheck=lambda checked: registration.precheck(checked, cfg.server_name))
     return jsonify(registration.register(body, passed, server_name=cfg.server_name,
-                                         token_lifetime_ms=cfg.access_token_lifetime_ms))
+                                         token_lifetime_ms=cfg.access_token_lifetime_ms,
+                                         ip=client_ip()))
 
 
 @bp.get("/v3/register/available")

@@ -68,18 +68,24 @@ def new_device_id(user_id: str) -> str:
             return device_id
 
 
-def ensure_device(user_id: str, device_id: str, display_name: str | None) -> bool:
+def ensure_device(user_id: str, device_id: str, display_name: str | None,
+                  ip: str | None = None) -> bool:
     """Create the device unless it exists (its name is then left alone); True if created.
+
+    Logging in counts as the device being seen from ``ip``.
 
     When a client names an existing device, the tokens it had are revoked: the spec's
     "the server will invalidate any access and refresh tokens previously assigned to that
     device". Call inside a write transaction.
     """
+    now = db.now_ms()
     if _get(user_id, device_id) is not None:
         auth.revoke_device_tokens(user_id, device_id)
+        (Device.update(last_seen_ts=now, last_seen_ip=ip)
+         .where((Device.user == user_id) & (Device.device_id == device_id)).execute())
         return False
     Device.insert(user=user_id, device_id=device_id, display_name=display_name,
-                  created_ts=db.now_ms()).execute()
+                  last_seen_ts=now, last_seen_ip=ip, created_ts=now).execute()
     return True
 
 

@@ -84,7 +84,7 @@ def login(body: dict, *, server_name: str, ip: str | None, limits: LoginLimits,
     with db.write_transaction():
         if device_id is None:
             device_id = devices.new_device_id(user_id)
-        devices.ensure_device(user_id, device_id, body.get("initial_device_display_name"))
+        devices.ensure_device(user_id, device_id, body.get("initial_device_display_name"), ip)
         issued = auth.issue_tokens(user_id, device_id, with_refresh=bool(body.get("refresh_token")),
                                    lifetime_ms=token_lifetime_ms)
     return {"user_id": user_id, "device_id": device_id, "home_server": server_name,

@@ -36,8 +36,8 @@ def _generated_user_id(server_name: str) -> str:
             return user_id
 
 
-def register(body: dict, passed: uia.UiaPassed, *, server_name: str,
-             token_lifetime_ms: int) -> dict:
+def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifetime_ms: int,
+             ip: str | None = None) -> dict:
     """Create the account (and, unless ``inhibit_login``, a device and its tokens)."""
     precheck(body, server_name)
     password = body.get("password")
@@ -61,7 +61,7 @@ def register(body: dict, passed: uia.UiaPassed, *, server_name: str,
         if body.get("inhibit_login"):
             return {"user_id": user_id, "home_server": server_name}
         device_id = body.get("device_id") or devices.new_device_id(user_id)
-        devices.ensure_device(user_id, device_id, body.get("initial_device_display_name"))
+        devices.ensure_device(user_id, device_id, body.get("initial_device_display_name"), ip)
         issued = auth.issue_tokens(user_id, device_id, with_refresh=bool(body.get("refresh_token")),
                                    lifetime_ms=token_lifetime_ms)
     return {"user_id": user_id, "device_id": device_id, "home_server": server_name,
