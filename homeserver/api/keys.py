@@ -2,12 +2,12 @@
 
 from flask import Blueprint, jsonify
 
-from ..schemas.keys import (CrossSigningUploadSchema, KeysClaimSchema,
+from ..schemas.keys import (CrossSigningUploadSchema, KeysChangesArgs, KeysClaimSchema,
                             KeysQuerySchema, KeysUploadSchema)
 from ..services import uia
-from ..services.keys import claim, cross_signing, query, upload
+from ..services.keys import changes, claim, cross_signing, query, upload
 from .auth import interactive
-from .http import CLIENT_PREFIX, config, json_body, load_body, require_auth
+from .http import CLIENT_PREFIX, config, json_body, load_args, load_body, require_auth
 
 bp = Blueprint("keys", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/keys")
 
@@ -32,6 +32,13 @@ def claim_keys():
     require_auth()
     body = load_body(KeysClaimSchema())
     return jsonify(claim.claim_keys(body["one_time_keys"], config().server_name))
+
+
+@bp.get("/changes")
+def key_changes():
+    requester = require_auth()
+    args = load_args(KeysChangesArgs())
+    return jsonify(changes.key_changes(requester.user_id, args["from_"], args["to"]))
 
 
 def _cross_signing_keys(body: dict) -> dict:

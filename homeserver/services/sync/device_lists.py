@@ -1,0 +1,19 @@
+"""Sync provider: ``device_lists`` (incremental syncs only), ``device_one_time_keys_count`` and
+``device_unused_fallback_key_types`` (every sync)."""
+
+from __future__ import annotations
+
+from .. import device_lists
+from ..keys.upload import one_time_key_counts, unused_fallback_key_types
+
+
+def build(ctx, response) -> None:
+    response.set("device_one_time_keys_count",
+                 one_time_key_counts(ctx.user_id, ctx.device_id), is_update=False)
+    response.set("device_unused_fallback_key_types",
+                 unused_fallback_key_types(ctx.user_id, ctx.device_id), is_update=False)
+    if ctx.since is None:
+        return
+    changed, left = device_lists.changes_between(ctx.user_id, ctx.since, ctx.now)
+    if changed or left:
+        response.set("device_lists", {"changed": changed, "left": left})
