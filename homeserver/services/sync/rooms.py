@@ -1,0 +1,292 @@
+"""The rooms of /sync: ``rooms.join`` (timeline, state, summary), ``rooms.invite``,
+``rooms.knock`` and ``rooms.leave``.
+
+Per joined room the timeline is the newest ``limit`` events of (lower, now] (lower = since, or
+the start of history for a room new to the client), and ``state`` brings the client's state up
+to the start of the timeline: the whole state there for a room new to the client (initial sync,
+full_state, joined since the last sync), else the keys changed between ``since`` and the start
+of the timeline (non-empty only when the timeline is limited). Lazy-loading keeps only the
+members the timeline's senders need, minus those this device already has.
+"""
+
+from __future__ import annotations
+
+from ...models.rooms import Event
+from ..filters import DEFAULT_TIMELINE_LIMIT, EventFilter
+from . import lazy_members, reading, summary
+from .context import SyncContext
+from .response import SyncResponse
+from .tokens import pagination_token
+
+MEMBER = "m.room.member"
+# Stripped state shown for invites and knocks (client-server "Stripped state").
+STRIPPED_TYPES = ["m.room.create", "m.room.name", "m.room.avatar", "m.room.topic",
+                  "m.room.join_rules", "m.room.canonical_alias", "m.room.encryption"]
+# Below this many positions since the last sync, finding the active rooms scans the range
+# itself; above it, each joined room is probed by its index.
+RANGE_SCAN_LIMIT = 2000
+
+
+def build(ctx: SyncContext, response: SyncResponse) -> None:
+    builder = _RoomsBuilder(ctx, response)
+    builder.run()
+
+
+class _RoomsBuilder:
+    def __init__(self, ctx: SyncContext, response: SyncResponse):
+        self.ctx = ctx
+        self.response = response
+        self.room_filter = ctx.filter.room
+        self.timeline_filter: EventFilter = self.room_filter.timeline
+        self.state_filter: EventFilter = self.room_filter.state
+        self.limit = self.timeline_filter.limit_or(DEFAULT_TIMELINE_LIMIT)
+        self.lazy = self.state_filter.lazy_load_members
+        self.ignored = reading.ignored_users(ctx.user_id)
+        self.sent_members: dict[str, dict[str, str]] = {}
+        self.new_members: dict[str, dict[str, str]] = {}
+
+    def run(self) -> None:
+        ctx = self.ctx
+        if self.lazy and not self.state_filter.include_redundant_members:
+            self.sent_members = lazy_members.already_sent(
+                ctx.user_id, ctx.device_id, ctx.since, sorted(ctx.joined_room_ids))
+        if ctx.is_initial or ctx.full_state:
+            self._everything()
+        else:
+            self._changes()
+        if self.lazy:
+            self._record_members()
+
+    def _wanted(self, room_id: str) -> bool:
+        return self.room_filter.allows_room(room_id)
+
+    # --- which rooms ------------------------------------------------------------------------
+
+    def _everything(self) -> None:
+        ctx = self.ctx
+        rejoined = self._rejoined()
+        for room_id, membership in sorted(ctx.memberships.items()):
+            if not self._wanted(room_id):
+                continue
+            kind = membership.membership
+            if kind == "join":
+                fresh = ctx.is_initial or room_id in rejoined
+                self._joined(room_id, lower=None if fresh else ctx.since, full=True)
+            elif kind == "invite":
+                self._invited(room_id, membership)
+            elif kind == "knock":
+                self._knocked(room_id, membership)
+            elif kind in ("leave", "ban"):
+                if room_id in ctx.newly_left_room_ids:
+                    self._newly_left(room_id, membership.position)
+                elif self.room_filter.include_leave:
+                    self._left(room_id, membership.position, lower=None, full=True)
+
+    def _rejoined(self) -> set[str]:
+        """Incremental syncs: joined rooms whose membership changed to join since ``since``."""
+        ctx = self.ctx
+        if ctx.is_initial:
+            return set()
+        fresh = set()
+        for room_id, changes in ctx.membership_changes.items():
+            if ctx.membership_at(room_id) != "join":
+                continue
+            before = ctx.memberships_at_since.get(room_id)
+            if (before is None or before.membership != "join"
+                    or any(change.membership != "join" for change in changes)):
+                fresh.add(room_id)
+        return fresh
+
+    def _changes(self) -> None:
+        ctx = self.ctx
+        rejoined = self._rejoined()
+        for room_id in sorted(ctx.membership_changes):
+            if not self._wanted(room_id):
+                continue
+            membership = ctx.memberships.get(room_id)
+            kind = membership.membership if membership else None
+            if kind == "join":
+                if room_id in rejoined:
+                    self._joined(room_id, lower=None, full=True)
+                else:
+                    self._joined(room_id, lower=ctx.since, full=False)
+            elif kind == "invite":
+                self._invited(room_id, membership)
+            elif kind == "knock":
+                self._knocked(room_id, membership)
+            elif kind in ("leave", "ban"):
+                self._newly_left(room_id, membership.position)
+        steady = [room_id for room_id in ctx.joined_room_ids
+                  if room_id not in ctx.membership_changes and self._wanted(room_id)]
+        for room_id in sorted(reading.rooms_with_events(steady, ctx.since, ctx.now,
+                                                         RANGE_SCAN_LIMIT)):
+            self._joined(room_id, lower=ctx.since, full=False, always_joined=True)
+
+    # --- joined and left rooms ----------------------------------------------------------------
+
+    def _joined(self, room_id: str, *, lower: int | None, full: bool,
+                always_joined: bool = False) -> None:
+        entry = self._room_entry(room_id, lower=lower, upper=self.ctx.now, full=full,
+                                 always_joined=always_joined)
+        if entry is None:
+            return
+        timeline, state, changed_types = entry
+        with_summary = full or bool(changed_types & summary.SUMMARY_TYPES)
+        room_summary = summary.room_summary(room_id, self.ctx.user_id) if with_summary else None
+        if self.lazy and room_summary and room_summary.get("m.heroes"):
+            self._add_lazy_members(room_id, state, set(room_summary["m.heroes"]),
+                                   timeline["_start"])
+        out = self.response.room("join", room_id)
+        if room_summary is not None:
+            out["summary"] = room_summary
+        self._finish(room_id, out, timeline, state)
+
+    def _newly_left(self, room_id: str, left_at: int) -> None:
+        """A room left since ``since``: always listed, so the client moves it out of its joined
+        rooms or invites. Its state is a delta if the client had the room, else the whole state
+        if the user was in it since, else none (a rejected invite or knock shows no state)."""
+        ctx = self.ctx
+        before = ctx.memberships_at_since.get(room_id)
+        was_joined = before is not None and before.membership == "join"
+        joined_between = any(change.membership == "join"
+                             for change in ctx.membership_changes.get(room_id, ()))
+        self._left(room_id, left_at, lower=ctx.since, full=not was_joined,
+                   with_state=was_joined or joined_between, always=True)
+
+    def _left(self, room_id: str, left_at: int, *, lower: int | None, full: bool,
+              with_state: bool = True, always: bool = False) -> None:
+        entry = self._room_entry(room_id, lower=lower, upper=left_at, full=full,
+                                 always_joined=False, with_state=with_state, always=always)
+        if entry is None:
+            return
+        timeline, state, _ = entry
+        self._finish(room_id, self.response.room("leave", room_id), timeline, state)
+
+    def _finish(self, room_id: str, out: dict, timeline: dict, state: dict) -> None:
+        ctx = self.ctx
+        rows = timeline.pop("_rows")
+        timeline.pop("_start")
+        state_rows = sorted(state.values(), key=lambda row: row.stream_ordering)
+        if self.lazy:
+            sent = self.new_members.setdefault(room_id, {})
+            for row in state_rows + rows:
+                if row.type == MEMBER:
+                    sent[row.state_key] = row.event_id
+        timeline["events"] = reading.to_client(rows, ctx.user_id, ctx.device_id, ctx.filter)
+        out["timeline"] = timeline
+        out["state"] = {"events": reading.to_client(state_rows, ctx.user_id, ctx.device_id,
+                                                    ctx.filter)}
+
+    def _room_entry(self, room_id: str, *, lower: int | None, upper: int, full: bool,
+                    always_joined: bool, with_state: bool = True, always: bool = False):
+        """(timeline dict, state {key: row}, types of state changed) or None if nothing new."""
+        ctx = self.ctx
+        visible = reading.visibility(ctx.user_id, room_id, self.ignored,
+                                     all_visible=always_joined)
+        page = reading.room_events(room_id, lower=lower, upper=upper, direction="b",
+                                   limit=self.limit, event_filter=self.timeline_filter,
+                                   visible=visible)
+        rows = list(reversed(page.rows))
+        if rows:
+            start = rows[0].stream_ordering - 1
+        elif page.more:
+            start = page.boundary
+        else:
+            start = upper
+        changed_types: set[str] = set()
+        if not with_state:
+            state = {}
+        elif full:
+            state = reading.state_at(room_id, start, ctx.now)
+        else:
+            state = reading.state_changes(room_id, lower, start)
+            changed_types = {event_type for event_type, _ in state}
+            later = reading.state_changes(room_id, start, upper)
+            changed_types |= {event_type for event_type, _ in later}
+            # State changed inside the timeline's range but not shown in it (filtered out):
+            # the client still needs the newest value.
+            shown_keys = {(row.type, row.state_key) for row in rows if row.state_key is not None}
+            for key, row in later.items():
+                if key not in shown_keys:
+                    state[key] = row
+        if not full and not always and not rows and not state and not page.more:
+            return None
+        state = {key: row for key, row in state.items()
+                 if key[0] == MEMBER or self._state_allowed(row)}
+        members = {key: row for key, row in state.items() if key[0] == MEMBER}
+        if members and not self.state_filter.allows_type(MEMBER):
+            state = {key: row for key, row in state.items() if key[0] != MEMBER}
+        elif members:
+            members = {key: row for key, row in members.items() if self._state_allowed(row)}
+            state = {key: row for key, row in state.items() if key[0] != MEMBER}
+            if self.lazy:
+                needed = {row.sender for row in rows}
+                if full:
+                    # The whole state at the start is at hand: keep the senders' members and
+                    # the user's own (the spec requires it on joins and full state).
+                    needed.add(ctx.user_id)
+                    state.update({key: row for key, row in members.items() if key[1] in needed})
+                else:
+                    # Members changed in the gap are always sent; the senders' otherwise
+                    # unless this device has them already.
+                    state.update(members)
+                    self._add_lazy_members(room_id, state, needed, start)
+            else:
+                state.update(members)
+        timeline = {"limited": page.more, "prev_batch": pagination_token(start),
+                    "_rows": rows, "_start": start}
+        return timeline, state, changed_types
+
+    def _state_allowed(self, row: Event) -> bool:
+        return self.state_filter.matches({"type": row.type, "sender": row.sender,
+                                          "content": reading.content_of(row)
+                                          if self.state_filter.contains_url is not None
+                                          else None})
+
+    def _add_lazy_members(self, room_id: str, state: dict, users: set[str],
+                          position: int) -> None:
+        """Add the member events of ``users`` at ``position`` to ``state``, except those this
+        device already has."""
+        users = {user for user in users if (MEMBER, user) not in state}
+        if not users:
+            return
+        found = reading.members_at(room_id, position, self.ctx.now, users)
+        known = self.sent_members.get(room_id, {})
+        for user, row in found.items():
+            if known.get(user) != row.event_id and self._state_allowed(row):
+                state[(MEMBER, user)] = row
+
+    # --- invites and knocks -------------------------------------------------------------------
+
+    def _stripped(self, room_id: str, membership_position: int) -> list[dict]:
+        """The stripped state at the user's invite or knock, with that membership event."""
+        state = reading.state_at(room_id, membership_position, self.ctx.now, types=STRIPPED_TYPES)
+        rows = list(state.values())
+        rows.extend(reading.members_at(room_id, membership_position, self.ctx.now,
+                                       {self.ctx.user_id}).values())
+        rows.sort(key=lambda row: row.stream_ordering)
+        return [reading.stripped(row) for row in rows]
+
+    def _invited(self, room_id: str, membership) -> None:
+        invite = Event.get_or_none(Event.event_id == membership.event_id)
+        if invite is not None and invite.sender in self.ignored:
+            return
+        out = self.response.room("invite", room_id)
+        out["invite_state"] = {"events": self._stripped(room_id, membership.position)}
+
+    def _knocked(self, room_id: str, membership) -> None:
+        out = self.response.room("knock", room_id)
+        out["knock_state"] = {"events": self._stripped(room_id, membership.position)}
+
+    # --- lazy-loading bookkeeping -------------------------------------------------------------
+
+    def _record_members(self) -> None:
+        ctx = self.ctx
+        sent = {room: members for room, members in self.new_members.items() if members}
+        known = self.sent_members
+        sent = {room: {m: e for m, e in members.items() if known.get(room, {}).get(m) != e}
+                for room, members in sent.items()}
+        sent = {room: members for room, members in sent.items() if members}
+        if sent or lazy_members.has_unconfirmed(ctx.user_id, ctx.device_id, ctx.since):
+            self.response.defer(lambda: lazy_members.record(
+                ctx.user_id, ctx.device_id, ctx.since, ctx.now, sent))

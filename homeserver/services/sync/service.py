@@ -1,0 +1,86 @@
+"""The /sync loop: build a response from the providers; if it is empty, wait and build again."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import peewee
+
+from ...db import database
+from .. import filters as filters_service
+from .. import notifier, streams
+from . import providers
+from .context import SyncContext
+from .response import SyncResponse
+from .tokens import parse_sync_token, sync_token
+
+# A long-poll never lasts longer than this, whatever the client asks (proxies cut idle
+# connections; the client just syncs again).
+MAX_TIMEOUT_MS = 120_000
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    user_id: str
+    device_id: str
+    since: int | None
+    full_state: bool
+    set_presence: str | None
+    timeout_ms: int
+
+
+@contextmanager
+def read_snapshot():
+    """One consistent view of the database for the whole build: a read-only REPEATABLE READ
+    transaction on PostgreSQL; on SQLite (WAL) a read transaction is already a snapshot."""
+    db = database.obj
+    with db.atomic():
+        if isinstance(db, peewee.PostgresqlDatabase):
+            db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+def _build(request: SyncRequest, filter: filters_service.Filter,
+           use_state_after: bool) -> tuple[SyncContext, SyncResponse]:
+    response = SyncResponse()
+    with read_snapshot():
+        ctx = SyncContext(user_id=request.user_id, device_id=request.device_id,
+                          since=request.since, now=streams.current_position(),
+                          full_state=request.full_state, filter=filter,
+                          set_presence=request.set_presence, use_state_after=use_state_after)
+        for provider in providers():
+            provider.build(ctx, response)
+    return ctx, response
+
+
+def sync(user_id: str, device_id: str, *, since: str | None, filter_ref: dict | str | None,
+         timeout_ms: int, full_state: bool, set_presence: str | None,
+         use_state_after: bool = False) -> dict:
+    """GET /sync for a user's device. ``filter_ref`` is an inline filter or a filter ID."""
+    filter = filters_service.resolve(user_id, filter_ref)
+    since_position = (parse_sync_token(since, streams.current_position())
+                      if since else None)
+    request = SyncRequest(user_id, device_id, since_position, full_state, set_presence,
+                          min(timeout_ms, MAX_TIMEOUT_MS))
+    for provider in providers():
+        hook = getattr(provider, "on_sync_request", None)
+        if hook is not None:
+            hook(request)
+
+    # An initial or full-state sync answers at once; an incremental one waits for news.
+    wait = since_position is not None and not full_state
+    deadline = time.monotonic() + request.timeout_ms / 1000
+    while True:
+        ctx, response = _build(request, filter, use_state_after)
+        remaining = deadline - time.monotonic()
+        if response.has_updates or not wait or remaining <= 0:
+            break
+        woken = notifier.wait_for_position_above(ctx.now, remaining,
+                                                 rooms=ctx.interesting_room_ids,
+                                                 users={user_id})
+        if not woken:
+            break
+    response.run_deferred()
+    return response.to_dict(sync_token(ctx.now), filter.room)

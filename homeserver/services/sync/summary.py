@@ -1,0 +1,57 @@
+"""The per-room ``summary`` of /sync: heroes and member counts (at the snapshot's ``now``)."""
+
+from __future__ import annotations
+
+import json
+
+import peewee
+
+from ...models.rooms import CurrentState, Event
+
+MEMBER = "m.room.member"
+HERO_COUNT = 5
+# State whose change can change the summary.
+SUMMARY_TYPES = frozenset({MEMBER, "m.room.name", "m.room.canonical_alias"})
+
+
+def _has_name_or_alias(room_id: str) -> bool:
+    rows = (Event.select(Event.type, Event.json)
+            .join(CurrentState, on=(Event.event_id == CurrentState.event_id))
+            .where((CurrentState.room == room_id) & (CurrentState.state_key == "")
+                   & CurrentState.type.in_(["m.room.name", "m.room.canonical_alias"])))
+    for row in rows:
+        content = json.loads(row.json).get("content")
+        if not isinstance(content, dict):
+            continue
+        if row.type == "m.room.name" and isinstance(content.get("name"), str) and content["name"]:
+            return True
+        if row.type == "m.room.canonical_alias" and (
+                (isinstance(content.get("alias"), str) and content["alias"])
+                or (isinstance(content.get("alt_aliases"), list) and content["alt_aliases"])):
+            return True
+    return False
+
+
+def _members(room_id: str, user_id: str, memberships: list[str]) -> list[str]:
+    rows = (CurrentState.select(CurrentState.state_key)
+            .where((CurrentState.room == room_id) & (CurrentState.type == MEMBER)
+                   & (CurrentState.state_key != user_id)
+                   & CurrentState.membership.in_(memberships))
+            .order_by(CurrentState.stream_ordering)
+            .limit(HERO_COUNT)
+            .tuples())
+    return [state_key for state_key, in rows]
+
+
+def room_summary(room_id: str, user_id: str) -> dict:
+    counts = dict(CurrentState.select(CurrentState.membership, peewee.fn.COUNT(1))
+                  .where((CurrentState.room == room_id) & (CurrentState.type == MEMBER)
+                         & CurrentState.membership.in_(["join", "invite"]))
+                  .group_by(CurrentState.membership)
+                  .tuples())
+    summary = {"m.joined_member_count": counts.get("join", 0),
+               "m.invited_member_count": counts.get("invite", 0)}
+    if not _has_name_or_alias(room_id):
+        summary["m.heroes"] = (_members(room_id, user_id, ["join", "invite"])
+                               or _members(room_id, user_id, ["leave", "ban"]))
+    return summary
