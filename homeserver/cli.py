@@ -85,6 +85,71 @@ def create_user(localpart, password, admin):
     click.echo(f"created {user_id}{' (admin)' if admin else ''}")
 
 
+@main.group("registration-token")
+def registration_token():
+    """Manage the tokens registration asks for when registration.require_token is true."""
+
+
+@registration_token.command("create")
+@click.option("--token", default=None, help="the token itself (default: a random one)")
+@click.option("--length", default=16, show_default=True, type=click.IntRange(1, 64),
+              help="length of a random token")
+@click.option("--uses-allowed", default=None, type=click.IntRange(min=0),
+              help="how many accounts it may register (default: unlimited)")
+@click.option("--expiry-days", default=None, type=click.FloatRange(min=0, min_open=True),
+              help="days until it expires (default: never)")
+def registration_token_create(token, length, uses_allowed, expiry_days):
+    """Create a registration token and print it."""
+    from . import errors
+    from .services import registration_tokens
+
+    _open_database(_config())
+    try:
+        created = registration_tokens.create(token, length=length, uses_allowed=uses_allowed,
+                                             expiry_days=expiry_days)
+    except errors.MatrixError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(created["token"])
+
+
+def _format_expiry(expiry_ts):
+    if expiry_ts is None:
+        return "never"
+    from datetime import datetime, timezone
+    return datetime.fromtimestamp(expiry_ts / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@registration_token.command("list")
+def registration_token_list():
+    """List registration tokens: uses (completed/allowed, pending) and expiry."""
+    from .services import registration_tokens
+
+    _open_database(_config())
+    rows = registration_tokens.list_tokens()
+    if not rows:
+        click.echo("no registration tokens")
+        return
+    click.echo(f"{'TOKEN':<24} {'USES':<12} {'PENDING':<8} {'EXPIRES':<22} STATE")
+    for row in rows:
+        allowed = "unlimited" if row["uses_allowed"] is None else str(row["uses_allowed"])
+        uses = f"{row['completed']}/{allowed}"
+        state = "valid" if row["valid"] else "used up or expired"
+        click.echo(f"{row['token']:<24} {uses:<12} {row['pending']:<8} "
+                   f"{_format_expiry(row['expiry_ts']):<22} {state}")
+
+
+@registration_token.command("delete")
+@click.argument("token")
+def registration_token_delete(token):
+    """Delete TOKEN (registrations already made with it stay)."""
+    from .services import registration_tokens
+
+    _open_database(_config())
+    if not registration_tokens.delete(token):
+        raise click.ClickException(f"no registration token {token}")
+    click.echo(f"deleted {token}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8008, show_default=True, type=int)
@@ -97,6 +162,11 @@ def run(host, port):
 
     app = create_app(config)
     app.run(host=host, port=port, threaded=True)
+
+
+from .media_cli import media as _media_commands  # noqa: E402  (`homeserver media ...`)
+
+main.add_command(_media_commands)
 
 
 if __name__ == "__main__":  # pragma: no cover
