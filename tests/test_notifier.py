@@ -1,0 +1,150 @@
+"""services.notifier: long-poll wake-ups from this process, from other processes, with hints;
+a waiting request holds no database connection."""
+
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from homeserver import db
+from homeserver.services import notifier, streams
+
+LONG = 60  # seconds: only ever reached if the code under test is broken
+
+
+def take_position(**hints) -> int:
+    with db.write_transaction():
+        return streams.next_position(**hints)
+
+
+class Waiter(threading.Thread):
+    """Calls wait_for_position_above in its own thread (own connection, like a request)."""
+
+    def __init__(self, above, timeout, **interest):
+        super().__init__(daemon=True)
+        self.above, self.timeout, self.interest = above, timeout, interest
+        self.result = None
+        self.registered = threading.Event()
+        self.connection_open_while_waiting = None
+
+    def run(self):
+        database = db.database.obj
+        database.connect(reuse_if_open=True)
+        streams.current_position()  # hold a connection, as a request would
+        original = notifier._Listener.wait
+
+        def observed_wait(listener, *args):
+            self.connection_open_while_waiting = not database.is_closed()
+            self.registered.set()
+            return original(listener, *args)
+
+        notifier._Listener.wait = observed_wait
+        try:
+            self.result = notifier.wait_for_position_above(self.above, self.timeout,
+                                                           **self.interest)
+        finally:
+            notifier._Listener.wait = original
+            self.registered.set()
+            if not database.is_closed():
+                database.close()
+
+
+@pytest.fixture
+def start(app):
+    with app.app_context():
+        yield streams.current_position()
+
+
+def test_write_in_this_process_wakes_waiter(start):
+    waiter = Waiter(start, LONG)
+    waiter.start()
+    waiter.registered.wait(LONG)
+    take_position()
+    waiter.join(LONG)
+    assert waiter.result is True
+
+
+def test_waiter_holds_no_database_connection(start):
+    waiter = Waiter(start, LONG)
+    waiter.start()
+    waiter.registered.wait(LONG)
+    assert waiter.connection_open_while_waiting is False
+    take_position()
+    waiter.join(LONG)
+    assert waiter.result is True
+
+
+def test_timeout_without_writes(start):
+    assert notifier.wait_for_position_above(start, 0.3) is False
+
+
+def test_position_already_above_returns_at_once(start):
+    take_position()
+    assert notifier.wait_for_position_above(start, LONG) is True
+
+
+def test_hints_wake_only_those_concerned(start):
+    waiter = Waiter(start, 0.5, rooms={"!a:localhost"}, users={"@alice:localhost"})
+    waiter.start()
+    waiter.registered.wait(LONG)
+    take_position(rooms=["!b:localhost"])
+    take_position(users=["@bob:localhost"])
+    waiter.join(LONG)
+    assert waiter.result is False
+
+    after = streams.current_position()
+    for hints in ({"rooms": ["!b:localhost", "!a:localhost"]}, {"users": ["@alice:localhost"]},
+                  {}):
+        waiter = Waiter(after, LONG, rooms={"!a:localhost"}, users={"@alice:localhost"})
+        waiter.start()
+        waiter.registered.wait(LONG)
+        after = take_position(**hints)
+        waiter.join(LONG)
+        assert waiter.result is True, hints
+
+
+def test_hint_seen_before_waiting_still_counts(start):
+    position = take_position(rooms=["!a:localhost"])
+    # The listener may or may not have seen it yet: either way a waiter from `start` wakes.
+    assert notifier.wait_for_position_above(start, LONG, rooms={"!a:localhost"}) is True
+    assert notifier.wait_for_position_above(position, 0.3, rooms={"!a:localhost"}) is False
+
+
+def test_recreated_database_does_not_wake_forever(start):
+    take_position()
+    take_position()
+    assert notifier.wait_for_position_above(start, LONG) is True  # the listener knows them
+    with db.write_transaction():
+        db.database.obj.execute_sql("UPDATE stream_counter SET position = 0 WHERE id = 1")
+    # The counter went backwards (a restored or recreated database): waiting from 0 must wait.
+    assert notifier.wait_for_position_above(0, 0.5) is False
+    waiter = Waiter(0, LONG)
+    waiter.start()
+    waiter.registered.wait(LONG)
+    take_position()
+    waiter.join(LONG)
+    assert waiter.result is True
+
+
+WRITER = """
+import sys
+from homeserver import db
+from homeserver.services import streams
+db.init_database(sys.argv[1], 1)
+with db.write_transaction():
+    streams.next_position(rooms=["!other:localhost"])
+db.database.obj.close_all()
+"""
+
+
+def test_write_from_another_process_wakes_waiter(start, database_url):
+    waiter = Waiter(start, LONG, rooms={"!other:localhost"})
+    waiter.start()
+    waiter.registered.wait(LONG)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    subprocess.run([sys.executable, "-c", WRITER, database_url], check=True, env=env,
+                   timeout=LONG)
+    waiter.join(LONG)
+    assert waiter.result is True
