@@ -45,6 +45,13 @@ class Event(BaseModel):
     # Relations (m.relates_to) indexed for /relations, threads and edits.
     relates_to_id = peewee.CharField(null=True, max_length=255, index=True)
     relation_type = peewee.CharField(null=True, max_length=64)
+    # State events: the event ID of the state event this one replaced at the same
+    # (type, state_key), if any (unsigned.replaces_state and prev_content).
+    replaces_state = peewee.CharField(null=True, max_length=255)
+    # The device and transaction ID the event was sent with (unsigned.transaction_id is shown
+    # to that device only); null for events the server made on its own.
+    sender_device = peewee.CharField(null=True, max_length=255)
+    txn_id = peewee.CharField(null=True, max_length=255)
 
     class Meta:
         indexes = (
@@ -76,7 +83,9 @@ class EventTransaction(BaseModel):
 
     user_id = peewee.CharField(max_length=255)
     device_id = peewee.CharField(max_length=255)
-    endpoint = peewee.CharField(max_length=255)
+    # The endpoint and the path parameters before the txnId (e.g. "send <room> <type>"): the
+    # spec scopes a txnId to one device and one request path.
+    endpoint = peewee.CharField(max_length=600)
     txn_id = peewee.CharField(max_length=255)
     # The result to repeat (e.g. the event ID of the first send), as JSON text.
     result = peewee.TextField()
@@ -87,7 +96,20 @@ class EventTransaction(BaseModel):
 
 
 class RoomAlias(BaseModel):
+    """Local room aliases (PUT /directory/room, createRoom's room_alias_name)."""
+
     alias = peewee.CharField(primary_key=True, max_length=255)
     room = peewee.ForeignKeyField(Room, column_name="room_id", on_delete="CASCADE")
     creator = peewee.CharField(max_length=255)
     created_ts = peewee.BigIntegerField()
+
+
+class ForgottenRoom(BaseModel):
+    """Rooms a user forgot (POST /forget) after leaving; cleared when they join, are invited or
+    knock again. /sync never shows a forgotten room."""
+
+    user_id = peewee.CharField(max_length=255)
+    room = peewee.ForeignKeyField(Room, column_name="room_id", on_delete="CASCADE")
+
+    class Meta:
+        primary_key = peewee.CompositeKey("user_id", "room")

@@ -1,0 +1,48 @@
+"""Sending to rooms: PUT /rooms/{roomId}/send/{eventType}/{txnId}, PUT /state/{type}/{key},
+PUT /redact/{eventId}/{txnId}."""
+
+from flask import Blueprint, jsonify
+
+from ..services import events
+from .http import CLIENT_PREFIX, json_body, require_auth
+from .rooms import rate_limit_messages, refuse_suspended
+
+bp = Blueprint("room_events", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_id>")
+
+
+@bp.put("/send/<event_type>/<txn_id>")
+def send_message(room_id, event_type, txn_id):
+    requester = require_auth()
+    refuse_suspended(requester)
+    content = json_body()
+    rate_limit_messages(requester)
+    txn = events.TxnKey(requester.user_id, requester.device_id,
+                        f"send {room_id} {event_type}", txn_id)
+    sent = events.send_event(requester.user_id, room_id, event_type, content, txn=txn)
+    return jsonify({"event_id": sent.event_id})
+
+
+@bp.put("/state/<event_type>", defaults={"state_key": ""})
+@bp.put("/state/<event_type>/", defaults={"state_key": ""})
+@bp.put("/state/<event_type>/<path:state_key>")
+def send_state(room_id, event_type, state_key):
+    requester = require_auth()
+    content = json_body()
+    if not (requester.is_suspended and event_type == "m.room.member"
+            and state_key == requester.user_id and content.get("membership") == "leave"):
+        refuse_suspended(requester)
+    rate_limit_messages(requester)
+    sent = events.send_state_event(requester.user_id, room_id, event_type, state_key, content)
+    return jsonify({"event_id": sent.event_id})
+
+
+@bp.put("/redact/<path:event_id>/<txn_id>")
+def redact(room_id, event_id, txn_id):
+    requester = require_auth()
+    content = json_body()
+    rate_limit_messages(requester)
+    txn = events.TxnKey(requester.user_id, requester.device_id,
+                        f"redact {room_id} {event_id}", txn_id)
+    sent = events.send_event(requester.user_id, room_id, "m.room.redaction", content,
+                             redacts=event_id, txn=txn)
+    return jsonify({"event_id": sent.event_id})

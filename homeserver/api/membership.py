@@ -1,0 +1,106 @@
+"""Room membership: join (by ID or alias), knock, invite, leave, forget, kick, ban, unban."""
+
+from flask import Blueprint, jsonify
+
+from .. import errors
+from ..schemas.rooms import InviteSchema, JoinSchema, ReasonSchema, TargetSchema
+from ..services import membership
+from .http import CLIENT_PREFIX, json_body, load_body, require_auth
+from .rooms import rate_limit_messages, refuse_suspended
+
+bp = Blueprint("membership", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
+
+
+def _body(schema):
+    # The spec marks these bodies required, but several clients send none: treat it as {}.
+    return load_body(schema, json_body(allow_empty=True))
+
+
+def _join(room_id_or_alias):
+    requester = require_auth()
+    refuse_suspended(requester)
+    body = _body(JoinSchema())
+    if body["third_party_signed"] is not None:
+        raise errors.ServerNotTrusted(
+            "Third-party invites need an identity server; this server trusts none")
+    rate_limit_messages(requester)
+    room_id = membership.join(requester.user_id, room_id_or_alias, reason=body["reason"])
+    return jsonify({"room_id": room_id})
+
+
+@bp.post("/rooms/<room_id>/join")
+def join_room_by_id(room_id):
+    return _join(room_id)
+
+
+@bp.post("/join/<room_id_or_alias>")
+def join_room(room_id_or_alias):
+    return _join(room_id_or_alias)
+
+
+@bp.post("/knock/<room_id_or_alias>")
+def knock_room(room_id_or_alias):
+    requester = require_auth()
+    refuse_suspended(requester)
+    body = _body(ReasonSchema())
+    rate_limit_messages(requester)
+    room_id = membership.knock(requester.user_id, room_id_or_alias, reason=body["reason"])
+    return jsonify({"room_id": room_id})
+
+
+@bp.post("/rooms/<room_id>/invite")
+def invite_user(room_id):
+    requester = require_auth()
+    refuse_suspended(requester)
+    body = load_body(InviteSchema())
+    if body["user_id"] is None:
+        if body["medium"] is not None or body["address"] is not None:
+            raise errors.ServerNotTrusted(
+                "Third-party invites need an identity server; this server trusts none")
+        raise errors.BadJson("Missing required field: user_id")
+    rate_limit_messages(requester)
+    membership.invite(requester.user_id, room_id, body["user_id"], reason=body["reason"],
+                      is_direct=body["is_direct"])
+    return jsonify({})
+
+
+@bp.post("/rooms/<room_id>/leave")
+def leave_room(room_id):
+    requester = require_auth()
+    body = _body(ReasonSchema())
+    membership.leave(requester.user_id, room_id, reason=body["reason"])
+    return jsonify({})
+
+
+@bp.post("/rooms/<room_id>/forget")
+def forget_room(room_id):
+    requester = require_auth()
+    membership.forget(requester.user_id, room_id)
+    return jsonify({})
+
+
+@bp.post("/rooms/<room_id>/kick")
+def kick(room_id):
+    requester = require_auth()
+    refuse_suspended(requester)
+    body = load_body(TargetSchema())
+    membership.kick(requester.user_id, room_id, body["user_id"], reason=body["reason"])
+    return jsonify({})
+
+
+@bp.post("/rooms/<room_id>/ban")
+def ban(room_id):
+    requester = require_auth()
+    refuse_suspended(requester)
+    body = load_body(TargetSchema())
+    membership.ban(requester.user_id, room_id, body["user_id"], reason=body["reason"])
+    return jsonify({})
+
+
+@bp.post("/rooms/<room_id>/unban")
+def unban(room_id):
+    requester = require_auth()
+    refuse_suspended(requester)
+    body = load_body(TargetSchema())
+    membership.unban(requester.user_id, room_id, body["user_id"], reason=body["reason"])
+    return jsonify({})

@@ -1,0 +1,93 @@
+"""Rooms: POST /createRoom, /rooms/{roomId}/upgrade, GET /joined_rooms, and the room reads
+(/state, /state/{type}/{key}, /members, /joined_members, /event/{eventId})."""
+
+from flask import Blueprint, jsonify
+
+from .. import errors
+from ..schemas.rooms import CreateRoomSchema, MembersArgs, StateArgs, UpgradeSchema
+from ..services import ratelimit, room_reads, rooms, upgrade
+from ..services.streams import current_position
+from ..services.sync.tokens import parse_pagination_token
+from .http import CLIENT_PREFIX, config, load_args, load_body, require_auth
+
+bp = Blueprint("rooms", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
+
+
+def refuse_suspended(requester) -> None:
+    """Suspended accounts may read, leave and redact their own events, not take part."""
+    if requester.is_suspended:
+        raise errors.UserSuspended()
+
+
+def rate_limit_messages(requester) -> None:
+    ratelimit.check("send", requester.user_id,
+                    ratelimit.rule(config().rate_limits, "messages_per_user"))
+
+
+@bp.post("/createRoom")
+def create_room():
+    requester = require_auth()
+    refuse_suspended(requester)
+    body = load_body(CreateRoomSchema())
+    rate_limit_messages(requester)
+    room_id = rooms.create_room(requester.user_id, rooms.RoomRequest(**body))
+    return jsonify({"room_id": room_id})
+
+
+@bp.post("/rooms/<room_id>/upgrade")
+def upgrade_room(room_id):
+    requester = require_auth()
+    refuse_suspended(requester)
+    body = load_body(UpgradeSchema())
+    new_room = upgrade.upgrade_room(requester.user_id, room_id, body["new_version"],
+                                    additional_creators=body["additional_creators"])
+    return jsonify({"replacement_room": new_room})
+
+
+@bp.get("/joined_rooms")
+def joined_rooms():
+    requester = require_auth()
+    return jsonify({"joined_rooms": room_reads.joined_rooms(requester.user_id)})
+
+
+@bp.get("/rooms/<room_id>/state")
+def get_state(room_id):
+    requester = require_auth()
+    return jsonify(room_reads.get_state(requester.user_id, requester.device_id, room_id))
+
+
+@bp.get("/rooms/<room_id>/state/<event_type>", defaults={"state_key": ""})
+@bp.get("/rooms/<room_id>/state/<event_type>/", defaults={"state_key": ""})
+@bp.get("/rooms/<room_id>/state/<event_type>/<path:state_key>")
+def get_state_event(room_id, event_type, state_key):
+    requester = require_auth()
+    args = load_args(StateArgs())
+    return jsonify(room_reads.get_state_event(requester.user_id, requester.device_id, room_id,
+                                              event_type, state_key,
+                                              as_event=args["format"] == "event"))
+
+
+@bp.get("/rooms/<room_id>/members")
+def get_members(room_id):
+    requester = require_auth()
+    args = load_args(MembersArgs())
+    at = None
+    if args["at"] is not None:
+        at = parse_pagination_token(args["at"], current_position(), "at")
+    chunk = room_reads.get_members(requester.user_id, requester.device_id, room_id, at=at,
+                                   membership=args["membership"],
+                                   not_membership=args["not_membership"])
+    return jsonify({"chunk": chunk})
+
+
+@bp.get("/rooms/<room_id>/joined_members")
+def get_joined_members(room_id):
+    requester = require_auth()
+    return jsonify(room_reads.get_joined_members(requester.user_id, room_id))
+
+
+@bp.get("/rooms/<room_id>/event/<path:event_id>")
+def get_event(room_id, event_id):
+    requester = require_auth()
+    return jsonify(room_reads.get_event(requester.user_id, requester.device_id, room_id,
+                                        event_id))

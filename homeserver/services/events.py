@@ -1,0 +1,326 @@
+"""The only writer of room events.
+
+Every event of every room is appended here, one at a time, inside a write transaction that
+holds the room's write lock (PostgreSQL: ``SELECT ... FOR UPDATE`` on the room row; SQLite:
+``BEGIN IMMEDIATE`` already serializes writers). So a room's history is a line: each event's
+``prev_events`` is the previous event, ``depth`` counts up by one, and the auth rules are checked
+against exactly the state the event extends. An event the rules refuse raises before anything
+is written, and the transaction rolls back: nothing is stored for it.
+
+Two ways in:
+
+- ``send_event(...)`` / ``send_state_event(...)``: one event as user X, in its own transaction,
+  with optional txnId idempotency (``TxnKey``). Other services use these, e.g. to update a
+  user's m.room.member events after a profile change.
+- ``RoomAppender``: several events in one transaction (room creation, upgrades), opened inside
+  the caller's ``write_transaction()`` with ``RoomAppender.lock(room_id)`` (or ``.new(...)``
+  for a room being created).
+
+Each appended event gets the next stream position (``streams.next_position``) inside the same
+transaction, updates ``current_state`` (and the membership index in it) when it is a state
+event, and moves ``room.latest_event_id``/``latest_depth``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterable
+
+import peewee
+
+from .. import db, errors, identifiers
+from ..db import database, write_transaction
+from ..models.rooms import CurrentState, Event, EventTransaction, ForgottenRoom, Room
+from . import auth_rules, event_content, event_format, streams
+from .room_versions import RoomVersion, get_room_version
+
+CREATE_KEY = ("m.room.create", "")
+MEMBER = "m.room.member"
+
+
+@dataclass(frozen=True)
+class TxnKey:
+    """A request's idempotency key: the spec scopes a txnId to one device and one path."""
+
+    user_id: str
+    device_id: str
+    endpoint: str
+    txn_id: str
+
+
+@dataclass(frozen=True)
+class Sent:
+    event_id: str
+    stream_ordering: int | None  # None when a retried txnId answered the first result
+
+
+@dataclass
+class _StateEntry:
+    event_id: str
+    pdu: dict
+
+
+class RoomAppender:
+    """Appends events to one room inside the caller's write transaction (see module doc)."""
+
+    def __init__(self, room: Room, version: RoomVersion):
+        self.room = room
+        self.room_id = room.room_id
+        self.version = version
+        # (type, state_key) -> current state entry, or None when known to be absent.
+        self._state: dict[tuple[str, str], _StateEntry | None] = {}
+        self._latest_hashes: dict | None = None
+
+    # --- opening ----------------------------------------------------------------------------
+
+    @classmethod
+    def lock(cls, room_id: str, *, missing: type[errors.MatrixError] = errors.Forbidden,
+             missing_message: str = "You are not in this room") -> "RoomAppender":
+        """Take the room's write lock (call inside write_transaction). An unknown room raises
+        ``missing(missing_message)``."""
+        query = Room.select().where(Room.room_id == room_id)
+        if not isinstance(database.obj, peewee.SqliteDatabase):
+            query = query.for_update()
+        room = query.first() if isinstance(room_id, str) else None
+        if room is None:
+            raise missing(missing_message)
+        return cls(room, get_room_version(room.room_version))
+
+    @classmethod
+    def new(cls, room_id: str | None, version: RoomVersion, creator: str) -> "RoomAppender":
+        """A room about to be created; its first event must be the m.room.create event.
+        ``room_id`` is None for v12+ rooms (derived from the create event's ID)."""
+        room = Room(room_id=room_id, room_version=version.identifier, creator=creator,
+                    latest_event_id=None, latest_depth=0, created_ts=db.now_ms())
+        appender = cls(room, version)
+        appender._unsaved = True
+        return appender
+
+    _unsaved = False
+
+    # --- state ------------------------------------------------------------------------------
+
+    def state(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+        """The current state events (PDUs) at these keys, for those present."""
+        keys = list(dict.fromkeys(keys))
+        missing = [k for k in keys if k not in self._state]
+        if missing and not self._unsaved:
+            self._load(missing)
+        for key in missing:
+            self._state.setdefault(key, None)
+        return {k: self._state[k].pdu for k in keys if self._state.get(k) is not None}
+
+    def state_event(self, key: tuple[str, str]) -> dict | None:
+        return self.state([key]).get(key)
+
+    def state_event_id(self, key: tuple[str, str]) -> str | None:
+        self.state([key])
+        entry = self._state.get(key)
+        return entry.event_id if entry else None
+
+    def _load(self, keys: list[tuple[str, str]]) -> None:
+        condition = None
+        for event_type, state_key in keys:
+            term = (CurrentState.type == event_type) & (CurrentState.state_key == state_key)
+            condition = term if condition is None else (condition | term)
+        rows = (Event.select(Event.event_id, Event.type, Event.state_key, Event.json)
+                .join(CurrentState, on=(Event.event_id == CurrentState.event_id))
+                .where((CurrentState.room == self.room_id) & condition))
+        for row in rows:
+            self._state[(row.type, row.state_key)] = _StateEntry(row.event_id, json.loads(row.json))
+
+    def membership(self, user_id: str) -> str | None:
+        event = self.state_event((MEMBER, user_id))
+        content = event.get("content") if event else None
+        return content.get("membership") if isinstance(content, dict) else None
+
+    # --- appending --------------------------------------------------------------------------
+
+    def append(self, sender: str, event_type: str, content: dict, state_key: str | None = None,
+               *, redacts: str | None = None, device_id: str | None = None,
+               txn_id: str | None = None) -> Sent:
+        """Build, check and store one event; raise (storing nothing) if it is refused."""
+        if not isinstance(content, dict):
+            raise errors.BadJson("Event content must be a JSON object")
+        version = self.version
+        is_create = event_type == "m.room.create" and state_key == ""
+        if is_create and not self._unsaved:
+            raise errors.Forbidden("The room already has an m.room.create event")
+        if self._unsaved and not is_create:
+            raise errors.Forbidden("The first event of a room must be its m.room.create event")
+        event_format.check_canonical(content, version)
+        if event_type == "m.room.redaction":
+            content, redacts = _redaction_parts(version, content, redacts)
+        event_content.check(version, self.room_id, event_type, state_key, content,
+                            self.state_event)
+
+        keys = auth_rules.auth_event_keys(version, event_type, state_key, sender, content)
+        auth_state = self.state([CREATE_KEY, *keys])
+        auth_event_ids = [self._state[k].event_id for k in keys if self._state.get(k)]
+        prev_event_ids = [self.room.latest_event_id] if self.room.latest_event_id else []
+        hashes = self._reference_hashes(keys) if version.event_id_in_pdu else None
+        event_id, pdu = event_format.new_event(
+            version, room_id=None if (is_create and self.room_id is None) else self.room_id,
+            sender=sender, event_type=event_type, content=content, state_key=state_key,
+            prev_event_ids=prev_event_ids, auth_event_ids=auth_event_ids,
+            depth=self.room.latest_depth + 1, origin_server_ts=db.now_ms(),
+            server_name=identifiers.server_of(sender) or "", prev_event_hashes=hashes,
+            redacts=redacts)
+        if is_create and self.room_id is None:
+            self.room.room_id = self.room_id = event_format.room_id_for_create_event(event_id)
+        auth_rules.check(version, pdu, auth_state, event_id=event_id, room_id=self.room_id)
+
+        target = None
+        if event_type == "m.room.redaction":
+            target = self._redaction_target(redacts, sender, auth_state)
+        annotation = event_content.annotation_key(content)
+        relation = event_content.relation_of(content) if event_type != "m.room.redaction" \
+            else None
+        if annotation is not None and relation is not None:
+            self._refuse_duplicate_annotation(sender, event_type, relation[0], annotation)
+
+        if self._unsaved:
+            self.room.save(force_insert=True)
+            self._unsaved = False
+        hint_users = [state_key] if event_type == MEMBER and state_key else []
+        position = streams.next_position(rooms=[self.room_id], users=hint_users)
+        previous = self._state.get((event_type, state_key)) if state_key is not None else None
+        membership = content.get("membership") if event_type == MEMBER else None
+        Event.insert(
+            stream_ordering=position, event_id=event_id, room=self.room_id,
+            depth=pdu["depth"], type=event_type, state_key=state_key, sender=sender,
+            origin_server_ts=pdu["origin_server_ts"],
+            membership=membership if isinstance(membership, str) else None,
+            json=json.dumps(pdu, ensure_ascii=False, separators=(",", ":")),
+            relates_to_id=relation[0] if relation else None,
+            relation_type=relation[1] if relation else None,
+            replaces_state=previous.event_id if previous else None,
+            sender_device=device_id if txn_id is not None else None, txn_id=txn_id,
+        ).execute()
+        if state_key is not None:
+            self._set_current_state(event_type, state_key, event_id, pdu, position, previous,
+                                    membership)
+        if target is not None:
+            self._apply_redaction(target, event_id)
+        self.room.latest_event_id = event_id
+        self.room.latest_depth = pdu["depth"]
+        self._latest_hashes = pdu.get("hashes")
+        Room.update(latest_event_id=event_id, latest_depth=pdu["depth"]).where(
+            Room.room_id == self.room_id).execute()
+        return Sent(event_id, position)
+
+    def _set_current_state(self, event_type, state_key, event_id, pdu, position, previous,
+                           membership) -> None:
+        values = {"event_id": event_id, "stream_ordering": position,
+                  "membership": membership if isinstance(membership, str) else None}
+        if previous is None and (event_type, state_key) not in self._state:
+            # Not loaded: it may still exist (e.g. keys outside the auth selection).
+            self._load([(event_type, state_key)])
+            previous = self._state.get((event_type, state_key))
+        if previous is None:
+            CurrentState.insert(room=self.room_id, type=event_type, state_key=state_key,
+                                **values).execute()
+        else:
+            CurrentState.update(**values).where(
+                (CurrentState.room == self.room_id) & (CurrentState.type == event_type)
+                & (CurrentState.state_key == state_key)).execute()
+        self._state[(event_type, state_key)] = _StateEntry(event_id, pdu)
+        if event_type == MEMBER and membership in ("join", "invite", "knock"):
+            ForgottenRoom.delete().where((ForgottenRoom.user_id == state_key)
+                                         & (ForgottenRoom.room == self.room_id)).execute()
+
+    def _reference_hashes(self, keys) -> dict[str, dict]:
+        """v1-v2 PDUs reference other events with their hashes."""
+        hashes = {entry.event_id: entry.pdu.get("hashes") or {}
+                  for key in keys if (entry := self._state.get(key)) is not None}
+        latest = self.room.latest_event_id
+        if latest and latest not in hashes:
+            if self._latest_hashes is None:
+                row = Event.get_or_none(Event.event_id == latest)
+                self._latest_hashes = json.loads(row.json).get("hashes") if row else {}
+            hashes[latest] = self._latest_hashes or {}
+        return hashes
+
+    # --- redactions and annotations ---------------------------------------------------------
+
+    def _redaction_target(self, redacts: str, sender: str, auth_state: dict) -> Event:
+        target = Event.get_or_none((Event.event_id == redacts) & (Event.room == self.room_id))
+        if target is None:
+            raise errors.NotFound("The event to redact is not in this room")
+        if not auth_rules.may_redact(self.version, auth_state, sender, target.sender):
+            raise errors.Forbidden("You do not have permission to redact events of other users")
+        return target
+
+    def _apply_redaction(self, target: Event, redaction_id: str) -> None:
+        if target.redacted_by is not None:
+            return  # already redacted: the first redaction stays its redacted_because
+        pdu = event_format.redact(json.loads(target.json), self.version)
+        Event.update(json=json.dumps(pdu, ensure_ascii=False, separators=(",", ":")),
+                     redacted_by=redaction_id, relates_to_id=None, relation_type=None).where(
+            Event.event_id == target.event_id).execute()
+        key = (target.type, target.state_key)
+        entry = self._state.get(key) if target.state_key is not None else None
+        if entry is not None and entry.event_id == target.event_id:
+            entry.pdu = pdu
+
+    def _refuse_duplicate_annotation(self, sender, event_type, parent_id, key) -> None:
+        rows = Event.select(Event.json).where(
+            (Event.relates_to_id == parent_id) & (Event.relation_type == "m.annotation")
+            & (Event.sender == sender) & (Event.type == event_type)
+            & Event.redacted_by.is_null())
+        for row in rows:
+            if event_content.annotation_key(json.loads(row.json).get("content") or {}) == key:
+                raise event_content.DuplicateAnnotation(
+                    "You already annotated this event with this key")
+
+
+def _redaction_parts(version: RoomVersion, content: dict, redacts: str | None):
+    """(content, redacts) of a redaction: `redacts` comes from the /redact path or, when sent
+    through /send, from content; before v11 it moves out of content to the top level."""
+    if redacts is None:
+        redacts = content.get("redacts")
+    if not isinstance(redacts, str) or not redacts.startswith("$"):
+        raise errors.BadJson("A redaction needs 'redacts': the ID of the event to redact")
+    content = {k: v for k, v in content.items() if k != "redacts"}
+    return content, redacts
+
+
+# --- one event in its own transaction -----------------------------------------------------------
+
+def previous_result(txn: TxnKey) -> dict | None:
+    row = EventTransaction.get_or_none(
+        (EventTransaction.user_id == txn.user_id) & (EventTransaction.device_id == txn.device_id)
+        & (EventTransaction.endpoint == txn.endpoint) & (EventTransaction.txn_id == txn.txn_id))
+    return json.loads(row.result) if row else None
+
+
+def record_result(txn: TxnKey, result: dict) -> None:
+    EventTransaction.insert(user_id=txn.user_id, device_id=txn.device_id, endpoint=txn.endpoint,
+                            txn_id=txn.txn_id, result=json.dumps(result),
+                            created_ts=db.now_ms()).execute()
+
+
+def send_event(sender: str, room_id: str, event_type: str, content: dict, *,
+               state_key: str | None = None, redacts: str | None = None,
+               txn: TxnKey | None = None) -> Sent:
+    """Append one event sent by ``sender`` (a message event, or a state event when
+    ``state_key`` is given). With ``txn``, a retry answers the first event instead."""
+    with write_transaction():
+        appender = RoomAppender.lock(room_id)
+        if txn is not None:
+            first = previous_result(txn)
+            if first is not None:
+                return Sent(first["event_id"], None)
+        sent = appender.append(sender, event_type, content, state_key, redacts=redacts,
+                               device_id=txn.device_id if txn else None,
+                               txn_id=txn.txn_id if txn else None)
+        if txn is not None:
+            record_result(txn, {"event_id": sent.event_id})
+    return sent
+
+
+def send_state_event(sender: str, room_id: str, event_type: str, state_key: str,
+                     content: dict) -> Sent:
+    """Set a piece of room state as user ``sender`` (same rules as a client's PUT /state)."""
+    return send_event(sender, room_id, event_type, content, state_key=state_key)
