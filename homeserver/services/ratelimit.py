@@ -49,6 +49,16 @@ def record(key_kind: str, key: str, rule: dict | None) -> None:
     _take(key_kind, key, rule, consume=True, enforce=False)
 
 
+def _level(bucket: RateLimitBucket, now: int, rate: float) -> float:
+    elapsed_s = max(0, now - bucket.updated_ts) / 1000.0
+    return max(0.0, bucket.level - elapsed_s * rate)
+
+
+def _refuse_if_full(level: float, burst: float, rate: float) -> None:
+    if level + 1 > burst:
+        raise errors.LimitExceeded(math.ceil((level + 1 - burst) / rate * 1000))
+
+
 def _take(key_kind: str, key: str, rule: dict | None, *, consume: bool, enforce: bool) -> None:
     if rule is None or key is None:
         return
@@ -56,6 +66,12 @@ def _take(key_kind: str, key: str, rule: dict | None, *, consume: bool, enforce:
     burst = float(rule["burst"])
     bucket_key = f"{key_kind}:{key}"[:512]
     now = db.now_ms()
+    if not consume:
+        # Only looking: no write, no lock.
+        bucket = RateLimitBucket.get_or_none(RateLimitBucket.key == bucket_key)
+        if bucket is not None:
+            _refuse_if_full(_level(bucket, now, rate), burst, rate)
+        return
     with db.write_transaction():
         RateLimitBucket.insert(key=bucket_key, level=0.0, updated_ts=now,
                                drained_ts=now).on_conflict_ignore().execute()
@@ -63,13 +79,10 @@ def _take(key_kind: str, key: str, rule: dict | None, *, consume: bool, enforce:
         if not isinstance(db.database.obj, peewee.SqliteDatabase):
             query = query.for_update()  # SQLite's BEGIN IMMEDIATE already serializes writers
         bucket = query.get()
-        elapsed_s = max(0, now - bucket.updated_ts) / 1000.0
-        level = max(0.0, bucket.level - elapsed_s * rate)
-        if enforce and level + 1 > burst:
-            retry_after_ms = math.ceil((level + 1 - burst) / rate * 1000)
-            raise errors.LimitExceeded(retry_after_ms)
-        if consume:
-            level += 1
+        level = _level(bucket, now, rate)
+        if enforce:
+            _refuse_if_full(level, burst, rate)
+        level += 1
         (RateLimitBucket
          .update(level=level, updated_ts=now, drained_ts=now + math.ceil(level / rate * 1000))
          .where(RateLimitBucket.key == bucket_key)
