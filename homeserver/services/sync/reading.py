@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 import peewee
 
-from ...models.rooms import CurrentState, Event
-from ..filters import EventFilter
+from ...models.rooms import Event
+from .. import serialize
+from .. import state as room_state
+from ..visibility import RoomHistory
+from ..filters import EventFilter, Filter, apply_event_fields
 
 MEMBER = "m.room.member"
 # Rows fetched per query while filling a page, and the most rows one page may look at (a
@@ -80,56 +83,29 @@ def room_events(room_id: str, *, lower: int | None, upper: int, direction: str, 
 
 # --- state ---------------------------------------------------------------------------------------
 
-def _latest_state(room_id: str, upto: int, *, lower: int | None = None,
-                  types: list[str] | None = None, keys: list[tuple[str, str]] | None = None,
-                  state_keys: list[str] | None = None) -> dict[tuple[str, str], Event]:
-    """(type, state_key) -> latest state event with lower < stream_ordering <= upto."""
+def state_changes(room_id: str, lower: int, upper: int, *,
+                  types: list[str] | None = None) -> dict[tuple[str, str], Event]:
+    """The latest event of each state key changed in (lower, upper]: the state at ``upper`` of
+    the keys that changed since ``lower``."""
+    if upper <= lower:
+        return {}
     where = ((Event.room == room_id) & Event.state_key.is_null(False)
-             & (Event.stream_ordering <= upto))
-    if lower is not None:
-        where &= Event.stream_ordering > lower
+             & (Event.stream_ordering > lower) & (Event.stream_ordering <= upper))
     if types is not None:
         where &= Event.type.in_(types)
-    if state_keys is not None:
-        where &= Event.state_key.in_(state_keys)
-    if keys is not None:
-        where &= Event.type.in_(sorted({t for t, _ in keys}))
-        where &= Event.state_key.in_(sorted({k for _, k in keys}))
     latest = (Event.select(peewee.fn.MAX(Event.stream_ordering).alias("position"))
               .where(where).group_by(Event.type, Event.state_key))
     rows = Event.select().join(latest, on=(Event.stream_ordering == latest.c.position))
-    result = {(row.type, row.state_key): row for row in rows}
-    if keys is not None:
-        wanted = set(keys)
-        result = {key: row for key, row in result.items() if key in wanted}
-    return result
-
-
-def state_changes(room_id: str, lower: int, upper: int, *,
-                  types: list[str] | None = None) -> dict[tuple[str, str], Event]:
-    """The latest event of each state key changed in (lower, upper]."""
-    if upper <= lower:
-        return {}
-    return _latest_state(room_id, upper, lower=lower, types=types)
-
-
-def current_state(room_id: str, *, types: list[str] | None = None,
-                  state_keys: list[str] | None = None) -> dict[tuple[str, str], Event]:
-    query = (Event.select().join(CurrentState, on=(Event.event_id == CurrentState.event_id))
-             .where(CurrentState.room == room_id))
-    if types is not None:
-        query = query.where(CurrentState.type.in_(types))
-    if state_keys is not None:
-        query = query.where(CurrentState.state_key.in_(state_keys))
-    return {(row.type, row.state_key): row for row in query}
+    return {(row.type, row.state_key): row for row in rows}
 
 
 def state_at(room_id: str, position: int, now: int, *, types: list[str] | None = None,
              state_keys: list[str] | None = None) -> dict[tuple[str, str], Event]:
-    """The state of a room at ``position`` (call inside the snapshot where current state is
-    the state at ``now``)."""
+    """The state of a room at ``position``, read inside the snapshot where current state is
+    the state at ``now``: current state with the few keys changed after ``position`` put
+    back, which beats grouping the room's whole state history when ``position`` is recent."""
     if position >= now:
-        return current_state(room_id, types=types, state_keys=state_keys)
+        return room_state.current_state(room_id, types=types, state_keys=state_keys)
     changed = (Event.select(Event.type, Event.state_key)
                .where((Event.room == room_id) & Event.state_key.is_null(False)
                       & (Event.stream_ordering > position))
@@ -138,15 +114,17 @@ def state_at(room_id: str, position: int, now: int, *, types: list[str] | None =
         changed = changed.where(Event.type.in_(types))
     if state_keys is not None:
         changed = changed.where(Event.state_key.in_(state_keys))
-    changed_keys = list(changed)
+    changed_keys = set(changed)
     if len(changed_keys) > 200:
-        # Far in the past: one grouped query beats patching current state key by key.
-        return _latest_state(room_id, position, types=types, state_keys=state_keys)
-    state = current_state(room_id, types=types, state_keys=state_keys)
-    for key in changed_keys:
-        state.pop(key, None)
+        return room_state.state_at(room_id, position, types=types, state_keys=state_keys)
+    state = room_state.current_state(room_id, types=types, state_keys=state_keys)
     if changed_keys:
-        state.update(_latest_state(room_id, position, keys=changed_keys))
+        for key in changed_keys:
+            state.pop(key, None)
+        before = room_state.state_at(room_id, position,
+                                     types=sorted({t for t, _ in changed_keys}),
+                                     state_keys=sorted({k for _, k in changed_keys}))
+        state.update({key: row for key, row in before.items() if key in changed_keys})
     return state
 
 
@@ -189,17 +167,43 @@ def rooms_with_events(room_ids: list[str], since: int, now: int, scan_limit: int
     return found
 
 
-# --- event shapes --------------------------------------------------------------------------------
+# --- visibility and event shapes -----------------------------------------------------------------
+
+def history(room_id: str, user_id: str) -> RoomHistory:
+    return RoomHistory.load(room_id, user_id)
+
+
+def visibility(history: RoomHistory, ignored: set[str], *, all_visible: bool = False):
+    """``visible(rows) -> rows`` for ``room_events``: history visibility (skipped when the user
+    was joined throughout, so sees everything), and no messages from ignored users (their
+    state events still count: the room would make no sense without them)."""
+    def visible(rows: list[Event]) -> list[Event]:
+        if not all_visible:
+            rows = history.visible(rows)
+        if ignored:
+            rows = [row for row in rows if row.state_key is not None or row.sender not in ignored]
+        return rows
+
+    return visible
+
+
+def to_client(rows: list[Event], user_id: str, device_id: str | None, filter: Filter, *,
+              include_room_id: bool = False,
+              histories: dict[str, RoomHistory] | None = None) -> list[dict]:
+    """Events as the filter asks: client format (``services.serialize``) or the stored PDU
+    ("federation"), reduced to ``event_fields``."""
+    if filter.event_format == "federation":
+        events = [json.loads(row.json) for row in rows]
+    else:
+        events = serialize.serialize_events(rows, user_id, device_id,
+                                            include_room_id=include_room_id, histories=histories)
+    if filter.event_fields is not None:
+        events = [apply_event_fields(event, filter.event_fields) for event in events]
+    return events
+
 
 def content_of(row: Event) -> dict:
-    content = json.loads(row.json).get("content")
-    return content if isinstance(content, dict) else {}
-
-
-def stripped(row: Event) -> dict:
-    """A stripped state event (client-server "Stripped state"): sender, type, state_key, content."""
-    return {"sender": row.sender, "type": row.type, "state_key": row.state_key,
-            "content": content_of(row)}
+    return room_state.content_of(row)
 
 
 def ignored_users(user_id: str) -> set[str]:

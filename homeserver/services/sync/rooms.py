@@ -12,6 +12,7 @@ members the timeline's senders need, minus those this device already has.
 from __future__ import annotations
 
 from ...models.rooms import Event
+from .. import state as room_state
 from ..filters import DEFAULT_TIMELINE_LIMIT, EventFilter
 from . import lazy_members, reading, summary
 from .context import SyncContext
@@ -19,9 +20,6 @@ from .response import SyncResponse
 from .tokens import pagination_token
 
 MEMBER = "m.room.member"
-# Stripped state shown for invites and knocks (client-server "Stripped state").
-STRIPPED_TYPES = ["m.room.create", "m.room.name", "m.room.avatar", "m.room.topic",
-                  "m.room.join_rules", "m.room.canonical_alias", "m.room.encryption"]
 # Below this many positions since the last sync, finding the active rooms scans the range
 # itself; above it, each joined room is probed by its index.
 RANGE_SCAN_LIMIT = 2000
@@ -44,6 +42,8 @@ class _RoomsBuilder:
         self.ignored = reading.ignored_users(ctx.user_id)
         self.sent_members: dict[str, dict[str, str]] = {}
         self.new_members: dict[str, dict[str, str]] = {}
+        self.histories: dict = {}
+        self._forgotten: set[str] | None = None
 
     def run(self) -> None:
         ctx = self.ctx
@@ -59,6 +59,17 @@ class _RoomsBuilder:
 
     def _wanted(self, room_id: str) -> bool:
         return self.room_filter.allows_room(room_id)
+
+    def _forgot(self, room_id: str) -> bool:
+        """A left room the user forgot is never shown again (until they come back)."""
+        if self._forgotten is None:
+            self._forgotten = room_state.forgotten_rooms(self.ctx.user_id)
+        return room_id in self._forgotten
+
+    def _history(self, room_id: str):
+        if room_id not in self.histories:
+            self.histories[room_id] = reading.history(room_id, self.ctx.user_id)
+        return self.histories[room_id]
 
     # --- which rooms ------------------------------------------------------------------------
 
@@ -77,6 +88,8 @@ class _RoomsBuilder:
             elif kind == "knock":
                 self._knocked(room_id, membership)
             elif kind in ("leave", "ban"):
+                if self._forgot(room_id):
+                    continue
                 if room_id in ctx.newly_left_room_ids:
                     self._newly_left(room_id, membership.position)
                 elif self.room_filter.include_leave:
@@ -114,7 +127,7 @@ class _RoomsBuilder:
                 self._invited(room_id, membership)
             elif kind == "knock":
                 self._knocked(room_id, membership)
-            elif kind in ("leave", "ban"):
+            elif kind in ("leave", "ban") and not self._forgot(room_id):
                 self._newly_left(room_id, membership.position)
         steady = [room_id for room_id in ctx.joined_room_ids
                   if room_id not in ctx.membership_changes and self._wanted(room_id)]
@@ -172,16 +185,17 @@ class _RoomsBuilder:
             for row in state_rows + rows:
                 if row.type == MEMBER:
                     sent[row.state_key] = row.event_id
-        timeline["events"] = reading.to_client(rows, ctx.user_id, ctx.device_id, ctx.filter)
+        timeline["events"] = reading.to_client(rows, ctx.user_id, ctx.device_id, ctx.filter,
+                                               histories=self.histories)
         out["timeline"] = timeline
         out["state"] = {"events": reading.to_client(state_rows, ctx.user_id, ctx.device_id,
-                                                    ctx.filter)}
+                                                    ctx.filter, histories=self.histories)}
 
     def _room_entry(self, room_id: str, *, lower: int | None, upper: int, full: bool,
                     always_joined: bool, with_state: bool = True, always: bool = False):
         """(timeline dict, state {key: row}, types of state changed) or None if nothing new."""
         ctx = self.ctx
-        visible = reading.visibility(ctx.user_id, room_id, self.ignored,
+        visible = reading.visibility(self._history(room_id), self.ignored,
                                      all_visible=always_joined)
         page = reading.room_events(room_id, lower=lower, upper=upper, direction="b",
                                    limit=self.limit, event_filter=self.timeline_filter,
@@ -258,25 +272,20 @@ class _RoomsBuilder:
 
     # --- invites and knocks -------------------------------------------------------------------
 
-    def _stripped(self, room_id: str, membership_position: int) -> list[dict]:
-        """The stripped state at the user's invite or knock, with that membership event."""
-        state = reading.state_at(room_id, membership_position, self.ctx.now, types=STRIPPED_TYPES)
-        rows = list(state.values())
-        rows.extend(reading.members_at(room_id, membership_position, self.ctx.now,
-                                       {self.ctx.user_id}).values())
-        rows.sort(key=lambda row: row.stream_ordering)
-        return [reading.stripped(row) for row in rows]
+    def _stripped(self, room_id: str) -> list[dict]:
+        """The room's stripped state, with the user's own invite or knock event."""
+        return room_state.stripped_state(room_id, extra=((MEMBER, self.ctx.user_id),))
 
     def _invited(self, room_id: str, membership) -> None:
         invite = Event.get_or_none(Event.event_id == membership.event_id)
         if invite is not None and invite.sender in self.ignored:
             return
         out = self.response.room("invite", room_id)
-        out["invite_state"] = {"events": self._stripped(room_id, membership.position)}
+        out["invite_state"] = {"events": self._stripped(room_id)}
 
     def _knocked(self, room_id: str, membership) -> None:
         out = self.response.room("knock", room_id)
-        out["knock_state"] = {"events": self._stripped(room_id, membership.position)}
+        out["knock_state"] = {"events": self._stripped(room_id)}
 
     # --- lazy-loading bookkeeping -------------------------------------------------------------
 
