@@ -1,0 +1,82 @@
+"""Room aliases and the published room directory: /directory/room/{roomAlias},
+/rooms/{roomId}/aliases, /directory/list/room/{roomId}, /publicRooms."""
+
+from flask import Blueprint, jsonify
+
+from .. import errors
+from ..schemas.rooms import (AliasSchema, PublicRoomsArgs, PublicRoomsBodySchema,
+                             VisibilitySchema)
+from ..services import aliases, directory
+from .http import CLIENT_PREFIX, config, json_body, load_args, load_body, optional_auth, \
+    require_auth
+
+bp = Blueprint("directory", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
+
+
+@bp.put("/directory/room/<room_alias>")
+def set_room_alias(room_alias):
+    requester = require_auth()
+    body = load_body(AliasSchema())
+    aliases.create(requester.user_id, room_alias, body["room_id"])
+    return jsonify({})
+
+
+@bp.get("/directory/room/<room_alias>")
+def get_room_alias(room_alias):
+    require_auth()
+    return jsonify(aliases.lookup(room_alias))
+
+
+@bp.delete("/directory/room/<room_alias>")
+def delete_room_alias(room_alias):
+    requester = require_auth()
+    aliases.delete(requester.user_id, room_alias, is_admin=requester.is_admin)
+    return jsonify({})
+
+
+@bp.get("/rooms/<room_id>/aliases")
+def get_local_aliases(room_id):
+    requester = require_auth()
+    return jsonify({"aliases": aliases.local_aliases(requester.user_id, room_id)})
+
+
+@bp.get("/directory/list/room/<room_id>")
+def get_visibility(room_id):
+    return jsonify({"visibility": directory.get_visibility(room_id)})
+
+
+@bp.put("/directory/list/room/<room_id>")
+def set_visibility(room_id):
+    requester = require_auth()
+    body = load_body(VisibilitySchema(), json_body(allow_empty=True))
+    directory.set_visibility(requester.user_id, room_id, body["visibility"],
+                             is_admin=requester.is_admin)
+    return jsonify({})
+
+
+def _check_server(server: str | None) -> None:
+    if server is not None and server != config().server_name:
+        raise errors.InvalidParam("This server does not federate: it lists only its own "
+                                  "room directory")
+
+
+@bp.get("/publicRooms")
+def get_public_rooms():
+    optional_auth()
+    args = load_args(PublicRoomsArgs())
+    _check_server(args["server"])
+    return jsonify(directory.public_rooms(limit=args["limit"], since=args["since"]))
+
+
+@bp.post("/publicRooms")
+def query_public_rooms():
+    require_auth()
+    args = load_args(PublicRoomsArgs())
+    _check_server(args["server"])
+    body = load_body(PublicRoomsBodySchema(), json_body(allow_empty=True))
+    search = body["filter"] or {}
+    return jsonify(directory.public_rooms(
+        limit=body["limit"], since=body["since"],
+        search=search.get("generic_search_term"), room_types=search.get("room_types"),
+        third_party_instance_id=None if body["include_all_networks"]
+        else body["third_party_instance_id"]))
