@@ -47,6 +47,8 @@ from types import ModuleType
 # The providers, in the order they run. One line per stream.
 PROVIDERS = (
     "rooms",
+    "to_device",
+    "device_lists",
 )
 
 _loaded: list[ModuleType] | None = None
