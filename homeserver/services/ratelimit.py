@@ -7,7 +7,8 @@ refuses with M_LIMIT_EXCEEDED when the bucket would overflow. A rule of None mea
 
 Usage from any area::
 
-    ratelimit.check("send", requester.user_id, ratelimit.rule(config.rate_limits, "messages_per_user"))
+    rule = ratelimit.rule(config.rate_limits, "messages_per_user")
+    ratelimit.check("send", requester.user_id, rule)
 """
 
 from __future__ import annotations

@@ -244,16 +244,6 @@ def _keep_secrets(session: UiaSession, request: UiaRequest, secret_fields) -> No
          .where(UiaSession.session_id == session.session_id).execute())
 
 
-def stored_body(session_id) -> dict | None:
-    """The body a session is bound to (without secrets), for a request that sent only ``auth``."""
-    if not isinstance(session_id, str):
-        return None
-    session = _load(session_id)
-    if session is None or session.body is None:
-        return None
-    return json.loads(session.body)
-
-
 def _is_offered_next(flows: list[list[str]], completed: list[str], stage: str) -> bool:
     n = len(completed)
     return any(flow[:n] == completed and len(flow) > n and flow[n] == stage for flow in flows)
