@@ -107,3 +107,38 @@ async def _nio_flow(base: str):
 
 def test_matrix_nio_upload_download_thumbnail(server):
     asyncio.run(_nio_flow(server))
+
+
+JS_DIR = os.path.join(ROOT, "tests", "e2e", "js_media")
+
+
+@pytest.fixture(scope="session")
+def js_sdk():
+    """matrix-js-sdk installed from tests/e2e/js_media/package-lock.json (npm ci on first use)."""
+    import shutil
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed for the matrix-js-sdk test")
+    if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "matrix-js-sdk")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS_DIR,
+                       check=True, timeout=600)
+    return JS_DIR
+
+
+def test_matrix_js_sdk_upload_download_thumbnail(server, js_sdk, tmp_path):
+    import base64
+    import json
+    png = image_bytes(500, 400, color=(250, 200, 10))
+    source = tmp_path / "sun.png"
+    source.write_bytes(png)
+    result = subprocess.run(["node", "media.mjs", server, str(source), "image/png", "sun.png"],
+                            cwd=js_sdk, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["content_uri"].startswith("mxc://localhost:")
+    assert "/_matrix/client/v1/media/download/" in seen["download_url"]
+    assert seen["download_status"] == 200
+    assert seen["download_type"] == "image/png"
+    assert seen["download_sha256"] == hashlib.sha256(png).hexdigest()
+    assert seen["thumbnail_status"] == 200
+    thumb = Image.open(io.BytesIO(base64.b64decode(seen["thumbnail_base64"])))
+    assert thumb.size == (96, 96)

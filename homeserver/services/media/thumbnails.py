@@ -75,8 +75,10 @@ def probe(path: str, max_pixels: int) -> ImageInfo:
             width, height = image.size
             if width * height > max_pixels:
                 raise too_large()
+            # JPEG and WebP carry EXIF in their headers; a PNG's may follow the pixel data, and
+            # reading it would decode the whole image, so PNGs are taken as they are.
             orientation = image.getexif().get(_EXIF_ORIENTATION) if image.format in (
-                "JPEG", "MPO", "WEBP", "PNG") else None
+                "JPEG", "MPO", "WEBP") else None
             animated = bool(getattr(image, "is_animated", False)) and image.format != "MPO"
             frames = int(getattr(image, "n_frames", 1)) if animated else 1
             swapped = orientation in _SWAPPED_ORIENTATIONS
