@@ -225,28 +225,22 @@ class _RoomsBuilder:
                     state[key] = row
         if not full and not always and not rows and not state and not page.more:
             return None
+        members = {key: row for key, row in state.items()
+                   if key[0] == MEMBER and self._state_allowed(row)}
         state = {key: row for key, row in state.items()
-                 if key[0] == MEMBER or self._state_allowed(row)}
-        members = {key: row for key, row in state.items() if key[0] == MEMBER}
-        if members and not self.state_filter.allows_type(MEMBER):
-            state = {key: row for key, row in state.items() if key[0] != MEMBER}
-        elif members:
-            members = {key: row for key, row in members.items() if self._state_allowed(row)}
-            state = {key: row for key, row in state.items() if key[0] != MEMBER}
-            if self.lazy:
-                needed = {row.sender for row in rows}
-                if full:
-                    # The whole state at the start is at hand: keep the senders' members and
-                    # the user's own (the spec requires it on joins and full state).
-                    needed.add(ctx.user_id)
-                    state.update({key: row for key, row in members.items() if key[1] in needed})
-                else:
-                    # Members changed in the gap are always sent; the senders' otherwise
-                    # unless this device has them already.
-                    state.update(members)
-                    self._add_lazy_members(room_id, state, needed, start)
-            else:
-                state.update(members)
+                 if key[0] != MEMBER and self._state_allowed(row)}
+        if not self.lazy:
+            state.update(members)
+        elif full:
+            # The whole state at the start is at hand: keep the senders' members and the
+            # user's own (the spec requires it on joins and full state).
+            needed = {row.sender for row in rows} | {ctx.user_id}
+            state.update({key: row for key, row in members.items() if key[1] in needed})
+        else:
+            # Members changed in the gap are always sent; the senders' otherwise unless this
+            # device has them already.
+            state.update(members)
+            self._add_lazy_members(room_id, state, {row.sender for row in rows}, start)
         timeline = {"limited": page.more, "prev_batch": pagination_token(start),
                     "_rows": rows, "_start": start}
         return timeline, state, changed_types
