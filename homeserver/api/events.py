@@ -22,8 +22,7 @@ def send_message(room_id, event_type, txn_id):
     return jsonify({"event_id": sent.event_id})
 
 
-@bp.put("/state/<event_type>", defaults={"state_key": ""})
-@bp.put("/state/<event_type>/", defaults={"state_key": ""})
+@bp.put("/state/<event_type>/", defaults={"state_key": ""}, strict_slashes=False)
 @bp.put("/state/<event_type>/<path:state_key>")
 def send_state(room_id, event_type, state_key):
     requester = require_auth()

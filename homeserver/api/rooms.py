@@ -56,8 +56,8 @@ def get_state(room_id):
     return jsonify(room_reads.get_state(requester.user_id, requester.device_id, room_id))
 
 
-@bp.get("/rooms/<room_id>/state/<event_type>", defaults={"state_key": ""})
-@bp.get("/rooms/<room_id>/state/<event_type>/", defaults={"state_key": ""})
+@bp.get("/rooms/<room_id>/state/<event_type>/", defaults={"state_key": ""},
+        strict_slashes=False)
 @bp.get("/rooms/<room_id>/state/<event_type>/<path:state_key>")
 def get_state_event(room_id, event_type, state_key):
     requester = require_auth()

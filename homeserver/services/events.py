@@ -185,7 +185,10 @@ class RoomAppender:
             self._unsaved = False
         hint_users = [state_key] if event_type == MEMBER and state_key else []
         position = streams.next_position(rooms=[self.room_id], users=hint_users)
-        previous = self._state.get((event_type, state_key)) if state_key is not None else None
+        previous = None
+        if state_key is not None:
+            self.state([(event_type, state_key)])
+            previous = self._state.get((event_type, state_key))
         membership = content.get("membership") if event_type == MEMBER else None
         Event.insert(
             stream_ordering=position, event_id=event_id, room=self.room_id,
@@ -214,10 +217,6 @@ class RoomAppender:
                            membership) -> None:
         values = {"event_id": event_id, "stream_ordering": position,
                   "membership": membership if isinstance(membership, str) else None}
-        if previous is None and (event_type, state_key) not in self._state:
-            # Not loaded: it may still exist (e.g. keys outside the auth selection).
-            self._load([(event_type, state_key)])
-            previous = self._state.get((event_type, state_key))
         if previous is None:
             CurrentState.insert(room=self.room_id, type=event_type, state_key=state_key,
                                 **values).execute()
