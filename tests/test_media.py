@@ -318,3 +318,26 @@ def test_legacy_download_without_freeze(make_app, register_user_for):
     app = make_app(media={"legacy_unauthenticated_cutoff_ts": None})
     ref = upload(register_user_for(app, "alice"), b"abc")
     assert app.test_client().get(f"{LEGACY_DOWNLOAD}/{ref}?allow_remote=false").data == b"abc"
+
+
+def test_form_content_types_are_stored_as_raw_bytes(client, register_user):
+    alice = register_user("alice")
+    for content_type in ("application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        body = b"a=1&b=2--x\r\n"
+        ref = upload(alice, body, content_type)
+        response = alice.get(f"{DOWNLOAD}/{ref}")
+        assert response.data == body
+        assert response.headers["Content-Type"] == content_type
+
+
+def test_empty_upload_and_head_request(client, register_user):
+    alice = register_user("alice")
+    ref = upload(alice, b"", "text/plain")
+    response = alice.get(f"{DOWNLOAD}/{ref}")
+    assert response.status_code == 200 and response.data == b""
+    full = upload(alice, b"0123456789", "text/plain")
+    head = alice.head(f"{DOWNLOAD}/{full}") if hasattr(alice, "head") else alice.request(
+        "HEAD", f"{DOWNLOAD}/{full}")
+    assert head.status_code == 200
+    assert head.headers["Content-Length"] == "10"
+    assert head.data == b""
