@@ -134,3 +134,41 @@ def test_device_endpoints_need_a_token(client):
 def test_device_ids_with_slashes(client, register_user):
     ivy = register_user("ivy", device_id="a/b")
     assert ivy.get(f"{DEVICES}/a%2Fb").get_json()["device_id"] == "a/b"
+
+
+# --- what other users see ------------------------------------------------------------------------
+
+def test_renaming_a_device_announces_the_device_list(client, register_user):
+    from sync_support import create_room, join, sync
+
+    amy = register_user("amy")
+    bob = register_user("bob")
+    join(bob, create_room(amy, preset="public_chat"))
+    since = sync(bob)["next_batch"]
+    assert amy.put(f"{DEVICES}/{amy.device_id}", json={"display_name": "New"}).status_code == 200
+    assert amy.user_id in sync(bob, since=since).get("device_lists", {}).get("changed", [])
+
+
+def test_logout_removes_the_devices_keys(client, register_user):
+    from conftest import UserHandle
+    from test_keys_support import SigningKey, device_keys_for
+
+    cai = register_user("cai")
+    second = login(client, "cai")
+    laptop = UserHandle(client, cai.user_id, second["access_token"], second["device_id"],
+                        cai.password)
+    uploaded = laptop.post("/_matrix/client/v3/keys/upload",
+                           json={"device_keys": device_keys_for(laptop, SigningKey())})
+    assert uploaded.status_code == 200
+
+    def queried():
+        response = cai.post("/_matrix/client/v3/keys/query",
+                            json={"device_keys": {cai.user_id: []}}).get_json()
+        return set(response["device_keys"].get(cai.user_id, {}))
+
+    assert laptop.device_id in queried()
+    assert laptop.post("/_matrix/client/v3/logout").status_code == 200
+    assert laptop.device_id not in queried()
+    # A device that comes back with the same ID starts without the old keys.
+    assert login(client, "cai", device_id=laptop.device_id)["device_id"] == laptop.device_id
+    assert laptop.device_id not in queried()

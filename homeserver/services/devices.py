@@ -1,14 +1,15 @@
 """A user's devices: listing, renaming, creating at login, and deleting.
 
 Deleting a device happens in exactly one place, ``delete_devices``: it revokes the device's
-tokens (and is where its end-to-end keys and the device-list change belong as well).
+tokens, removes its end-to-end keys and pending to-device messages, and announces the change
+of the user's device list.
 """
 
 from __future__ import annotations
 
 from .. import db, errors
 from ..models.users import Device
-from . import auth, tokens
+from . import auth, device_lists, tokens
 
 MAX_DEVICE_ID_LENGTH = 255
 # IDs per IN (...) query, well under the database's limit on bound parameters.
@@ -53,6 +54,8 @@ def update_device(user_id: str, device_id: str, changes: dict) -> None:
             (Device.update(display_name=changes["display_name"])
              .where((Device.user == user_id) & (Device.device_id == device_id))
              .execute())
+            # Other users see device names in /keys/query: their copies are now stale.
+            device_lists.mark_changed(user_id)
 
 
 def validate_device_id(device_id: str) -> None:
@@ -93,8 +96,8 @@ def delete_devices(user_id: str, device_ids: list[str] | None) -> list[str]:
     """Delete some (or, with None, all) of a user's devices and revoke their tokens.
 
     Unknown device IDs are ignored (deleting is idempotent). Returns the IDs that existed.
-    Every device deletion goes through here, so whatever else must go with a device (its
-    end-to-end keys, a device-list update for other users) belongs here too.
+    Every device deletion (logout, device deletion, password change, deactivation) goes through
+    here, so whatever else must go with a device belongs here too.
     """
     with db.write_transaction():
         base = Device.select(Device.device_id).where(Device.user == user_id)
@@ -108,6 +111,7 @@ def delete_devices(user_id: str, device_ids: list[str] | None) -> list[str]:
                 existing += [row.device_id for row in base.where(Device.device_id.in_(chunk))]
         for device_id in existing:
             auth.revoke_device_tokens(user_id, device_id)
+            device_lists.delete_device_keys(user_id, device_id)
         for start in range(0, len(existing), _CHUNK):
             chunk = existing[start:start + _CHUNK]
             Device.delete().where((Device.user == user_id)
