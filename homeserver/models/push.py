@@ -33,3 +33,81 @@ class PushRuleDefaultSetting(BaseModel):
 
     class Meta:
         primary_key = peewee.CompositeKey("user_id", "rule_id")
+
+
+class Pusher(BaseModel):
+    """A user's pusher (POST /pushers/set): where and how to send push notifications."""
+
+    user_id = peewee.CharField(max_length=255, index=True)
+    # The device whose access token set it up (its logout removes the pusher).
+    device_id = peewee.CharField(max_length=255, null=True)
+    kind = peewee.CharField(max_length=32)
+    app_id = peewee.CharField(max_length=64)
+    pushkey = peewee.CharField(max_length=512)
+    app_display_name = peewee.TextField()
+    device_display_name = peewee.TextField()
+    profile_tag = peewee.TextField(null=True)
+    lang = peewee.CharField(max_length=64)
+    # The pusher's data object as JSON (url, format, custom keys).
+    data = peewee.TextField()
+    created_ts = peewee.BigIntegerField()
+
+    class Meta:
+        indexes = ((("app_id", "pushkey", "user_id"), True),)
+
+
+class PushDelivery(BaseModel):
+    """A notification still to send to a pusher's gateway: the durable work queue.
+
+    Rows are written in the event's transaction and deleted once the gateway accepted them (or
+    gave up on): a crash or restart loses nothing. A sender claims a row by setting ``claim``
+    and ``claimed_until``; a claim that ran out is taken over by another sender.
+    """
+
+    pusher = peewee.ForeignKeyField(Pusher, on_delete="CASCADE", index=True)
+    event_id = peewee.CharField(max_length=255)
+    room_id = peewee.CharField(max_length=255)
+    stream_ordering = peewee.BigIntegerField()
+    # The push actions (JSON) the rules gave this event for the pusher's user.
+    actions = peewee.TextField()
+    attempts = peewee.IntegerField(default=0)
+    next_attempt_ts = peewee.BigIntegerField(index=True)
+    claim = peewee.CharField(max_length=64, null=True)
+    claimed_until = peewee.BigIntegerField(null=True)
+    created_ts = peewee.BigIntegerField()
+
+
+class PushAction(BaseModel):
+    """An event that notifies a user (the push rules gave it ``notify``), kept for unread counts
+    and GET /notifications. Written in the event's own transaction."""
+
+    user_id = peewee.CharField(max_length=255)
+    room_id = peewee.CharField(max_length=255)
+    event_id = peewee.CharField(max_length=255)
+    stream_ordering = peewee.BigIntegerField()
+    # "main" or the event ID of the thread root the event belongs to.
+    thread_id = peewee.CharField(max_length=255)
+    actions = peewee.TextField()
+    highlight = peewee.BooleanField()
+    ts = peewee.BigIntegerField()
+
+    class Meta:
+        indexes = (
+            (("user_id", "room_id", "stream_ordering"), False),
+            (("user_id", "stream_ordering"), False),
+            (("event_id", "user_id"), True),
+        )
+
+
+class ReadPosition(BaseModel):
+    """How far a user has read a room, for notification counts: the furthest of their m.read
+    and m.read.private receipts and their own events. ``thread_key`` is "" for unthreaded
+    receipts (the whole room), else "main" or a thread root's event ID. Only moves forward."""
+
+    user_id = peewee.CharField(max_length=255)
+    room_id = peewee.CharField(max_length=255)
+    thread_key = peewee.CharField(max_length=255)
+    stream_ordering = peewee.BigIntegerField()
+
+    class Meta:
+        primary_key = peewee.CompositeKey("user_id", "room_id", "thread_key")

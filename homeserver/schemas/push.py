@@ -39,7 +39,7 @@ class PusherBody(_Lenient):
     app_id = StrictString(required=True)
     app_display_name = StrictString()
     device_display_name = StrictString()
-    profile_tag = StrictString()
+    profile_tag = StrictString(allow_none=True)
     lang = StrictString()
     data = fields.Raw()
     append = StrictBoolean(load_default=False)

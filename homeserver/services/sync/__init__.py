@@ -49,6 +49,10 @@ PROVIDERS = (
     "rooms",
     "to_device",
     "device_lists",
+    "account_data",
+    "ephemeral",
+    "presence",
+    "unread",  # after every provider that adds rooms
 )
 
 _loaded: list[ModuleType] | None = None

@@ -1,0 +1,30 @@
+"""Presence: PUT/GET /presence/{userId}/status."""
+
+from flask import Blueprint, jsonify
+
+from ..schemas.ephemeral import PresenceBody
+from ..services import ephemeral_expiry, presence
+from .http import CLIENT_PREFIX, load_body, require_auth
+
+bp = Blueprint("presence", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/presence/<user_id>")
+
+
+@bp.record_once
+def _configure(state):
+    # The presence settings (services never read Flask's config themselves).
+    presence.configure(state.app.config["HOMESERVER"].presence)
+
+
+@bp.put("/status")
+def set_presence(user_id):
+    requester = require_auth()
+    body = load_body(PresenceBody())
+    presence.set_presence(requester.user_id, user_id, body["presence"], body.get("status_msg"))
+    ephemeral_expiry.ensure_running()
+    return jsonify({})
+
+
+@bp.get("/status")
+def get_presence(user_id):
+    requester = require_auth()
+    return jsonify(presence.get_presence(requester.user_id, user_id))

@@ -1,0 +1,33 @@
+"""Pushers: GET /pushers and POST /pushers/set."""
+
+from flask import Blueprint, jsonify
+
+from .. import errors
+from ..schemas.push import PusherBody
+from ..services import push_sender, pushers
+from .http import CLIENT_PREFIX, config, load_body, require_auth
+
+bp = Blueprint("pushers", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/pushers")
+
+
+@bp.before_app_request
+def _start_push_sender():
+    # One sender per process, started once pushers exist: after a restart, notifications
+    # queued in the database go out without waiting for a new event.
+    push_sender.start_if_work(config().push)
+
+
+@bp.get("")
+def get_pushers():
+    requester = require_auth()
+    return jsonify({"pushers": pushers.list_pushers(requester.user_id)})
+
+
+@bp.post("/set")
+def set_pusher():
+    requester = require_auth()
+    body = load_body(PusherBody(), missing_errcode=errors.MissingParam)
+    pushers.set_pusher(requester.user_id, requester.device_id, body,
+                       allow_http=config().push["allow_http_gateways"])
+    push_sender.ensure_running(config().push)
+    return jsonify({})

@@ -1,0 +1,27 @@
+"""Receipts and read markers: POST /rooms/{roomId}/receipt/{receiptType}/{eventId} and
+POST /rooms/{roomId}/read_markers."""
+
+from flask import Blueprint, jsonify
+
+from ..schemas.ephemeral import ReceiptBody
+from ..services import read_markers, receipts
+from .http import CLIENT_PREFIX, json_body, load_body, require_auth
+
+bp = Blueprint("receipts", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_id>")
+
+
+# Event IDs of room versions 1-3 may contain '/', hence the path converter.
+@bp.post("/receipt/<receipt_type>/<path:event_id>")
+def post_receipt(room_id, receipt_type, event_id):
+    requester = require_auth()
+    body = load_body(ReceiptBody(), json_body(allow_empty=True))
+    receipts.post_receipt(requester.user_id, room_id, receipt_type, event_id,
+                          body.get("thread_id"))
+    return jsonify({})
+
+
+@bp.post("/read_markers")
+def set_read_markers(room_id):
+    requester = require_auth()
+    read_markers.set_markers(requester.user_id, room_id, json_body())
+    return jsonify({})

@@ -1,0 +1,5 @@
+from ..models.presence import Presence
+
+
+def up(db):
+    db.create_tables([Presence])

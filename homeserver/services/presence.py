@@ -1,0 +1,239 @@
+"""Presence (PUT/GET /presence/{userId}/status, set_presence on /sync, m.presence in /sync).
+
+A user's row holds the state they (or their syncing clients) last chose, and two times:
+``last_active_ts`` (last pro-active action: a message, going online) and ``last_seen_ts`` (last
+sign of a connected client). Readers derive the shown state: offline when no client was seen
+for ``offline_after_ms``, unavailable when an online user was inactive for ``idle_after_ms``.
+``expire_due`` (services/ephemeral_expiry) writes those derived changes with a stream position
+so syncs deliver them. Presence is delivered to users who share a room with the user.
+
+The settings come from the ``presence`` configuration section (``configure``, called when the
+app is built; every process of a deployment has the same configuration).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import db, errors
+from ..db import write_transaction
+from ..models.presence import Presence
+from ..models.rooms import CurrentState
+from ..models.users import User
+from .streams import next_position
+
+ONLINE, UNAVAILABLE, OFFLINE = "online", "unavailable", "offline"
+STATES = (ONLINE, UNAVAILABLE, OFFLINE)
+# An online user active within this window is "currently_active".
+CURRENTLY_ACTIVE_MS = 60_000
+# Times only needing a refresh (no state change) are written at most this often.
+REFRESH_GRANULARITY_MS = 10_000
+MEMBER = "m.room.member"
+
+
+@dataclass(frozen=True)
+class Settings:
+    enabled: bool = True
+    idle_after_ms: int = 5 * 60 * 1000
+    offline_after_ms: int = 60 * 1000
+
+
+_settings = Settings()
+
+
+def configure(section: dict) -> None:
+    global _settings
+    _settings = Settings(enabled=section["enabled"], idle_after_ms=section["idle_after_ms"],
+                         offline_after_ms=section["offline_after_ms"])
+
+
+def settings() -> Settings:
+    return _settings
+
+
+def shown_state(row: Presence, now: int) -> str:
+    if row.state == OFFLINE or now - row.last_seen_ts > _settings.offline_after_ms:
+        return OFFLINE
+    if row.state == ONLINE and now - row.last_active_ts > _settings.idle_after_ms:
+        return UNAVAILABLE
+    return row.state
+
+
+# --- membership ---------------------------------------------------------------------------------
+
+def _joined_rooms(user_id: str) -> list[str]:
+    return [room_id for (room_id,) in CurrentState.select(CurrentState.room_id).where(
+        (CurrentState.type == MEMBER) & (CurrentState.state_key == user_id)
+        & (CurrentState.membership == "join")).tuples()]
+
+
+def _co_members_query(user_id: str):
+    """Users joined to a room ``user_id`` is joined to (a subquery of state keys)."""
+    mine = CurrentState.select(CurrentState.room_id).where(
+        (CurrentState.type == MEMBER) & (CurrentState.state_key == user_id)
+        & (CurrentState.membership == "join"))
+    return CurrentState.select(CurrentState.state_key).where(
+        (CurrentState.type == MEMBER) & (CurrentState.membership == "join")
+        & CurrentState.room_id.in_(mine))
+
+
+def shares_a_room(user_id: str, other: str) -> bool:
+    return (CurrentState.select().where(
+        (CurrentState.type == MEMBER) & (CurrentState.state_key == other)
+        & (CurrentState.membership == "join")
+        & CurrentState.room_id.in_(_joined_rooms(user_id))).exists())
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+def _save(user_id: str, row: Presence | None, *, notify: bool, **values) -> None:
+    if notify:
+        values["stream_id"] = next_position(rooms=_joined_rooms(user_id), users=[user_id])
+    if row is None:
+        values.setdefault("stream_id", 0)
+        Presence.insert(user_id=user_id, **values).execute()
+    else:
+        Presence.update(**values).where(Presence.user_id == user_id).execute()
+
+
+def set_presence(requester_user_id: str, user_id: str, state: str,
+                 status_msg: str | None) -> None:
+    """PUT /presence/{userId}/status."""
+    if requester_user_id != user_id:
+        raise errors.Forbidden("You cannot set the presence state of another user")
+    if not _settings.enabled:
+        return
+    now = db.now_ms()
+    with write_transaction():
+        row = Presence.get_or_none(Presence.user_id == user_id)
+        last_active = now if state == ONLINE or row is None else row.last_active_ts
+        _save(user_id, row, notify=True, state=state, status_msg=status_msg,
+              last_active_ts=last_active, last_seen_ts=now)
+
+
+def on_sync(user_id: str, set_presence: str | None) -> None:
+    """A /sync arrived: mark the user online (or unavailable) unless it says offline."""
+    if not _settings.enabled or set_presence == OFFLINE:
+        return
+    target = UNAVAILABLE if set_presence == UNAVAILABLE else ONLINE
+    now = db.now_ms()
+    row = Presence.get_or_none(Presence.user_id == user_id)
+    if row is not None:
+        shown = shown_state(row, now)
+        changes = (shown == OFFLINE) or (target == UNAVAILABLE and shown != UNAVAILABLE)
+        if not changes and now - row.last_seen_ts < REFRESH_GRANULARITY_MS:
+            return
+    with write_transaction():
+        row = Presence.get_or_none(Presence.user_id == user_id)
+        if row is None:
+            _save(user_id, None, notify=True, state=target, last_active_ts=now,
+                  last_seen_ts=now)
+            return
+        shown = shown_state(row, now)
+        if shown == OFFLINE:
+            # Coming (back) online counts as activity.
+            _save(user_id, row, notify=True, state=target, last_active_ts=now,
+                  last_seen_ts=now)
+        elif target == UNAVAILABLE and shown != UNAVAILABLE:
+            _save(user_id, row, notify=True, state=UNAVAILABLE, last_seen_ts=now)
+        else:
+            _save(user_id, row, notify=False, last_seen_ts=now)
+
+
+def on_activity(user_id: str) -> None:
+    """The user did something pro-active (sent an event): call inside that write transaction.
+    An unavailable or offline user becomes online again (spec: Idle timeout)."""
+    row = Presence.get_or_none(Presence.user_id == user_id)
+    if row is None:
+        return  # presence never tracked for this user (or presence is off)
+    now = db.now_ms()
+    if shown_state(row, now) != ONLINE:
+        _save(user_id, row, notify=True, state=ONLINE, last_active_ts=now, last_seen_ts=now)
+    elif now - row.last_active_ts > REFRESH_GRANULARITY_MS:
+        _save(user_id, row, notify=False, last_active_ts=now, last_seen_ts=now)
+
+
+def on_profile_changed(user_id: str) -> None:
+    """Display name or avatar changed: send the user's presence again (it carries them)."""
+    with write_transaction():
+        row = Presence.get_or_none(Presence.user_id == user_id)
+        if row is not None:
+            _save(user_id, row, notify=True)
+
+
+def anything_to_expire() -> bool:
+    return _settings.enabled and Presence.select().where(Presence.state != OFFLINE).exists()
+
+
+def expire_due() -> int:
+    """Write the idle (online -> unavailable) and offline transitions that came due."""
+    if not _settings.enabled:
+        return 0
+    now = db.now_ms()
+    gone = (Presence.state != OFFLINE) & (Presence.last_seen_ts < now - _settings.offline_after_ms)
+    idle = ((Presence.state == ONLINE)
+            & (Presence.last_active_ts < now - _settings.idle_after_ms))
+    due = list(Presence.select().where(gone | idle))
+    if not due:
+        return 0
+    with write_transaction():
+        for row in due:
+            state = shown_state(row, now)
+            if state != row.state:
+                _save(row.user_id, row, notify=True, state=state)
+    return len(due)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def _content(row: Presence | None, user: User | None, now: int) -> dict:
+    if row is None:
+        content = {"presence": OFFLINE}
+    else:
+        state = shown_state(row, now)
+        content = {"presence": state, "last_active_ago": max(0, now - row.last_active_ts)}
+        if state == ONLINE:
+            content["currently_active"] = now - row.last_active_ts < CURRENTLY_ACTIVE_MS
+        if row.status_msg is not None:
+            content["status_msg"] = row.status_msg
+    if user is not None:
+        if user.displayname is not None:
+            content["displayname"] = user.displayname
+        if user.avatar_url is not None:
+            content["avatar_url"] = user.avatar_url
+    return content
+
+
+def get_presence(requester_user_id: str, user_id: str) -> dict:
+    """GET /presence/{userId}/status."""
+    if not _settings.enabled:
+        raise errors.NotFound("Presence is not enabled on this server")
+    user = User.get_or_none(User.user_id == user_id)
+    if user is None:
+        raise errors.NotFound("No presence for this user")
+    if requester_user_id != user_id and not shares_a_room(requester_user_id, user_id):
+        raise errors.Forbidden("You are not allowed to see their presence")
+    row = Presence.get_or_none(Presence.user_id == user_id)
+    content = _content(row, None, db.now_ms())
+    if row is not None and "status_msg" not in content:
+        content["status_msg"] = None
+    return content
+
+
+def presence_events(viewer: str, *, since: int | None, upto: int) -> list[dict]:
+    """m.presence events of the viewer and the users sharing a room with them that changed in
+    (since, upto] (all known ones when ``since`` is None)."""
+    if not _settings.enabled:
+        return []
+    where = (Presence.stream_id <= upto) & (
+        (Presence.user_id == viewer) | Presence.user_id.in_(_co_members_query(viewer)))
+    if since is not None:
+        where &= Presence.stream_id > since
+    rows = list(Presence.select().where(where).order_by(Presence.stream_id))
+    if not rows:
+        return []
+    users = {u.user_id: u for u in User.select(User.user_id, User.displayname, User.avatar_url)
+             .where(User.user_id.in_([r.user_id for r in rows]))}
+    now = db.now_ms()
+    return [{"type": "m.presence", "sender": row.user_id,
+             "content": _content(row, users.get(row.user_id), now)} for row in rows]

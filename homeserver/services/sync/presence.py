@@ -1,0 +1,24 @@
+"""Sync provider: ``presence`` of the user and of the users sharing a room with them; a /sync
+also marks the user online (or unavailable) according to ``set_presence``."""
+
+from __future__ import annotations
+
+from .. import ephemeral_expiry, presence
+
+
+def on_sync_request(request) -> None:
+    presence.on_sync(request.user_id, request.set_presence)
+    if presence.settings().enabled:
+        ephemeral_expiry.ensure_running()
+
+
+def build(ctx, response) -> None:
+    presence_filter = ctx.filter.presence
+    if not presence_filter.allows_type("m.presence"):
+        return
+    events = presence.presence_events(ctx.user_id, since=ctx.since, upto=ctx.now)
+    events = presence_filter.filter(events)
+    if presence_filter.limit is not None:
+        keep = presence_filter.limit_or(len(events))
+        events = events[len(events) - keep:] if keep < len(events) else events
+    response.add_events("presence", events)

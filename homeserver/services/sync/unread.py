@@ -1,0 +1,43 @@
+"""Sync provider: ``unread_notifications`` (and ``unread_thread_notifications`` when the
+filter's ``room.timeline.unread_thread_notifications`` asks) of joined rooms.
+
+Runs after the providers that add rooms. Counts are sent for every joined room on an initial
+sync, for rooms joined since, for rooms already in the response, and for rooms where the
+counts may have changed: new notifying events for the user, or new receipts of theirs.
+"""
+
+from __future__ import annotations
+
+from peewee import fn
+
+from ...models.ephemeral import Receipt
+from ...models.push import PushAction
+from .. import notifications
+
+
+def _changed_rooms(ctx) -> set[str]:
+    new_actions = {room_id for (room_id,) in PushAction.select(fn.DISTINCT(PushAction.room_id))
+                   .where((PushAction.user_id == ctx.user_id)
+                          & (PushAction.stream_ordering > ctx.since)
+                          & (PushAction.stream_ordering <= ctx.now)).tuples()}
+    new_receipts = {room_id for (room_id,) in Receipt.select(fn.DISTINCT(Receipt.room_id))
+                    .where((Receipt.user_id == ctx.user_id) & (Receipt.stream_id > ctx.since)
+                           & (Receipt.stream_id <= ctx.now)).tuples()}
+    return new_actions | new_receipts
+
+
+def build(ctx, response) -> None:
+    joined = ctx.joined_room_ids
+    if ctx.since is None:
+        rooms = set(joined)
+    else:
+        rooms = set(ctx.newly_joined_room_ids) | _changed_rooms(ctx)
+        rooms |= {room_id for room_id in joined if response.has_room("join", room_id)}
+    by_thread = ctx.filter.room.timeline.unread_thread_notifications
+    for room_id in sorted(rooms & joined):
+        counts, threads = notifications.unread_counts(ctx.user_id, room_id, upto=ctx.now,
+                                                      by_thread=by_thread)
+        entry = response.room("join", room_id)
+        entry["unread_notifications"] = counts
+        if threads:
+            entry["unread_thread_notifications"] = threads

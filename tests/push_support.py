@@ -1,0 +1,90 @@
+"""Helpers for the notification, unread-count and pusher tests.
+
+``push_hook``: services/events.py is to call ``push_actions.on_event_persisted`` inside each
+event's transaction. Until it does, this fixture makes the test's event pipeline call it the
+same way (after ``RoomAppender.append``, same transaction); once events.py calls it, the
+fixture does nothing. ``test_unread.py::test_event_pipeline_calls_the_push_hook`` runs without
+the fixture and shows whether the real pipeline is wired.
+"""
+
+import inspect
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from homeserver.models.rooms import Event
+from homeserver.services import events, push_actions
+
+PIPELINE_WIRED = "on_event_persisted" in inspect.getsource(events)
+
+
+@pytest.fixture
+def push_hook(monkeypatch):
+    if PIPELINE_WIRED:
+        return
+    original = events.RoomAppender.append
+
+    def append(self, *args, **kwargs):
+        sent = original(self, *args, **kwargs)
+        pdu = json.loads(Event.get(Event.event_id == sent.event_id).json)
+        auth_state = self.state([("m.room.create", ""), ("m.room.power_levels", "")])
+        push_actions.on_event_persisted(self.room_id, sent.event_id, pdu, sent.stream_ordering,
+                                        self.version, auth_state)
+        return sent
+
+    monkeypatch.setattr(events.RoomAppender, "append", append)
+
+
+class Gateway:
+    """A push gateway on 127.0.0.1 that records what it receives. ``statuses`` are the HTTP
+    statuses of the next answers (then 200); ``reject`` lists pushkeys to answer as rejected."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+        self.statuses: list[int] = []
+        self.reject: set[str] = set()
+        self.arrived = threading.Condition()
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with gateway.arrived:
+                    status = gateway.statuses.pop(0) if gateway.statuses else 200
+                    if status == 200:
+                        gateway.received.append({"path": self.path, "body": body})
+                        gateway.arrived.notify_all()
+                devices = body.get("notification", {}).get("devices", [])
+                rejected = [d["pushkey"] for d in devices if d["pushkey"] in gateway.reject]
+                payload = json.dumps({"rejected": rejected}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/_matrix/push/v1/notify"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, count: int, timeout_s: float = 30.0) -> list[dict]:
+        """The first ``count`` notifications (waits for them to arrive, up to the timeout)."""
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.received) >= count, timeout_s)
+            return list(self.received)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def gateway():
+    server = Gateway()
+    yield server
+    server.close()
