@@ -3,8 +3,9 @@ PUT /redact/{eventId}/{txnId}."""
 
 from flask import Blueprint, jsonify
 
+from ..schemas.rooms import RedactSchema
 from ..services import events
-from .http import CLIENT_PREFIX, json_body, require_auth
+from .http import CLIENT_PREFIX, json_body, load_body, require_auth
 from .rooms import rate_limit_messages, refuse_suspended
 
 bp = Blueprint("room_events", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_id>")
@@ -38,7 +39,7 @@ def send_state(room_id, event_type, state_key):
 @bp.put("/redact/<path:event_id>/<txn_id>")
 def redact(room_id, event_id, txn_id):
     requester = require_auth()
-    content = json_body()
+    content = load_body(RedactSchema())
     rate_limit_messages(requester)
     txn = events.TxnKey(requester.user_id, requester.device_id,
                         f"redact {room_id} {event_id}", txn_id)

@@ -1,6 +1,6 @@
 """Request bodies and query arguments of the room, membership, event and directory endpoints."""
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
 
 from .fields import JsonObject, QueryInteger, StrictBoolean, StrictInteger, StrictString
 
@@ -65,6 +65,15 @@ class InviteSchema(_Lenient):
     id_server = StrictString(load_default=None)
     medium = StrictString(load_default=None)
     address = StrictString(load_default=None)
+
+
+class RedactSchema(Schema):
+    """The redaction's content: `reason`, plus any other keys, kept as given."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    reason = StrictString()
 
 
 class UpgradeSchema(_Lenient):
