@@ -18,6 +18,7 @@ from peewee import fn
 from .. import errors
 from ..models.push import PushAction, ReadPosition
 from ..models.rooms import Event
+from .serialize import serialize_events
 
 MAIN_THREAD = "main"
 UNTHREADED = ""
@@ -148,10 +149,10 @@ def is_read(user_id: str, room_id: str, thread_id: str, stream_ordering: int,
 
 # --- GET /notifications -------------------------------------------------------------------------
 
-def list_notifications(user_id: str, *, from_token: str | None, limit: int | None,
-                       only: str | None, serialize) -> dict:
-    """One page of the user's notifications, newest first. ``serialize(rows)`` turns Event rows
-    into client events for this user."""
+def list_notifications(user_id: str, device_id: str | None, *, from_token: str | None,
+                       limit: int | None, only: str | None) -> dict:
+    """GET /notifications: one page of the user's notifications, newest first."""
+
     if limit is None:
         limit = DEFAULT_LIMIT
     limit = max(0, min(limit, MAX_LIMIT))
@@ -166,7 +167,8 @@ def list_notifications(user_id: str, *, from_token: str | None, limit: int | Non
     events = {row.event_id: row for row in Event.select().where(
         Event.event_id.in_([a.event_id for a in actions]))} if actions else {}
     rows = [events[a.event_id] for a in actions if a.event_id in events]
-    serialized = {event["event_id"]: event for event in serialize(rows)} if rows else {}
+    serialized = {event["event_id"]: event for event in
+                  serialize_events(rows, user_id, device_id, include_room_id=False)}
     positions: dict[str, dict[str, int]] = {}
     out = []
     for action in actions:
