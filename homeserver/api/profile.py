@@ -17,10 +17,17 @@ class UserIdConverter(BaseConverter):
     part_isolating = False
 
 
+class ProfileKeyConverter(BaseConverter):
+    """A profile key never holds ':', so '@a/b:server' cannot be read as user '@a', key 'b:server'."""
+
+    regex = r"[^/:]+"
+
+
 @bp.record_once
-def _register_converter(state):
+def _register_converters(state):
     # Must run before the routes below are added to the map (record_once keeps that order).
     state.app.url_map.converters.setdefault("user_id", UserIdConverter)
+    state.app.url_map.converters.setdefault("profile_key", ProfileKeyConverter)
 
 
 PROFILE = f"{CLIENT_PREFIX}/v3/profile/<user_id:user_id>"
@@ -31,12 +38,12 @@ def get_profile(user_id):
     return jsonify(profile.get_profile(user_id))
 
 
-@bp.get(f"{PROFILE}/<key_name>")
+@bp.get(f"{PROFILE}/<profile_key:key_name>")
 def get_profile_field(user_id, key_name):
     return jsonify(profile.get_field(user_id, key_name))
 
 
-@bp.put(f"{PROFILE}/<key_name>")
+@bp.put(f"{PROFILE}/<profile_key:key_name>")
 def set_profile_field(user_id, key_name):
     requester = require_auth()
     body = json_body()
@@ -44,7 +51,7 @@ def set_profile_field(user_id, key_name):
     return jsonify({})
 
 
-@bp.delete(f"{PROFILE}/<key_name>")
+@bp.delete(f"{PROFILE}/<profile_key:key_name>")
 def delete_profile_field(user_id, key_name):
     requester = require_auth()
     profile.delete_field(requester, user_id, key_name)

@@ -207,7 +207,7 @@ def set_field(requester, user_id: str, key: str, body: dict) -> ProfileChange:
              .on_conflict(conflict_target=[ProfileField.user, ProfileField.key],
                           update={ProfileField.value: encoded})
              .execute())
-    return ProfileChange(user_id, key, True)
+    return _announce(ProfileChange(user_id, key, True))
 
 
 def delete_field(requester, user_id: str, key: str) -> ProfileChange:
@@ -223,7 +223,19 @@ def delete_field(requester, user_id: str, key: str) -> ProfileChange:
         else:
             changed = ProfileField.delete().where(
                 (ProfileField.user == user_id) & (ProfileField.key == key)).execute() > 0
-    return ProfileChange(user_id, key, changed)
+    return _announce(ProfileChange(user_id, key, changed))
+
+
+def _announce(change: ProfileChange) -> ProfileChange:
+    """After a display name or avatar change (committed): a new m.room.member event in every
+    room the user has joined, and their presence again (spec: Events on Change of Profile
+    Information). Each room is its own transaction, as the profile write is."""
+    if change.affects_membership:
+        # Both modules build member content from this one: imported here to avoid a cycle.
+        from . import membership, presence
+        membership.refresh_profile(change.user_id)
+        presence.on_profile_changed(change.user_id)
+    return change
 
 
 def clear_profile(user_id: str) -> None:
