@@ -67,7 +67,8 @@ def list_command(user_id, limit, as_json):
     for row in rows:
         state = " [quarantined]" if row["quarantined"] else (
             " [not yet uploaded]" if row["sha256"] is None else "")
-        click.echo(f"{row['mxc']:<50} {_bytes(row['size']) if row['size'] is not None else '-':>10} "
+        size = _bytes(row["size"]) if row["size"] is not None else "-"
+        click.echo(f"{row['mxc']:<50} {size:>10} "
                    f"{_when(row['uploaded_ts']):<17} {_when(row['last_access_ts']):<17} "
                    f"{row['content_type'][:24]:<24} {row['user_id'] or '(server)'} "
                    f"{row['upload_name'] or ''}{state}")

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from media_helpers import DOWNLOAD, SERVER, UPLOAD, media_files, register_user_for, upload  # noqa: F401
+from media_helpers import (DOWNLOAD, SERVER, UPLOAD, media_files, register_user_for,  # noqa: F401
+                           upload)
 
 CREATE = "/_matrix/media/v1/create"
 LEGACY_DOWNLOAD = "/_matrix/media/v3/download"
@@ -75,7 +76,8 @@ def test_same_bytes_are_stored_once(app, client, register_user):
     first = upload(alice, data)
     second = upload(bob, data, "image/png")
     assert first != second
-    matching = [p for p in media_files(app) if os.path.basename(p) == hashlib.sha256(data).hexdigest()]
+    digest = hashlib.sha256(data).hexdigest()
+    matching = [p for p in media_files(app) if os.path.basename(p) == digest]
     assert len(matching) == 1
     assert len(media_files(app)) == 1
     assert bob.get(f"{DOWNLOAD}/{second}").headers["Content-Type"] == "image/png"

@@ -82,7 +82,8 @@ def test_delete_removes_thumbnails(app, client, register_user, cli):
 def _age(ref, *, uploaded_days_ago, read_days_ago=None):
     now = db.now_ms()
     media_id = ref.split("/", 1)[1]
-    Media.update(uploaded_ts=now - uploaded_days_ago * DAY_MS, created_ts=now - uploaded_days_ago * DAY_MS,
+    uploaded = now - uploaded_days_ago * DAY_MS
+    Media.update(uploaded_ts=uploaded, created_ts=uploaded,
                  last_access_ts=None if read_days_ago is None else now - read_days_ago * DAY_MS
                  ).where(Media.media_id == media_id).execute()
 

@@ -6,7 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from media_helpers import DOWNLOAD, THUMBNAIL, image_bytes, media_files, register_user_for  # noqa: F401
+from media_helpers import (DOWNLOAD, THUMBNAIL, image_bytes, media_files,  # noqa: F401
+                           register_user_for)
 
 PREVIEW = "/_matrix/client/v1/media/preview_url"
 PNG = image_bytes(400, 300)

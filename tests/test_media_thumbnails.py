@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image
 
-from media_helpers import (SERVER, THUMBNAIL, image_bytes, media_files, register_user_for,  # noqa: F401
-                           upload)
+from media_helpers import (SERVER, THUMBNAIL, image_bytes, media_files,  # noqa: F401
+                           register_user_for, upload)
 
 
 def thumb(user, ref, width, height, method=None, **extra):

@@ -24,7 +24,7 @@ MEDIA_V3 = "/_matrix/media/v3"
 CACHE_CONTROL = "private, max-age=86400"
 
 
-def _store() -> storage.MediaStore:
+def media_store() -> storage.MediaStore:
     cfg = config()
     return storage.store_for(cfg.data_dir, cfg.media["store_path"])
 
@@ -52,7 +52,7 @@ def _upload_request(requester) -> repository.UploadRequest:
 def upload():
     requester = _writer()
     upload_request = _upload_request(requester)
-    uri = repository.upload(config(), _store(), upload_request, request.stream)
+    uri = repository.upload(config(), media_store(), upload_request, request.stream)
     return jsonify({"content_uri": uri})
 
 
@@ -66,7 +66,7 @@ def create():
 def upload_to_mxc(server_name, media_id):
     requester = _writer()
     upload_request = _upload_request(requester)
-    repository.upload_to_pending(config(), _store(), upload_request, server_name, media_id,
+    repository.upload_to_pending(config(), media_store(), upload_request, server_name, media_id,
                                  request.stream)
     return jsonify({})
 
@@ -92,7 +92,7 @@ def _download(server_name: str, media_id: str, file_name: str | None, *, legacy:
                                          legacy=legacy)
     repository.record_access(stored.media_id)
     name = file_name if file_name is not None else stored.upload_name
-    return _send(_store().content_path(stored.sha256), stored.content_type, stored.sha256,
+    return _send(media_store().content_path(stored.sha256), stored.content_type, stored.sha256,
                  serving.download_headers(stored.content_type, name))
 
 
@@ -101,8 +101,8 @@ def _thumbnail(server_name: str, media_id: str, *, legacy: bool):
     stored = repository.find_for_serving(config(), server_name, media_id, args["timeout_ms"],
                                          legacy=legacy)
     repository.record_access(stored.media_id)
-    thumb = thumbnails.thumbnail(config().media, _store(), stored, args["width"], args["height"],
-                                 args["method"], bool(args["animated"]))
+    thumb = thumbnails.thumbnail(config().media, media_store(), stored, args["width"],
+                                 args["height"], args["method"], bool(args["animated"]))
     headers = {**serving.security_headers(),
                "Content-Disposition": serving.content_disposition("inline", thumb.filename)}
     return _send(thumb.path, thumb.content_type, thumb.etag, headers)
@@ -151,7 +151,7 @@ def _media_config():
 def _preview_url():
     requester = require_auth()
     args = load_args(PreviewArgs())
-    return jsonify(previews.preview(config(), _store(), requester.user_id, args["url"]))
+    return jsonify(previews.preview(config(), media_store(), requester.user_id, args["url"]))
 
 
 bp.add_url_rule(f"{CLIENT_MEDIA}/config", "config", _media_config, methods=["GET"])

@@ -98,7 +98,7 @@ def _check_declared_size(media_config: dict, declared_length: int | None) -> Non
 # --- uploads ------------------------------------------------------------------------------------
 
 def _commit_content(store: MediaStore, staged: StagedFile) -> None:
-    """Inside a write transaction: claim the content row, refuse quarantined bytes, place the file."""
+    """In a write transaction: claim the content row, refuse quarantined bytes, place the file."""
     MediaContent.insert(sha256=staged.sha256, size=staged.size, created_ts=now_ms()).on_conflict(
         conflict_target=[MediaContent.sha256],
         update={MediaContent.size: staged.size}).execute()
