@@ -41,7 +41,7 @@ class Gateway:
     """A push gateway on 127.0.0.1 that records what it receives. ``statuses`` are the HTTP
     statuses of the next answers (then 200); ``reject`` lists pushkeys to answer as rejected."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.received: list[dict] = []
         self.statuses: list[int] = []
         self.reject: set[str] = set()
@@ -68,9 +68,13 @@ class Gateway:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/_matrix/push/v1/notify"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @classmethod
+    def on_port(cls, port: int) -> "Gateway":
+        return cls(port)
 
     def wait_for(self, count: int, timeout_s: float = 30.0) -> list[dict]:
         """The first ``count`` notifications (waits for them to arrive, up to the timeout)."""
@@ -79,8 +83,10 @@ class Gateway:
             return list(self.received)
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
 
 
 @pytest.fixture
