@@ -100,6 +100,21 @@ def test_device_display_name_and_reuse(client, register_user):
     assert names == {erin.device_id: None, "LAPTOP": "Laptop"}
 
 
+def test_device_id_cannot_be_a_cross_signing_key(client, register_user):
+    from test_keys_support import SigningKey, cross_signing_key
+
+    rae = register_user("rae")
+    master = SigningKey()
+    uploaded = rae.post("/_matrix/client/v3/keys/device_signing/upload", json={
+        "master_key": cross_signing_key(rae.user_id, "master", master)})
+    assert uploaded.status_code == 200, uploaded.get_json()
+    clash = password_login(client, "rae", device_id=master.public)
+    assert clash.status_code == 403 and clash.get_json()["errcode"] == "M_FORBIDDEN"
+    assert password_login(client, "rae", device_id="ORDINARY").status_code == 200
+    too_long = password_login(client, "rae", device_id="x" * 300)
+    assert too_long.status_code == 400 and too_long.get_json()["errcode"] == "M_INVALID_PARAM"
+
+
 def test_every_login_makes_a_new_device(client, register_user):
     register_user("fay")
     a = password_login(client, "fay").get_json()

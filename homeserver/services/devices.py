@@ -8,6 +8,7 @@ of the user's device list.
 from __future__ import annotations
 
 from .. import db, errors
+from ..models.keys import CrossSigningKey
 from ..models.users import Device
 from . import auth, device_lists, tokens
 
@@ -62,6 +63,16 @@ def validate_device_id(device_id: str) -> None:
     if not device_id or len(device_id) > MAX_DEVICE_ID_LENGTH:
         raise errors.InvalidParam(
             f"device_id must be between 1 and {MAX_DEVICE_ID_LENGTH} characters")
+
+
+def check_login_device_id(user_id: str, device_id: str) -> None:
+    """A device ID a client asks for at login: valid, and not one of the user's cross-signing
+    public keys (key IDs of both live in one namespace: the spec answers 403 M_FORBIDDEN)."""
+    validate_device_id(device_id)
+    clash = CrossSigningKey.select().where((CrossSigningKey.user_id == user_id)
+                                           & (CrossSigningKey.public_key == device_id)).exists()
+    if clash:
+        raise errors.Forbidden("This device ID is the ID of one of your cross-signing keys")
 
 
 def new_device_id(user_id: str) -> str:

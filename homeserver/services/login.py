@@ -80,7 +80,7 @@ def login(body: dict, *, server_name: str, ip: str | None, limits: LoginLimits,
 
     device_id = body.get("device_id")
     if device_id is not None:
-        devices.validate_device_id(device_id)
+        devices.check_login_device_id(user_id, device_id)
     with db.write_transaction():
         if device_id is None:
             device_id = devices.new_device_id(user_id)
