@@ -1,7 +1,7 @@
 """Membership endpoints: join (ID and alias), invite, leave, forget, kick, ban, unban, knock."""
 
 from rooms_support import (V3, create_room, error, invite, join, leave, member_content,
-                           membership_action, ok, put_state_ok, q, room_with_members, send,
+                           membership_action, ok, put_state, put_state_ok, q, room_with_members, send,
                            send_ok, state_map)
 
 
@@ -98,6 +98,8 @@ def test_invite_blocking(register_user):
                json={"default_action": "block"}))
     room_id = create_room(alice)
     error(membership_action(alice, room_id, "invite", user_id=bob.user_id),
+          403, "M_INVITE_BLOCKED")
+    error(put_state(alice, room_id, "m.room.member", {"membership": "invite"}, bob.user_id),
           403, "M_INVITE_BLOCKED")
     # createRoom still succeeds, without that invite.
     other = create_room(alice, invite=[bob.user_id])

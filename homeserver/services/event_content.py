@@ -10,10 +10,23 @@ from __future__ import annotations
 
 from .. import errors, identifiers
 from ..models.rooms import RoomAlias
-from . import power_levels
+from . import account_data, power_levels
 from .room_versions import RoomVersion
 
 MEMBERSHIPS = ("join", "invite", "leave", "ban", "knock")
+INVITE_PERMISSION_CONFIG = "m.invite_permission_config"
+
+
+class InviteBlocked(errors.MatrixError):
+    errcode, status = "M_INVITE_BLOCKED", 403
+    default_message = "This user does not accept invites"
+
+
+def invites_blocked(user_id: str) -> bool:
+    """Invite permission (spec module): ``m.invite_permission_config`` with default_action
+    ``block`` in the user's account data."""
+    config = account_data.get(user_id, INVITE_PERMISSION_CONFIG)
+    return isinstance(config, dict) and config.get("default_action") == "block"
 
 
 class DuplicateAnnotation(errors.MatrixError):
@@ -57,6 +70,8 @@ def _check_member(version: RoomVersion, state_key: str, content: dict) -> None:
     for key in ("displayname", "avatar_url", "reason"):
         if key in content and content[key] is not None and not isinstance(content[key], str):
             raise errors.BadJson(f"m.room.member '{key}' must be a string")
+    if membership == "invite" and invites_blocked(state_key):
+        raise InviteBlocked(f"{state_key} does not accept invites")
 
 
 def _check_join_rules(content: dict) -> None:

@@ -16,16 +16,10 @@ from .. import errors, identifiers
 from ..db import write_transaction
 from ..models.rooms import CurrentState, ForgottenRoom, Room
 from ..models.users import User
-from . import account_data, aliases, power_levels
+from . import aliases, power_levels
+from .event_content import InviteBlocked, invites_blocked
 from .events import MEMBER, RoomAppender, Sent
 from .profile import member_profile
-
-INVITE_PERMISSION_CONFIG = "m.invite_permission_config"
-
-
-class InviteBlocked(errors.MatrixError):
-    errcode, status = "M_INVITE_BLOCKED", 403
-    default_message = "This user does not accept invites"
 
 
 def _content(membership: str, reason: str | None = None, **extra) -> dict:
@@ -59,13 +53,6 @@ def check_invitee(user_id: str, inviter: str) -> None:
         raise errors.NotFound(f"User {user_id} not found")
     if invites_blocked(user_id):
         raise InviteBlocked(f"{user_id} does not accept invites")
-
-
-def invites_blocked(user_id: str) -> bool:
-    """Invite permission (spec module): ``m.invite_permission_config`` with default_action
-    ``block`` in the user's account data."""
-    config = account_data.get(user_id, INVITE_PERMISSION_CONFIG)
-    return isinstance(config, dict) and config.get("default_action") == "block"
 
 
 # --- joining and knocking -----------------------------------------------------------------------
