@@ -86,6 +86,11 @@ def _clear_all_tables(database: peewee.Database) -> None:
             database.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
                                  + " RESTART IDENTITY CASCADE")
     else:
+        # Full-text (FTS5) tables are emptied by triggers on the tables they index; deleting
+        # from their shadow tables directly would corrupt them.
+        virtual = [name for (name,) in database.execute_sql(
+            "SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'")]
+        tables = [t for t in tables if not any(t == v or t.startswith(v + "_") for v in virtual)]
         database.execute_sql("PRAGMA foreign_keys = OFF")
         for table in tables:
             database.execute_sql(f'DELETE FROM "{table}"')
