@@ -27,12 +27,10 @@ import json
 from dataclasses import dataclass
 from typing import Iterable
 
-import peewee
-
 from .. import db, errors, identifiers
-from ..db import database, write_transaction
-from ..models.rooms import CurrentState, Event, EventTransaction, ForgottenRoom, Room
-from . import auth_rules, event_content, event_format, streams
+from ..db import write_transaction
+from ..models.rooms import Event, ForgottenRoom, Room
+from . import auth_rules, event_content, event_format, event_store, streams
 from .room_versions import RoomVersion, get_room_version
 
 CREATE_KEY = ("m.room.create", "")
@@ -79,10 +77,7 @@ class RoomAppender:
              missing_message: str = "You are not in this room") -> "RoomAppender":
         """Take the room's write lock (call inside write_transaction). An unknown room raises
         ``missing(missing_message)``."""
-        query = Room.select().where(Room.room_id == room_id)
-        if not isinstance(database.obj, peewee.SqliteDatabase):
-            query = query.for_update()
-        room = query.first() if isinstance(room_id, str) else None
+        room = event_store.lock_room(room_id) if isinstance(room_id, str) else None
         if room is None:
             raise missing(missing_message)
         return cls(room, get_room_version(room.room_version))
@@ -120,15 +115,8 @@ class RoomAppender:
         return entry.event_id if entry else None
 
     def _load(self, keys: list[tuple[str, str]]) -> None:
-        condition = None
-        for event_type, state_key in keys:
-            term = (CurrentState.type == event_type) & (CurrentState.state_key == state_key)
-            condition = term if condition is None else (condition | term)
-        rows = (Event.select(Event.event_id, Event.type, Event.state_key, Event.json)
-                .join(CurrentState, on=(Event.event_id == CurrentState.event_id))
-                .where((CurrentState.room == self.room_id) & condition))
-        for row in rows:
-            self._state[(row.type, row.state_key)] = _StateEntry(row.event_id, json.loads(row.json))
+        for event_type, state_key, event_id, text in event_store.state_events(self.room_id, keys):
+            self._state[(event_type, state_key)] = _StateEntry(event_id, json.loads(text))
 
     def membership(self, user_id: str) -> str | None:
         event = self.state_event((MEMBER, user_id))
@@ -190,8 +178,8 @@ class RoomAppender:
             self.state([(event_type, state_key)])
             previous = self._state.get((event_type, state_key))
         membership = content.get("membership") if event_type == MEMBER else None
-        Event.insert(
-            stream_ordering=position, event_id=event_id, room=self.room_id,
+        event_store.insert_event(dict(
+            stream_ordering=position, event_id=event_id, room_id=self.room_id,
             depth=pdu["depth"], type=event_type, state_key=state_key, sender=sender,
             origin_server_ts=pdu["origin_server_ts"],
             membership=membership if isinstance(membership, str) else None,
@@ -199,8 +187,7 @@ class RoomAppender:
             relates_to_id=relation[0] if relation else None,
             relation_type=relation[1] if relation else None,
             replaces_state=previous.event_id if previous else None,
-            sender_device=device_id if txn_id is not None else None, txn_id=txn_id,
-        ).execute()
+            sender_device=device_id if txn_id is not None else None, txn_id=txn_id))
         if state_key is not None:
             self._set_current_state(event_type, state_key, event_id, pdu, position, previous,
                                     membership)
@@ -209,21 +196,14 @@ class RoomAppender:
         self.room.latest_event_id = event_id
         self.room.latest_depth = pdu["depth"]
         self._latest_hashes = pdu.get("hashes")
-        Room.update(latest_event_id=event_id, latest_depth=pdu["depth"]).where(
-            Room.room_id == self.room_id).execute()
+        event_store.set_latest(self.room_id, event_id, pdu["depth"])
         return Sent(event_id, position)
 
     def _set_current_state(self, event_type, state_key, event_id, pdu, position, previous,
                            membership) -> None:
-        values = {"event_id": event_id, "stream_ordering": position,
-                  "membership": membership if isinstance(membership, str) else None}
-        if previous is None:
-            CurrentState.insert(room=self.room_id, type=event_type, state_key=state_key,
-                                **values).execute()
-        else:
-            CurrentState.update(**values).where(
-                (CurrentState.room == self.room_id) & (CurrentState.type == event_type)
-                & (CurrentState.state_key == state_key)).execute()
+        event_store.set_current_state(
+            self.room_id, event_type, state_key, event_id, position,
+            membership if isinstance(membership, str) else None, exists=previous is not None)
         self._state[(event_type, state_key)] = _StateEntry(event_id, pdu)
         if event_type == MEMBER and membership in ("join", "invite", "knock"):
             ForgottenRoom.delete().where((ForgottenRoom.user_id == state_key)
@@ -288,16 +268,13 @@ def _redaction_parts(version: RoomVersion, content: dict, redacts: str | None):
 # --- one event in its own transaction -----------------------------------------------------------
 
 def previous_result(txn: TxnKey) -> dict | None:
-    row = EventTransaction.get_or_none(
-        (EventTransaction.user_id == txn.user_id) & (EventTransaction.device_id == txn.device_id)
-        & (EventTransaction.endpoint == txn.endpoint) & (EventTransaction.txn_id == txn.txn_id))
-    return json.loads(row.result) if row else None
+    text = event_store.txn_result(txn.user_id, txn.device_id, txn.endpoint, txn.txn_id)
+    return json.loads(text) if text is not None else None
 
 
 def record_result(txn: TxnKey, result: dict) -> None:
-    EventTransaction.insert(user_id=txn.user_id, device_id=txn.device_id, endpoint=txn.endpoint,
-                            txn_id=txn.txn_id, result=json.dumps(result),
-                            created_ts=db.now_ms()).execute()
+    event_store.insert_txn(txn.user_id, txn.device_id, txn.endpoint, txn.txn_id,
+                           json.dumps(result), db.now_ms())
 
 
 def send_event(sender: str, room_id: str, event_type: str, content: dict, *,
