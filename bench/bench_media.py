@@ -5,7 +5,9 @@ of a 10 MB file and thumbnail latency for a 2000x2000 PNG.
 
 Uses the servers of bench/bench.py (Synapse from .bench-venv, made by `make bench`); Synapse
 gets its media resource and an upload limit large enough through one extra config file.
-Every upload is fresh random bytes (no deduplication helps either server). Thumbnails: "cold"
+Both servers run at once and every step alternates between them, round by round, so the
+machine's other load weighs on both alike. Every 10 MB upload is fresh random bytes (no
+deduplication helps either server). Thumbnails: "cold"
 is the first request after the upload (Synapse makes its thumbnails during the upload, this
 server on first request, so "upload+thumb" is the fair sum), "warm" a repeated request.
 """
@@ -75,57 +77,73 @@ def median_ms(values: list[float]) -> float:
     return bench.pct(values, 50)
 
 
-def run(server: bench.Server, rounds: int) -> dict:
-    token = register(server.base)
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {token}"
-    upload_url = server.base + "/_matrix/media/v3/upload"
+class Client:
+    """One registered user on one server, with the timings gathered for it."""
 
-    def upload(data: bytes, content_type: str) -> str:
-        response = session.post(upload_url, data=data, headers={"Content-Type": content_type},
-                                timeout=300)
+    def __init__(self, server: bench.Server):
+        self.base = server.base
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {register(server.base)}"
+        self.times: dict[str, list[float]] = {}
+
+    def record(self, name: str, seconds: float) -> None:
+        self.times.setdefault(name, []).append(seconds)
+
+    def upload(self, data: bytes, content_type: str) -> str:
+        response = self.session.post(self.base + "/_matrix/media/v3/upload", data=data,
+                                     headers={"Content-Type": content_type}, timeout=300)
         response.raise_for_status()
         return response.json()["content_uri"][len("mxc://"):]
 
-    upload(os.urandom(1000), "application/octet-stream")  # warm-up
-    uploads, refs = [], []
+    def get(self, path: str) -> bytes:
+        response = self.session.get(self.base + path, timeout=300)
+        assert response.status_code == 200, response.text[:200]
+        return response.content
+
+
+def run(servers: dict[str, bench.Server], rounds: int) -> dict:
+    """The same steps on every server, interleaved round by round so that the load of the
+    machine (shared with other work) weighs on both alike."""
+    clients = {name: Client(server) for name, server in servers.items()}
+    for client in clients.values():
+        client.upload(os.urandom(1000), "application/octet-stream")  # warm-up
     for _ in range(rounds):
         data = os.urandom(FILE_SIZE)
-        start = time.perf_counter()
-        refs.append(upload(data, "application/octet-stream"))
-        uploads.append(time.perf_counter() - start)
-    downloads = []
-    for ref in refs:
-        start = time.perf_counter()
-        response = session.get(f"{server.base}/_matrix/client/v1/media/download/{ref}",
-                               timeout=300)
-        body = response.content
-        downloads.append(time.perf_counter() - start)
-        assert response.status_code == 200 and len(body) == FILE_SIZE, response.status_code
-
-    cold, warm, upload_and_thumb = [], [], []
+        for client in clients.values():
+            start = time.perf_counter()
+            ref = client.upload(data + os.urandom(16), "application/octet-stream")
+            client.record("upload", time.perf_counter() - start)
+            start = time.perf_counter()
+            body = client.get(f"/_matrix/client/v1/media/download/{ref}")
+            client.record("download", time.perf_counter() - start)
+            assert len(body) == FILE_SIZE + 16
     for n in range(max(3, rounds // 2)):
         png = png_2000(n)
-        start = time.perf_counter()
-        ref = upload(png, "image/png")
-        uploaded = time.perf_counter()
-        url = (f"{server.base}/_matrix/client/v1/media/thumbnail/{ref}"
-               "?width=320&height=240&method=scale")
-        response = session.get(url, timeout=120)
-        done = time.perf_counter()
-        assert response.status_code == 200, response.text[:200]
-        cold.append(done - uploaded)
-        upload_and_thumb.append(done - start)
-        start = time.perf_counter()
-        session.get(url, timeout=120).raise_for_status()
-        warm.append(time.perf_counter() - start)
-    return {
-        "upload MB/s": FILE_SIZE * len(uploads) / MB / sum(uploads),
-        "download MB/s": FILE_SIZE * len(downloads) / MB / sum(downloads),
-        "thumb cold p50 ms": median_ms(cold),
-        "thumb warm p50 ms": median_ms(warm),
-        "upload+thumb p50 ms": median_ms(upload_and_thumb),
-    }
+        for client in clients.values():
+            start = time.perf_counter()
+            ref = client.upload(png, "image/png")
+            uploaded = time.perf_counter()
+            path = (f"/_matrix/client/v1/media/thumbnail/{ref}"
+                    "?width=320&height=240&method=scale")
+            client.get(path)
+            done = time.perf_counter()
+            client.record("cold", done - uploaded)
+            client.record("upload+thumb", done - start)
+            start = time.perf_counter()
+            client.get(path)
+            client.record("warm", time.perf_counter() - start)
+    results = {}
+    for name, client in clients.items():
+        times = client.times
+        results[name] = {
+            "upload MB/s": (FILE_SIZE + 16) * len(times["upload"]) / MB / sum(times["upload"]),
+            "download MB/s": (FILE_SIZE + 16) * len(times["download"]) / MB
+            / sum(times["download"]),
+            "thumb cold p50 ms": median_ms(times["cold"]),
+            "thumb warm p50 ms": median_ms(times["warm"]),
+            "upload+thumb p50 ms": median_ms(times["upload+thumb"]),
+        }
+    return results
 
 
 def main() -> int:
@@ -134,20 +152,24 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--only", choices=["homeserver", "synapse"], default=None)
     args = parser.parse_args()
-    results = {}
-    for cls in (bench.Ours, MediaSynapse):
-        name = "synapse" if cls is MediaSynapse else "homeserver"
-        if args.only and args.only != name:
-            continue
-        workdir = tempfile.mkdtemp(prefix=f"bench-media-{name}-")
-        server = cls(args.database, workdir)
-        try:
+    servers: dict[str, bench.Server] = {}
+    workdirs = []
+    try:
+        for name, cls in (("homeserver", bench.Ours), ("synapse", MediaSynapse)):
+            if args.only and args.only != name:
+                continue
+            workdir = tempfile.mkdtemp(prefix=f"bench-media-{name}-")
+            workdirs.append(workdir)
+            server = servers[name] = cls(args.database, workdir)
             print(f"starting {name} ({args.database}) on {server.base} ...", flush=True)
             server.start()
-            results[name] = run(server, args.rounds)
-            print(f"{name}: {results[name]}", flush=True)
-        finally:
+        results = run(servers, args.rounds)
+        for name, figures in results.items():
+            print(f"{name}: {figures}", flush=True)
+    finally:
+        for server in servers.values():
             server.stop()
+        for workdir in workdirs:
             shutil.rmtree(workdir, ignore_errors=True)
     if len(results) == 2:
         ours, theirs = results["homeserver"], results["synapse"]

@@ -90,7 +90,7 @@ def _download(server_name: str, media_id: str, file_name: str | None, *, legacy:
     args = load_args(DownloadArgs())
     stored = repository.find_for_serving(config(), server_name, media_id, args["timeout_ms"],
                                          legacy=legacy)
-    repository.record_access(stored.media_id)
+    repository.record_access(stored)
     name = file_name if file_name is not None else stored.upload_name
     return _send(media_store().content_path(stored.sha256), stored.content_type, stored.sha256,
                  serving.download_headers(stored.content_type, name))
@@ -100,7 +100,7 @@ def _thumbnail(server_name: str, media_id: str, *, legacy: bool):
     args = load_args(ThumbnailArgs())
     stored = repository.find_for_serving(config(), server_name, media_id, args["timeout_ms"],
                                          legacy=legacy)
-    repository.record_access(stored.media_id)
+    repository.record_access(stored)
     thumb = thumbnails.thumbnail(config().media, media_store(), stored, args["width"],
                                  args["height"], args["method"], bool(args["animated"]))
     headers = {**serving.security_headers(),

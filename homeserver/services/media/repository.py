@@ -229,6 +229,7 @@ class StoredMedia:
     content_type: str
     upload_name: str | None
     uploaded_ts: int
+    last_access_ts: int | None = None
 
 
 def _lookup(media_id: str) -> tuple[Media | None, bool]:
@@ -268,7 +269,7 @@ def find_for_serving(config, server_name: str, media_id: str, timeout_ms: int | 
                 "This media is only available through the authenticated media endpoints")
         if row.sha256 is not None:
             return StoredMedia(row.media_id, row.sha256, row.size, row.content_type,
-                               row.upload_name, row.uploaded_ts)
+                               row.upload_name, row.uploaded_ts, row.last_access_ts)
         if row.unused_expires_ts is not None and row.unused_expires_ts <= now:
             raise errors.NotFound("Not found")
         remaining = deadline - time.monotonic()
@@ -281,8 +282,11 @@ def find_for_serving(config, server_name: str, media_id: str, timeout_ms: int | 
         delay = min(delay * 2, 1.0)
 
 
-def record_access(media_id: str) -> None:
+def record_access(stored: StoredMedia) -> None:
     now = now_ms()
+    if stored.last_access_ts is not None and stored.last_access_ts >= now - ACCESS_GRANULARITY_MS:
+        return  # recorded recently enough: no write for this read
+    media_id = stored.media_id
     try:
         (Media.update(last_access_ts=now)
          .where((Media.media_id == media_id)

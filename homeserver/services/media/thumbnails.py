@@ -12,6 +12,7 @@ anything is decoded so that one with more pixels than ``media.max_image_pixels``
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -39,6 +40,10 @@ _EXTENSION = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "imag
 _SWAPPED_ORIENTATIONS = {5, 6, 7, 8}
 _EXIF_ORIENTATION = 0x0112
 JPEG_QUALITY = 80
+# Box-reduce to twice the target, then Lanczos: ~3x faster than a 3x gap, same look at this size.
+REDUCING_GAP = 2.0
+# Thumbnails are small; zlib level 3 costs a fifth of level 6 for a few percent more bytes.
+PNG_COMPRESS_LEVEL = 3
 WEBP_QUALITY = 75
 
 
@@ -68,8 +73,12 @@ def too_large() -> errors.MatrixError:
     return errors.TooLarge("Content is too large to thumbnail")
 
 
+@functools.lru_cache(maxsize=4096)
 def probe(path: str, max_pixels: int) -> ImageInfo:
-    """Read an image's header (no pixel data). 400 for non-images, 413 above the pixel limit."""
+    """Read an image's header (no pixel data). 400 for non-images, 413 above the pixel limit.
+
+    Cached per process: the path names content by its hash, so what it says never changes
+    (failures raise and so are not cached)."""
     try:
         with Image.open(path, formats=SAFE_FORMATS) as image:
             width, height = image.size
@@ -155,14 +164,15 @@ def _resize(frame: Image.Image, target: tuple[int, int], method: str) -> Image.I
         size = scale_dimensions(width, height, *target)
         if size == (width, height):
             return frame.copy()
-        return frame.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        return frame.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
     out_w, out_h = crop_dimensions(width, height, *target)
     # Scale so the box is covered, then take the centre.
     factor = max(out_w / width, out_h / height)
     region_w, region_h = out_w / factor, out_h / factor
     left, top = (width - region_w) / 2, (height - region_h) / 2
     box = (left, top, left + region_w, top + region_h)
-    return frame.resize((out_w, out_h), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+    return frame.resize((out_w, out_h), Image.Resampling.LANCZOS, box=box,
+                        reducing_gap=REDUCING_GAP)
 
 
 def _normalize_mode(frame: Image.Image) -> Image.Image:
@@ -202,7 +212,7 @@ def render_static(path: str, info: ImageInfo, target: tuple[int, int] | None,
         if pil_format == "JPEG":
             frame.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
         else:
-            frame.save(out, "PNG", optimize=False, compress_level=6)
+            frame.save(out, "PNG", optimize=False, compress_level=PNG_COMPRESS_LEVEL)
         return out.getvalue(), content_type, frame.width, frame.height
 
 
