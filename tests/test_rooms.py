@@ -152,6 +152,7 @@ def test_create_room_errors(register_user):
           400, "M_INVALID_ROOM_STATE")
     error(alice.post(url, json={"invite": ["not-a-user"]}), 400, "M_INVALID_PARAM")
     error(alice.post(url, json={"invite": ["@nobody:localhost:8008"]}), 404, "M_NOT_FOUND")
+    error(alice.post(url, json={"invite": ["@bob:elsewhere.example"]}), 403, "M_FORBIDDEN")
     create_room(alice, room_alias_name="taken")
     error(alice.post(url, json={"room_alias_name": "taken"}), 400, "M_ROOM_IN_USE")
     error(alice.post(url, json={"room_alias_name": "bad:alias"}), 400, "M_INVALID_PARAM")

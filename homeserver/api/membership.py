@@ -59,8 +59,7 @@ def invite_user(room_id):
                 "Third-party invites need an identity server; this server trusts none")
         raise errors.BadJson("Missing required field: user_id")
     rate_limit_messages(requester)
-    membership.invite(requester.user_id, room_id, body["user_id"], reason=body["reason"],
-                      is_direct=body["is_direct"])
+    membership.invite(requester.user_id, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
 
 

@@ -61,7 +61,6 @@ class InviteSchema(_Lenient):
 
     user_id = StrictString(load_default=None)
     reason = StrictString(load_default=None)
-    is_direct = StrictBoolean(load_default=False)
     id_server = StrictString(load_default=None)
     medium = StrictString(load_default=None)
     address = StrictString(load_default=None)

@@ -96,12 +96,15 @@ def create_room(creator: str, request: RoomRequest) -> str:
     server_name = identifiers.server_of(creator)
     preset = request.preset or ("public_chat" if request.visibility == "public"
                                 else "private_chat")
-    invitees = list(dict.fromkeys(request.invite))
-    for invitee in invitees:
+    invitees = []
+    for invitee in dict.fromkeys(request.invite):
         if invitee == creator:
             raise errors.InvalidParam("You cannot invite yourself to your own room")
-        if not identifiers.is_valid_user_id(invitee):
-            raise errors.InvalidParam(f"{invitee!r} is not a valid user ID")
+        try:
+            membership.check_invitee(invitee, creator)
+        except membership.InviteBlocked:
+            continue  # the spec lets the room be created without this invite
+        invitees.append(invitee)
     alias = None
     if request.room_alias_name is not None:
         alias = f"#{request.room_alias_name}:{server_name}"
@@ -174,8 +177,4 @@ def _initial_events(room: RoomAppender, creator: str, request: RoomRequest,
         room.append(creator, "m.room.topic", topic_content(request.topic), "")
 
     for invitee in invitees:
-        try:
-            membership.check_invitee(invitee, creator)
-        except membership.InviteBlocked:
-            continue  # the spec lets the room be created without this invite
         membership.append_invite(room, creator, invitee, is_direct=request.is_direct)
