@@ -1,9 +1,14 @@
 """End to end through gunicorn: two matrix-nio clients with encryption (vodozemac) in an
 encrypted room. Each uploads keys, claims the other's, sends m.room.encrypted, and each
 decrypts the other's message. A new login of one user shows up in the other's
-device_lists.changed, and a to-device message survives a /sync response the client lost."""
+device_lists.changed, and a to-device message survives a /sync response the client lost.
+The same exchange with matrix-js-sdk and its Rust crypto (tests/e2e/js_e2ee/e2ee.mjs)."""
 
 import asyncio
+import json
+import os
+import shutil
+import subprocess
 import uuid
 
 import pytest
@@ -160,3 +165,26 @@ def test_to_device_message_survives_a_lost_sync_response(server):
     after = requests.get(f"{server}{V3}/sync?timeout=0&since={again['next_batch']}",
                          headers=auth).json()
     assert after.get("to_device", {}).get("events", []) == []
+
+
+JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js_e2ee")
+
+
+@pytest.fixture(scope="session")
+def js_e2ee():
+    """matrix-js-sdk (and matrix-sdk-crypto-wasm) from js_e2ee/package-lock.json, npm ci once."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed for the matrix-js-sdk test")
+    if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "matrix-js-sdk")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS_DIR,
+                       check=True, timeout=600)
+    return JS_DIR
+
+
+def test_matrix_js_sdk_rust_crypto_clients_decrypt_each_other(server, js_e2ee):
+    result = subprocess.run(["node", "e2ee.mjs", server], cwd=js_e2ee, capture_output=True,
+                            text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen == {"bob_decrypted": {"body": "hello bob from js", "encrypted": True},
+                    "alice_decrypted": {"body": "hi alice from js", "encrypted": True}}
