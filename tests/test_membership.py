@@ -1,8 +1,8 @@
 """Membership endpoints: join (ID and alias), invite, leave, forget, kick, ban, unban, knock."""
 
 from rooms_support import (V3, create_room, error, invite, join, leave, member_content,
-                           membership_action, ok, put_state, put_state_ok, q, room_with_members, send,
-                           send_ok, state_map)
+                           membership_action, ok, put_state, put_state_ok, q, room_with_members,
+                           send, send_ok, state_map)
 
 
 def test_join_public_room_by_id_and_alias(register_user):
