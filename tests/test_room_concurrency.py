@@ -167,3 +167,58 @@ def test_concurrent_retries_of_one_txn_make_one_event(app, register_user):
     assert len(ids) == 1
     history = ok(owner.get(f"{V3}/rooms/{q(room_id)}/messages?dir=b&limit=100"))["chunk"]
     assert [e["event_id"] for e in history if e["type"] == "m.room.message"] == list(ids)
+
+
+def test_identical_rooms_created_in_the_same_millisecond(app, register_user, clock):
+    """v12 room IDs are the create event's hash: the same creator creating the same room at
+    the same instant (a frozen clock here) must still get distinct rooms, sequentially and
+    concurrently."""
+    owner = register_user("owner")
+    first = create_room(owner, name="Same")
+    second = create_room(owner, name="Same")
+    assert first != second
+
+    def creator(client, responses):
+        for _ in range(3):
+            responses.append(client.post(f"{V3}/createRoom", json={"name": "Same"},
+                                         headers=_auth(owner)))
+
+    workers = [Worker(app, creator) for _ in range(4)]
+    _run(workers)
+    created = {r.get_json()["room_id"] for w in workers for r in w.responses}
+    assert len(created) == 12 and first not in created and second not in created
+    joined = ok(owner.get(f"{V3}/joined_rooms"))["joined_rooms"]
+    assert len(joined) == 14
+
+
+def test_concurrent_claims_of_one_alias(app, register_user):
+    owner = register_user("owner")
+    rooms = [create_room(owner) for _ in range(4)]
+    alias = "#contested:localhost:8008"
+
+    def claim(room_id):
+        def actions(client, responses):
+            responses.append(client.put(f"{V3}/directory/room/{q(alias)}",
+                                        json={"room_id": room_id}, headers=_auth(owner)))
+        return actions
+
+    def claim_by_creation(client, responses):
+        responses.append(client.post(f"{V3}/createRoom", json={"room_alias_name": "contested"},
+                                     headers=_auth(owner)))
+
+    workers = [Worker(app, claim(room)) for room in rooms]
+    workers += [Worker(app, claim_by_creation) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    statuses = sorted(r.status_code for w in workers for r in w.responses)
+    assert statuses.count(200) == 1, statuses
+    assert set(statuses) <= {200, 400, 409}  # M_ROOM_IN_USE: 409 for PUT, 400 for createRoom
+    for worker in workers:
+        for response in worker.responses:
+            if response.status_code != 200:
+                assert response.get_json()["errcode"] == "M_ROOM_IN_USE"
+    winner = ok(owner.get(f"{V3}/directory/room/{q(alias)}"))["room_id"]
+    assert len(ok(owner.get(f"{V3}/joined_rooms"))["joined_rooms"]) == 4 + (
+        winner not in rooms)  # a losing createRoom left no room behind

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 
+import peewee
+
 from .. import db, errors, identifiers
-from ..db import write_transaction
+from ..db import database, write_transaction
 from ..models.rooms import Room, RoomAlias
 from . import power_levels, visibility
 from . import state as room_state
@@ -52,10 +54,15 @@ def lookup(alias: str) -> dict:
 
 def insert_alias(alias: str, room_id: str, creator: str, *, status: int = 409) -> None:
     """Map ``alias`` to the room (call inside a write transaction); taken -> M_ROOM_IN_USE."""
+    taken = AliasInUse(f"Room alias {alias} already exists", status=status)
     if RoomAlias.select().where(RoomAlias.alias == alias).exists():
-        raise AliasInUse(f"Room alias {alias} already exists", status=status)
-    RoomAlias.insert(alias=alias, room=room_id, creator=creator,
-                     created_ts=db.now_ms()).execute()
+        raise taken
+    try:
+        with database.atomic():  # a savepoint: a concurrent claim must not abort the caller
+            RoomAlias.insert(alias=alias, room=room_id, creator=creator,
+                             created_ts=db.now_ms()).execute()
+    except peewee.IntegrityError:
+        raise taken from None
 
 
 def create(user_id: str, alias: str, room_id: str) -> None:

@@ -24,17 +24,29 @@ event, and moves ``room.latest_event_id``/``latest_depth``.
 from __future__ import annotations
 
 import json
+import secrets
+import string
 from dataclasses import dataclass
 from typing import Iterable
 
+import peewee
+
 from .. import db, errors, identifiers
-from ..db import write_transaction
+from ..db import database, write_transaction
 from ..models.rooms import Event, ForgottenRoom, Room
 from . import auth_rules, event_content, event_format, event_store, streams
 from .room_versions import RoomVersion, get_room_version
 
 CREATE_KEY = ("m.room.create", "")
 MEMBER = "m.room.member"
+
+_ID_ALPHABET = string.ascii_letters
+
+
+def new_room_id(server_name: str) -> str:
+    """A random room ID for room versions 1-11 (v12 derives it from the create event)."""
+    opaque = "".join(secrets.choice(_ID_ALPHABET) for _ in range(18))
+    return f"!{opaque}:{server_name}"
 
 
 @dataclass(frozen=True)
@@ -146,18 +158,27 @@ class RoomAppender:
         keys = auth_rules.auth_event_keys(version, event_type, state_key, sender, content)
         auth_state = self.state([CREATE_KEY, *keys])
         auth_event_ids = [self._state[k].event_id for k in keys if self._state.get(k)]
-        prev_event_ids = [self.room.latest_event_id] if self.room.latest_event_id else []
         hashes = self._reference_hashes(keys) if version.event_id_in_pdu else None
-        event_id, pdu = event_format.new_event(
-            version, room_id=None if (is_create and self.room_id is None) else self.room_id,
-            sender=sender, event_type=event_type, content=content, state_key=state_key,
-            prev_event_ids=prev_event_ids, auth_event_ids=auth_event_ids,
-            depth=self.room.latest_depth + 1, origin_server_ts=db.now_ms(),
-            server_name=identifiers.server_of(sender) or "", prev_event_hashes=hashes,
-            redacts=redacts)
-        if is_create and self.room_id is None:
-            self.room.room_id = self.room_id = event_format.room_id_for_create_event(event_id)
-        auth_rules.check(version, pdu, auth_state, event_id=event_id, room_id=self.room_id)
+        timestamp = db.now_ms()
+        while True:
+            event_id, pdu = event_format.new_event(
+                version, room_id=self.room_id, sender=sender, event_type=event_type,
+                content=content, state_key=state_key,
+                prev_event_ids=[self.room.latest_event_id] if self.room.latest_event_id else [],
+                auth_event_ids=auth_event_ids, depth=self.room.latest_depth + 1,
+                origin_server_ts=timestamp, server_name=identifiers.server_of(sender) or "",
+                prev_event_hashes=hashes, redacts=redacts)
+            room_id = self.room_id
+            if is_create and version.room_id_from_create_event:
+                room_id = event_format.room_id_for_create_event(event_id)
+            auth_rules.check(version, pdu, auth_state, event_id=event_id, room_id=room_id)
+            if not is_create or self._insert_room(room_id):
+                break
+            # The room ID is taken: v12 (the same creator made the same room this millisecond)
+            # moves the timestamp on; older versions draw another random ID.
+            timestamp += 1
+            if not version.room_id_from_create_event:
+                self.room_id = new_room_id(identifiers.server_of(self.room_id))
 
         target = None
         if event_type == "m.room.redaction":
@@ -168,9 +189,6 @@ class RoomAppender:
         if annotation is not None and relation is not None:
             self._refuse_duplicate_annotation(sender, event_type, relation[0], annotation)
 
-        if self._unsaved:
-            self.room.save(force_insert=True)
-            self._unsaved = False
         hint_users = [state_key] if event_type == MEMBER and state_key else []
         position = streams.next_position(rooms=[self.room_id], users=hint_users)
         previous = None
@@ -198,6 +216,19 @@ class RoomAppender:
         self._latest_hashes = pdu.get("hashes")
         event_store.set_latest(self.room_id, event_id, pdu["depth"])
         return Sent(event_id, position)
+
+    def _insert_room(self, room_id: str) -> bool:
+        """Store the new room's row; False when that room ID is taken (v12 room IDs are the
+        create event's hash, so two identical creations in one millisecond would collide)."""
+        self.room.room_id = room_id
+        try:
+            with database.atomic():  # a savepoint: a clash must not abort the transaction
+                self.room.save(force_insert=True)
+        except peewee.IntegrityError:
+            return False
+        self.room_id = room_id
+        self._unsaved = False
+        return True
 
     def _set_current_state(self, event_type, state_key, event_id, pdu, position, previous,
                            membership) -> None:

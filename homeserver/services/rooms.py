@@ -12,14 +12,12 @@ event the auth rules refuse answers 400 M_INVALID_ROOM_STATE.
 
 from __future__ import annotations
 
-import secrets
-import string
 from dataclasses import dataclass, field
 
 from .. import errors, identifiers
 from ..db import write_transaction
 from . import aliases, membership
-from .events import MEMBER, RoomAppender
+from .events import MEMBER, RoomAppender, new_room_id
 from .profile import member_profile
 from .room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_room_version
 
@@ -28,8 +26,6 @@ PRESETS = {
     "trusted_private_chat": ("invite", "shared", "can_join"),
     "public_chat": ("public", "shared", "forbidden"),
 }
-
-_ID_ALPHABET = string.ascii_letters
 
 
 @dataclass
@@ -48,11 +44,6 @@ class RoomRequest:
     initial_state: list[dict] = field(default_factory=list)
     is_direct: bool = False
     power_level_content_override: dict | None = None
-
-
-def new_room_id(server_name: str) -> str:
-    opaque = "".join(secrets.choice(_ID_ALPHABET) for _ in range(18))
-    return f"!{opaque}:{server_name}"
 
 
 def default_power_levels(version: RoomVersion, creator: str, extra_admins: list[str]) -> dict:

@@ -13,9 +13,8 @@ from .. import errors, identifiers
 from ..db import write_transaction
 from ..models.rooms import CurrentState, Room
 from . import aliases, power_levels
-from .events import MEMBER, RoomAppender
+from .events import MEMBER, RoomAppender, new_room_id
 from .profile import member_profile
-from .rooms import new_room_id
 from .room_versions import RoomVersion, get_room_version
 
 # Recommended by the spec, in a working order (power levels first, so the rest is allowed).
@@ -155,13 +154,13 @@ def _highest_level(levels: dict) -> int:
     return max(v for v in values if isinstance(v, int))
 
 
-def _retarget_allow(content: dict, old_room_id: str, new_room_id: str) -> dict:
+def _retarget_allow(content: dict, old_room_id: str, replacement: str) -> dict:
     """A restricted room that allowed members of itself now allows members of its successor."""
     allow = content.get("allow")
     if not isinstance(allow, list):
         return content
     content = dict(content)
-    content["allow"] = [{**a, "room_id": new_room_id}
+    content["allow"] = [{**a, "room_id": replacement}
                         if isinstance(a, dict) and a.get("room_id") == old_room_id else a
                         for a in allow]
     return content
