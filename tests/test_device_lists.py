@@ -1,7 +1,6 @@
 """Device-list tracking: device_lists.changed/left in /sync and GET /keys/changes, the key
 counts every sync carries, and what deleting a device leaves behind."""
 
-import pytest
 from test_keys_support import V3, SigningKey, device_keys_for, make_user, new_device, signed_otk
 
 
@@ -139,8 +138,6 @@ def test_keys_changes_validates_tokens(client):
         assert response.get_json()["errcode"] in ("M_MISSING_PARAM", "M_INVALID_PARAM")
 
 
-@pytest.mark.xfail(strict=True, reason="services/devices.delete_devices (accounts) does not call "
-                   "device_lists.delete_device_keys yet")
 def test_deleting_a_device_removes_its_keys_and_messages(client):
     alice = make_user(client, "alice", "A1")
     bob = make_user(client, "bob", "B1")

@@ -15,6 +15,8 @@ from ..models.to_device import ToDeviceMessage
 from .streams import next_position
 
 MEMBER = "m.room.member"
+# IDs per IN (...) query, well under the databases' limits on bound parameters.
+_CHUNK = 500
 
 
 def joined_rooms(user_id: str) -> list[str]:
@@ -56,51 +58,67 @@ def delete_device_keys(user_id: str, device_id: str) -> None:
 def _joined_members(room_ids) -> set[str]:
     members: set[str] = set()
     room_ids = list(room_ids)
-    for start in range(0, len(room_ids), 500):
+    for start in range(0, len(room_ids), _CHUNK):
         members.update(user_id for (user_id,) in
                        CurrentState.select(CurrentState.state_key)
                        .where((CurrentState.type == MEMBER) & (CurrentState.membership == "join")
-                              & CurrentState.room_id.in_(room_ids[start:start + 500])).tuples())
+                              & CurrentState.room_id.in_(room_ids[start:start + _CHUNK])).tuples())
     return members
 
 
-def changes_between(user_id: str, since: int, upto: int) -> tuple[list[str], list[str]]:
+def _sharing(user_ids: set[str], rooms: set[str]) -> set[str]:
+    """Those of ``user_ids`` joined to at least one of ``rooms``."""
+    found: set[str] = set()
+    users, room_list = sorted(user_ids), sorted(rooms)
+    if not users or not room_list:
+        return found
+    for start in range(0, len(users), _CHUNK):
+        found.update(u for (u,) in
+                     CurrentState.select(CurrentState.state_key).distinct()
+                     .where((CurrentState.type == MEMBER) & (CurrentState.membership == "join")
+                            & CurrentState.state_key.in_(users[start:start + _CHUNK])
+                            & CurrentState.room_id.in_(room_list)).tuples())
+    return found
+
+
+def changes_between(user_id: str, since: int, upto: int,
+                    joined: set[str] | None = None) -> tuple[list[str], list[str]]:
     """(changed, left) for ``user_id`` between two stream positions.
 
-    changed: users sharing a room with ``user_id`` (and ``user_id`` itself) whose devices or
+    changed: users sharing a room with ``user_id`` (``user_id`` included) whose devices or
     cross-signing keys changed in (since, upto], plus users who started sharing a room with
     them (a join on either side). left: users who no longer share any room with them after a
-    leave, kick or ban on either side in (since, upto].
+    leave, kick or ban on either side in (since, upto]. Work is driven by what happened in the
+    interval, so a quiet sync costs three indexed queries whatever the size of the rooms.
     """
-    my_rooms = set(joined_rooms(user_id))
-    sharing = _joined_members(my_rooms) | {user_id}
-
-    changed_users = {u for (u,) in DeviceListChange.select(DeviceListChange.user_id).distinct()
-                     .where((DeviceListChange.stream_position > since)
-                            & (DeviceListChange.stream_position <= upto)).tuples()}
-    changed = changed_users & sharing
-
-    # Membership changes in (since, upto] in rooms the user is or was in.
+    my_rooms = set(joined_rooms(user_id)) if joined is None else set(joined)
+    key_changes = {u for (u,) in DeviceListChange.select(DeviceListChange.user_id).distinct()
+                   .where((DeviceListChange.stream_position > since)
+                          & (DeviceListChange.stream_position <= upto)).tuples()}
     own_changes = list(Event.select(Event.room_id, Event.membership)
                        .where((Event.type == MEMBER) & (Event.state_key == user_id)
                               & (Event.stream_ordering > since) & (Event.stream_ordering <= upto))
-                       .order_by(Event.stream_ordering).tuples())
+                       .tuples())
     rooms_left = {room for room, _ in own_changes} - my_rooms
     rooms_joined = {room for room, membership in own_changes if membership == "join"} & my_rooms
-    changed |= _joined_members(rooms_joined) - {user_id}
-    candidates_left = _joined_members(rooms_left)
 
-    watched = list(my_rooms | rooms_left)
-    for start in range(0, len(watched), 500):
+    joined_candidates = _joined_members(rooms_joined) - {user_id}
+    left_candidates = _joined_members(rooms_left)
+    watched = sorted(my_rooms | rooms_left)
+    for start in range(0, len(watched), _CHUNK):
         rows = (Event.select(Event.state_key, Event.membership)
-                .where((Event.type == MEMBER) & Event.room_id.in_(watched[start:start + 500])
+                .where((Event.type == MEMBER) & Event.room_id.in_(watched[start:start + _CHUNK])
                        & (Event.stream_ordering > since) & (Event.stream_ordering <= upto))
                 .tuples())
         for member, membership in rows:
             if membership == "join" and member != user_id:
-                changed.add(member)
+                joined_candidates.add(member)
             elif membership in ("leave", "ban"):
-                candidates_left.add(member)
-    changed &= sharing
-    left = candidates_left - sharing
+                left_candidates.add(member)
+
+    sharing = _sharing(key_changes | joined_candidates | left_candidates, my_rooms)
+    if user_id in key_changes:
+        sharing.add(user_id)
+    changed = (key_changes | joined_candidates) & sharing
+    left = left_candidates - sharing - {user_id}
     return sorted(changed), sorted(left)

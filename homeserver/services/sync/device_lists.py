@@ -14,6 +14,7 @@ def build(ctx, response) -> None:
                  unused_fallback_key_types(ctx.user_id, ctx.device_id), is_update=False)
     if ctx.since is None:
         return
-    changed, left = device_lists.changes_between(ctx.user_id, ctx.since, ctx.now)
+    changed, left = device_lists.changes_between(ctx.user_id, ctx.since, ctx.now,
+                                                 joined=ctx.joined_room_ids)
     if changed or left:
         response.set("device_lists", {"changed": changed, "left": left})
