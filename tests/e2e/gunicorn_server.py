@@ -20,6 +20,7 @@ when one does not start, the test fails with the tail of its log. Without pytest
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import socket
 import subprocess
@@ -42,6 +43,17 @@ BASE_CONFIG = {
 
 # A safety net only (no test asserts timings): a server that does not answer by then is broken.
 STARTUP_GIVE_UP_S = 90
+
+
+def _control_socket_args() -> list[str]:
+    """gunicorn >= 25.1 opens a control socket at one per-user path: test servers must not take
+    it from each other, nor from a server the developer runs with `make run`."""
+    version = importlib.metadata.version("gunicorn").split(".")
+    try:
+        major, minor = int(version[0]), int(version[1])
+    except (ValueError, IndexError):
+        return []
+    return ["--no-control-socket"] if (major, minor) >= (25, 1) else []
 
 
 def free_port() -> int:
@@ -98,7 +110,7 @@ class GunicornServer:
             self.process = subprocess.Popen(
                 [str(GUNICORN), "--config", "gunicorn.conf.py",
                  "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-                 "--access-logfile", "/dev/null"],
+                 "--access-logfile", "/dev/null", *_control_socket_args()],
                 cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         self._wait_until_answering()
         return self
