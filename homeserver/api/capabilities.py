@@ -2,6 +2,7 @@
 
 from flask import Blueprint, jsonify
 
+from ..services import admin
 from ..services import capabilities as capabilities_service
 from .http import CLIENT_PREFIX, require_auth
 
@@ -11,4 +12,5 @@ bp = Blueprint("capabilities", __name__)
 @bp.get(f"{CLIENT_PREFIX}/v3/capabilities")
 def get_capabilities():
     requester = require_auth()
-    return jsonify({"capabilities": capabilities_service.capabilities(requester)})
+    return jsonify({"capabilities": {**capabilities_service.capabilities(requester),
+                                     **admin.moderation_capability(requester)}})
