@@ -129,3 +129,27 @@ def test_claim_unknown_device_or_algorithm_returns_nothing(client):
         "@x:remote.example": {"D": "signed_curve25519"}}}).get_json()
     assert body["one_time_keys"] == {}
     assert "remote.example" in body["failures"]
+
+
+def test_new_fallback_key_replaces_a_used_one(client):
+    alice = make_user(client, "alice", "ALICEDEV")
+    key = SigningKey()
+    first = {"signed_curve25519:F1": signed_otk(alice, key, "f1", fallback=True)}
+    upload(alice, fallback_keys=first)
+    request = {"one_time_keys": {alice.user_id: {"ALICEDEV": "signed_curve25519"}}}
+    assert alice.post(f"{V3}/keys/claim", json=request).get_json()["one_time_keys"][
+        alice.user_id]["ALICEDEV"] == first
+    sync = alice.get(f"{V3}/sync?timeout=0").get_json()
+    assert sync["device_unused_fallback_key_types"] == []
+    upload(alice, fallback_keys=first)  # the same key again stays used
+    assert alice.get(f"{V3}/sync?timeout=0").get_json()["device_unused_fallback_key_types"] == []
+    second = {"signed_curve25519:F2": signed_otk(alice, key, "f2", fallback=True)}
+    upload(alice, fallback_keys=second)
+    assert alice.get(f"{V3}/sync?timeout=0").get_json()[
+        "device_unused_fallback_key_types"] == ["signed_curve25519"]
+    assert alice.post(f"{V3}/keys/claim", json=request).get_json()["one_time_keys"][
+        alice.user_id]["ALICEDEV"] == second
+    two = {"signed_curve25519:A": signed_otk(alice, key, "a", fallback=True),
+           "signed_curve25519:B": signed_otk(alice, key, "b", fallback=True)}
+    response = upload(alice, fallback_keys=two)
+    assert response.status_code == 400

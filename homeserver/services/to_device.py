@@ -96,6 +96,12 @@ def release_batch(user_id: str, device_id: str, since: int | None) -> None:
     position. Runs before a sync's response is built (so the position is at or below the
     response's next_batch)."""
     mine = _for_device(user_id, device_id)
+    work = ToDeviceMessage.stream_position.is_null()
+    if since is not None:
+        work |= ToDeviceMessage.stream_position <= since
+    # Most syncs have nothing to acknowledge or release: no write transaction for them.
+    if not ToDeviceMessage.select().where(mine & work).exists():
+        return
     with write_transaction():
         _lock_device(user_id, device_id)
         if since is not None:
