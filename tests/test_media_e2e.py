@@ -118,9 +118,12 @@ def js_sdk():
     import shutil
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are needed for the matrix-js-sdk test")
-    if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "matrix-js-sdk")):
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS_DIR,
-                       check=True, timeout=600)
+    import fcntl
+    with open(os.path.join(JS_DIR, ".install.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers install once
+        if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "matrix-js-sdk")):
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                           cwd=JS_DIR, check=True, timeout=600)
     return JS_DIR
 
 
