@@ -343,3 +343,15 @@ def test_empty_upload_and_head_request(client, register_user):
     assert head.status_code == 200
     assert head.headers["Content-Length"] == "10"
     assert head.data == b""
+
+
+def test_suspended_users_cannot_upload(app, client, register_user):
+    from homeserver.models.users import User
+    alice = register_user("alice")
+    ref = upload(alice, b"before")
+    with app.app_context():
+        User.update(suspended=True).where(User.user_id == alice.user_id).execute()
+    for response in (alice.post(UPLOAD, data=b"after"), alice.post(CREATE, json={})):
+        assert response.status_code == 403
+        assert response.get_json()["errcode"] == "M_USER_SUSPENDED"
+    assert alice.get(f"{DOWNLOAD}/{ref}").data == b"before"  # reading stays allowed
