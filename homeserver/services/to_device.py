@@ -81,11 +81,11 @@ def send(sender: str, sender_device: str, event_type: str, txn_id: str,
 def _queue(user_id: str, device_id: str, sender: str, event_type: str, content: dict,
            position: int) -> None:
     _lock_device(user_id, device_id)
-    mine = _for_device(user_id, device_id)
-    queued = ToDeviceMessage.select().where(mine & ToDeviceMessage.stream_position.is_null())
-    positioned = ToDeviceMessage.select().where(
-        mine & ToDeviceMessage.stream_position.is_null(False))
-    full = queued.exists() or positioned.count() >= BATCH
+    total, positioned = (ToDeviceMessage.select(peewee.fn.COUNT(ToDeviceMessage.id),
+                                                peewee.fn.COUNT(ToDeviceMessage.stream_position))
+                         .where(_for_device(user_id, device_id)).tuples().get())
+    # Behind queued messages, or the batch is full: queue (keeps arrival order, bounds batches).
+    full = total > positioned or positioned >= BATCH
     ToDeviceMessage.insert(user_id=user_id, device_id=device_id,
                            stream_position=None if full else position, sender=sender,
                            type=event_type, content=json.dumps(content)).execute()
