@@ -4,7 +4,7 @@ PUT /redact/{eventId}/{txnId}."""
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import RedactSchema
-from ..services import events
+from ..services import events, moderation
 from .http import CLIENT_PREFIX, json_body, load_body, require_auth
 from .rooms import rate_limit_messages, refuse_suspended
 
@@ -39,6 +39,7 @@ def send_state(room_id, event_type, state_key):
 @bp.put("/redact/<path:event_id>/<txn_id>")
 def redact(room_id, event_id, txn_id):
     requester = require_auth()
+    moderation.ensure_may_redact(requester, room_id, event_id)
     content = load_body(RedactSchema())
     rate_limit_messages(requester)
     txn = events.TxnKey(requester.user_id, requester.device_id,

@@ -3,9 +3,8 @@
 
 from flask import Blueprint, jsonify
 
-from .. import errors
 from ..schemas.rooms import CreateRoomSchema, MembersArgs, StateArgs, UpgradeSchema
-from ..services import ratelimit, room_reads, rooms, upgrade
+from ..services import moderation, ratelimit, room_reads, rooms, upgrade
 from ..services.streams import current_position
 from ..services.sync.tokens import parse_pagination_token
 from .http import CLIENT_PREFIX, config, load_args, load_body, require_auth
@@ -13,10 +12,9 @@ from .http import CLIENT_PREFIX, config, load_args, load_body, require_auth
 bp = Blueprint("rooms", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
 
-def refuse_suspended(requester) -> None:
-    """Suspended accounts may read, leave and redact their own events, not take part."""
-    if requester.is_suspended:
-        raise errors.UserSuspended()
+# Suspended accounts may read, leave and redact their own events, not take part (one rule,
+# kept in services.moderation).
+refuse_suspended = moderation.ensure_not_suspended
 
 
 def rate_limit_messages(requester) -> None:
