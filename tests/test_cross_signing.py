@@ -127,7 +127,8 @@ def test_malformed_and_foreign_keys_refused(client):
     master = cross_signing_key(alice.user_id, "self_signing", SigningKey())
     assert upload_cs(alice, {"master_key": master}).status_code == 400
     # A cross-signing key whose public key equals a device ID.
-    clash = {"user_id": alice.user_id, "usage": ["master"], "keys": {"ed25519:ALICEDEV": "ALICEDEV"}}
+    clash = {"user_id": alice.user_id, "usage": ["master"],
+             "keys": {"ed25519:ALICEDEV": "ALICEDEV"}}
     response = upload_cs(alice, {"master_key": clash})
     assert response.status_code == 403 and response.get_json()["errcode"] == "M_FORBIDDEN"
 

@@ -51,7 +51,8 @@ def upload_cross_signing_keys():
     body = load_body(CrossSigningUploadSchema(), json_body(allow_empty=True))
     keys = _cross_signing_keys(body)
     # A client finishing UIA through the fallback page resends only {"auth": {"session"}}.
-    resumed = not any(keys.values()) and isinstance(body["auth"], dict) and "session" in body["auth"]
+    auth = body["auth"]
+    resumed = not any(keys.values()) and isinstance(auth, dict) and "session" in auth
     if resumed or cross_signing.upload_requires_auth(requester.user_id, keys):
         body, passed = interactive(CrossSigningUploadSchema(), [[uia.PASSWORD]],
                                    requester=requester.user_id)

@@ -28,7 +28,8 @@ class WrongVersion(errors.WrongRoomKeysVersion):
 
 def _current(user_id: str) -> RoomKeysVersion | None:
     return (RoomKeysVersion.select()
-            .where((RoomKeysVersion.user_id == user_id) & (RoomKeysVersion.deleted == False))  # noqa: E712
+            .where((RoomKeysVersion.user_id == user_id)
+                   & (RoomKeysVersion.deleted == False))  # noqa: E712
             .order_by(RoomKeysVersion.id.desc()).first())
 
 

@@ -105,7 +105,8 @@ def release_batch(user_id: str, device_id: str, since: int | None) -> None:
     with write_transaction():
         _lock_device(user_id, device_id)
         if since is not None:
-            ToDeviceMessage.delete().where(mine & (ToDeviceMessage.stream_position <= since)).execute()
+            (ToDeviceMessage.delete()
+             .where(mine & (ToDeviceMessage.stream_position <= since)).execute())
         head = list(ToDeviceMessage.select(ToDeviceMessage.id, ToDeviceMessage.stream_position)
                     .where(mine).order_by(ToDeviceMessage.id).limit(BATCH).tuples())
         waiting = [message_id for message_id, position in head if position is None]
