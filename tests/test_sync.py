@@ -232,3 +232,27 @@ def test_sync_requires_auth(client):
 
 def test_access_token_in_query_string(client, alice):
     ok(client.get(f"{V3}/sync?access_token={alice.access_token}"))
+
+
+# --- use_state_after ----------------------------------------------------------------------------
+
+def test_use_state_after_gives_state_at_end_of_timeline(alice):
+    room = create_room(alice, topic="old")
+    since = sync(alice)["next_batch"]
+    send(alice, room, "one")
+    topic = set_state(alice, room, "m.room.topic", {"topic": "new"})
+    send(alice, room, "two")
+    body = sync(alice, since=since, use_state_after="true")
+    entry = joined(body, room)
+    assert "state" not in entry
+    # The state change inside the timeline is part of state_after.
+    assert event_ids(entry["state_after"]["events"]) == [topic]
+    initial = joined(sync(alice, use_state_after="true",
+                          filter={"room": {"timeline": {"limit": 1}}}), room)
+    keys = state_keys(initial["state_after"]["events"])
+    assert keys == current_state_keys(alice, room)
+    # Nothing changed: an empty state_after is still there.
+    since = sync(alice)["next_batch"]
+    send(alice, room, "three")
+    assert joined(sync(alice, since=since, use_state_after="true"),
+                  room)["state_after"] == {"events": []}

@@ -79,14 +79,18 @@ class SyncResponse:
 
     # --- output -------------------------------------------------------------------------------
 
-    def to_dict(self, next_batch: str, room_filter: "filters_service.RoomFilter") -> dict:
+    def to_dict(self, next_batch: str, room_filter: "filters_service.RoomFilter", *,
+                use_state_after: bool = False) -> dict:
         rooms = {}
+        # With use_state_after, "state_after" replaces "state" (and must be there, even empty).
+        state_key = "state_after" if use_state_after else "state"
         for section, entries in self.rooms.items():
             shaped = {}
             for room_id, entry in entries.items():
                 if not room_filter.allows_room(room_id):
                     continue
                 for key in _ROOM_BATCHES.get(section, ()):
+                    key = state_key if key == "state" else key
                     entry.setdefault(key, {}).setdefault("events", [])
                 if "timeline" in entry:
                     entry["timeline"].setdefault("limited", False)

@@ -182,14 +182,17 @@ class _RoomsBuilder:
         state_rows = sorted(state.values(), key=lambda row: row.stream_ordering)
         if self.lazy:
             sent = self.new_members.setdefault(room_id, {})
-            for row in state_rows + rows:
+            # In the order the client applies them: the last one is what it keeps.
+            ordered = rows + state_rows if ctx.use_state_after else state_rows + rows
+            for row in ordered:
                 if row.type == MEMBER:
                     sent[row.state_key] = row.event_id
         timeline["events"] = reading.to_client(rows, ctx.user_id, ctx.device_id, ctx.filter,
                                                histories=self.histories)
         out["timeline"] = timeline
-        out["state"] = {"events": reading.to_client(state_rows, ctx.user_id, ctx.device_id,
-                                                    ctx.filter, histories=self.histories)}
+        key = "state_after" if ctx.use_state_after else "state"
+        out[key] = {"events": reading.to_client(state_rows, ctx.user_id, ctx.device_id,
+                                                ctx.filter, histories=self.histories)}
 
     def _room_entry(self, room_id: str, *, lower: int | None, upper: int, full: bool,
                     always_joined: bool, with_state: bool = True, always: bool = False):
@@ -208,10 +211,15 @@ class _RoomsBuilder:
         else:
             start = upper
         changed_types: set[str] = set()
+        # The state is given at the start of the timeline, or (use_state_after) at its end.
+        at = upper if ctx.use_state_after else start
         if not with_state:
             state = {}
         elif full:
-            state = reading.state_at(room_id, start, ctx.now)
+            state = reading.state_at(room_id, at, ctx.now)
+        elif ctx.use_state_after:
+            state = reading.state_changes(room_id, lower, upper)
+            changed_types = {event_type for event_type, _ in state}
         else:
             state = reading.state_changes(room_id, lower, start)
             changed_types = {event_type for event_type, _ in state}
@@ -240,9 +248,9 @@ class _RoomsBuilder:
             # Members changed in the gap are always sent; the senders' otherwise unless this
             # device has them already.
             state.update(members)
-            self._add_lazy_members(room_id, state, {row.sender for row in rows}, start)
+            self._add_lazy_members(room_id, state, {row.sender for row in rows}, at)
         timeline = {"limited": page.more, "prev_batch": pagination_token(start),
-                    "_rows": rows, "_start": start}
+                    "_rows": rows, "_start": at}
         return timeline, state, changed_types
 
     def _state_allowed(self, row: Event) -> bool:

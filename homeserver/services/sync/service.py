@@ -83,4 +83,4 @@ def sync(user_id: str, device_id: str, *, since: str | None, filter_ref: dict | 
         if not woken:
             break
     response.run_deferred()
-    return response.to_dict(sync_token(ctx.now), filter.room)
+    return response.to_dict(sync_token(ctx.now), filter.room, use_state_after=use_state_after)
