@@ -150,6 +150,43 @@ class PushSchema(_Strict):
                                       validate=validate.Range(min=1000))
 
 
+class SupportContactSchema(_Strict):
+    matrix_id = fields.String(load_default=None, allow_none=True)
+    email_address = fields.Email(load_default=None, allow_none=True)
+    # m.role.admin, m.role.security, or a namespaced role of your own.
+    role = fields.String(required=True, validate=validate.Length(min=1))
+
+    @validates_schema
+    def _check(self, data, **kwargs):
+        from .identifiers import is_valid_user_id
+        if data["matrix_id"] is None and data["email_address"] is None:
+            raise ValidationError("a contact needs matrix_id or email_address", "matrix_id")
+        if data["matrix_id"] is not None and not is_valid_user_id(data["matrix_id"]):
+            raise ValidationError("is not a Matrix user ID", "matrix_id")
+
+
+class SupportSchema(_Strict):
+    """Served at /.well-known/matrix/support; with neither set that answers 404."""
+    contacts = fields.List(fields.Nested(SupportContactSchema), load_default=list)
+    support_page = fields.Url(load_default=None, allow_none=True, require_tld=False,
+                              schemes={"http", "https"})
+
+
+class TurnSchema(_Strict):
+    """TURN REST API credentials for GET /voip/turnServer (coturn's use-auth-secret)."""
+    uris = fields.List(fields.String(validate=validate.Regexp(
+        r"^turns?:", error="must be a turn: or turns: URI")), load_default=list)
+    shared_secret = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(min=1))
+    user_lifetime_ms = fields.Integer(load_default=24 * 3600 * 1000, strict=True,
+                                      validate=validate.Range(min=60_000))
+
+    @validates_schema
+    def _check(self, data, **kwargs):
+        if data["uris"] and not data["shared_secret"]:
+            raise ValidationError("is required when uris are given", "shared_secret")
+
+
 class ConfigSchema(_Strict):
     server_name = fields.String(load_default="localhost:8008", validate=validate.Length(min=1))
     public_baseurl = fields.Url(load_default=None, allow_none=True, require_tld=False,
@@ -174,6 +211,8 @@ class ConfigSchema(_Strict):
     media = fields.Nested(MediaSchema, load_default=lambda: MediaSchema().load({}))
     presence = fields.Nested(PresenceSchema, load_default=lambda: PresenceSchema().load({}))
     push = fields.Nested(PushSchema, load_default=lambda: PushSchema().load({}))
+    support = fields.Nested(SupportSchema, load_default=lambda: SupportSchema().load({}))
+    turn = fields.Nested(TurnSchema, load_default=lambda: TurnSchema().load({}))
 
     @validates_schema
     def _check(self, data, **kwargs):
