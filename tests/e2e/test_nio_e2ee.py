@@ -22,9 +22,6 @@ from nio import (AsyncClient, AsyncClientConfig, JoinResponse, LoginResponse,  #
                  MegolmEvent, RegisterResponse, RoomCreateResponse, RoomMessageText,
                  RoomSendResponse)
 
-# gunicorn on a free port, on the test database (both backends).
-from test_media_e2e import server  # noqa: E402,F401
-
 PASSWORD = "e2ee password 123"
 V3 = "/_matrix/client/v3"
 
@@ -136,11 +133,12 @@ async def _flow(base: str, tmp_path):
                 await client.close()
 
 
-def test_two_nio_clients_decrypt_each_other(server, tmp_path):
-    asyncio.run(_flow(server, tmp_path))
+def test_two_nio_clients_decrypt_each_other(gunicorn_homeserver, tmp_path):
+    asyncio.run(_flow(gunicorn_homeserver.base_url, tmp_path))
 
 
-def test_to_device_message_survives_a_lost_sync_response(server):
+def test_to_device_message_survives_a_lost_sync_response(gunicorn_homeserver):
+    server = gunicorn_homeserver.base_url
     suffix = uuid.uuid4().hex[:6]
     tokens = {}
     for name in ("sender", "receiver"):
@@ -175,15 +173,18 @@ def js_e2ee():
     """matrix-js-sdk (and matrix-sdk-crypto-wasm) from js_e2ee/package-lock.json, npm ci once."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are needed for the matrix-js-sdk test")
-    if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "matrix-js-sdk")):
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS_DIR,
-                       check=True, timeout=600)
+    import fcntl
+    with open(os.path.join(JS_DIR, ".install.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers install once
+        if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "matrix-js-sdk")):
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                           cwd=JS_DIR, check=True, timeout=600)
     return JS_DIR
 
 
-def test_matrix_js_sdk_rust_crypto_clients_decrypt_each_other(server, js_e2ee):
-    result = subprocess.run(["node", "e2ee.mjs", server], cwd=js_e2ee, capture_output=True,
-                            text=True, timeout=180)
+def test_matrix_js_sdk_rust_crypto_clients_decrypt_each_other(gunicorn_homeserver, js_e2ee):
+    result = subprocess.run(["node", "e2ee.mjs", gunicorn_homeserver.base_url], cwd=js_e2ee,
+                            capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen == {"bob_decrypted": {"body": "hello bob from js", "encrypted": True},
