@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 import peewee
 
-from ...models.rooms import CurrentState, Event
+from ...models.rooms import Event
 from ..filters import Filter
+from .memberships import Membership, changes_between, memberships_at
 
 MEMBER = "m.room.member"
-
-
-@dataclass(frozen=True)
-class Membership:
-    membership: str
-    position: int
-    event_id: str
 
 
 class SyncContext:
@@ -45,31 +38,19 @@ class SyncContext:
         return self.since is None
 
     @cached_property
-    def memberships(self) -> dict[str, Membership]:
-        """room_id -> the user's membership at ``now`` (every room they have a membership in)."""
-        rows = (CurrentState.select(CurrentState.room_id, CurrentState.membership,
-                                    CurrentState.stream_ordering, CurrentState.event_id)
-                .where((CurrentState.state_key == self.user_id) & (CurrentState.type == MEMBER))
-                .tuples())
-        return {room_id: Membership(membership, position, event_id)
-                for room_id, membership, position, event_id in rows
-                if membership is not None}
+    def memberships(self):
+        """room_id -> the user's Membership at ``now`` (every room they have a membership in;
+        a read-only mapping)."""
+        return memberships_at(self.user_id, self.now)
 
     @cached_property
     def membership_changes(self) -> dict[str, list[Membership]]:
         """room_id -> the user's membership events in (since, now], oldest first."""
         if self.since is None:
             return {}
-        rows = (Event.select(Event.room_id, Event.membership, Event.stream_ordering,
-                             Event.event_id)
-                .where((Event.state_key == self.user_id) & (Event.type == MEMBER)
-                       & (Event.stream_ordering > self.since)
-                       & (Event.stream_ordering <= self.now))
-                .order_by(Event.stream_ordering)
-                .tuples())
         changes: dict[str, list[Membership]] = {}
-        for room_id, membership, position, event_id in rows:
-            changes.setdefault(room_id, []).append(Membership(membership, position, event_id))
+        for room_id, membership in changes_between(self.user_id, self.since, self.now):
+            changes.setdefault(room_id, []).append(membership)
         return changes
 
     @cached_property

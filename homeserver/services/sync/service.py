@@ -13,6 +13,7 @@ from .. import filters as filters_service
 from .. import notifier, streams
 from . import providers
 from .context import SyncContext
+from .memberships import memberships_at
 from .response import SyncResponse
 from .tokens import parse_sync_token, sync_token
 
@@ -72,15 +73,39 @@ def sync(user_id: str, device_id: str, *, since: str | None, filter_ref: dict | 
     # An initial or full-state sync answers at once; an incremental one waits for news.
     wait = since_position is not None and not full_state
     deadline = time.monotonic() + request.timeout_ms / 1000
-    while True:
-        ctx, response = _build(request, filter, use_state_after)
+    # Everything up to this position is known to hold nothing for this client.
+    checked = since_position
+    while wait:
         remaining = deadline - time.monotonic()
-        if response.has_updates or not wait or remaining <= 0:
+        if remaining <= 0:
             break
-        woken = notifier.wait_for_position_above(ctx.now, remaining,
-                                                 rooms=ctx.interesting_room_ids,
-                                                 users={user_id})
-        if not woken:
-            break
+        with read_snapshot():
+            now = streams.current_position()
+            rooms = _interesting_rooms(user_id, now) if now == checked else None
+        if now == checked:
+            # Nothing was written at all: no need to ask the providers. Sleep until a write
+            # that concerns one of the user's rooms or the user.
+            if not notifier.wait_for_position_above(now, remaining, rooms=rooms,
+                                                    users={user_id}):
+                break
+            continue
+        ctx, response = _build(request, filter, use_state_after)
+        if response.has_updates:
+            return _finish(ctx, response, filter, use_state_after)
+        checked = ctx.now
+    # Initial and full-state syncs, and long-polls that timed out: one build, which also carries
+    # the fields sent on every sync (key counts).
+    ctx, response = _build(request, filter, use_state_after)
+    return _finish(ctx, response, filter, use_state_after)
+
+
+def _interesting_rooms(user_id: str, now: int) -> set[str]:
+    """The rooms whose writes may concern the user: joined, invited or knocked."""
+    return {room_id for room_id, m in memberships_at(user_id, now).items()
+            if m.membership in ("join", "invite", "knock")}
+
+
+def _finish(ctx: SyncContext, response: SyncResponse, filter: filters_service.Filter,
+            use_state_after: bool) -> dict:
     response.run_deferred()
     return response.to_dict(sync_token(ctx.now), filter.room, use_state_after=use_state_after)

@@ -1,0 +1,103 @@
+"""A user's room memberships at a stream position, with a per-process cache.
+
+Every sync needs "which rooms is this user in?". Reading it from ``current_state`` costs one row
+per room, on every sync. Instead each process keeps, per user, the answer at some position p
+and brings it forward with the user's own membership events in (p, now]: one indexed range
+query whose cost follows what changed, not the number of rooms. The cache holds no state of its
+own (it is always checked against the database at a stream position), so several workers and
+hosts can each keep one. Each entry remembers the newest event at or below its position and is
+dropped if that event is gone (a database restored or recreated behind our back); entries also
+expire, so anything outside the event stream (a purged room) is forgotten eventually.
+
+Call inside the sync's read snapshot, where ``now`` is the snapshot's stream position.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from ...models.rooms import CurrentState, Event
+
+MEMBER = "m.room.member"
+MAX_USERS = 20_000
+MAX_AGE_S = 300.0
+
+
+@dataclass(frozen=True)
+class Membership:
+    membership: str
+    position: int
+    event_id: str
+
+
+@dataclass(frozen=True)
+class _Entry:
+    position: int
+    rooms: MappingProxyType
+    loaded_at: float
+    # The newest event at or below ``position``: (stream_ordering, event_id), or None.
+    anchor: tuple[int, str] | None
+
+
+def _anchor(position: int) -> tuple[int, str] | None:
+    return (Event.select(Event.stream_ordering, Event.event_id)
+            .where(Event.stream_ordering <= position)
+            .order_by(Event.stream_ordering.desc()).limit(1).tuples().first())
+
+
+_cache: OrderedDict[str, _Entry] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _load(user_id: str) -> dict[str, Membership]:
+    rows = (CurrentState.select(CurrentState.room_id, CurrentState.membership,
+                                CurrentState.stream_ordering, CurrentState.event_id)
+            .where((CurrentState.state_key == user_id) & (CurrentState.type == MEMBER))
+            .tuples())
+    return {room_id: Membership(membership, position, event_id)
+            for room_id, membership, position, event_id in rows if membership is not None}
+
+
+def changes_between(user_id: str, after: int, upto: int) -> list[tuple[str, Membership]]:
+    """The user's membership events in (after, upto], oldest first."""
+    rows = (Event.select(Event.room_id, Event.membership, Event.stream_ordering, Event.event_id)
+            .where((Event.state_key == user_id) & (Event.type == MEMBER)
+                   & (Event.stream_ordering > after) & (Event.stream_ordering <= upto))
+            .order_by(Event.stream_ordering)
+            .tuples())
+    return [(room_id, Membership(membership or "leave", position, event_id))
+            for room_id, membership, position, event_id in rows]
+
+
+def memberships_at(user_id: str, now: int) -> MappingProxyType:
+    """room_id -> the user's Membership at ``now`` (read-only)."""
+    with _lock:
+        entry = _cache.get(user_id)
+    fresh = (entry is not None and entry.position <= now
+             and time.monotonic() - entry.loaded_at < MAX_AGE_S
+             and _anchor(entry.position) == entry.anchor)
+    if fresh and entry.position == now:
+        return entry.rooms
+    if fresh and entry.position < now:
+        rooms = dict(entry.rooms)
+        for room_id, membership in changes_between(user_id, entry.position, now):
+            rooms[room_id] = membership
+        loaded_at = entry.loaded_at
+    else:
+        # No entry, too old, from another database, or newer than this snapshot.
+        rooms = _load(user_id)
+        loaded_at = time.monotonic()
+    result = MappingProxyType(rooms)
+    anchor = _anchor(now)
+    with _lock:
+        current = _cache.get(user_id)
+        if current is None or current.position <= now:
+            _cache[user_id] = _Entry(now, result, loaded_at, anchor)
+            _cache.move_to_end(user_id)
+            while len(_cache) > MAX_USERS:
+                _cache.popitem(last=False)
+    return result
