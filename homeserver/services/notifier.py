@@ -24,6 +24,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from urllib.request import pathname2url
 
 import peewee
 
@@ -37,6 +38,7 @@ SQLITE_POLL_S = 0.05
 # database that was recreated.
 POSTGRES_SAFETY_POLL_S = 10.0
 RECONNECT_DELAY_S = 1.0
+MAX_RECONNECT_DELAY_S = 30.0
 RECENT_CHANGES = 4096
 
 
@@ -143,15 +145,21 @@ class _Listener(abc.ABC):
     # --- the source -----------------------------------------------------------------------------
 
     def _run_forever(self) -> None:
+        delay = RECONNECT_DELAY_S
         while True:
             try:
                 if not self._connected():
                     self._connect()
+                    delay = RECONNECT_DELAY_S
                 self._listen()
-            except Exception:  # noqa: BLE001 - keep the thread alive whatever happens
-                logger.exception("stream listener failed; reconnecting")
+            except Exception as exc:  # noqa: BLE001 - keep the thread alive whatever happens
+                # Waiters fall back to re-checking every RECONNECT_DELAY_S meanwhile.
+                if delay == RECONNECT_DELAY_S:
+                    logger.warning("stream listener lost its database (%s); reconnecting", exc)
                 self._disconnect()
-                time.sleep(RECONNECT_DELAY_S)
+                self.latest = None
+                time.sleep(delay)
+                delay = min(delay * 2, MAX_RECONNECT_DELAY_S)
 
     @abc.abstractmethod
     def _connect(self) -> None:
@@ -241,8 +249,9 @@ class _SqliteListener(_Listener):
         super().__init__()
 
     def _connect(self) -> None:
-        conn = sqlite3.connect(self._path, timeout=5, isolation_level=None,
-                               check_same_thread=False)
+        # mode=rw: never create a database file that is not there.
+        conn = sqlite3.connect(f"file:{pathname2url(self._path)}?mode=rw", uri=True, timeout=5,
+                               isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA query_only = 1")
         self._conn = conn
         self._observe_position(self._read_counter())
