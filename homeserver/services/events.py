@@ -18,7 +18,8 @@ Two ways in:
 
 Each appended event gets the next stream position (``streams.next_position``) inside the same
 transaction, updates ``current_state`` (and the membership index in it) when it is a state
-event, and moves ``room.latest_event_id``/``latest_depth``.
+event, moves ``room.latest_event_id``/``latest_depth``, and has its push rules evaluated
+(``push_actions.on_event_persisted``) before the transaction commits.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import peewee
 from .. import db, errors, identifiers
 from ..db import database, write_transaction
 from ..models.rooms import Event, ForgottenRoom, Room
-from . import auth_rules, event_content, event_format, event_store, streams
+from . import auth_rules, event_content, event_format, event_store, push_actions, streams
 from .room_versions import RoomVersion, get_room_version
 
 CREATE_KEY = ("m.room.create", "")
@@ -215,6 +216,9 @@ class RoomAppender:
         self.room.latest_depth = pdu["depth"]
         self._latest_hashes = pdu.get("hashes")
         event_store.set_latest(self.room_id, event_id, pdu["depth"])
+        # Notifications and unread counts belong to the same transaction as the event.
+        push_actions.on_event_persisted(self.room_id, event_id, pdu, position, version,
+                                        auth_state)
         return Sent(event_id, position)
 
     def _insert_room(self, room_id: str) -> bool:
