@@ -27,9 +27,9 @@ def change_password():
 @bp.post("/v3/account/deactivate")
 def deactivate():
     requester = optional_auth()
-    _, passed = interactive(DeactivateBody(), [[uia.PASSWORD]],
-                            requester=requester.user_id if requester else None)
-    return jsonify(accounts.deactivate_after_uia(passed))
+    body, passed = interactive(DeactivateBody(), [[uia.PASSWORD]],
+                               requester=requester.user_id if requester else None)
+    return jsonify(accounts.deactivate_after_uia(passed, erase=body["erase"]))
 
 
 @bp.get("/v3/account/3pid")

@@ -6,7 +6,7 @@ import peewee
 
 from .. import db, errors
 from ..identifiers import is_valid_localpart, split_id, user_id_for
-from ..models.users import LoginToken, UiaSession, User
+from ..models.users import LoginToken, User
 from . import devices
 from .passwords import MAX_PASSWORD_LENGTH, hash_password
 
@@ -140,13 +140,6 @@ def change_password(user_id: str, *, password_hash: str, logout_devices: bool,
             LoginToken.delete().where(LoginToken.user == user_id).execute()
 
 
-def deactivate(user_id: str) -> None:
-    """Deactivate for good: no login, every device and token gone, profile cleared."""
-    with db.write_transaction():
-        (User.update(deactivated=True, password_hash=None, displayname=None, avatar_url=None)
-         .where(User.user_id == user_id).execute())
-        devices.delete_devices(user_id, None)
-        UiaSession.delete().where(UiaSession.user_id == user_id).execute()
 
 
 def change_password_after_uia(passed, body: dict, *, requester_device: str | None) -> None:
@@ -165,9 +158,11 @@ def change_password_after_uia(passed, body: dict, *, requester_device: str | Non
         keep_device=requester_device))
 
 
-def deactivate_after_uia(passed) -> dict:
-    """POST /account/deactivate once its user-interactive auth passed."""
-    from . import uia  # see change_password_after_uia
-    uia.complete(passed, lambda: deactivate(passed.user_id))
+def deactivate_after_uia(passed, *, erase: bool = False) -> dict:
+    """POST /account/deactivate once its user-interactive auth passed (services/deactivation.py
+    says what goes, services/erasure.py what ``erase`` adds)."""
+    from . import deactivation, uia  # see change_password_after_uia
+    uia.complete(passed, lambda: deactivation.deactivate_account(passed.user_id, erase=erase))
+    deactivation.leave_all_rooms(passed.user_id)
     # No third-party identifiers are kept, so there is nothing to unbind: the spec's "success".
     return {"id_server_unbind_result": "success"}

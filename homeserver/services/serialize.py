@@ -23,7 +23,7 @@ import json
 
 from .. import db
 from ..models.rooms import Event
-from . import event_format
+from . import erasure, event_format
 from .visibility import RoomHistory
 
 
@@ -70,7 +70,8 @@ def serialize_events(rows: list[Event], user_id: str | None, device_id: str | No
             event.pop("room_id", None)
             unsigned.get("redacted_because", {}).pop("room_id", None)
         out.append(event)
-    return out
+    # Erased accounts' events are served redacted to those who joined after the erasure.
+    return erasure.apply(rows, out, user_id)
 
 
 def _client_event(row: Event, now: int, user_id: str | None, device_id: str | None) -> dict:
