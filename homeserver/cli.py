@@ -168,6 +168,10 @@ from .media_cli import media as _media_commands  # noqa: E402  (`homeserver medi
 
 main.add_command(_media_commands)
 
+from .reports_cli import reports as _reports_commands  # noqa: E402  (`homeserver reports ...`)
+
+main.add_command(_reports_commands)
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

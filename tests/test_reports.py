@@ -1,8 +1,12 @@
 """Reporting content (spec module "Reporting Content"): events (reporter joined, event visible),
 rooms and users (no membership required); reports are stored for administrators."""
 
-import pytest
+import json
 
+import pytest
+from click.testing import CliRunner
+
+from homeserver.cli import main
 from homeserver.services import reports as reports_service
 from rooms_support import V3, create_room, error, invite, join, leave, ok, put_state_ok, q, send_ok
 
@@ -110,3 +114,28 @@ def test_reports_are_rate_limited(make_app, register_user):
     codes = [client.post(f"{V3}/users/{q(carol)}/report", json={"reason": "x"},
                          headers=headers).status_code for _ in range(4)]
     assert codes[:2] == [200, 200] and codes[-1] == 429
+
+
+def test_administrators_list_reports_with_the_cli(alice, bob, database_url, tmp_path):
+    room = create_room(alice, preset="public_chat")
+    join(bob, room)
+    event_id = send_ok(alice, room, "spam")
+    ok(report_event(bob, room, event_id, reason="spam"))
+    ok(report_user(bob, alice.user_id, reason="spammer"))
+    config = tmp_path / "homeserver.yaml"
+    config.write_text(f"server_name: localhost:8008\ndatabase: {database_url}\n"
+                      f"data_dir: {tmp_path / 'data'}\n")
+
+    def run(*args):
+        result = CliRunner().invoke(main, ["reports", "list", *args],
+                                    env={"HOMESERVER_CONFIG": str(config)})
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    lines = run().splitlines()
+    assert len(lines) == 2
+    assert f"user  {bob.user_id} -> {alice.user_id}: spammer" in lines[0]
+    assert f"event {bob.user_id} -> {room} {event_id} {alice.user_id}: spam" in lines[1]
+    [entry] = [json.loads(line) for line in run("--json", "--kind", "event").splitlines()]
+    assert (entry["kind"], entry["event_id"], entry["reason"]) == ("event", event_id, "spam")
+    assert len(run("--limit", "1").splitlines()) == 1
