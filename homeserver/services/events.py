@@ -190,32 +190,35 @@ class RoomAppender:
         if annotation is not None and relation is not None:
             self._refuse_duplicate_annotation(sender, event_type, relation[0], annotation)
 
-        hint_users = [state_key] if event_type == MEMBER and state_key else []
-        position = streams.next_position(rooms=[self.room_id], users=hint_users)
         previous = None
         if state_key is not None:
             self.state([(event_type, state_key)])
             previous = self._state.get((event_type, state_key))
         membership = content.get("membership") if event_type == MEMBER else None
-        event_store.insert_event(dict(
-            stream_ordering=position, event_id=event_id, room_id=self.room_id,
-            depth=pdu["depth"], type=event_type, state_key=state_key, sender=sender,
-            origin_server_ts=pdu["origin_server_ts"],
-            membership=membership if isinstance(membership, str) else None,
-            json=json.dumps(pdu, ensure_ascii=False, separators=(",", ":")),
+        membership = membership if isinstance(membership, str) else None
+        row = dict(
+            event_id=event_id, room_id=self.room_id, depth=pdu["depth"], type=event_type,
+            state_key=state_key, sender=sender, origin_server_ts=pdu["origin_server_ts"],
+            membership=membership, json=json.dumps(pdu, ensure_ascii=False, separators=(",", ":")),
             relates_to_id=relation[0] if relation else None,
             relation_type=relation[1] if relation else None,
             replaces_state=previous.event_id if previous else None,
-            sender_device=device_id if txn_id is not None else None, txn_id=txn_id))
+            sender_device=device_id if txn_id is not None else None, txn_id=txn_id)
+        if target is not None:
+            self._apply_redaction(target, event_id)
+        event_store.set_latest(self.room_id, event_id, pdu["depth"])
+
+        # From here on the stream counter's row is locked until commit (commit order must be
+        # position order): everything that can happen before it, did.
+        hint_users = [state_key] if event_type == MEMBER and state_key else []
+        position = streams.next_position(rooms=[self.room_id], users=hint_users)
+        event_store.insert_event({**row, "stream_ordering": position})
         if state_key is not None:
             self._set_current_state(event_type, state_key, event_id, pdu, position, previous,
                                     membership)
-        if target is not None:
-            self._apply_redaction(target, event_id)
         self.room.latest_event_id = event_id
         self.room.latest_depth = pdu["depth"]
         self._latest_hashes = pdu.get("hashes")
-        event_store.set_latest(self.room_id, event_id, pdu["depth"])
         # Notifications and unread counts belong to the same transaction as the event.
         push_actions.on_event_persisted(self.room_id, event_id, pdu, position, version,
                                         auth_state)
@@ -236,9 +239,8 @@ class RoomAppender:
 
     def _set_current_state(self, event_type, state_key, event_id, pdu, position, previous,
                            membership) -> None:
-        event_store.set_current_state(
-            self.room_id, event_type, state_key, event_id, position,
-            membership if isinstance(membership, str) else None, exists=previous is not None)
+        event_store.set_current_state(self.room_id, event_type, state_key, event_id, position,
+                                      membership, exists=previous is not None)
         self._state[(event_type, state_key)] = _StateEntry(event_id, pdu)
         if event_type == MEMBER and membership in ("join", "invite", "knock"):
             ForgottenRoom.delete().where((ForgottenRoom.user_id == state_key)
