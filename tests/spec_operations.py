@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 from werkzeug.exceptions import HTTPException
 
+from homeserver.errors import OWN_NAMESPACE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = Path(os.environ.get("MATRIX_SPEC_DIR", REPO_ROOT.parent / "shared" / "spec"))
 OPENAPI_PATH = SPEC_DIR / "client-server-openapi.json"
@@ -142,4 +144,35 @@ def operation_for(app, rule, method: str) -> SpecOperation | None:
     for op in spec_operations():
         if op.method == method and matching_rule(app, method, op.concrete_path()) is rule:
             return op
+    return None
+
+
+# --- the standard error response ----------------------------------------------------------------
+
+ERRCODE = re.compile(rf"^(M_[A-Z0-9_]+|{re.escape(OWN_NAMESPACE)}_[A-Z0-9][A-Z0-9_]*)$")
+
+
+def standard_error_problem_parts(status: int, content_type: str | None, cors_origin: str | None,
+                                 body, raw=b"") -> str | None:
+    """Why an answer is not a well-formed error response, or None when it is one. A UIA
+    challenge (401 with ``flows``) is one too: it is the spec's answer there."""
+    if status < 400:
+        return f"status {status} is not an error status"
+    if status >= 500:
+        return f"status {status} (server error)"
+    if content_type != "application/json":
+        return f"Content-Type is {content_type!r}"
+    if cors_origin != "*":
+        return "no CORS header"
+    if not isinstance(body, dict):
+        return f"body is not a JSON object: {raw!r}"
+    if status == 401 and "flows" in body:
+        if not isinstance(body["flows"], list):
+            return f"UIA body with non-list flows: {body}"
+        if "errcode" not in body:
+            return None
+    if not isinstance(body.get("errcode"), str) or not isinstance(body.get("error"), str):
+        return f"body lacks errcode/error strings: {body}"
+    if not ERRCODE.match(body["errcode"]):
+        return f"errcode {body['errcode']!r} is not namespaced"
     return None

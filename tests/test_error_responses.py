@@ -10,46 +10,24 @@ must be 401 M_MISSING_TOKEN.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from flask import Blueprint, jsonify
 
-from homeserver.errors import OWN_NAMESPACE
-
-from spec_operations import operation_for, plausible_value, spec_available
+from spec_operations import (operation_for, plausible_value, spec_available,
+                             standard_error_problem_parts)
 
 CHECKED_METHODS = ("GET", "PUT", "POST", "DELETE")
 BODY_METHODS = ("PUT", "POST", "DELETE")
 MALFORMED_JSON = b'{"not": json'
-ERRCODE = re.compile(rf"^(M_[A-Z0-9_]+|{re.escape(OWN_NAMESPACE)}_[A-Z0-9][A-Z0-9_]*)$")
 CAPABILITIES = "/_matrix/client/v3/capabilities"
 
 
 def standard_error_problem(response) -> str | None:
     """Why ``response`` is not a well-formed error answer, or None when it is one."""
-    if response.status_code < 400:
-        return f"status {response.status_code} is not an error status"
-    if response.status_code >= 500:
-        return f"status {response.status_code} (server error)"
-    if response.headers.get("Content-Type") != "application/json":
-        return f"Content-Type is {response.headers.get('Content-Type')!r}"
-    if response.headers.get("Access-Control-Allow-Origin") != "*":
-        return "no CORS header"
-    body = response.get_json(silent=True)
-    if not isinstance(body, dict):
-        return f"body is not a JSON object: {response.get_data()[:200]!r}"
-    if response.status_code == 401 and "flows" in body:
-        # A User-Interactive Authentication challenge: its own shape, errcode optional.
-        if not isinstance(body["flows"], list):
-            return f"UIA body with non-list flows: {body}"
-        if "errcode" not in body:
-            return None
-    if not isinstance(body.get("errcode"), str) or not isinstance(body.get("error"), str):
-        return f"body lacks errcode/error strings: {body}"
-    if not ERRCODE.match(body["errcode"]):
-        return f"errcode {body['errcode']!r} is not namespaced"
-    return None
+    return standard_error_problem_parts(
+        response.status_code, response.headers.get("Content-Type"),
+        response.headers.get("Access-Control-Allow-Origin"),
+        response.get_json(silent=True), response.get_data()[:200])
 
 
 def acceptable_problem(response) -> str | None:
