@@ -42,7 +42,7 @@ clean:
 BENCH_STAMP := .bench-venv/.installed
 $(BENCH_STAMP):
 	$(PYTHON) -m venv .bench-venv
-	.bench-venv/bin/pip install --quiet matrix-synapse
+	.bench-venv/bin/pip install --quiet 'matrix-synapse[postgres]'
 	touch $(BENCH_STAMP)
 
 .PHONY: bench
