@@ -136,3 +136,15 @@ def test_suspended_user_cannot_send(register_user, app):
         User.update(suspended=True).where(User.user_id == alice.user_id).execute()
     error(send(alice, room_id, "hi"), 403, "M_USER_SUSPENDED")
     ok(alice.post(f"{V3}/rooms/{q(room_id)}/leave", json={}))
+
+
+def test_event_endpoint_bundles_edits(register_user):
+    alice = register_user("alice")
+    room_id = create_room(alice)
+    original = send_ok(alice, room_id, "teh")
+    edit = ok(alice.put(f"{V3}/rooms/{q(room_id)}/send/m.room.message/edit1", json={
+        "msgtype": "m.text", "body": "* the",
+        "m.new_content": {"msgtype": "m.text", "body": "the"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": original}}))["event_id"]
+    event = ok(get_event(alice, room_id, original))
+    assert event["unsigned"]["m.relations"]["m.replace"]["event_id"] == edit

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import errors
 from ..models.rooms import Event, Room
+from . import relations
 from . import state as room_state
 from .serialize import serialize_event, serialize_events
 from .visibility import RoomHistory
@@ -24,7 +25,11 @@ def get_event(user_id: str, device_id: str | None, room_id: str, event_id: str) 
     history = RoomHistory.load(room_id, user_id)
     if not history.can_see(row):
         raise errors.NotFound("Event not found")
-    return serialize_event(row, user_id, device_id, histories={room_id: history})
+    histories = {room_id: history}
+    event = serialize_event(row, user_id, device_id, histories=histories)
+    # /event is one of the endpoints that bundle aggregations (edits, threads, references).
+    relations.bundle_aggregations([event], user_id, device_id, histories=histories)
+    return event
 
 
 def _readable_position(room_id: str, user_id: str) -> tuple[int | None, RoomHistory]:
