@@ -170,3 +170,20 @@ def test_deleting_a_device_removes_its_keys_and_messages(client):
     # A device that comes back with the same ID starts with nothing pending.
     again = new_device(client, alice.user_id, "A2")
     assert sync(again).get("to_device", {}).get("events", []) == []
+
+
+def test_own_leave_reports_former_room_mates_as_left(client):
+    alice = make_user(client, "alice", "A1")
+    bob = make_user(client, "bob", "B1")
+    carol = make_user(client, "carol", "C1")
+    room = public_room(alice)
+    other = public_room(carol)
+    join(bob, room)
+    join(bob, other)
+    join(carol, room)
+    since = sync(bob)["next_batch"]
+    leave(bob, room)
+    changed, left = device_lists(sync(bob, since))
+    # alice shares nothing with bob any more; carol still shares `other`.
+    assert left == {alice.user_id}
+    assert not changed & {alice.user_id, carol.user_id}
