@@ -120,3 +120,14 @@ def test_bans_are_carried_over(register_user):
     new = ok(upgrade(alice, room_id, "12"))["replacement_room"]
     assert state_map(alice, new)[("m.room.member", bob.user_id)]["content"]["membership"] == "ban"
     error(bob.post(f"{V3}/join/{q(new)}", json={}), 403, "M_FORBIDDEN")
+
+
+def test_tags_follow_the_user_to_the_new_room(register_user):
+    room_id, (alice, bob) = room_with_members(register_user, "alice", "bob")
+    ok(bob.put(f"{V3}/user/{q(bob.user_id)}/rooms/{q(room_id)}/tags/m.favourite",
+               json={"order": 0.5}))
+    new = ok(upgrade(alice, room_id, "12"))["replacement_room"]
+    join(bob, new)
+    tags = ok(bob.get(f"{V3}/user/{q(bob.user_id)}/rooms/{q(new)}/tags"))
+    assert tags == {"tags": {"m.favourite": {"order": 0.5}}}
+    assert ok(alice.get(f"{V3}/user/{q(alice.user_id)}/rooms/{q(new)}/tags")) == {"tags": {}}

@@ -16,10 +16,11 @@ from .. import errors, identifiers
 from ..db import write_transaction
 from ..models.rooms import CurrentState, ForgottenRoom, Room
 from ..models.users import User
-from . import aliases, power_levels
+from . import account_data, aliases, power_levels
 from .event_content import InviteBlocked, invites_blocked
 from .events import MEMBER, RoomAppender, Sent
 from .profile import member_profile
+from .tags import TAG_TYPE
 
 
 def _content(membership: str, reason: str | None = None, **extra) -> dict:
@@ -66,12 +67,31 @@ def join(user_id: str, room_id_or_alias: str, *, reason: str | None = None) -> s
         current = room.state_event((MEMBER, user_id))
         if current is not None and current.get("content") == content:
             return room_id  # already joined with this profile: nothing changes
-        if room.membership(user_id) not in ("join", "invite"):
+        before = room.membership(user_id)
+        if before not in ("join", "invite"):
             authoriser = _restricted_join_authoriser(room, user_id)
             if authoriser is not None:
                 content["join_authorised_via_users_server"] = authoriser
         room.append(user_id, MEMBER, content, user_id)
+        if before != "join":
+            _carry_over_tags(room, user_id)
     return room_id
+
+
+def _carry_over_tags(room: RoomAppender, user_id: str) -> None:
+    """Joining the replacement of an upgraded room brings the user's tags of the old room
+    along (spec, Room Upgrades: "transfer the user's personalized settings")."""
+    create = room.state_event(("m.room.create", ""))
+    content = create.get("content") if create else None
+    predecessor = content.get("predecessor") if isinstance(content, dict) else None
+    old_room = predecessor.get("room_id") if isinstance(predecessor, dict) else None
+    if not isinstance(old_room, str):
+        return
+    if account_data.get(user_id, TAG_TYPE, room_id=room.room_id) is not None:
+        return
+    tags = account_data.get(user_id, TAG_TYPE, room_id=old_room)
+    if tags:
+        account_data.put(user_id, TAG_TYPE, tags, room_id=room.room_id)
 
 
 def _restricted_join_authoriser(room: RoomAppender, user_id: str) -> str | None:
