@@ -82,6 +82,8 @@ class RoomAppender:
         # (type, state_key) -> current state entry, or None when known to be absent.
         self._state: dict[tuple[str, str], _StateEntry | None] = {}
         self._latest_hashes: dict | None = None
+        # True until the m.room.create event of a room being created stored its row.
+        self._unsaved = False
 
     # --- opening ----------------------------------------------------------------------------
 
@@ -105,8 +107,6 @@ class RoomAppender:
         appender._unsaved = True
         return appender
 
-    _unsaved = False
-
     # --- state ------------------------------------------------------------------------------
 
     def state(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
@@ -121,11 +121,6 @@ class RoomAppender:
 
     def state_event(self, key: tuple[str, str]) -> dict | None:
         return self.state([key]).get(key)
-
-    def state_event_id(self, key: tuple[str, str]) -> str | None:
-        self.state([key])
-        entry = self._state.get(key)
-        return entry.event_id if entry else None
 
     def _load(self, keys: list[tuple[str, str]]) -> None:
         for event_type, state_key, event_id, text in event_store.state_events(self.room_id, keys):
