@@ -23,6 +23,9 @@ Two things live here:
     ``m.annotation`` is not aggregated (spec). Child events the user may not see (history
     visibility) or sent by users they ignore never count. State events get no aggregations.
 
+Other services may import ``bundle_aggregations`` at module level (this module imports only
+leaf modules at its top: serialize, visibility, account_data, filters, sync.tokens).
+
 Relations are read from the ``relates_to_id``/``relation_type`` columns ``services.events``
 fills when storing an event (and clears when the child is redacted, which breaks the
 relation). A relation across rooms is ignored.
@@ -31,13 +34,13 @@ relation). A relation across rooms is ignored.
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 
 from .. import errors
 from ..models.rooms import Event
 from . import serialize, streams
 from .account_data import ignored_users
 from .filters import MAX_LIMIT
-from .sync.service import read_snapshot
 from .sync.tokens import pagination_token, parse_pagination_token
 from .visibility import RoomHistory
 
@@ -53,9 +56,12 @@ MAX_DESCENDANTS = 5000
 # IN (...) lists are sent in chunks of this many parameters.
 CHUNK = 500
 
-_CHILD_COLUMNS = (Event.event_id, Event.room, Event.relates_to_id, Event.relation_type,
-                  Event.type, Event.state_key, Event.sender, Event.stream_ordering,
-                  Event.origin_server_ts)
+# What aggregations need of a child event, read as plain tuples (building peewee model rows
+# is most of the cost for a long thread); RoomHistory.can_see accepts these too.
+Child = namedtuple("Child", "event_id relates_to_id relation_type type state_key sender "
+                            "stream_ordering origin_server_ts")
+_CHILD_COLUMNS = (Event.event_id, Event.relates_to_id, Event.relation_type, Event.type,
+                  Event.state_key, Event.sender, Event.stream_ordering, Event.origin_server_ts)
 
 
 def _chunks(values: list, size: int = CHUNK):
@@ -77,7 +83,8 @@ class Reader:
             ignored_users(user_id) if user_id else set())
         self.include_room_id = include_room_id
 
-    def visible(self, rows: list[Event]) -> list[Event]:
+    def visible(self, rows: list) -> list:
+        """Rows (Event or Child) the user may see, without those of users they ignore."""
         return [row for row in self.history.visible(rows)
                 if row.state_key is not None or row.sender not in self.ignored]
 
@@ -130,15 +137,15 @@ def aggregations(reader: Reader, parent_ids: list[str],
             parents[row.event_id] = row
     if not parents:
         return {}
-    children: list[Event] = []
+    children: list[Child] = []
     for chunk in _chunks(sorted(parents)):
-        children.extend(Event.select(*_CHILD_COLUMNS).where(
+        children.extend(Child(*values) for values in Event.select(*_CHILD_COLUMNS).where(
             Event.relates_to_id.in_(chunk) & (Event.room == reader.room_id)
-            & Event.relation_type.in_(list(kinds))).order_by(Event.stream_ordering))
+            & Event.relation_type.in_(list(kinds))).order_by(Event.stream_ordering).tuples())
     children = reader.visible(children)
     if not children:
         return {}
-    by_parent: dict[str, dict[str, list[Event]]] = {}
+    by_parent: dict[str, dict[str, list[Child]]] = {}
     for child in children:
         by_parent.setdefault(child.relates_to_id, {}).setdefault(
             child.relation_type, []).append(child)
@@ -187,9 +194,9 @@ def aggregations(reader: Reader, parent_ids: list[str],
 
 
 def _latest_edits(parents: dict[str, Event],
-                  by_parent: dict[str, dict[str, list[Event]]]) -> dict[str, str]:
+                  by_parent: dict[str, dict[str, list[Child]]]) -> dict[str, str]:
     """parent event_id -> the event_id of its most recent valid replacement."""
-    candidates: dict[str, list[Event]] = {}
+    candidates: dict[str, list[Child]] = {}
     for parent_id, kinds_of in by_parent.items():
         parent = parents[parent_id]
         if REPLACE not in kinds_of or parent.redacted_by is not None \
@@ -231,6 +238,9 @@ def relating_events(user_id: str, device_id: str | None, room_id: str, event_id:
                     limit: int | None = None, direction: str = "b",
                     recurse: bool | None = None) -> dict:
     """GET /v1/rooms/{roomId}/relations/{eventId}[/{relType}[/{eventType}]]."""
+    # Imported here: the sync code imports this module for bundled aggregations.
+    from .sync.service import read_snapshot
+
     limit = max(1, min(DEFAULT_LIMIT if limit is None else limit, MAX_LIMIT))
     with read_snapshot():
         current = streams.current_position()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 from .. import errors
@@ -57,9 +58,15 @@ class Criteria:
     group_by: tuple[str, ...] = ()
 
 
+# What filtering and visibility need of a matching event (full rows are read for a page only).
+Match = namedtuple("Match", "event_id room_id type state_key sender stream_ordering redacted_by")
+_MATCH_COLUMNS = (Event.event_id, Event.room, Event.type, Event.state_key, Event.sender,
+                  Event.stream_ordering, Event.redacted_by)
+
+
 @dataclass
 class Hit:
-    row: Event
+    row: Match
     rank: float
 
 
@@ -132,7 +139,9 @@ def _room_events(user_id: str, device_id: str | None, criteria: Criteria,
     if more_after:
         body["next_batch"] = _continue(criteria, page, offset, token.group if token else None)
 
-    rows = [hit.row for hit in page]
+    full = {row.event_id: row for row in Event.select().where(
+        Event.event_id.in_([hit.row.event_id for hit in page]))} if page else {}
+    rows = [full[hit.row.event_id] for hit in page]
     histories = searcher.histories
     events = serialize_events(rows, user_id, device_id, histories=histories)
     bundle_aggregations(events, user_id, device_id, histories=histories)
@@ -205,11 +214,17 @@ class _Searcher:
                 best[event_id] = rank
             else:
                 best[event_id] = max(best[event_id], rank)
-        rows: dict[str, Event] = {}
-        for start in range(0, len(order), 500):
-            rows.update({row.event_id: row for row in Event.select().where(
-                Event.event_id.in_(order[start:start + 500]))})
         event_filter = self.criteria.event_filter
+        rows: dict[str, Match] = {}
+        contents: dict[str, dict] = {}
+        for start in range(0, len(order), 500):
+            chunk = order[start:start + 500]
+            rows.update({values[0]: Match(*values) for values in Event.select(
+                *_MATCH_COLUMNS).where(Event.event_id.in_(chunk)).tuples()})
+            if event_filter.contains_url is not None:
+                contents.update({event_id: json.loads(text).get("content") for event_id, text
+                                 in Event.select(Event.event_id, Event.json).where(
+                                     Event.event_id.in_(chunk)).tuples()})
         hits = []
         for event_id in order:
             row = rows.get(event_id)
@@ -217,7 +232,8 @@ class _Searcher:
                 continue
             if row.sender in self.ignored:
                 continue
-            if not event_filter.matches(_filter_view(row, event_filter)):
+            view = {"type": row.type, "sender": row.sender, "content": contents.get(event_id)}
+            if not event_filter.matches(view):
                 continue
             if not self.history(row.room_id).can_see(row):
                 continue
@@ -229,7 +245,7 @@ class _Searcher:
     def _matches(self, below: int | None) -> list[tuple[str, float]]:
         db = database.obj
         p = db.param
-        join, condition, rank, params = search_index.match_clause(self.term_words)
+        source, condition, rank, params = search_index.match_clause(self.term_words)
         where = [condition, f"s.room_id IN ({', '.join([p] * len(self.rooms))})",
                  f"s.key IN ({', '.join([p] * len(self.criteria.keys))})"]
         params = params + list(self.rooms) + list(self.criteria.keys)
@@ -241,16 +257,9 @@ class _Searcher:
             params.append(self.group[1])
         order = ("rank DESC, s.stream_ordering DESC" if self.criteria.order_by == "rank"
                  else "s.stream_ordering DESC")
-        sql = (f"SELECT s.event_id, {rank} AS rank FROM event_search s {join} "
+        sql = (f"SELECT s.event_id, {rank} AS rank FROM {source} "
                f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {SCAN_LIMIT}")
         return [(event_id, rank) for event_id, rank in db.execute_sql(sql, params).fetchall()]
-
-
-def _filter_view(row: Event, event_filter: EventFilter) -> dict:
-    view = {"type": row.type, "sender": row.sender}
-    if event_filter.contains_url is not None:
-        view["content"] = json.loads(row.json).get("content")
-    return view
 
 
 # --- groups, context, state ---------------------------------------------------------------------
@@ -284,7 +293,7 @@ def _groups(criteria: Criteria, window: Scan, page: list[Hit], offset: int) -> d
     return groups
 
 
-def _context(user_id: str, device_id: str | None, row: Event, options: dict,
+def _context(user_id: str, device_id: str | None, row: Match, options: dict,
              searcher: _Searcher) -> dict:
     before_limit = min(options.get("before_limit", DEFAULT_CONTEXT), MAX_CONTEXT)
     after_limit = min(options.get("after_limit", DEFAULT_CONTEXT), MAX_CONTEXT)

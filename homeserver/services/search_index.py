@@ -131,22 +131,24 @@ def _has_fts5() -> bool:
                           ).fetchone() is not None
 
 
-def match_clause(term_words: list[str]) -> tuple[str, str, list, list]:
-    """(join, condition, rank expression, their parameters) for rows ``s`` of event_search
-    matching every word: SQL fragments with the database's placeholders; the rank's
-    parameters come first in the final statement (it is in the SELECT list)."""
+def match_clause(term_words: list[str]) -> tuple[str, str, str, list]:
+    """(FROM clause, condition, rank expression, parameters) selecting rows ``s`` of
+    event_search that contain every word: SQL fragments with the database's placeholders. The
+    parameters are in statement order: the rank's (in the SELECT list), then the condition's."""
     db = database.obj
     p = db.param
     if isinstance(db, peewee.PostgresqlDatabase):
         text = " ".join(term_words)
         vector = "to_tsvector('english', s.value)"
-        return ("", f"{vector} @@ plainto_tsquery('english', {p})",
+        return ("event_search s", f"{vector} @@ plainto_tsquery('english', {p})",
                 f"ts_rank({vector}, plainto_tsquery('english', {p}))", [text, text])
     if _has_fts5():
         query = " ".join('"' + word.replace('"', '""') + '"' for word in term_words)
-        return ("JOIN event_search_fts ON event_search_fts.rowid = s.id",
+        # CROSS JOIN keeps SQLite from driving the join from event_search and running the
+        # full-text query once per row (30x slower on 3,000 matches).
+        return ("event_search_fts CROSS JOIN event_search s ON s.id = event_search_fts.rowid",
                 f"event_search_fts MATCH {p}", "-bm25(event_search_fts)", [query])
     patterns = ["%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 for word in term_words]
     condition = " AND ".join(f"s.value LIKE {p} ESCAPE '\\'" for _ in patterns)
-    return "", condition, "1.0", patterns
+    return "event_search s", condition, "1.0", patterns
