@@ -254,7 +254,7 @@ def _first_error(messages: Any, path: str = "") -> str:
     """Flatten marshmallow's nested messages to 'key.sub: problem' for the first problem."""
     if isinstance(messages, dict):
         key, value = next(iter(messages.items()))
-        sub = key if key != "_schema" else ""
+        sub = "" if key == "_schema" else str(key)
         return _first_error(value, f"{path}.{sub}".strip(".") if sub else path)
     if isinstance(messages, list):
         first = messages[0]
