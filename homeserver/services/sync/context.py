@@ -37,6 +37,13 @@ class SyncContext:
     def is_initial(self) -> bool:
         return self.since is None
 
+    @property
+    def nothing_new(self) -> bool:
+        """Nothing at all was written since the client's last sync (an incremental sync that
+        timed out, or asked with timeout=0): providers can skip their queries, and add only
+        what they send on every sync."""
+        return self.since is not None and self.since == self.now and not self.full_state
+
     @cached_property
     def memberships(self):
         """room_id -> the user's Membership at ``now`` (every room they have a membership in;

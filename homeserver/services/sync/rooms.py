@@ -26,6 +26,8 @@ RANGE_SCAN_LIMIT = 2000
 
 
 def build(ctx: SyncContext, response: SyncResponse) -> None:
+    if ctx.nothing_new:
+        return
     builder = _RoomsBuilder(ctx, response)
     builder.run()
 
