@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from homeserver import create_app, db
 from homeserver.config import load_config
 from homeserver.services import passwords
+from user_handle import UserHandle
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
@@ -160,37 +161,6 @@ def clock(monkeypatch):
     fake = Clock(db.now_ms())
     monkeypatch.setattr(db, "now_ms", fake)
     return fake
-
-
-class UserHandle:
-    """A registered user as a test sees it: ids, token, and request helpers that send it."""
-
-    def __init__(self, client, user_id, access_token, device_id, password):
-        self.client = client
-        self.user_id = user_id
-        self.access_token = access_token
-        self.device_id = device_id
-        self.password = password
-
-    @property
-    def headers(self):
-        return {"Authorization": f"Bearer {self.access_token}"}
-
-    def request(self, method, path, **kwargs):
-        headers = {**self.headers, **kwargs.pop("headers", {})}
-        return self.client.open(path, method=method, headers=headers, **kwargs)
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path, **kw):
-        return self.request("POST", path, **kw)
-
-    def put(self, path, **kw):
-        return self.request("PUT", path, **kw)
-
-    def delete(self, path, **kw):
-        return self.request("DELETE", path, **kw)
 
 
 @pytest.fixture

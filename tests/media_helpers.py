@@ -6,7 +6,7 @@ import os
 import pytest
 from PIL import Image
 
-from conftest import UserHandle
+from user_handle import UserHandle
 
 SERVER = "localhost:8008"
 UPLOAD = "/_matrix/media/v3/upload"

@@ -150,7 +150,7 @@ def test_renaming_a_device_announces_the_device_list(client, register_user):
 
 
 def test_logout_removes_the_devices_keys(client, register_user):
-    from conftest import UserHandle
+    from user_handle import UserHandle
     from test_keys_support import SigningKey, device_keys_for
 
     cai = register_user("cai")

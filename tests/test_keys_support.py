@@ -13,43 +13,9 @@ from Crypto.Signature import eddsa
 from homeserver.db import now_ms, write_transaction
 from homeserver.models.users import Device
 from homeserver.services import accounts, auth
+from user_handle import UserHandle
 
 V3 = "/_matrix/client/v3"
-
-
-class UserHandle:
-    """A logged-in device as a test sees it: its IDs, and requests that send its token.
-
-    (Like tests/conftest.py's UserHandle; not imported from there because the module name
-    ``conftest`` is shared with tests/e2e/conftest.py once both are loaded.)
-    """
-
-    def __init__(self, client, user_id, access_token, device_id, password):
-        self.client = client
-        self.user_id = user_id
-        self.access_token = access_token
-        self.device_id = device_id
-        self.password = password
-
-    @property
-    def headers(self):
-        return {"Authorization": f"Bearer {self.access_token}"}
-
-    def request(self, method, path, **kwargs):
-        headers = {**self.headers, **kwargs.pop("headers", {})}
-        return self.client.open(path, method=method, headers=headers, **kwargs)
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path, **kw):
-        return self.request("POST", path, **kw)
-
-    def put(self, path, **kw):
-        return self.request("PUT", path, **kw)
-
-    def delete(self, path, **kw):
-        return self.request("DELETE", path, **kw)
 
 
 def b64(data: bytes) -> str:

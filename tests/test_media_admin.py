@@ -110,7 +110,7 @@ def test_purge_by_age_and_by_last_access(app, client, register_user, cli):
 def test_purge_drops_expired_reservations(make_app, register_user, cli):
     app = make_app(media={"unused_expiration_ms": 1000})
     alice = register_user("alice")
-    from conftest import UserHandle
+    from user_handle import UserHandle
     alice = UserHandle(app.test_client(), alice.user_id, alice.access_token, alice.device_id, "")
     ref = alice.post("/_matrix/media/v1/create").get_json()["content_uri"][len("mxc://"):]
     Media.update(unused_expires_ts=db.now_ms() - 1).where(
