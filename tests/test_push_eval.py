@@ -206,3 +206,29 @@ def test_historical_actions_are_ignored():
                                      "actions": ["dont_notify", "coalesce"]})
     assert rule.actions == ()
     assert tweaks([{"set_tweak": "highlight", "value": False}]) == {"highlight": False}
+
+
+def test_batched_evaluation_matches_one_by_one():
+    users = [f"@user{i}:example.org" for i in range(40)] + ["@alice:example.org", "@a.b:x"]
+    names = {u: (f"User {i}" if i % 3 else f"name{i}") for i, u in enumerate(users)}
+    custom = [compile_rule("override", {"rule_id": "mine", "conditions": [
+        {"kind": "event_match", "key": "content.body", "pattern": "tea*"}],
+        "actions": ["notify", {"set_tweak": "highlight"}]})] + default_rules()
+    rules = default_rules()
+    by_user = {u: (custom if i % 7 == 0 else rules) for i, u in enumerate(users)}
+    events = [
+        message("hello world"),
+        message("hi User 4, name3, user5, alice and a.b: teatime @room"),
+        message("x", **{"m.mentions": {"user_ids": [users[2], users[9], 5, None]}}),
+        {"type": "m.room.member", "state_key": users[4], "content": {"membership": "invite"}},
+        {"type": "m.room.encrypted", "content": {"ciphertext": "..."}},
+        {"type": "m.room.message", "content": {"msgtype": "m.notice", "body": "user1"}},
+    ]
+    for event in events:
+        for member_count in (2, 40):
+            batch = facts(event, member_count=member_count, sender_level=100).actions_by_user(
+                by_user, lambda: names)
+            single = facts(event, member_count=member_count, sender_level=100)
+            for u in users:
+                assert batch[u] == single.actions_for(by_user[u], u, lambda u=u: names[u]), \
+                    (event, u)

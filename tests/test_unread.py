@@ -171,3 +171,49 @@ def test_event_pipeline_calls_the_push_hook(register_user):
     join(bob, room_id)
     send(alice, room_id, "counted by the real pipeline")
     assert counts(sync(bob), room_id)["notification_count"] == 1
+
+
+@pytest.fixture
+def trio(register_user, push_hook):  # noqa: F811
+    alice, bob, carol = (register_user(n) for n in ("alice", "bob", "carol"))
+    room_id = create_room(alice, preset="public_chat")
+    join(bob, room_id)
+    join(carol, room_id)
+    return room_id, alice, bob, carol
+
+
+def test_members_with_other_outcomes_in_a_larger_room(trio):
+    room_id, alice, bob, carol = trio
+    ok(bob.put(f"{V3}/user/{quote(bob.user_id)}/account_data/m.ignored_user_list",
+               json={"ignored_users": {alice.user_id: {}}}))
+    send(alice, room_id, "for everyone")
+    send(alice, room_id, "carol!", **{"m.mentions": {"user_ids": [carol.user_id]}})
+    assert counts(sync(bob), room_id) == zero()
+    assert counts(sync(carol), room_id) == {"notification_count": 2, "highlight_count": 1}
+    ok(bob.put(f"{V3}/user/{quote(bob.user_id)}/account_data/m.ignored_user_list",
+               json={"ignored_users": {}}))
+    send(alice, room_id, "now bob hears")
+    assert counts(sync(bob), room_id)["notification_count"] == 1
+
+
+def test_events_before_joining_do_not_count(trio, register_user):
+    room_id, alice, bob, carol = trio
+    send(alice, room_id, "before dave")
+    dave = register_user("dave")
+    join(dave, room_id)
+    assert counts(sync(dave), room_id) == zero()
+    send(alice, room_id, "after dave")
+    assert counts(sync(dave), room_id)["notification_count"] == 1
+    notes = ok(dave.get(f"{V3}/notifications"))["notifications"]
+    assert [n["event"]["content"]["body"] for n in notes] == ["after dave"]
+
+
+def test_left_room_events_are_not_listed(trio):
+    room_id, alice, bob, carol = trio
+    send(alice, room_id, "while in")
+    ok(carol.post(f"{V3}/rooms/{quote(room_id)}/leave", json={}))
+    send(alice, room_id, "while out")
+    join(carol, room_id)
+    send(alice, room_id, "back in")
+    notes = ok(carol.get(f"{V3}/notifications"))["notifications"]
+    assert [n["event"]["content"]["body"] for n in notes] == ["back in", "while in"]

@@ -35,6 +35,14 @@ class PushRuleDefaultSetting(BaseModel):
         primary_key = peewee.CompositeKey("user_id", "rule_id")
 
 
+class PushRulesVersion(BaseModel):
+    """One row whose value changes with any change to anyone's push rules, so each process may
+    keep compiled rules in memory and check them with one cheap read per event (no row: 0)."""
+
+    id = peewee.IntegerField(primary_key=True)
+    version = peewee.BigIntegerField()
+
+
 class Pusher(BaseModel):
     """A user's pusher (POST /pushers/set): where and how to send push notifications."""
 
@@ -77,9 +85,31 @@ class PushDelivery(BaseModel):
     created_ts = peewee.BigIntegerField()
 
 
+class NotifyingEvent(BaseModel):
+    """An event whose most common push outcome among the room's members notifies: that
+    outcome (``actions``) holds for every member at the time but the sender, except members
+    with a PushAction row for the event. One row per event whatever the room's size; written
+    in the event's own transaction."""
+
+    stream_ordering = peewee.BigIntegerField(primary_key=True)
+    event_id = peewee.CharField(max_length=255)
+    room_id = peewee.CharField(max_length=255)
+    sender = peewee.CharField(max_length=255)
+    # "main" or the event ID of the thread root the event belongs to.
+    thread_id = peewee.CharField(max_length=255)
+    actions = peewee.TextField()
+    highlight = peewee.BooleanField()
+    ts = peewee.BigIntegerField()
+
+    class Meta:
+        indexes = ((("room_id", "stream_ordering"), False),)
+
+
 class PushAction(BaseModel):
-    """An event that notifies a user (the push rules gave it ``notify``), kept for unread counts
-    and GET /notifications. Written in the event's own transaction."""
+    """A member whose push outcome for an event differs from the event's most common one
+    (NotifyingEvent, or "no notification" when the event has none): ``notify`` says whether
+    it notifies them, with ``actions``. Mentions, invites, ignored senders and personal rules
+    make these. Written in the event's own transaction."""
 
     user_id = peewee.CharField(max_length=255)
     room_id = peewee.CharField(max_length=255)
@@ -90,6 +120,7 @@ class PushAction(BaseModel):
     actions = peewee.TextField()
     highlight = peewee.BooleanField()
     ts = peewee.BigIntegerField()
+    notify = peewee.BooleanField(default=True)
 
     class Meta:
         indexes = (

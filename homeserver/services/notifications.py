@@ -1,8 +1,11 @@
 """Notification counts and GET /notifications, from the push actions stored per event.
 
-An event notifies a user when their push rules gave it ``notify`` (services/push_actions.py
-stores those as PushAction rows in the event's transaction). It is unread while it lies after
-the user's read position: ``ReadPosition`` keeps, per room, the furthest point of their
+An event notifies a user when their push rules gave it ``notify``. services/push_actions.py
+stores that compactly in the event's transaction: a NotifyingEvent row holds the outcome of
+every member at the time but the sender, except members with a PushAction row (whose
+``notify`` then decides). A member's read position is never before their own join, so the
+events of a room that lie after it were sent while they were in the room. An event is unread
+while it lies after the user's read position: ``ReadPosition`` keeps, per room, the furthest point of their
 unthreaded receipts (thread_key "") and, per thread ("main" or a root event ID), of their
 threaded receipts and their own events. An event in thread T is read when it is at or before
 the unthreaded position or T's position (spec: Receiving notifications, threaded receipts).
@@ -11,13 +14,14 @@ the unthreaded position or T's position (spec: Receiving notifications, threaded
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import peewee
 from peewee import fn
 
 from .. import errors
-from ..models.push import PushAction, ReadPosition
-from ..models.rooms import Event
+from ..models.push import NotifyingEvent, PushAction, ReadPosition
+from ..models.rooms import CurrentState, Event
 from .serialize import serialize_events
 
 MAIN_THREAD = "main"
@@ -87,14 +91,25 @@ def read_positions(user_id: str, room_id: str) -> dict[str, int]:
         (ReadPosition.user_id == user_id) & (ReadPosition.room_id == room_id)).tuples()}
 
 
-def _unread_condition(user_id: str, room_id: str, positions: dict[str, int]):
+def _unread_condition(model, room_id: str, positions: dict[str, int], upto: int | None):
+    """Rows of ``model`` (NotifyingEvent or PushAction) in the room, after the read position
+    of their thread."""
     unthreaded = positions.get(UNTHREADED, 0)
-    where = ((PushAction.user_id == user_id) & (PushAction.room_id == room_id)
-             & (PushAction.stream_ordering > unthreaded))
+    where = (model.room_id == room_id) & (model.stream_ordering > unthreaded)
+    if upto is not None:
+        where &= model.stream_ordering <= upto
     for key, position in positions.items():
         if key != UNTHREADED and position > unthreaded:
-            where &= ~((PushAction.thread_id == key) & (PushAction.stream_ordering <= position))
+            where &= ~((model.thread_id == key) & (model.stream_ordering <= position))
     return where
+
+
+def _not_excepted(user_id: str):
+    """NotifyingEvent rows whose common outcome applies to the user (no PushAction row)."""
+    return ((NotifyingEvent.sender != user_id) & ~fn.EXISTS(
+        PushAction.select(PushAction.id).where(
+            (PushAction.user_id == user_id)
+            & (PushAction.stream_ordering == NotifyingEvent.stream_ordering))))
 
 
 # --- counts -------------------------------------------------------------------------------------
@@ -112,31 +127,35 @@ def unread_counts(user_id: str, room_id: str, *, upto: int | None = None,
     with unread notifications to their counts; otherwise the first counts the whole room and
     the second is empty. ``upto`` ignores events after that stream position.
     """
-    where = _unread_condition(user_id, room_id, read_positions(user_id, room_id))
-    if upto is not None:
-        where &= PushAction.stream_ordering <= upto
-    highlight_sum = fn.SUM(peewee.Case(None, [(PushAction.highlight, 1)], 0))
-    rows = (PushAction.select(PushAction.thread_id, fn.COUNT(PushAction.id), highlight_sum)
-            .where(where).group_by(PushAction.thread_id).tuples())
+    positions = read_positions(user_id, room_id)
+    per_thread: dict[str, list[int]] = {}
+    for model, where in (
+            (NotifyingEvent, _unread_condition(NotifyingEvent, room_id, positions, upto)
+             & _not_excepted(user_id)),
+            (PushAction, _unread_condition(PushAction, room_id, positions, upto)
+             & (PushAction.user_id == user_id) & (PushAction.notify == True))):  # noqa: E712
+        highlight_sum = fn.SUM(peewee.Case(None, [(model.highlight, 1)], 0))
+        for thread_id, count, highlights in (
+                model.select(model.thread_id, fn.COUNT(model.stream_ordering), highlight_sum)
+                .where(where).group_by(model.thread_id).tuples()):
+            totals = per_thread.setdefault(thread_id, [0, 0])
+            totals[0] += count
+            totals[1] += highlights or 0
     if not by_thread:
-        total = [0, 0]
-        for _, count, highlights in rows:
-            total[0] += count
-            total[1] += highlights or 0
-        return _counts(*total), {}
-    main, threads = _counts(0, 0), {}
-    for thread_id, count, highlights in rows:
-        if thread_id == MAIN_THREAD:
-            main = _counts(count, highlights)
-        elif count:
-            threads[thread_id] = _counts(count, highlights)
+        return _counts(sum(t[0] for t in per_thread.values()),
+                       sum(t[1] for t in per_thread.values())), {}
+    main = _counts(*per_thread.get(MAIN_THREAD, (0, 0)))
+    threads = {thread_id: _counts(*totals) for thread_id, totals in per_thread.items()
+               if thread_id != MAIN_THREAD and totals[0]}
     return main, threads
 
 
 def total_unread(user_id: str) -> int:
-    """Unread notifications across all the user's rooms (the badge a push gateway shows)."""
-    rooms = [room_id for (room_id,) in PushAction.select(PushAction.room_id).where(
-        PushAction.user_id == user_id).distinct().tuples()]
+    """Unread notifications across all the user's joined rooms (the badge a push gateway
+    shows)."""
+    rooms = [room_id for (room_id,) in CurrentState.select(CurrentState.room_id).where(
+        (CurrentState.type == "m.room.member") & (CurrentState.state_key == user_id)
+        & (CurrentState.membership == "join")).tuples()]
     return sum(unread_counts(user_id, room_id)[0]["notification_count"] for room_id in rooms)
 
 
@@ -149,42 +168,106 @@ def is_read(user_id: str, room_id: str, thread_id: str, stream_ordering: int,
 
 # --- GET /notifications -------------------------------------------------------------------------
 
+@dataclass
+class _Notification:
+    stream_ordering: int
+    event_id: str
+    room_id: str
+    thread_id: str
+    actions: str
+    highlight: bool
+    ts: int
+
+
+def _joined_spans(user_id: str) -> dict[str, list[tuple[int, int | None]]]:
+    """room -> the stream ranges (from, until) during which the user was joined to it."""
+    spans: dict[str, list[tuple[int, int | None]]] = {}
+    open_since: dict[str, int] = {}
+    for room_id, position, membership in (
+            Event.select(Event.room_id, Event.stream_ordering, Event.membership)
+            .where((Event.type == "m.room.member") & (Event.state_key == user_id))
+            .order_by(Event.stream_ordering).tuples()):
+        if membership == "join":
+            open_since.setdefault(room_id, position)
+        elif room_id in open_since:
+            spans.setdefault(room_id, []).append((open_since.pop(room_id), position))
+    for room_id, position in open_since.items():
+        spans.setdefault(room_id, []).append((position, None))
+    return spans
+
+
+def _within(spans: list[tuple[int, int | None]], position: int) -> bool:
+    return any(start < position and (end is None or position < end) for start, end in spans)
+
+
+def _page(user_id: str, before: int | None, limit: int, highlight_only: bool
+          ) -> list[_Notification]:
+    """The user's newest ``limit`` notifications before a position: their own PushAction rows
+    that notify, and the NotifyingEvents of rooms they were in at the time."""
+    fields = ("stream_ordering", "event_id", "room_id", "thread_id", "actions", "highlight",
+              "ts")
+    own = PushAction.select(*(getattr(PushAction, f) for f in fields)).where(
+        (PushAction.user_id == user_id) & (PushAction.notify == True))  # noqa: E712
+    if before is not None:
+        own = own.where(PushAction.stream_ordering < before)
+    if highlight_only:
+        own = own.where(PushAction.highlight == True)  # noqa: E712
+    found = [_Notification(*row) for row in
+             own.order_by(PushAction.stream_ordering.desc()).limit(limit).tuples()]
+    spans = _joined_spans(user_id)
+    if spans:
+        cursor = before
+        while True:
+            shared = NotifyingEvent.select(*(getattr(NotifyingEvent, f) for f in fields)).where(
+                NotifyingEvent.room_id.in_(list(spans)) & _not_excepted(user_id))
+            if cursor is not None:
+                shared = shared.where(NotifyingEvent.stream_ordering < cursor)
+            if highlight_only:
+                shared = shared.where(NotifyingEvent.highlight == True)  # noqa: E712
+            batch = list(shared.order_by(NotifyingEvent.stream_ordering.desc())
+                         .limit(limit * 2 + 10).tuples())
+            found += [_Notification(*row) for row in batch
+                      if _within(spans[row[2]], row[0])]
+            if len(batch) < limit * 2 + 10 or len(found) >= 2 * limit:
+                break
+            cursor = batch[-1][0]
+    found.sort(key=lambda n: n.stream_ordering, reverse=True)
+    return found[:limit]
+
+
 def list_notifications(user_id: str, device_id: str | None, *, from_token: str | None,
                        limit: int | None, only: str | None) -> dict:
     """GET /notifications: one page of the user's notifications, newest first."""
-
     if limit is None:
         limit = DEFAULT_LIMIT
     limit = max(0, min(limit, MAX_LIMIT))
-    query = PushAction.select().where(PushAction.user_id == user_id)
+    before = None
     if from_token is not None:
         if not from_token.isdigit():
             raise errors.InvalidParam("Unknown pagination token")
-        query = query.where(PushAction.stream_ordering < int(from_token))
-    if only is not None and "highlight" in only:
-        query = query.where(PushAction.highlight == True)  # noqa: E712 (SQL comparison)
-    actions = list(query.order_by(PushAction.stream_ordering.desc()).limit(limit))
+        before = int(from_token)
+    found = _page(user_id, before, limit, only is not None and "highlight" in only)
     events = {row.event_id: row for row in Event.select().where(
-        Event.event_id.in_([a.event_id for a in actions]))} if actions else {}
-    rows = [events[a.event_id] for a in actions if a.event_id in events]
+        Event.event_id.in_([n.event_id for n in found]))} if found else {}
+    rows = [events[n.event_id] for n in found if n.event_id in events]
     serialized = {event["event_id"]: event for event in
                   serialize_events(rows, user_id, device_id, include_room_id=False)}
     positions: dict[str, dict[str, int]] = {}
     out = []
-    for action in actions:
-        if action.event_id not in serialized:
+    for note in found:
+        if note.event_id not in serialized:
             continue
-        if action.room_id not in positions:
-            positions[action.room_id] = read_positions(user_id, action.room_id)
+        if note.room_id not in positions:
+            positions[note.room_id] = read_positions(user_id, note.room_id)
         out.append({
-            "actions": json.loads(action.actions),
-            "event": serialized[action.event_id],
-            "read": is_read(user_id, action.room_id, action.thread_id, action.stream_ordering,
-                            positions[action.room_id]),
-            "room_id": action.room_id,
-            "ts": action.ts,
+            "actions": json.loads(note.actions),
+            "event": serialized[note.event_id],
+            "read": is_read(user_id, note.room_id, note.thread_id, note.stream_ordering,
+                            positions[note.room_id]),
+            "room_id": note.room_id,
+            "ts": note.ts,
         })
     page = {"notifications": out}
-    if len(actions) == limit and actions:
-        page["next_token"] = str(actions[-1].stream_ordering)
+    if len(found) == limit and found:
+        page["next_token"] = str(found[-1].stream_ordering)
     return page

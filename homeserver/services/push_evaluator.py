@@ -1,9 +1,10 @@
 """Push rule conditions and rule matching (spec: Push Notifications, Conditions). Pure: no database.
 
-One ``EventFacts`` per event is shared by every recipient; it memoizes each condition's result
-by what the condition asks, so evaluating the same default rules for hundreds of members of a
-room costs little more than for one: only the conditions naming the member (their user ID,
-localpart or display name) are computed per member.
+One ``EventFacts`` per event is shared by every recipient. For each distinct rule list (all
+members who changed nothing share the default one) it first settles, once, every condition that
+does not depend on the member: rules that cannot match are dropped, and only the conditions
+naming the member (their user ID, localpart or display name) are left to check per member.
+So evaluating the default rules for hundreds of members costs little more than for one.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
-from .push_rules_defaults import LEGACY_MENTION_RULES, substitute
+from .push_rules_defaults import LEGACY_MENTION_RULES, LOCALPART, USER_ID, substitute
 
 HISTORICAL_ACTIONS = frozenset({"dont_notify", "coalesce"})
 # Word characters for content.body matching (spec: [A-Z], [a-z], [0-9] and _).
 _WORD = "A-Za-z0-9_"
 _MEMBER_COUNT = re.compile(r"^(==|<=|>=|<|>)?([0-9]+)$")
+_WORD_RUN = re.compile(f"[{_WORD}]+")
+_SIMPLE_WORD = re.compile(f"[{_WORD}]+")
 
 
 @dataclass(frozen=True)
@@ -170,16 +173,115 @@ class EventFacts:
         body = self.content.get("body")
         self.body = body if isinstance(body, str) else None
         self._cache: dict = {}
+        self._plans: dict = {}
+        self._lookups: dict = {}
+        self._body_words: frozenset | None = None
 
     def actions_for(self, rules: list[Rule], user_id: str,
                     display_name: Callable[[], str | None]) -> tuple | None:
         """The actions of the first matching rule, or None when no rule matches."""
+        for rule, per_member in self._plan(rules):
+            if all(self._member_holds(c, user_id, display_name) for c in per_member):
+                return rule.actions
+        return None
+
+    def actions_by_user(self, rules_by_user: dict[str, list[Rule]],
+                        display_names: Callable[[], dict[str, str | None]]
+                        ) -> dict[str, tuple | None]:
+        """``actions_for`` of many users at once: users sharing a rule list are settled
+        together with set operations, member by member only where a condition names them.
+        ``display_names()`` (called only if needed) maps users to their display name."""
+        groups: dict[int, tuple[list[Rule], list[str]]] = {}
+        for user_id, rules in rules_by_user.items():
+            groups.setdefault(id(rules), (rules, []))[1].append(user_id)
+        out: dict[str, tuple | None] = {}
+        for rules, users in groups.values():
+            remaining = set(users)
+            for rule, per_member in self._plan(rules):
+                matched = remaining
+                for condition in per_member:
+                    matched = matched & self._members_matching(condition, matched,
+                                                               display_names)
+                    if not matched:
+                        break
+                for user_id in matched:
+                    out[user_id] = rule.actions
+                remaining = remaining - matched
+                if not remaining:
+                    break
+            for user_id in remaining:
+                out[user_id] = None
+        return out
+
+    def _members_matching(self, condition: dict, users: set[str], display_names) -> set[str]:
+        """Those of ``users`` for whom a member-dependent condition holds."""
+        kind = condition.get("kind")
+        if kind == "contains_display_name":
+            names = display_names()
+            return {u for u in users if self._contains_display_name(names.get(u))}
+        path, pattern, value = condition.get("key"), condition.get("pattern"), condition.get("value")
+        found = self._lookup(path) if isinstance(path, str) else _ABSENT
+        if kind == "event_property_contains" and value is USER_ID and isinstance(found, list):
+            return users.intersection(item for item in found if isinstance(item, str))
+        if kind == "event_property_is" and value is USER_ID:
+            return users & {found} if isinstance(found, str) else set()
+        if kind == "event_match" and pattern is LOCALPART and path == "content.body":
+            words = self._words()
+            out = set()
+            for user_id in users:
+                localpart = substitute(LOCALPART, user_id)
+                if (localpart.lower() in words if _SIMPLE_WORD.fullmatch(localpart)
+                        else glob_regex(localpart, True).search(found)):
+                    out.add(user_id)
+            return out
+        if kind == "event_match" and pattern is USER_ID and path != "content.body" \
+                and isinstance(found, str):
+            folded = found.lower()
+            return {u for u in users if u.lower() == folded
+                    or (("*" in u or "?" in u) and glob_regex(u, False).match(found))}
+        return {u for u in users
+                if self._member_holds(condition, u, lambda u=u: display_names().get(u))}
+
+    def _plan(self, rules: list[Rule]) -> list[tuple[Rule, tuple]]:
+        """The rules that may still match, each with its conditions that depend on the member;
+        computed once per rule list (keyed by identity: the lists are shared and kept alive)."""
+        entry = self._plans.get(id(rules))
+        if entry is not None and entry[0] is rules:
+            return entry[1]
+        plan = []
         for rule in rules:
             if rule.legacy_mention and self.has_mentions:
                 continue
-            if all(self._holds(c, user_id, display_name) for c in rule.conditions):
-                return rule.actions
-        return None
+            shared = [c for c in rule.conditions if not _per_member(c)]
+            per_member = tuple(c for c in rule.conditions if _per_member(c))
+            if all(self._holds(c, "", _no_name) for c in shared) and all(
+                    self._may_hold(c) for c in per_member):
+                plan.append((rule, per_member))
+        self._plans[id(rules)] = (rules, plan)
+        return plan
+
+    def _may_hold(self, condition: dict) -> bool:
+        """False when a member-dependent condition cannot hold for anyone (e.g. the property
+        it reads is absent), so its rule is dropped before looking at members."""
+        kind = condition.get("kind")
+        if kind == "contains_display_name":
+            return self.body is not None
+        path = condition.get("key")
+        if not isinstance(path, str):
+            return False
+        found = self._lookup(path)
+        if kind == "event_match":
+            return isinstance(found, str)
+        if kind == "event_property_contains":
+            return isinstance(found, list)
+        return found is not _ABSENT
+
+    def _member_holds(self, condition: dict, user_id: str, display_name) -> bool:
+        kind = condition.get("kind")
+        if kind == "contains_display_name":
+            return self._contains_display_name(display_name())
+        return self._evaluate(kind, condition, substitute(condition.get("pattern"), user_id),
+                              substitute(condition.get("value"), user_id))
 
     def _holds(self, condition, user_id: str, display_name) -> bool:
         if not isinstance(condition, dict):
@@ -207,20 +309,23 @@ class EventFacts:
         if kind == "event_match":
             if not isinstance(path, str) or not isinstance(pattern, str):
                 return False
-            found = lookup(self.event, path)
+            found = self._lookup(path)
             if not isinstance(found, str):
                 return False
-            regex = glob_regex(pattern, path == "content.body")
-            return bool(regex.search(found) if path == "content.body" else regex.match(found))
+            if path == "content.body":
+                if _SIMPLE_WORD.fullmatch(pattern):
+                    return pattern.lower() in self._words()
+                return bool(glob_regex(pattern, True).search(found))
+            return bool(glob_regex(pattern, False).match(found))
         if kind == "event_property_is":
             if not isinstance(path, str) or not _is_simple(value):
                 return False
-            found = lookup(self.event, path)
+            found = self._lookup(path)
             return found is not _ABSENT and _is_simple(found) and _same(found, value)
         if kind == "event_property_contains":
             if not isinstance(path, str) or not _is_simple(value):
                 return False
-            found = lookup(self.event, path)
+            found = self._lookup(path)
             return isinstance(found, list) and any(
                 _is_simple(item) and _same(item, value) for item in found)
         if kind == "room_member_count":
@@ -235,4 +340,34 @@ class EventFacts:
     def _contains_display_name(self, name: str | None) -> bool:
         if not name or self.body is None:
             return False
+        if _SIMPLE_WORD.fullmatch(name):
+            return name.lower() in self._words()
         return bool(_display_name_regex(name).search(self.body))
+
+    def _lookup(self, path: str):
+        try:
+            return self._lookups[path]
+        except KeyError:
+            found = self._lookups[path] = lookup(self.event, path)
+            return found
+
+    def _words(self) -> frozenset:
+        """The body's maximal runs of word characters, lowercased: a pattern made only of word
+        characters matches at word boundaries exactly when it is one of them."""
+        if self._body_words is None:
+            self._body_words = frozenset(w.lower() for w in _WORD_RUN.findall(self.body or ""))
+        return self._body_words
+
+
+def _per_member(condition) -> bool:
+    """Whether a condition's outcome depends on whose rules are evaluated."""
+    if not isinstance(condition, dict):
+        return False
+    if condition.get("kind") == "contains_display_name":
+        return True
+    return any(condition.get(k) is USER_ID or condition.get(k) is LOCALPART
+               for k in ("pattern", "value"))
+
+
+def _no_name() -> None:
+    return None

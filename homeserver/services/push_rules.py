@@ -9,10 +9,12 @@ defaults. Every change gives ``m.push_rules`` a new stream position so /sync del
 from __future__ import annotations
 
 import json
+import secrets
+import threading
 
 from .. import errors
 from ..db import write_transaction
-from ..models.push import PushRule, PushRuleDefaultSetting
+from ..models.push import PushRule, PushRuleDefaultSetting, PushRulesVersion
 from . import account_data
 from .push_evaluator import HISTORICAL_ACTIONS, Rule, compile_rule
 from .push_rules_defaults import DEFAULT_RULE_KINDS, DEFAULTS, KINDS, render
@@ -201,6 +203,7 @@ def put_rule(user_id: str, kind: str, rule_id: str, body: dict, *, before: str |
              "enabled": enabled.get(rid, True)}
             for index, rid in enumerate(ids)]).execute()
         account_data.bump(user_id, PUSH_RULES_TYPE)
+        _bump_version()
 
 
 def delete_rule(user_id: str, kind: str, rule_id: str) -> None:
@@ -211,6 +214,7 @@ def delete_rule(user_id: str, kind: str, rule_id: str) -> None:
         PushRule.delete().where((PushRule.user_id == user_id) & (PushRule.kind == kind)
                                 & (PushRule.rule_id == rule_id)).execute()
         account_data.bump(user_id, PUSH_RULES_TYPE)
+        _bump_version()
 
 
 def _set_default(user_id: str, rule_id: str, **values) -> None:
@@ -231,6 +235,7 @@ def set_enabled(user_id: str, kind: str, rule_id: str, enabled: bool) -> None:
                 (PushRule.user_id == user_id) & (PushRule.kind == kind)
                 & (PushRule.rule_id == rule_id)).execute()
         account_data.bump(user_id, PUSH_RULES_TYPE)
+        _bump_version()
 
 
 def set_actions(user_id: str, kind: str, rule_id: str, actions) -> None:
@@ -245,6 +250,7 @@ def set_actions(user_id: str, kind: str, rule_id: str, actions) -> None:
                 (PushRule.user_id == user_id) & (PushRule.kind == kind)
                 & (PushRule.rule_id == rule_id)).execute()
         account_data.bump(user_id, PUSH_RULES_TYPE)
+        _bump_version()
 
 
 # --- for evaluation -----------------------------------------------------------------------------
@@ -257,25 +263,66 @@ def _compile(merged: dict[str, list[dict]]) -> list[Rule]:
 _DEFAULT_COMPILED = _compile(_merged([], {}, None))
 
 
+class _CompiledCache:
+    """Compiled rule lists of the users who changed their rules, for one rules version."""
+
+    def __init__(self, version: int, customized: set[str]):
+        self.version = version
+        self.customized = customized
+        self.compiled: dict[str, list[Rule]] = {}
+
+
+_cache: _CompiledCache | None = None
+_cache_lock = threading.Lock()
+
+
+def _bump_version() -> None:
+    """Call in the transaction of any rule change: every process's compiled cache is stale.
+    The new version is random rather than counted, so a database restored from a backup (or
+    emptied, as tests do) cannot come back to a version a process has cached."""
+    version = secrets.randbits(62)
+    (PushRulesVersion.insert(id=1, version=version)
+     .on_conflict(conflict_target=[PushRulesVersion.id],
+                  update={PushRulesVersion.version: version})
+     .execute())
+
+
+def _current_cache() -> _CompiledCache:
+    global _cache
+    version = (PushRulesVersion.select(PushRulesVersion.version)
+               .where(PushRulesVersion.id == 1).scalar()) or 0
+    cache = _cache
+    if cache is None or cache.version != version:
+        customized = {u for (u,) in PushRule.select(PushRule.user_id).distinct().tuples()}
+        customized |= {u for (u,) in PushRuleDefaultSetting.select(
+            PushRuleDefaultSetting.user_id).distinct().tuples()}
+        cache = _CompiledCache(version, customized)
+        with _cache_lock:
+            _cache = cache
+    return cache
+
+
 def compiled_rules_for(user_ids: list[str]) -> dict[str, list[Rule]]:
     """user ID -> enabled rules in evaluation order (owner values left as sentinels).
 
-    Users who changed nothing share one list; two queries load everyone else's changes.
+    Users who changed nothing share one list. Other users' lists are kept compiled in memory
+    for the current rules version (one read checks it), so a send into a large room does not
+    reload everybody's rules.
     """
-    rows: dict[str, list[PushRule]] = {}
-    settings: dict[str, dict[str, PushRuleDefaultSetting]] = {}
-    for start in range(0, len(user_ids), 500):
-        chunk = user_ids[start:start + 500]
-        for row in PushRule.select().where(PushRule.user_id.in_(chunk)):
-            rows.setdefault(row.user_id, []).append(row)
-        for setting in PushRuleDefaultSetting.select().where(
-                PushRuleDefaultSetting.user_id.in_(chunk)):
-            settings.setdefault(setting.user_id, {})[setting.rule_id] = setting
-    out = {}
-    for user_id in user_ids:
-        if user_id in rows or user_id in settings:
-            out[user_id] = _compile(_merged(rows.get(user_id, []), settings.get(user_id, {}),
-                                            None))
-        else:
-            out[user_id] = _DEFAULT_COMPILED
-    return out
+    cache = _current_cache()
+    wanted = [u for u in user_ids if u in cache.customized and u not in cache.compiled]
+    if wanted:
+        rows: dict[str, list[PushRule]] = {}
+        settings: dict[str, dict[str, PushRuleDefaultSetting]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            for row in PushRule.select().where(PushRule.user_id.in_(chunk)):
+                rows.setdefault(row.user_id, []).append(row)
+            for setting in PushRuleDefaultSetting.select().where(
+                    PushRuleDefaultSetting.user_id.in_(chunk)):
+                settings.setdefault(setting.user_id, {})[setting.rule_id] = setting
+        with _cache_lock:
+            for user_id in wanted:
+                cache.compiled[user_id] = _compile(_merged(
+                    rows.get(user_id, []), settings.get(user_id, {}), None))
+    return {user_id: cache.compiled.get(user_id, _DEFAULT_COMPILED) for user_id in user_ids}

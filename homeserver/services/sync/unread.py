@@ -11,7 +11,7 @@ from __future__ import annotations
 from peewee import fn
 
 from ...models.ephemeral import Receipt
-from ...models.push import PushAction
+from ...models.push import NotifyingEvent, PushAction
 from .. import notifications
 
 
@@ -20,6 +20,12 @@ def _changed_rooms(ctx) -> set[str]:
                    .where((PushAction.user_id == ctx.user_id)
                           & (PushAction.stream_ordering > ctx.since)
                           & (PushAction.stream_ordering <= ctx.now)).tuples()}
+    if ctx.joined_room_ids:
+        new_actions |= {room_id for (room_id,) in NotifyingEvent.select(
+            fn.DISTINCT(NotifyingEvent.room_id)).where(
+            NotifyingEvent.room_id.in_(sorted(ctx.joined_room_ids))
+            & (NotifyingEvent.stream_ordering > ctx.since)
+            & (NotifyingEvent.stream_ordering <= ctx.now)).tuples()}
     new_receipts = {room_id for (room_id,) in Receipt.select(fn.DISTINCT(Receipt.room_id))
                     .where((Receipt.user_id == ctx.user_id) & (Receipt.stream_id > ctx.since)
                            & (Receipt.stream_id <= ctx.now)).tuples()}
