@@ -309,3 +309,25 @@ def test_reference_aggregation(alice):
     send_ok(alice, room, event_type="m.reaction", **relates(target, "m.annotation", key="a"))
     relations_of = parent_as_child(alice, room, holder, target)["unsigned"]["m.relations"]
     assert relations_of == {"m.reference": {"chunk": [{"event_id": one}, {"event_id": two}]}}
+
+
+def test_bundling_in_the_sync_shape(app, alice):
+    """What /sync (events without room_id) gets from services.relations.bundle_aggregations."""
+    from homeserver.services.relations import bundle_aggregations
+
+    room = create_room(alice)
+    root = send_ok(alice, room, "root")
+    latest = reply(alice, room, root, "m.thread")
+    state_event = {"event_id": put_state_ok(alice, room, "m.room.topic", {"topic": "t"}),
+                   "type": "m.room.topic", "state_key": "", "unsigned": {}}
+    reply(alice, room, state_event["event_id"], "m.reference")  # state events get no bundles
+    events = [{"event_id": root, "type": "m.room.message", "unsigned": {"age": 1}},
+              state_event]
+    with app.app_context():
+        bundle_aggregations(events, alice.user_id, alice.device_id, room_id=room,
+                            include_room_id=False)
+    thread = events[0]["unsigned"]["m.relations"]["m.thread"]
+    assert events[0]["unsigned"]["age"] == 1
+    assert thread["latest_event"]["event_id"] == latest
+    assert "room_id" not in thread["latest_event"]
+    assert "m.relations" not in state_event["unsigned"]
