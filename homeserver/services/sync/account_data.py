@@ -10,6 +10,8 @@ from .. import account_data
 
 
 def build(ctx, response) -> None:
+    if ctx.nothing_new:
+        return
     changes = account_data.changes(ctx.user_id, ctx.since, ctx.now)
     response.add_events("account_data", ctx.filter.account_data.filter(changes.global_events))
     room_events = {room_id: events for room_id, events in changes.room_events.items()

@@ -11,6 +11,8 @@ from .. import account_data, receipts, typing
 
 
 def build(ctx, response) -> None:
+    if ctx.nothing_new:
+        return
     ephemeral = ctx.filter.room.ephemeral
     wants_typing = ephemeral.allows_type("m.typing")
     wants_receipts = ephemeral.allows_type("m.receipt")

@@ -13,6 +13,8 @@ def on_sync_request(request) -> None:
 
 
 def build(ctx, response) -> None:
+    if ctx.nothing_new:
+        return
     presence_filter = ctx.filter.presence
     if not presence_filter.allows_type("m.presence"):
         return

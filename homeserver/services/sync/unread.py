@@ -33,6 +33,8 @@ def _changed_rooms(ctx) -> set[str]:
 
 
 def build(ctx, response) -> None:
+    if ctx.nothing_new:
+        return
     joined = ctx.joined_room_ids
     if ctx.since is None:
         rooms = set(joined)
