@@ -4,10 +4,12 @@ GUNICORN_CMD_ARGS="--bind 127.0.0.1:9000 --workers 4"."""
 import multiprocessing
 
 bind = "127.0.0.1:8008"
-# gthread: /sync long-polls hold a thread each, so each worker runs many threads.
+# gthread: a /sync long-poll holds a thread (but no database connection) while it waits, so
+# workers x threads is how many clients can long-poll at once (4 x 320 = 1280) with threads left
+# for other requests. A waiting thread costs little memory; raise threads for more clients.
 worker_class = "gthread"
 workers = min(4, multiprocessing.cpu_count() * 2)
-threads = 64
+threads = 320
 # Long-polls last up to the client's timeout (30 s is common); keep well above it.
 timeout = 120
 graceful_timeout = 30

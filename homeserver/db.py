@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 database = peewee.DatabaseProxy()
 
 SQLITE_BUSY_TIMEOUT_S = 30
+# A request finding every pooled connection in use waits this long for one (instead of failing
+# at once): a gunicorn worker runs far more threads than it keeps connections (long-polls hold
+# a thread but no connection while they wait), so bursts must queue.
+POOL_WAIT_S = 30
 
 
 class BaseModel(peewee.Model):
@@ -67,6 +71,7 @@ def make_database(url: str, pool_size: int = 20) -> peewee.Database:
             port=parsed.port or None,
             max_connections=pool_size,
             stale_timeout=300,
+            timeout=POOL_WAIT_S,
             autoconnect=True,
         )
     path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
@@ -78,6 +83,7 @@ def make_database(url: str, pool_size: int = 20) -> peewee.Database:
         max_connections=pool_size,
         stale_timeout=300,
         check_same_thread=False,
+        # For the pool this is also how long to wait for a free connection (POOL_WAIT_S).
         timeout=SQLITE_BUSY_TIMEOUT_S,
         pragmas={
             "journal_mode": "wal",
