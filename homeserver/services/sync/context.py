@@ -88,12 +88,9 @@ class SyncContext:
         return {room_id for room_id, m in self.memberships.items() if m.membership == "join"}
 
     @cached_property
-    def newly_joined_room_ids(self) -> set[str]:
-        """Joined rooms the client learns about afresh in this response (so it gets their whole
-        state): every joined room on an initial or full-state sync; otherwise rooms joined since
-        ``since``, including rooms left and joined again in between."""
-        if self.since is None or self.full_state:
-            return set(self.joined_room_ids)
+    def joined_since_room_ids(self) -> set[str]:
+        """Incremental syncs: joined rooms whose membership became join since ``since``,
+        including rooms left and joined again in between (the client's copy is stale)."""
         fresh = set()
         for room_id, changes in self.membership_changes.items():
             if room_id not in self.joined_room_ids:
@@ -103,6 +100,15 @@ class SyncContext:
             if before is None or before.membership != "join" or left_between:
                 fresh.add(room_id)
         return fresh
+
+    @cached_property
+    def newly_joined_room_ids(self) -> set[str]:
+        """Joined rooms the client learns about afresh in this response (so it gets their whole
+        state): every joined room on an initial or full-state sync; otherwise
+        ``joined_since_room_ids``."""
+        if self.since is None or self.full_state:
+            return set(self.joined_room_ids)
+        return self.joined_since_room_ids
 
     @cached_property
     def newly_left_room_ids(self) -> set[str]:

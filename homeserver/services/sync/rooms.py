@@ -42,6 +42,7 @@ class _RoomsBuilder:
         self.limit = self.timeline_filter.limit_or(DEFAULT_TIMELINE_LIMIT)
         self.lazy = self.state_filter.lazy_load_members
         self.ignored = reading.ignored_users(ctx.user_id)
+        # room_id -> {member: event_id} this device already has (loaded per room when needed).
         self.sent_members: dict[str, dict[str, str]] = {}
         self.new_members: dict[str, dict[str, str]] = {}
         self.histories: dict = {}
@@ -49,15 +50,22 @@ class _RoomsBuilder:
 
     def run(self) -> None:
         ctx = self.ctx
-        if self.lazy and not self.state_filter.include_redundant_members:
-            self.sent_members = lazy_members.already_sent(
-                ctx.user_id, ctx.device_id, ctx.since, sorted(ctx.joined_room_ids))
         if ctx.is_initial or ctx.full_state:
             self._everything()
         else:
             self._changes()
         if self.lazy:
             self._record_members()
+
+    def _known_members(self, room_id: str) -> dict[str, str]:
+        """The members' events this device already has in the room (lazy-loading)."""
+        if self.state_filter.include_redundant_members:
+            return {}
+        if room_id not in self.sent_members:
+            ctx = self.ctx
+            self.sent_members[room_id] = lazy_members.already_sent(
+                ctx.user_id, ctx.device_id, ctx.since, [room_id]).get(room_id, {})
+        return self.sent_members[room_id]
 
     def _wanted(self, room_id: str) -> bool:
         return self.room_filter.allows_room(room_id)
@@ -77,13 +85,12 @@ class _RoomsBuilder:
 
     def _everything(self) -> None:
         ctx = self.ctx
-        rejoined = self._rejoined()
         for room_id, membership in sorted(ctx.memberships.items()):
             if not self._wanted(room_id):
                 continue
             kind = membership.membership
             if kind == "join":
-                fresh = ctx.is_initial or room_id in rejoined
+                fresh = ctx.is_initial or room_id in ctx.joined_since_room_ids
                 self._joined(room_id, lower=None if fresh else ctx.since, full=True)
             elif kind == "invite":
                 self._invited(room_id, membership)
@@ -97,31 +104,15 @@ class _RoomsBuilder:
                 elif self.room_filter.include_leave:
                     self._left(room_id, membership.position, lower=None, full=True)
 
-    def _rejoined(self) -> set[str]:
-        """Incremental syncs: joined rooms whose membership changed to join since ``since``."""
-        ctx = self.ctx
-        if ctx.is_initial:
-            return set()
-        fresh = set()
-        for room_id, changes in ctx.membership_changes.items():
-            if ctx.membership_at(room_id) != "join":
-                continue
-            before = ctx.memberships_at_since.get(room_id)
-            if (before is None or before.membership != "join"
-                    or any(change.membership != "join" for change in changes)):
-                fresh.add(room_id)
-        return fresh
-
     def _changes(self) -> None:
         ctx = self.ctx
-        rejoined = self._rejoined()
         for room_id in sorted(ctx.membership_changes):
             if not self._wanted(room_id):
                 continue
             membership = ctx.memberships.get(room_id)
             kind = membership.membership if membership else None
             if kind == "join":
-                if room_id in rejoined:
+                if room_id in ctx.joined_since_room_ids:
                     self._joined(room_id, lower=None, full=True)
                 else:
                     self._joined(room_id, lower=ctx.since, full=False)
@@ -269,7 +260,7 @@ class _RoomsBuilder:
         if not users:
             return
         found = reading.members_at(room_id, position, self.ctx.now, users)
-        known = self.sent_members.get(room_id, {})
+        known = self._known_members(room_id)
         for user, row in found.items():
             if known.get(user) != row.event_id and self._state_allowed(row):
                 state[(MEMBER, user)] = row
@@ -296,8 +287,8 @@ class _RoomsBuilder:
     def _record_members(self) -> None:
         ctx = self.ctx
         sent = {room: members for room, members in self.new_members.items() if members}
-        known = self.sent_members
-        sent = {room: {m: e for m, e in members.items() if known.get(room, {}).get(m) != e}
+        sent = {room: {m: e for m, e in members.items()
+                       if self._known_members(room).get(m) != e}
                 for room, members in sent.items()}
         sent = {room: members for room, members in sent.items() if members}
         if sent or lazy_members.has_unconfirmed(ctx.user_id, ctx.device_id, ctx.since):
