@@ -119,8 +119,8 @@ class Setup:
             since = self.api.call("GET", "/sync", user["access_token"])["next_batch"]
             setattr(self, "_since_" + user["user_id"], since)
         start = time.perf_counter()
-        self.api.call("GET", "/sync", user["access_token"], params={"since": since,
-                                                                     "timeout": 0})
+        self.api.call("GET", "/sync", user["access_token"],
+                      params={"since": since, "timeout": 0})
         return time.perf_counter() - start
 
     def page_history(self):
@@ -244,8 +244,8 @@ def main() -> int:
     row(f"/messages over {args.history} events, total ms",
         [f"{min(s for s, _ in results[n]['paging']) * 1000:.0f}" for n in names])
     row("pages", [str(results[n]["paging"][0][1]) for n in names])
-    row(f"errors among {args.idle} idle long-polls", [str(results[n]["idle_errors"])
-                                                       for n in names])
+    row(f"errors among {args.idle} idle long-polls",
+        [str(results[n]["idle_errors"]) for n in names])
     return 0
 
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from sync_support import (V3, create_room, event_ids, joined, messages, ok, send, set_state,
-                          state_keys, sync, sync_path, timeline_ids)
+                          state_keys, sync, sync_path)
 
 
 @pytest.fixture

@@ -108,8 +108,8 @@ def test_kick_and_ban_land_in_leave(alice, bob, action):
     room = create_room(alice, preset="public_chat")
     join(bob, room)
     since = sync(bob)["next_batch"]
-    ok(alice.post(f"{V3}/rooms/{quote(room)}/{action}", json={"user_id": bob.user_id,
-                                                                "reason": "test"}))
+    ok(alice.post(f"{V3}/rooms/{quote(room)}/{action}",
+                  json={"user_id": bob.user_id, "reason": "test"}))
     body = sync(bob, since=since)
     assert room not in body["rooms"]["join"]
     last = body["rooms"]["leave"][room]["timeline"]["events"][-1]

@@ -8,7 +8,7 @@ Runs on SQLite and PostgreSQL like every test.
 
 import threading
 
-from sync_support import V3, create_room, join, messages, ok, send, set_state, sync_path
+from sync_support import create_room, join, messages, ok, send, set_state, sync_path
 
 WRITERS = 4
 READERS = 3

@@ -124,8 +124,8 @@ class _RoomsBuilder:
                 self._newly_left(room_id, membership.position)
         steady = [room_id for room_id in ctx.joined_room_ids
                   if room_id not in ctx.membership_changes and self._wanted(room_id)]
-        for room_id in sorted(reading.rooms_with_events(steady, ctx.since, ctx.now,
-                                                         RANGE_SCAN_LIMIT)):
+        active = reading.rooms_with_events(steady, ctx.since, ctx.now, RANGE_SCAN_LIMIT)
+        for room_id in sorted(active):
             self._joined(room_id, lower=ctx.since, full=False, always_joined=True)
 
     # --- joined and left rooms ----------------------------------------------------------------
