@@ -100,12 +100,20 @@ def state_changes(room_id: str, lower: int, upper: int, *,
 
 
 def state_at(room_id: str, position: int, now: int, *, types: list[str] | None = None,
-             state_keys: list[str] | None = None) -> dict[tuple[str, str], Event]:
+             state_keys: list[str] | None = None,
+             current: dict[tuple[str, str], Event] | None = None
+             ) -> dict[tuple[str, str], Event]:
     """The state of a room at ``position``, read inside the snapshot where current state is
     the state at ``now``: current state with the few keys changed after ``position`` put
-    back, which beats grouping the room's whole state history when ``position`` is recent."""
-    if position >= now:
+    back, which beats grouping the room's whole state history when ``position`` is recent.
+    ``current``: the room's whole current state, when the caller has it already."""
+    def current_state():
+        if current is not None and types is None and state_keys is None:
+            return dict(current)
         return room_state.current_state(room_id, types=types, state_keys=state_keys)
+
+    if position >= now:
+        return current_state()
     changed = (Event.select(Event.type, Event.state_key)
                .where((Event.room == room_id) & Event.state_key.is_null(False)
                       & (Event.stream_ordering > position))
@@ -117,7 +125,7 @@ def state_at(room_id: str, position: int, now: int, *, types: list[str] | None =
     changed_keys = set(changed)
     if len(changed_keys) > 200:
         return room_state.state_at(room_id, position, types=types, state_keys=state_keys)
-    state = room_state.current_state(room_id, types=types, state_keys=state_keys)
+    state = current_state()
     if changed_keys:
         for key in changed_keys:
             state.pop(key, None)

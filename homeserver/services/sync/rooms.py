@@ -137,8 +137,12 @@ class _RoomsBuilder:
         if entry is None:
             return
         timeline, state, changed_types = entry
-        with_summary = full or bool(changed_types & summary.SUMMARY_TYPES)
-        room_summary = summary.room_summary(room_id, self.ctx.user_id) if with_summary else None
+        if full and timeline.get("_current") is not None:
+            room_summary = summary.summary_from_state(timeline["_current"], self.ctx.user_id)
+        elif full or changed_types & summary.SUMMARY_TYPES:
+            room_summary = summary.room_summary(room_id, self.ctx.user_id)
+        else:
+            room_summary = None
         if self.lazy and room_summary and room_summary.get("m.heroes"):
             self._add_lazy_members(room_id, state, set(room_summary["m.heroes"]),
                                    timeline["_start"])
@@ -172,6 +176,7 @@ class _RoomsBuilder:
         ctx = self.ctx
         rows = timeline.pop("_rows")
         timeline.pop("_start")
+        timeline.pop("_current", None)
         state_rows = sorted(state.values(), key=lambda row: row.stream_ordering)
         if self.lazy:
             sent = self.new_members.setdefault(room_id, {})
@@ -206,10 +211,13 @@ class _RoomsBuilder:
         changed_types: set[str] = set()
         # The state is given at the start of the timeline, or (use_state_after) at its end.
         at = upper if ctx.use_state_after else start
+        current = None
         if not with_state:
             state = {}
         elif full:
-            state = reading.state_at(room_id, at, ctx.now)
+            # The whole current state: the start of the state at ``at``, and the summary.
+            current = room_state.current_state(room_id)
+            state = reading.state_at(room_id, at, ctx.now, current=current)
         elif ctx.use_state_after:
             state = reading.state_changes(room_id, lower, upper)
             changed_types = {event_type for event_type, _ in state}
@@ -243,7 +251,7 @@ class _RoomsBuilder:
             state.update(members)
             self._add_lazy_members(room_id, state, {row.sender for row in rows}, at)
         timeline = {"limited": page.more, "prev_batch": pagination_token(start),
-                    "_rows": rows, "_start": at}
+                    "_rows": rows, "_start": at, "_current": current}
         return timeline, state, changed_types
 
     def _state_allowed(self, row: Event) -> bool:

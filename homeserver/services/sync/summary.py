@@ -19,6 +19,22 @@ def _has_name_or_alias(room_id: str) -> bool:
             .join(CurrentState, on=(Event.event_id == CurrentState.event_id))
             .where((CurrentState.room == room_id) & (CurrentState.state_key == "")
                    & CurrentState.type.in_(["m.room.name", "m.room.canonical_alias"])))
+    return _named(rows)
+
+
+def _members(room_id: str, user_id: str, memberships: list[str]) -> list[str]:
+    rows = (CurrentState.select(CurrentState.state_key)
+            .where((CurrentState.room == room_id) & (CurrentState.type == MEMBER)
+                   & (CurrentState.state_key != user_id)
+                   & CurrentState.membership.in_(memberships))
+            .order_by(CurrentState.stream_ordering)
+            .limit(HERO_COUNT)
+            .tuples())
+    return [state_key for state_key, in rows]
+
+
+def _named(rows) -> bool:
+    """Whether a room has a non-empty name or canonical alias (then no heroes are needed)."""
     for row in rows:
         content = json.loads(row.json).get("content")
         if not isinstance(content, dict):
@@ -32,15 +48,23 @@ def _has_name_or_alias(room_id: str) -> bool:
     return False
 
 
-def _members(room_id: str, user_id: str, memberships: list[str]) -> list[str]:
-    rows = (CurrentState.select(CurrentState.state_key)
-            .where((CurrentState.room == room_id) & (CurrentState.type == MEMBER)
-                   & (CurrentState.state_key != user_id)
-                   & CurrentState.membership.in_(memberships))
-            .order_by(CurrentState.stream_ordering)
-            .limit(HERO_COUNT)
-            .tuples())
-    return [state_key for state_key, in rows]
+def summary_from_state(current: dict, user_id: str) -> dict:
+    """The summary computed from the room's whole current state, when it is loaded anyway."""
+    members = sorted((row for (event_type, _), row in current.items() if event_type == MEMBER),
+                     key=lambda row: row.stream_ordering)
+    summary = {
+        "m.joined_member_count": sum(1 for row in members if row.membership == "join"),
+        "m.invited_member_count": sum(1 for row in members if row.membership == "invite"),
+    }
+    names = [current[key] for key in (("m.room.name", ""), ("m.room.canonical_alias", ""))
+             if key in current]
+    if not _named(names):
+        others = [row for row in members if row.state_key != user_id]
+        heroes = [row.state_key for row in others if row.membership in ("join", "invite")]
+        if not heroes:
+            heroes = [row.state_key for row in others if row.membership in ("leave", "ban")]
+        summary["m.heroes"] = heroes[:HERO_COUNT]
+    return summary
 
 
 def room_summary(room_id: str, user_id: str) -> dict:
