@@ -1,40 +1,10 @@
-"""Helpers for the notification, unread-count and pusher tests.
+"""Helpers for the pusher tests: a push gateway run by the test."""
 
-``push_hook``: services/events.py is to call ``push_actions.on_event_persisted`` inside each
-event's transaction. Until it does, this fixture makes the test's event pipeline call it the
-same way (after ``RoomAppender.append``, same transaction); once events.py calls it, the
-fixture does nothing. ``test_unread.py::test_event_pipeline_calls_the_push_hook`` runs without
-the fixture and shows whether the real pipeline is wired.
-"""
-
-import inspect
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-from homeserver.models.rooms import Event
-from homeserver.services import events, push_actions
-
-PIPELINE_WIRED = "on_event_persisted" in inspect.getsource(events)
-
-
-@pytest.fixture
-def push_hook(monkeypatch):
-    if PIPELINE_WIRED:
-        return
-    original = events.RoomAppender.append
-
-    def append(self, *args, **kwargs):
-        sent = original(self, *args, **kwargs)
-        pdu = json.loads(Event.get(Event.event_id == sent.event_id).json)
-        auth_state = self.state([("m.room.create", ""), ("m.room.power_levels", "")])
-        push_actions.on_event_persisted(self.room_id, sent.event_id, pdu, sent.stream_ordering,
-                                        self.version, auth_state)
-        return sent
-
-    monkeypatch.setattr(events.RoomAppender, "append", append)
 
 
 class Gateway:

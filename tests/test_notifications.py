@@ -5,14 +5,13 @@ from urllib.parse import quote
 
 import pytest
 
-from push_support import push_hook  # noqa: F401 (fixture)
 from sync_support import V3, create_room, invite, join, ok, send
 
 PATH = f"{V3}/notifications"
 
 
 @pytest.fixture
-def room(register_user, push_hook):  # noqa: F811
+def room(register_user):
     alice, bob = register_user("alice"), register_user("bob")
     room_id = create_room(alice, preset="public_chat")
     join(bob, room_id)
@@ -66,7 +65,7 @@ def test_pagination(room):
     assert seen == list(reversed(sent))
 
 
-def test_invites_notify(register_user, push_hook):  # noqa: F811
+def test_invites_notify(register_user):
     alice, bob = register_user("alice"), register_user("bob")
     room_id = create_room(alice)
     invite(alice, room_id, bob)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from push_support import gateway, push_hook  # noqa: F401 (fixtures)
+from push_support import gateway  # noqa: F401 (fixture)
 from sync_support import V3, create_room, join, ok, send
 
 
@@ -23,7 +23,7 @@ def set_pusher(user, url, pushkey="pk-bob", **data):
 
 
 @pytest.fixture
-def room(register_user, push_hook):  # noqa: F811
+def room(register_user):
     alice, bob = register_user("alice"), register_user("bob")
     room_id = create_room(alice, preset="public_chat", name="Tea room")
     join(bob, room_id)

@@ -6,14 +6,13 @@ from urllib.parse import quote
 
 import pytest
 
-from push_support import PIPELINE_WIRED, push_hook  # noqa: F401 (fixture)
 from sync_support import V3, create_room, join, joined, ok, send, sync
 
 THREADS = {"room": {"timeline": {"unread_thread_notifications": True}}}
 
 
 @pytest.fixture
-def room(register_user, push_hook):  # noqa: F811
+def room(register_user):
     alice, bob = register_user("alice"), register_user("bob")
     room_id = create_room(alice, preset="public_chat")
     join(bob, room_id)
@@ -163,18 +162,8 @@ def test_receipt_change_alone_updates_counts_in_incremental_sync(room):
     assert counts(body, room_id) == zero()
 
 
-@pytest.mark.xfail(not PIPELINE_WIRED, strict=True,
-                   reason="services/events.py does not call push_actions.on_event_persisted yet")
-def test_event_pipeline_calls_the_push_hook(register_user):
-    alice, bob = register_user("alice"), register_user("bob")
-    room_id = create_room(alice, preset="public_chat")
-    join(bob, room_id)
-    send(alice, room_id, "counted by the real pipeline")
-    assert counts(sync(bob), room_id)["notification_count"] == 1
-
-
 @pytest.fixture
-def trio(register_user, push_hook):  # noqa: F811
+def trio(register_user):
     alice, bob, carol = (register_user(n) for n in ("alice", "bob", "carol"))
     room_id = create_room(alice, preset="public_chat")
     join(bob, room_id)
