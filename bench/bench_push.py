@@ -97,12 +97,10 @@ def main() -> int:
     names = [server.name for server in servers]
     row("", names)
     for size, label in (("small", "2 members"), ("large", f"{args.members} members")):
-        row(f"{label}: events/s", [f"{len(results[n][size]) / sum(results[n][size]):.1f}"
-                                  for n in names])
-        row(f"{label}: p50 ms", [f"{bench.pct(results[n][size], 50):.1f}"
-                                for n in names])
-        row(f"{label}: p99 ms", [f"{bench.pct(results[n][size], 99):.1f}"
-                                for n in names])
+        row(f"{label}: events/s",
+            [f"{len(results[n][size]) / sum(results[n][size]):.1f}" for n in names])
+        row(f"{label}: p50 ms", [f"{bench.pct(results[n][size], 50):.1f}" for n in names])
+        row(f"{label}: p99 ms", [f"{bench.pct(results[n][size], 99):.1f}" for n in names])
     row("mean send time, large / small", [
         f"{sum(results[n]['large']) / sum(results[n]['small']):.2f}x" for n in names])
     row("unread count of a large-room member", [str(unread[n]) for n in names])

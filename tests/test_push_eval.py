@@ -83,6 +83,7 @@ def test_event_match_on_body_uses_word_boundaries():
 def test_event_property_is_matches_exact_types():
     event = {"type": "m.room.create", "content": {"m.federate": True, "n": 1, "s": "true",
                                                   "z": None, "obj": {}}}
+
     def is_(key, value):
         return condition({"kind": "event_property_is", "key": key, "value": value}, event)
     assert is_("content.m\\.federate", True)
@@ -99,6 +100,7 @@ def test_event_property_contains():
     event = {"type": "m.room.canonical_alias",
              "content": {"alt_aliases": ["#somewhere:example.org", "#myroom:example.com", 1,
                                          True, {"x": 1}]}}
+
     def contains(value, key="content.alt_aliases"):
         return condition({"kind": "event_property_contains", "key": key, "value": value}, event)
     assert contains("#myroom:example.com")

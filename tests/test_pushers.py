@@ -102,8 +102,8 @@ def test_bad_types(register_user):
 def test_http_gateway_allowed_by_configuration(make_app):
     app = make_app(push={"allow_http_gateways": True})
     client = app.test_client()
-    response = client.post(f"{V3}/register", json={"username": "alice", "password": "pw-123456",
-                                                  "auth": {"type": "m.login.dummy"}})
+    response = client.post(f"{V3}/register", json={
+        "username": "alice", "password": "pw-123456", "auth": {"type": "m.login.dummy"}})
     token = response.get_json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
     url = "http://127.0.0.1:9/_matrix/push/v1/notify"

@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 import pytest
 
-from sync_support import V3, create_room, join, joined, ok, sync
+from sync_support import V3, create_room, join, ok, sync
 
 
 @pytest.fixture

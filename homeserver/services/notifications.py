@@ -5,10 +5,11 @@ stores that compactly in the event's transaction: a NotifyingEvent row holds the
 every member at the time but the sender, except members with a PushAction row (whose
 ``notify`` then decides). A member's read position is never before their own join, so the
 events of a room that lie after it were sent while they were in the room. An event is unread
-while it lies after the user's read position: ``ReadPosition`` keeps, per room, the furthest point of their
-unthreaded receipts (thread_key "") and, per thread ("main" or a root event ID), of their
-threaded receipts and their own events. An event in thread T is read when it is at or before
-the unthreaded position or T's position (spec: Receiving notifications, threaded receipts).
+while it lies after the user's read position: ``ReadPosition`` keeps, per room, the furthest
+point of their unthreaded receipts (thread_key "") and, per thread ("main" or a root event
+ID), of their threaded receipts and their own events. An event in thread T is read when it is
+at or before the unthreaded position or T's position (spec: Receiving notifications, threaded
+receipts).
 """
 
 from __future__ import annotations

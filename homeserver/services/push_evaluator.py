@@ -219,7 +219,8 @@ class EventFacts:
         if kind == "contains_display_name":
             names = display_names()
             return {u for u in users if self._contains_display_name(names.get(u))}
-        path, pattern, value = condition.get("key"), condition.get("pattern"), condition.get("value")
+        path = condition.get("key")
+        pattern, value = condition.get("pattern"), condition.get("value")
         found = self._lookup(path) if isinstance(path, str) else _ABSENT
         if kind == "event_property_contains" and value is USER_ID and isinstance(found, list):
             return users.intersection(item for item in found if isinstance(item, str))

@@ -7,8 +7,8 @@ The queue is the PushDelivery table: rows are written in the event's transaction
 deletes it on success, and on failure retries it with exponential backoff until
 ``push.give_up_after_ms``. Pushkeys the gateway lists as ``rejected`` lose their pusher.
 
-One sender thread per process, started when the process first sees a pusher; it wakes when any stream
-position commits (services/notifier) and when a retry comes due.
+One sender thread per process, started when the process first sees a pusher; it wakes when any
+stream position commits (services/notifier) and when a retry comes due.
 """
 
 from __future__ import annotations
