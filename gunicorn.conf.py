@@ -15,6 +15,9 @@ timeout = 120
 graceful_timeout = 30
 keepalive = 75
 accesslog = "-"
+# No control socket: its default path (~/.gunicorn/gunicorn.ctl) is shared by every gunicorn
+# of the same user, so two servers on one machine would take it from each other.
+control_socket_disable = True
 wsgi_app = "wsgi:app"
 
 

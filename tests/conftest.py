@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from homeserver import create_app, db
 from homeserver.config import load_config
 from homeserver.services import passwords
+from db_support import release_connections
 from user_handle import UserHandle
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -66,7 +67,7 @@ def postgres_url():
 def _migrated(url: str) -> None:
     database = db.init_database(url, 4)
     db.migrate()
-    database.close_all()
+    release_connections(database)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -129,7 +130,7 @@ def make_app(database_url, tmp_path):
         return app
 
     yield factory
-    db.database.obj.close_all()
+    release_connections(db.database.obj)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from homeserver import db
 from homeserver.cli import main
 from homeserver.models.media import Media
+from db_support import release_connections
 from media_helpers import DOWNLOAD, UPLOAD, media_files, upload
 
 DAY_MS = 24 * 3600 * 1000
@@ -30,7 +31,7 @@ def cli(app, database_url, tmp_path, monkeypatch):
             result = CliRunner().invoke(main, list(args), catch_exceptions=False)
         finally:
             if db.database.obj is not saved:
-                db.database.obj.close_all()
+                release_connections(db.database.obj)
                 db.database.initialize(saved)
         return result
 
