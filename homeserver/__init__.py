@@ -27,6 +27,7 @@ def create_app(config=None, *, overrides: dict | None = None, check_schema: bool
     from .api import register_blueprints
     from .api.error_handlers import register_error_handlers
     from .config import load_config
+    from .request_body import DrainUnreadBody
 
     if config is None:
         config = load_config(overrides=overrides)
@@ -40,7 +41,11 @@ def create_app(config=None, *, overrides: dict | None = None, check_schema: bool
     app.json.ensure_ascii = False
     app.json.compact = True
     if config.trust_x_forwarded_for:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        # What README's nginx block sets: X-Forwarded-For and X-Forwarded-Proto, and Host as
+        # such. X-Forwarded-Host is not trusted: nginx passes a client's own one on unchanged.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=0)
+    app.wsgi_app = DrainUnreadBody(
+        app.wsgi_app, max(config.max_request_size, config.media["max_upload_size"]))
 
     database = db.init_database(config.database_url, config.database_pool_size)
     if check_schema:
