@@ -256,3 +256,22 @@ def test_use_state_after_gives_state_at_end_of_timeline(alice):
     send(alice, room, "three")
     assert joined(sync(alice, since=since, use_state_after="true"),
                   room)["state_after"] == {"events": []}
+
+
+def test_initial_sync_of_many_rooms_gives_each_its_state_at_timeline_start(alice):
+    rooms = [create_room(alice, topic=f"first {i}") for i in range(4)]
+    for i, room in enumerate(rooms):
+        set_state(alice, room, "m.room.topic", {"topic": f"second {i}"})
+        for n in range(i):  # a different number of messages after the change in each room
+            send(alice, room, f"m{n}")
+        set_state(alice, room, "m.room.topic", {"topic": f"third {i}"})
+        set_state(alice, room, "org.example.new", {"n": i})
+    body = sync(alice, filter={"room": {"timeline": {"limit": 2}}})
+    for i, room in enumerate(rooms):
+        entry = joined(body, room)
+        state = {(e["type"], e["state_key"]): e["content"] for e in entry["state"]["events"]}
+        # The timeline holds the third topic and the new key: the state is from before them.
+        assert state[("m.room.topic", "")] == {"topic": f"second {i}"}
+        assert ("org.example.new", "") not in state
+        types = [e["type"] for e in entry["timeline"]["events"]]
+        assert types == ["m.room.topic", "org.example.new"]

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import peewee
 
-from ...models.rooms import Event
+from ...models.rooms import CurrentState, Event
 from .. import serialize
 from .. import state as room_state
-from ..visibility import RoomHistory
+from ..visibility import DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory
 from ..filters import EventFilter, Filter, apply_event_fields
 
 MEMBER = "m.room.member"
@@ -100,16 +100,11 @@ def state_changes(room_id: str, lower: int, upper: int, *,
 
 
 def state_at(room_id: str, position: int, now: int, *, types: list[str] | None = None,
-             state_keys: list[str] | None = None,
-             current: dict[tuple[str, str], Event] | None = None
-             ) -> dict[tuple[str, str], Event]:
+             state_keys: list[str] | None = None) -> dict[tuple[str, str], Event]:
     """The state of a room at ``position``, read inside the snapshot where current state is
     the state at ``now``: current state with the few keys changed after ``position`` put
-    back, which beats grouping the room's whole state history when ``position`` is recent.
-    ``current``: the room's whole current state, when the caller has it already."""
+    back, which beats grouping the room's whole state history when ``position`` is recent."""
     def current_state():
-        if current is not None and types is None and state_keys is None:
-            return dict(current)
         return room_state.current_state(room_id, types=types, state_keys=state_keys)
 
     if position >= now:
@@ -134,6 +129,82 @@ def state_at(room_id: str, position: int, now: int, *, types: list[str] | None =
                                      state_keys=sorted({k for _, k in changed_keys}))
         state.update({key: row for key, row in before.items() if key in changed_keys})
     return state
+
+
+# --- many rooms at once (initial syncs) -------------------------------------------------------
+
+CHUNK = 200
+
+
+def _chunks(items: list) -> list[list]:
+    return [items[start:start + CHUNK] for start in range(0, len(items), CHUNK)]
+
+
+def current_states(room_ids: list[str]) -> dict[str, dict[tuple[str, str], Event]]:
+    """room_id -> its whole current state, for many rooms in one query per chunk."""
+    states: dict[str, dict[tuple[str, str], Event]] = {room_id: {} for room_id in room_ids}
+    for chunk in _chunks(room_ids):
+        rows = (Event.select().join(CurrentState, on=(Event.event_id == CurrentState.event_id))
+                .where(CurrentState.room.in_(chunk)))
+        for row in rows:
+            states[row.room_id][(row.type, row.state_key)] = row
+    return states
+
+
+def states_at(positions: dict[str, int], currents: dict[str, dict], now: int
+              ) -> dict[str, dict[tuple[str, str], Event]]:
+    """room_id -> its state at positions[room_id], from its current state (``currents``, the
+    state at ``now``): each key changed after the position is put back to the event that its
+    first later change replaced (``replaces_state``; none: the key did not exist yet)."""
+    states = {room_id: dict(currents[room_id]) for room_id in positions}
+    # Rooms sorted by position, so each chunk's lowest position is close to all of its own.
+    behind = sorted((room_id for room_id, position in positions.items() if position < now),
+                    key=lambda room_id: positions[room_id])
+    replaced: dict[tuple[str, str, str], str | None] = {}
+    for chunk in _chunks(behind):
+        rows = (Event.select(Event.room_id, Event.type, Event.state_key, Event.replaces_state,
+                             Event.stream_ordering)
+                .where(Event.room_id.in_(chunk) & Event.state_key.is_null(False)
+                       & (Event.stream_ordering > positions[chunk[0]]))
+                .order_by(Event.stream_ordering).tuples())
+        for room_id, event_type, state_key, replaces, position in rows:
+            if position > positions[room_id]:
+                replaced.setdefault((room_id, event_type, state_key), replaces)
+    wanted = sorted({event_id for event_id in replaced.values() if event_id})
+    earlier = {}
+    for chunk in _chunks(wanted):
+        earlier.update({row.event_id: row for row in Event.select().where(
+            Event.event_id.in_(chunk))})
+    for (room_id, event_type, state_key), event_id in replaced.items():
+        state = states[room_id]
+        state.pop((event_type, state_key), None)
+        if event_id in earlier:
+            state[(event_type, state_key)] = earlier[event_id]
+    return states
+
+
+def histories(room_ids: list[str], user_id: str) -> dict[str, RoomHistory]:
+    """``RoomHistory.load`` for many rooms in two queries per chunk."""
+    memberships: dict[str, list] = {room_id: [] for room_id in room_ids}
+    visibilities: dict[str, list] = {room_id: [] for room_id in room_ids}
+    for chunk in _chunks(room_ids):
+        for room_id, position, membership in (
+                Event.select(Event.room_id, Event.stream_ordering, Event.membership)
+                .where(Event.room_id.in_(chunk) & (Event.type == MEMBER)
+                       & (Event.state_key == user_id))
+                .order_by(Event.stream_ordering).tuples()):
+            memberships[room_id].append((position, membership or "leave"))
+        for room_id, position, text in (
+                Event.select(Event.room_id, Event.stream_ordering, Event.json)
+                .where(Event.room_id.in_(chunk) & (Event.type == HISTORY_VISIBILITY)
+                       & (Event.state_key == ""))
+                .order_by(Event.stream_ordering).tuples()):
+            content = json.loads(text).get("content")
+            value = content.get("history_visibility") if isinstance(content, dict) else None
+            visibilities[room_id].append(
+                (position, value if value in VISIBILITIES else DEFAULT_VISIBILITY))
+    return {room_id: RoomHistory(room_id, user_id, memberships[room_id], visibilities[room_id])
+            for room_id in room_ids}
 
 
 def members_at(room_id: str, position: int, now: int,

@@ -11,6 +11,8 @@ members the timeline's senders need, minus those this device already has.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ...models.rooms import Event
 from .. import state as room_state
 from ..filters import DEFAULT_TIMELINE_LIMIT, EventFilter
@@ -23,6 +25,13 @@ MEMBER = "m.room.member"
 # Below this many positions since the last sync, finding the active rooms scans the range
 # itself; above it, each joined room is probed by its index.
 RANGE_SCAN_LIMIT = 2000
+
+
+@dataclass
+class _Timeline:
+    rows: list[Event]       # oldest first
+    page: reading.Page
+    start: int              # the position just before the first event (prev_batch)
 
 
 def build(ctx: SyncContext, response: SyncResponse) -> None:
@@ -47,6 +56,8 @@ class _RoomsBuilder:
         self.new_members: dict[str, dict[str, str]] = {}
         self.histories: dict = {}
         self._forgotten: set[str] | None = None
+        # (room entry, timeline rows, state rows): serialized together at the end.
+        self._pending: list[tuple[dict, list[Event], list[Event]]] = []
 
     def run(self) -> None:
         ctx = self.ctx
@@ -54,6 +65,7 @@ class _RoomsBuilder:
             self._everything()
         else:
             self._changes()
+        self._render()
         if self.lazy:
             self._record_members()
 
@@ -85,13 +97,14 @@ class _RoomsBuilder:
 
     def _everything(self) -> None:
         ctx = self.ctx
+        joined: list[tuple[str, int | None]] = []
         for room_id, membership in sorted(ctx.memberships.items()):
             if not self._wanted(room_id):
                 continue
             kind = membership.membership
             if kind == "join":
                 fresh = ctx.is_initial or room_id in ctx.joined_since_room_ids
-                self._joined(room_id, lower=None if fresh else ctx.since, full=True)
+                joined.append((room_id, None if fresh else ctx.since))
             elif kind == "invite":
                 self._invited(room_id, membership)
             elif kind == "knock":
@@ -103,6 +116,7 @@ class _RoomsBuilder:
                     self._newly_left(room_id, membership.position)
                 elif self.room_filter.include_leave:
                     self._left(room_id, membership.position, lower=None, full=True)
+        self._joined_in_full(joined)
 
     def _changes(self) -> None:
         ctx = self.ctx
@@ -130,22 +144,49 @@ class _RoomsBuilder:
 
     # --- joined and left rooms ----------------------------------------------------------------
 
+    def _joined_in_full(self, rooms: list[tuple[str, int | None]]) -> None:
+        """Joined rooms sent with their whole state (initial and full-state syncs), loaded
+        together: a few queries for all of them, plus one timeline query per room."""
+        if not rooms:
+            return
+        ctx = self.ctx
+        room_ids = [room_id for room_id, _ in rooms]
+        missing = [room_id for room_id in room_ids if room_id not in self.histories]
+        self.histories.update(reading.histories(missing, ctx.user_id))
+        currents = reading.current_states(room_ids)
+        timelines = {room_id: self._timeline(room_id, lower=lower, upper=ctx.now,
+                                             always_joined=False)
+                     for room_id, lower in rooms}
+        positions = {room_id: ctx.now if ctx.use_state_after else timelines[room_id].start
+                     for room_id in room_ids}
+        states = reading.states_at(positions, currents, ctx.now)
+        for room_id in room_ids:
+            self._joined_entry(room_id, timelines[room_id], states[room_id], full=True,
+                               current=currents[room_id], changed_types=set())
+
     def _joined(self, room_id: str, *, lower: int | None, full: bool,
                 always_joined: bool = False) -> None:
-        entry = self._room_entry(room_id, lower=lower, upper=self.ctx.now, full=full,
-                                 always_joined=always_joined)
+        timeline = self._timeline(room_id, lower=lower, upper=self.ctx.now,
+                                  always_joined=always_joined)
+        entry = self._room_state(room_id, timeline, lower=lower, upper=self.ctx.now, full=full)
         if entry is None:
             return
-        timeline, state, changed_types = entry
-        if full and timeline.get("_current") is not None:
-            room_summary = summary.summary_from_state(timeline["_current"], self.ctx.user_id)
+        state, changed_types, current = entry
+        self._joined_entry(room_id, timeline, state, full=full, current=current,
+                           changed_types=changed_types)
+
+    def _joined_entry(self, room_id: str, timeline: _Timeline, state: dict, *, full: bool,
+                      current: dict | None, changed_types: set[str]) -> None:
+        at = self.ctx.now if self.ctx.use_state_after else timeline.start
+        state = self._select_state(room_id, state, timeline.rows, full=full, at=at)
+        if full and current is not None:
+            room_summary = summary.summary_from_state(current, self.ctx.user_id)
         elif full or changed_types & summary.SUMMARY_TYPES:
             room_summary = summary.room_summary(room_id, self.ctx.user_id)
         else:
             room_summary = None
         if self.lazy and room_summary and room_summary.get("m.heroes"):
-            self._add_lazy_members(room_id, state, set(room_summary["m.heroes"]),
-                                   timeline["_start"])
+            self._add_lazy_members(room_id, state, set(room_summary["m.heroes"]), at)
         out = self.response.room("join", room_id)
         if room_summary is not None:
             out["summary"] = room_summary
@@ -165,18 +206,19 @@ class _RoomsBuilder:
 
     def _left(self, room_id: str, left_at: int, *, lower: int | None, full: bool,
               with_state: bool = True, always: bool = False) -> None:
-        entry = self._room_entry(room_id, lower=lower, upper=left_at, full=full,
-                                 always_joined=False, with_state=with_state, always=always)
+        timeline = self._timeline(room_id, lower=lower, upper=left_at, always_joined=False)
+        entry = self._room_state(room_id, timeline, lower=lower, upper=left_at, full=full,
+                                 with_state=with_state, always=always)
         if entry is None:
             return
-        timeline, state, _ = entry
+        state, _, _ = entry
+        at = left_at if self.ctx.use_state_after else timeline.start
+        state = self._select_state(room_id, state, timeline.rows, full=full, at=at)
         self._finish(room_id, self.response.room("leave", room_id), timeline, state)
 
-    def _finish(self, room_id: str, out: dict, timeline: dict, state: dict) -> None:
+    def _finish(self, room_id: str, out: dict, timeline: _Timeline, state: dict) -> None:
         ctx = self.ctx
-        rows = timeline.pop("_rows")
-        timeline.pop("_start")
-        timeline.pop("_current", None)
+        rows = timeline.rows
         state_rows = sorted(state.values(), key=lambda row: row.stream_ordering)
         if self.lazy:
             sent = self.new_members.setdefault(room_id, {})
@@ -185,17 +227,28 @@ class _RoomsBuilder:
             for row in ordered:
                 if row.type == MEMBER:
                     sent[row.state_key] = row.event_id
-        timeline["events"] = reading.to_client(rows, ctx.user_id, ctx.device_id, ctx.filter,
-                                               histories=self.histories)
-        out["timeline"] = timeline
-        key = "state_after" if ctx.use_state_after else "state"
-        out[key] = {"events": reading.to_client(state_rows, ctx.user_id, ctx.device_id,
-                                                ctx.filter, histories=self.histories)}
+        out["timeline"] = {"limited": timeline.page.more,
+                           "prev_batch": pagination_token(timeline.start)}
+        self._pending.append((out, rows, state_rows))
 
-    def _room_entry(self, room_id: str, *, lower: int | None, upper: int, full: bool,
-                    always_joined: bool, with_state: bool = True, always: bool = False):
-        """(timeline dict, state {key: row}, types of state changed) or None if nothing new."""
+    def _render(self) -> None:
+        """Serialize every room's events in two calls (the serializer batches its lookups)."""
         ctx = self.ctx
+        timeline_rows = [row for _, rows, _ in self._pending for row in rows]
+        state_rows = [row for _, _, rows in self._pending for row in rows]
+        timelines = iter(reading.to_client(timeline_rows, ctx.user_id, ctx.device_id,
+                                           ctx.filter, histories=self.histories))
+        states = iter(reading.to_client(state_rows, ctx.user_id, ctx.device_id, ctx.filter,
+                                        histories=self.histories))
+        key = "state_after" if ctx.use_state_after else "state"
+        for out, rows, room_state_rows in self._pending:
+            out["timeline"]["events"] = [next(timelines) for _ in rows]
+            out[key] = {"events": [next(states) for _ in room_state_rows]}
+        self._pending.clear()
+
+    def _timeline(self, room_id: str, *, lower: int | None, upper: int,
+                  always_joined: bool) -> _Timeline:
+        """The newest ``limit`` events of (lower, upper] the user may see."""
         visible = reading.visibility(self._history(room_id), self.ignored,
                                      all_visible=always_joined)
         page = reading.room_events(room_id, lower=lower, upper=upper, direction="b",
@@ -208,6 +261,14 @@ class _RoomsBuilder:
             start = page.boundary
         else:
             start = upper
+        return _Timeline(rows, page, start)
+
+    def _room_state(self, room_id: str, timeline: _Timeline, *, lower: int | None, upper: int,
+                    full: bool, with_state: bool = True, always: bool = False):
+        """(state {key: row}, types of state changed, current state or None) for one room, or
+        None when an incremental sync has nothing to say about it."""
+        ctx = self.ctx
+        rows, start = timeline.rows, timeline.start
         changed_types: set[str] = set()
         # The state is given at the start of the timeline, or (use_state_after) at its end.
         at = upper if ctx.use_state_after else start
@@ -217,7 +278,7 @@ class _RoomsBuilder:
         elif full:
             # The whole current state: the start of the state at ``at``, and the summary.
             current = room_state.current_state(room_id)
-            state = reading.state_at(room_id, at, ctx.now, current=current)
+            state = reading.states_at({room_id: at}, {room_id: current}, ctx.now)[room_id]
         elif ctx.use_state_after:
             state = reading.state_changes(room_id, lower, upper)
             changed_types = {event_type for event_type, _ in state}
@@ -232,8 +293,13 @@ class _RoomsBuilder:
             for key, row in later.items():
                 if key not in shown_keys:
                     state[key] = row
-        if not full and not always and not rows and not state and not page.more:
+        if not full and not always and not rows and not state and not timeline.page.more:
             return None
+        return state, changed_types, current
+
+    def _select_state(self, room_id: str, state: dict, rows: list[Event], *, full: bool,
+                      at: int) -> dict:
+        """The state filter, and lazy-loading of members."""
         members = {key: row for key, row in state.items()
                    if key[0] == MEMBER and self._state_allowed(row)}
         state = {key: row for key, row in state.items()
@@ -243,16 +309,14 @@ class _RoomsBuilder:
         elif full:
             # The whole state at the start is at hand: keep the senders' members and the
             # user's own (the spec requires it on joins and full state).
-            needed = {row.sender for row in rows} | {ctx.user_id}
+            needed = {row.sender for row in rows} | {self.ctx.user_id}
             state.update({key: row for key, row in members.items() if key[1] in needed})
         else:
             # Members changed in the gap are always sent; the senders' otherwise unless this
             # device has them already.
             state.update(members)
             self._add_lazy_members(room_id, state, {row.sender for row in rows}, at)
-        timeline = {"limited": page.more, "prev_batch": pagination_token(start),
-                    "_rows": rows, "_start": at, "_current": current}
-        return timeline, state, changed_types
+        return state
 
     def _state_allowed(self, row: Event) -> bool:
         return self.state_filter.matches({"type": row.type, "sender": row.sender,
