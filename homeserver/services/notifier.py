@@ -4,7 +4,8 @@ One listener thread per process and database learns about new stream positions:
 - PostgreSQL: ``LISTEN`` on a dedicated connection (``services.streams`` NOTIFYs in every writing
   transaction, so writes from any worker or host arrive), plus a slow safety read of the counter;
 - SQLite: a read of the counter every ~50 ms on its own connection (one host only), with the
-  wake-up hints writers left in ``stream_wake_hint``.
+  wake-up hints writers left in ``stream_wake_hint``; writers also nudge the listeners of the
+  host (``services.doorbell``) so that they look at once rather than at their next poll.
 
 It keeps a short history of changes (positions, and the rooms/users they concern) and wakes the
 waiters they concern. ``wait_for_position_above`` is what a request calls; it returns the
@@ -29,11 +30,14 @@ from urllib.request import pathname2url
 import peewee
 
 from ..db import database
-from . import streams
+from . import doorbell, streams
 
 logger = logging.getLogger(__name__)
 
 SQLITE_POLL_S = 0.05
+# After a nudge (services/doorbell.py) the SQLite counter is read this often, for this long.
+SQLITE_FAST_POLL_S = 0.002
+SQLITE_FAST_WINDOW_S = 0.25
 # On PostgreSQL notifications do the work; this read only catches a lost connection or a
 # database that was recreated.
 POSTGRES_SAFETY_POLL_S = 10.0
@@ -246,6 +250,11 @@ class _SqliteListener(_Listener):
     def __init__(self, path: str):
         self._path = path
         self._conn: sqlite3.Connection | None = None
+        try:
+            self._bell: doorbell.Bell | None = doorbell.Bell(path)
+        except OSError as exc:
+            logger.warning("no doorbell for %s (%s): polling only", path, exc)
+            self._bell = None
         super().__init__()
 
     def _connect(self) -> None:
@@ -272,8 +281,16 @@ class _SqliteListener(_Listener):
         return row[0] if row else 0
 
     def _listen(self) -> None:
+        fast_until = 0.0
         while True:
-            time.sleep(SQLITE_POLL_S)
+            fast = time.monotonic() < fast_until
+            timeout = SQLITE_FAST_POLL_S if fast else SQLITE_POLL_S
+            if self._bell is None:
+                time.sleep(timeout)
+            elif select.select([self._bell], [], [], timeout)[0]:
+                # A write is about to commit somewhere on this host: look often for a moment.
+                self._bell.drain()
+                fast_until = time.monotonic() + SQLITE_FAST_WINDOW_S
             position = self._read_counter()
             latest = self.latest
             if latest is None or position < latest:

@@ -6,7 +6,8 @@ has seen position p can never later miss a write at a position below p.
 
 Taking a position also wakes the long-polling /syncs of every process and host
 (``services.notifier``): on PostgreSQL by a NOTIFY sent in the same transaction (delivered at
-commit, never for a rollback); on SQLite the listener polls the counter.
+commit, never for a rollback); on SQLite the listener polls the counter, and a nudge
+(``services.doorbell``) makes the listeners of the host look at once.
 
 Wake-up hints: a writer says who its write concerns, so only those syncs wake up:
 
@@ -28,6 +29,7 @@ import peewee
 from ..db import database
 from ..models.streams import StreamCounter
 from ..models.sync import StreamWakeHint
+from . import doorbell
 
 # The PostgreSQL channel every process LISTENs on.
 NOTIFY_CHANNEL = "homeserver_stream"
@@ -51,12 +53,14 @@ def next_position(*, rooms: Iterable[str] = (), users: Iterable[str] = ()) -> in
     rooms, users = sorted(set(rooms)), sorted(set(users))
     if isinstance(database.obj, peewee.PostgresqlDatabase):
         _notify(position, rooms, users)
-    elif rooms or users:
-        StreamWakeHint.insert(position=position, rooms=json.dumps(rooms),
-                              users=json.dumps(users)).execute()
-        if position % 256 == 0:
-            StreamWakeHint.delete().where(
-                StreamWakeHint.position <= position - HINT_RETENTION).execute()
+    else:
+        if rooms or users:
+            StreamWakeHint.insert(position=position, rooms=json.dumps(rooms),
+                                  users=json.dumps(users)).execute()
+            if position % 256 == 0:
+                StreamWakeHint.delete().where(
+                    StreamWakeHint.position <= position - HINT_RETENTION).execute()
+        doorbell.ring(database.obj.database)
     return position
 
 
