@@ -39,12 +39,12 @@ def test_page_only(make_app):
 
 
 @pytest.mark.parametrize("support,key", [
-    ({"contacts": [{"role": "m.role.admin"}]}, "support.contacts.matrix_id"),
+    ({"contacts": [{"role": "m.role.admin"}]}, "support.contacts.0.matrix_id"),
     ({"contacts": [{"matrix_id": "admin", "role": "m.role.admin"}]},
-     "support.contacts.matrix_id"),
+     "support.contacts.0.matrix_id"),
     ({"contacts": [{"email_address": "not an address", "role": "m.role.admin"}]},
-     "support.contacts.email_address"),
-    ({"contacts": [{"email_address": "a@example.org"}]}, "support.contacts.role"),
+     "support.contacts.0.email_address"),
+    ({"contacts": [{"email_address": "a@example.org"}]}, "support.contacts.0.role"),
     ({"support_page": "not a url"}, "support.support_page"),
     ({"page": "https://example.org"}, "support.page"),
 ])
