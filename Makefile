@@ -32,7 +32,7 @@ run: migrate
 # Runs the whole suite on SQLite, and on PostgreSQL when one answers at 127.0.0.1:5432
 # (REQUIRE_POSTGRES=1 makes a missing PostgreSQL a failure, as CI does).
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
