@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import peewee
 
 from ...models.rooms import CurrentState, Event
-from .. import serialize
+from .. import relations, serialize
 from .. import state as room_state
 from ..visibility import DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory
 from ..filters import EventFilter, Filter, apply_event_fields
@@ -267,15 +267,22 @@ def visibility(history: RoomHistory, ignored: set[str], *, all_visible: bool = F
 
 
 def to_client(rows: list[Event], user_id: str, device_id: str | None, filter: Filter, *,
-              include_room_id: bool = False,
+              include_room_id: bool = False, bundle: bool = True,
               histories: dict[str, RoomHistory] | None = None) -> list[dict]:
     """Events as the filter asks: client format (``services.serialize``) or the stored PDU
     ("federation"), reduced to ``event_fields``."""
     if filter.event_format == "federation":
         events = [json.loads(row.json) for row in rows]
     else:
-        events = serialize.serialize_events(rows, user_id, device_id,
-                                            include_room_id=include_room_id, histories=histories)
+        # Serialized with room IDs so the bundled aggregations (edits, threads, references:
+        # unsigned.m.relations, which the spec asks for in timelines) know each event's room.
+        events = serialize.serialize_events(rows, user_id, device_id, include_room_id=True,
+                                            histories=histories)
+        if bundle:
+            relations.bundle_aggregations(events, user_id, device_id, histories=histories)
+        if not include_room_id:
+            for event in events:
+                event.pop("room_id", None)
     if filter.event_fields is not None:
         events = [apply_event_fields(event, filter.event_fields) for event in events]
     return events

@@ -239,7 +239,7 @@ class _RoomsBuilder:
         timelines = iter(reading.to_client(timeline_rows, ctx.user_id, ctx.device_id,
                                            ctx.filter, histories=self.histories))
         states = iter(reading.to_client(state_rows, ctx.user_id, ctx.device_id, ctx.filter,
-                                        histories=self.histories))
+                                        bundle=False, histories=self.histories))
         key = "state_after" if ctx.use_state_after else "state"
         for out, rows, room_state_rows in self._pending:
             out["timeline"]["events"] = [next(timelines) for _ in rows]
