@@ -225,7 +225,10 @@ def main() -> int:
             results[server.name]["idle_latency"] = latencies
     finally:
         for server in servers:
-            server.stop()
+            try:
+                server.stop()
+            except Exception as exc:  # noqa: BLE001 - stop the others whatever happens
+                print(f"stopping {server.name}: {exc}", file=sys.stderr)
         for workdir in workdirs:
             shutil.rmtree(workdir, ignore_errors=True)
 
