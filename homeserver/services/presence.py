@@ -91,7 +91,10 @@ def _save(user_id: str, row: Presence | None, *, notify: bool, **values) -> None
         values["stream_id"] = next_position(rooms=_joined_rooms(user_id), users=[user_id])
     if row is None:
         values.setdefault("stream_id", 0)
-        Presence.insert(user_id=user_id, **values).execute()
+        # Two first syncs of one user may race to create the row (PostgreSQL lets both
+        # transactions see it missing): the later one updates instead of failing.
+        (Presence.insert(user_id=user_id, **values)
+         .on_conflict(conflict_target=[Presence.user_id], update=values).execute())
     else:
         Presence.update(**values).where(Presence.user_id == user_id).execute()
 
