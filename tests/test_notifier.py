@@ -2,6 +2,7 @@
 a waiting request holds no database connection."""
 
 import os
+import time
 import subprocess
 import sys
 import threading
@@ -118,7 +119,12 @@ def test_recreated_database_does_not_wake_forever(start):
     assert notifier.wait_for_position_above(start, LONG) is True  # the listener knows them
     with db.write_transaction():
         db.database.obj.execute_sql("UPDATE stream_counter SET position = 0 WHERE id = 1")
-    # The counter went backwards (a restored or recreated database): waiting from 0 must wait.
+    # The counter went backwards (a restored or recreated database). Once the listener has read
+    # the counter (SQLite: its next poll; PostgreSQL: its safety poll, at most
+    # POSTGRES_SAFETY_POLL_S later), waiting from 0 must wait instead of waking at once.
+    deadline = time.monotonic() + notifier.POSTGRES_SAFETY_POLL_S + LONG
+    while notifier.wait_for_position_above(0, 0.5) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert notifier.wait_for_position_above(0, 0.5) is False
     waiter = Waiter(0, LONG)
     waiter.start()
