@@ -4,8 +4,9 @@ The evaluator is a pure module; these tests drive it with the server-default rul
 
 import pytest
 
+from homeserver.property_paths import split_property_path
 from homeserver.services.push_evaluator import (EventFacts, Rule, compile_rule, glob_regex,
-                                                highlights, lookup, notifies, split_path, tweaks)
+                                                highlights, lookup, notifies, tweaks)
 from homeserver.services.push_rules_defaults import DEFAULTS, KINDS
 
 ME = "@alice:example.org"
@@ -44,11 +45,12 @@ def condition(cond, event, user=ME):
 # --- paths and globs ----------------------------------------------------------------------------
 
 def test_dotted_paths_with_escapes():
-    assert split_path("content.body") == ("content", "body")
-    assert split_path("content.m\\.relates_to.rel_type") == ("content", "m.relates_to", "rel_type")
-    assert split_path("content.m\\\\foo") == ("content", "m\\foo")
+    assert split_property_path("content.body") == ("content", "body")
+    assert split_property_path("content.m\\.relates_to.rel_type") == (
+        "content", "m.relates_to", "rel_type")
+    assert split_property_path("content.m\\\\foo") == ("content", "m\\foo")
     # Other escapes are literal.
-    assert split_path("content.a\\xb") == ("content", "a\\xb")
+    assert split_property_path("content.a\\xb") == ("content", "a\\xb")
     event = {"content": {"m.relates_to": {"rel_type": "m.replace"}, "m\\foo": 1}}
     assert lookup(event, "content.m\\.relates_to.rel_type") == "m.replace"
     assert lookup(event, "content.m\\\\foo") == 1

@@ -15,6 +15,7 @@ from functools import lru_cache
 import peewee
 
 from .. import errors
+from ..property_paths import split_property_path
 from ..db import now_ms, write_transaction
 from ..models.filters import Filter as StoredFilter
 
@@ -219,33 +220,13 @@ class Filter:
 
 # --- event_fields -------------------------------------------------------------------------------
 
-def split_field_path(path: str) -> list[str]:
-    """``content.m\\.relates_to`` -> ["content", "m.relates_to"] (appendices: dot-separated
-    property paths; only ``\\.`` and ``\\\\`` are escapes)."""
-    parts, current, i = [], [], 0
-    while i < len(path):
-        char = path[i]
-        if char == "\\" and i + 1 < len(path) and path[i + 1] in ".\\":
-            current.append(path[i + 1])
-            i += 2
-            continue
-        if char == ".":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        i += 1
-    parts.append("".join(current))
-    return parts
-
-
 def apply_event_fields(event: dict, event_fields: tuple | None) -> dict:
     """Only the requested fields of an event (all of them when ``event_fields`` is None)."""
     if event_fields is None:
         return event
     result: dict = {}
     for path in event_fields:
-        keys = split_field_path(path)
+        keys = split_property_path(path)
         source, target = event, result
         for depth, key in enumerate(keys):
             if not isinstance(source, dict) or key not in source:

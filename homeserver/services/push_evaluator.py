@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
+from ..property_paths import split_property_path
 from .push_rules_defaults import LEGACY_MENTION_RULES, LOCALPART, USER_ID, substitute
 
 HISTORICAL_ACTIONS = frozenset({"dont_notify", "coalesce"})
@@ -80,33 +81,12 @@ def highlights(actions) -> bool:
 
 # --- paths and globs ----------------------------------------------------------------------------
 
-@lru_cache(maxsize=1024)
-def split_path(path: str) -> tuple[str, ...]:
-    """``content.m\\.relates_to.rel_type`` -> ("content", "m.relates_to", "rel_type")
-    (appendices: Dot-separated property paths; ``\\.`` and ``\\\\`` escape, others stay)."""
-    parts, current, i = [], [], 0
-    while i < len(path):
-        char = path[i]
-        if char == "\\" and i + 1 < len(path) and path[i + 1] in ".\\":
-            current.append(path[i + 1])
-            i += 2
-            continue
-        if char == ".":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        i += 1
-    parts.append("".join(current))
-    return tuple(parts)
-
-
 _ABSENT = object()
 
 
 def lookup(event: dict, path: str):
     value = event
-    for part in split_path(path):
+    for part in split_property_path(path):
         if not isinstance(value, dict) or part not in value:
             return _ABSENT
         value = value[part]
