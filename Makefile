@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 CONFIG ?= homeserver.yaml
 
 .PHONY: run test install config migrate clean
@@ -11,9 +12,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The server's own requirements only: what `pip install .` gives a self-hoster.
 $(STAMP): $(BIN)/python setup.py setup.cfg
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
+
+# The test extras (client libraries, schemathesis) go in only for `make test`.
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
 install: $(STAMP)
 
@@ -31,7 +38,7 @@ run: migrate
 
 # Runs the whole suite on SQLite, and on PostgreSQL when one answers at 127.0.0.1:5432
 # (REQUIRE_POSTGRES=1 makes a missing PostgreSQL a failure, as CI does).
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 clean:
@@ -46,5 +53,5 @@ $(BENCH_STAMP):
 	touch $(BENCH_STAMP)
 
 .PHONY: bench
-bench: $(STAMP) $(BENCH_STAMP)
+bench: $(TEST_STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
