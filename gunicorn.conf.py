@@ -23,7 +23,7 @@ wsgi_app = "wsgi:app"
 
 def on_starting(server):
     """Migrate once, in the master, before any worker imports the app."""
-    from homeserver import db
+    from homeserver import __version__, db
     from homeserver.config import load_config
 
     config = load_config()
@@ -31,4 +31,7 @@ def on_starting(server):
     applied = db.migrate()
     if applied:
         server.log.info("applied migrations: %s", ", ".join(applied))
+    server.log.info("homeserver %s, %s database, schema version %d", __version__,
+                    "PostgreSQL" if config.database_url.startswith("postgres") else "SQLite",
+                    db.current_schema_version())
     db.database.obj.close_all()

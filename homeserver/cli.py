@@ -27,6 +27,7 @@ def _open_database(config):
 
 
 @click.group()
+@click.version_option(package_name="homeserver", prog_name="homeserver")
 def main():
     """Run and administer the homeserver."""
 

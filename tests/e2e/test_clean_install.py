@@ -94,3 +94,12 @@ def test_installed_package_is_not_the_checkout(installed_venv):
     assert where.returncode == 0, where.stderr
     assert str(REPO_ROOT) not in where.stdout
     assert sys.prefix not in where.stdout
+
+
+def test_installed_command_reports_its_version(installed_venv):
+    from homeserver import __version__
+
+    done = subprocess.run([str(installed_venv / "venv" / "bin" / "homeserver"), "--version"],
+                          capture_output=True, text=True, env=_clean_env(installed_venv))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"homeserver, version {__version__}"
