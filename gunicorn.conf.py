@@ -32,6 +32,6 @@ def on_starting(server):
     if applied:
         server.log.info("applied migrations: %s", ", ".join(applied))
     server.log.info("homeserver %s, %s database, schema version %d", __version__,
-                    "PostgreSQL" if config.database_url.startswith("postgres") else "SQLite",
+                    "PostgreSQL" if db.is_postgres(config.database_url) else "SQLite",
                     db.current_schema_version())
     db.database.obj.close_all()

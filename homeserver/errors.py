@@ -268,6 +268,12 @@ class DatabaseBusy(MatrixError):
     default_message = "The server is busy, please retry"
 
 
+class DatabaseUnreachable(MatrixError):
+    """The health check could not reach the database (load balancers take this host out)."""
+    errcode, status = f"{OWN_NAMESPACE}_DATABASE_UNREACHABLE", 503
+    default_message = "The database is not reachable"
+
+
 def all_error_classes() -> list[type[MatrixError]]:
     """Every MatrixError subclass, for the test that checks errcode namespacing."""
     found, todo = [], [MatrixError]
