@@ -145,18 +145,23 @@ def test_password_fallback_page(client, register_user):
             ] == [lou.device_id]
 
 
-def test_password_fallback_for_an_unauthenticated_session_asks_the_user(client, register_user):
-    register_user("mo")
-    response = client.post("/_matrix/client/v3/account/password",
-                           json={"new_password": "new pw"})
-    session = response.get_json()["session"]
+def test_password_fallback_names_the_action_and_refuses_framing(client, register_user):
+    mo = register_user("mo")
+    session = mo.post("/_matrix/client/v3/account/password",
+                      json={"new_password": "new pw"}).get_json()["session"]
     page = client.get(fallback("m.login.password") + f"?session={session}")
-    assert 'name="user"' in page.get_data(as_text=True)
-    done = client.post(fallback("m.login.password"), data={
-        "session": session, "user": "mo", "password": "correct horse battery"})
+    text = page.get_data(as_text=True)
+    assert f"change the password of {mo.user_id}" in text
+    assert 'name="user"' not in text  # only the session's own user can confirm
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    done = client.post(fallback("m.login.password"), data={"session": session,
+                                                           "password": mo.password})
     assert "authDone" in done.get_data(as_text=True)
-    changed = client.post("/_matrix/client/v3/account/password",
-                          json={"auth": {"session": session}})
+    assert done.headers["X-Frame-Options"] == "DENY"
+    # The request again with the session: the new password must come with it (never stored).
+    changed = mo.post("/_matrix/client/v3/account/password",
+                      json={"new_password": "new pw", "auth": {"session": session}})
     assert changed.status_code == 200
     login = client.post("/_matrix/client/v3/login", json={
         "type": "m.login.password", "password": "new pw",
