@@ -60,12 +60,11 @@ def test_change_password_keeping_devices(client, register_user):
 
 def test_change_password_without_access_token(client, register_user):
     cy = register_user("cy")
-    done = client.post(PASSWORD, json={"new_password": "fresh",
-                                       "auth": password_auth("cy")})
-    assert done.status_code == 200
-    # Nobody asked to keep a device: all of them are logged out.
-    assert cy.get(WHOAMI).status_code == 401
-    assert login(client, "cy", "fresh").status_code == 200
+    refused = client.post(PASSWORD, json={"new_password": "fresh",
+                                          "auth": password_auth("cy")})
+    assert refused.status_code == 401 and refused.get_json()["errcode"] == "M_MISSING_TOKEN"
+    assert cy.get(WHOAMI).status_code == 200
+    assert login(client, "cy").status_code == 200
 
 
 def test_change_password_needs_new_password(client, register_user):
@@ -76,10 +75,13 @@ def test_change_password_needs_new_password(client, register_user):
     assert di.post(PASSWORD, json={"new_password": 5}).get_json()["errcode"] == "M_BAD_JSON"
 
 
-def test_change_password_of_unknown_user_fails_the_stage(client):
-    response = client.post(PASSWORD, json={"new_password": "x",
-                                           "auth": password_auth("ghost")})
+def test_change_password_with_another_users_password_fails_the_stage(client, register_user):
+    register_user("dot")
+    eda = register_user("eda")
+    response = eda.post(PASSWORD, json={"new_password": "x", "auth": password_auth("dot")})
     assert response.status_code == 401 and response.get_json()["errcode"] == "M_FORBIDDEN"
+    ghost = eda.post(PASSWORD, json={"new_password": "x", "auth": password_auth("ghost")})
+    assert ghost.status_code == 401 and ghost.get_json()["errcode"] == "M_FORBIDDEN"
 
 
 def test_deactivate(client, register_user):
@@ -106,10 +108,10 @@ def test_deactivate(client, register_user):
 
 def test_deactivate_without_access_token(client, register_user):
     fin = register_user("fin")
-    done = client.post(DEACTIVATE, json={"auth": password_auth("@fin:localhost:8008"),
-                                         "erase": True})
-    assert done.status_code == 200
-    assert fin.get(WHOAMI).status_code == 401
+    refused = client.post(DEACTIVATE, json={"auth": password_auth("@fin:localhost:8008"),
+                                            "erase": True})
+    assert refused.status_code == 401 and refused.get_json()["errcode"] == "M_MISSING_TOKEN"
+    assert fin.get(WHOAMI).status_code == 200
 
 
 def test_deactivate_wrong_password(client, register_user):

@@ -79,13 +79,16 @@ def test_failed_interactive_auth_counts_as_failed_login(make_app):
     auth = {"type": "m.login.password", "password": "wrong",
             "identifier": {"type": "m.id.user", "user": "dee"}}
     headers = {"Authorization": f"Bearer {token}"}
+    ip = {"REMOTE_ADDR": "203.0.113.1"}
     for _ in range(2):
         response = client.post("/_matrix/client/v3/delete_devices", headers=headers,
-                               json={"devices": [], "auth": auth})
+                               json={"devices": [], "auth": auth}, environ_base=ip)
         assert response.status_code == 401
     assert_limited(client.post("/_matrix/client/v3/delete_devices", headers=headers,
-                               json={"devices": [], "auth": auth}), 100_000)
+                               json={"devices": [], "auth": auth}, environ_base=ip), 100_000)
     assert_limited(login(client, "dee"), 100_000)
+    # Failures count per address: the owner elsewhere is not locked out.
+    assert login(client, "dee", ip="198.51.100.7").status_code == 200
 
 
 def test_registration_per_ip(make_app, clock):

@@ -170,20 +170,23 @@ def test_session_cannot_be_reused_after_success(client):
     auth = {"type": "m.login.dummy", "session": session}
     assert client.post(REGISTER, json={"username": "leo", "password": "pw", "auth": auth}
                        ).status_code == 200
+    # A spent session answers only for the request it authorised.
     again = client.post(REGISTER, json={"username": "leo2", "password": "pw", "auth": auth})
-    assert again.status_code == 401
-    body = again.get_json()
-    assert body["errcode"] == "M_FORBIDDEN" and body["session"] != session
+    assert again.status_code == 403 and again.get_json()["errcode"] == "M_FORBIDDEN"
+    assert _login(client, "leo2", "pw").status_code == 403
 
 
-def test_resubmitting_only_the_session_uses_the_bound_body(client):
+def test_resubmitting_takes_omitted_fields_from_the_bound_body(client):
     session = client.post(REGISTER, json={"username": "mia", "password": "s3cret"}
                           ).get_json()["session"]
     # The stage is completed out of band, on the fallback page.
     page = client.post("/_matrix/client/v3/auth/m.login.dummy/fallback/web",
                        data={"session": session})
     assert page.status_code == 200
-    done = client.post(REGISTER, json={"auth": {"session": session}})
+    # The password is never stored before the flow completes: the resubmission carries it.
+    missing = client.post(REGISTER, json={"auth": {"session": session}})
+    assert missing.status_code == 400 and missing.get_json()["errcode"] == "M_MISSING_PARAM"
+    done = client.post(REGISTER, json={"password": "s3cret", "auth": {"session": session}})
     assert done.status_code == 200, done.get_json()
     assert done.get_json()["user_id"] == "@mia:localhost:8008"
     assert _login(client, "mia", "s3cret").status_code == 200

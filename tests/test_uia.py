@@ -145,18 +145,23 @@ def test_password_fallback_page(client, register_user):
             ] == [lou.device_id]
 
 
-def test_password_fallback_for_an_unauthenticated_session_asks_the_user(client, register_user):
-    register_user("mo")
-    response = client.post("/_matrix/client/v3/account/password",
-                           json={"new_password": "new pw"})
-    session = response.get_json()["session"]
+def test_password_fallback_names_the_action_and_refuses_framing(client, register_user):
+    mo = register_user("mo")
+    session = mo.post("/_matrix/client/v3/account/password",
+                      json={"new_password": "new pw"}).get_json()["session"]
     page = client.get(fallback("m.login.password") + f"?session={session}")
-    assert 'name="user"' in page.get_data(as_text=True)
-    done = client.post(fallback("m.login.password"), data={
-        "session": session, "user": "mo", "password": "correct horse battery"})
+    text = page.get_data(as_text=True)
+    assert f"change the password of {mo.user_id}" in text
+    assert 'name="user"' not in text  # only the session's own user can confirm
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    done = client.post(fallback("m.login.password"), data={"session": session,
+                                                           "password": mo.password})
     assert "authDone" in done.get_data(as_text=True)
-    changed = client.post("/_matrix/client/v3/account/password",
-                          json={"auth": {"session": session}})
+    assert done.headers["X-Frame-Options"] == "DENY"
+    # The request again with the session: the new password must come with it (never stored).
+    changed = mo.post("/_matrix/client/v3/account/password",
+                      json={"new_password": "new pw", "auth": {"session": session}})
     assert changed.status_code == 200
     login = client.post("/_matrix/client/v3/login", json={
         "type": "m.login.password", "password": "new pw",
@@ -179,3 +184,72 @@ def test_fallback_errors(client, register_user):
     assert not_offered.get_json()["errcode"] == "M_INVALID_PARAM"
     no_form = client.post(fallback("m.login.dummy"))
     assert no_form.get_json()["errcode"] == "M_MISSING_PARAM"
+
+
+# --- retries and later legs (issue 11) -----------------------------------------------------------
+
+def test_retried_registration_returns_the_registration(client):
+    body = {"username": "ola", "password": "pw", "initial_device_display_name": "phone"}
+    session = client.post(REGISTER, json=body).get_json()["session"]
+    auth = {"type": "m.login.dummy", "session": session}
+    first = client.post(REGISTER, json={**body, "auth": auth})
+    assert first.status_code == 200
+    retried = client.post(REGISTER, json={**body, "auth": auth})
+    assert retried.status_code == 200, retried.get_json()
+    assert retried.get_json()["user_id"] == first.get_json()["user_id"] == "@ola:localhost:8008"
+    token = retried.get_json()["access_token"]
+    whoami = client.get("/_matrix/client/v3/account/whoami",
+                        headers={"Authorization": f"Bearer {token}"})
+    assert whoami.get_json()["user_id"] == "@ola:localhost:8008"
+    # A retry is not a way into the account without its password.
+    wrong = client.post(REGISTER, json={**body, "password": "other", "auth": auth})
+    assert wrong.status_code == 403
+
+
+def test_retried_password_change_answers_without_changing_again(client, register_user):
+    pia = register_user("pia")
+    session = pia.post("/_matrix/client/v3/account/password",
+                       json={"new_password": "second"}).get_json()["session"]
+    auth = password_auth("pia", session)
+    done = pia.post("/_matrix/client/v3/account/password",
+                    json={"new_password": "second", "auth": auth})
+    assert done.status_code == 200
+    retried = pia.post("/_matrix/client/v3/account/password",
+                       json={"new_password": "second", "auth": auth})
+    assert retried.status_code == 200 and retried.get_json() == {}
+    login = client.post("/_matrix/client/v3/login", json={
+        "type": "m.login.password", "password": "second",
+        "identifier": {"type": "m.id.user", "user": "pia"}})
+    assert login.status_code == 200
+
+
+def test_later_leg_may_omit_fields_of_the_first(client):
+    # matrix-js-sdk: registerRequest({..., initial_device_display_name}), then register().
+    first = client.post(REGISTER, json={"username": "quy", "password": "pw",
+                                        "initial_device_display_name": "Element"})
+    session = first.get_json()["session"]
+    done = client.post(REGISTER, json={"username": "quy", "password": "pw",
+                                       "auth": {"type": "m.login.dummy", "session": session}})
+    assert done.status_code == 200, done.get_json()
+    headers = {"Authorization": f"Bearer {done.get_json()['access_token']}"}
+    device = client.get(f"/_matrix/client/v3/devices/{done.get_json()['device_id']}",
+                        headers=headers).get_json()
+    assert device["display_name"] == "Element"
+
+
+def test_later_leg_may_not_change_a_field(client, register_user):
+    session = client.post(REGISTER, json={"username": "rae", "password": "pw",
+                                          "initial_device_display_name": "one"}
+                          ).get_json()["session"]
+    changed = client.post(REGISTER, json={"username": "rae", "password": "pw",
+                                          "initial_device_display_name": "two",
+                                          "auth": {"type": "m.login.dummy", "session": session}})
+    assert changed.status_code == 403 and changed.get_json()["errcode"] == "M_FORBIDDEN"
+    # Nor add one once a stage is complete: the authorisation was for the request as it was.
+    sid = register_user("sid")
+    start_body = sid.post(DELETE_DEVICES, json={"devices": []}).get_json()
+    client.post(fallback("m.login.password"), data={"session": start_body["session"],
+                                                    "password": sid.password})
+    added = sid.post(DELETE_DEVICES, json={"devices": [], "extra": 1,
+                                           "auth": {"session": start_body["session"]}})
+    assert added.status_code == 403

@@ -8,27 +8,28 @@ from ..schemas.auth import (Add3pidBody, ChangePasswordBody, DeactivateBody, Del
                             EmailRequestTokenBody, MsisdnRequestTokenBody, Post3pidBody)
 from ..services import accounts, uia
 from .auth import interactive
-from .http import CLIENT_PREFIX, load_body, optional_auth, require_auth
+from .http import CLIENT_PREFIX, load_body, require_auth
 
 bp = Blueprint("account", __name__, url_prefix=CLIENT_PREFIX)
 
 
+# Both need an access token: without one the only safe proof of ownership would be an email
+# reset, which this server does not offer (the password stage must not be it: anyone could
+# start the request and get the owner to type their password; docs/security.md).
+
 @bp.post("/v3/account/password")
 def change_password():
-    requester = optional_auth()
+    requester = require_auth()
     body, passed = interactive(ChangePasswordBody(), [[uia.PASSWORD]],
-                               requester=requester.user_id if requester else None,
-                               secret_fields=("new_password",))
-    accounts.change_password_after_uia(
-        passed, body, requester_device=requester.device_id if requester else None)
+                               requester=requester.user_id, secret_fields=("new_password",))
+    accounts.change_password_after_uia(passed, body, requester_device=requester.device_id)
     return jsonify({})
 
 
 @bp.post("/v3/account/deactivate")
 def deactivate():
-    requester = optional_auth()
-    body, passed = interactive(DeactivateBody(), [[uia.PASSWORD]],
-                               requester=requester.user_id if requester else None)
+    requester = require_auth()
+    body, passed = interactive(DeactivateBody(), [[uia.PASSWORD]], requester=requester.user_id)
     return jsonify(accounts.deactivate_after_uia(passed, erase=body["erase"]))
 
 

@@ -30,13 +30,14 @@ def interactive(schema: Schema, flows: list[list[str]], *, requester: str | None
                 precheck=None) -> tuple[dict, uia.UiaPassed]:
     """Run user-interactive auth for this request; (validated body, passed session).
 
-    The body is validated before the 401 (a bad request is refused first) unless the client
-    resubmits only ``{"auth": {"session": ...}}``, in which case the session's bound body is
-    used. ``precheck(body)`` runs the endpoint's own early checks (e.g. username taken).
+    The first leg's body is validated before the 401 (a bad request is refused first); a later
+    leg (``auth.session`` given) may leave out what the first leg sent, so the body the session
+    completes with is validated instead. ``precheck(body)`` runs the endpoint's own early
+    checks (e.g. username taken).
     """
     raw = json_body(allow_empty=True)
     auth = raw.pop("auth", None)
-    continuing = not raw and isinstance(auth, dict) and isinstance(auth.get("session"), str)
+    continuing = isinstance(auth, dict) and isinstance(auth.get("session"), str)
     if not continuing:
         checked = load_body(schema, raw)
         if precheck is not None:
@@ -44,6 +45,7 @@ def interactive(schema: Schema, flows: list[list[str]], *, requester: str | None
     passed = uia.authenticate(
         uia.UiaRequest(method=request.method, path=request.path, body=raw, auth=auth,
                        requester=requester, server_name=config().server_name,
-                       failure_rule=rate_rule("login_failures_per_user")),
+                       failure_rule=rate_rule("login_failures_per_user"),
+                       ip=client_ip(), ip_rule=rate_rule("login_per_ip")),
         flows, params=params, secret_fields=secret_fields)
     return load_body(schema, passed.body), passed

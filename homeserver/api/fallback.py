@@ -2,12 +2,13 @@
 completes that stage of a session, then tells the client through window.onAuthDone or
 postMessage("authDone")."""
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from .. import errors
 from ..services import uia
 from .auth import rate_rule
-from .http import CLIENT_PREFIX, config
+from .http import CLIENT_PREFIX, client_ip, config
 
 bp = Blueprint("auth_fallback", __name__, url_prefix=CLIENT_PREFIX)
 
@@ -25,11 +26,44 @@ def _session_param(source) -> str:
     return session
 
 
+# What a session authorises, by the endpoint that started it: the page names it, so nobody
+# types their password without knowing what it confirms.
+_ACTIONS = {
+    "account.change_password": "change the password of {user}",
+    "account.deactivate": "deactivate the account {user}",
+    "devices.delete_device": "delete a device (sign it out) of {user}",
+    "devices.delete_devices": "delete devices (sign them out) of {user}",
+    "login.get_login_token": "sign {user} in on another device",
+    "keys.upload_cross_signing_keys": "replace the cross-signing keys of {user}",
+    "register.register": "register a new account on {server}",
+}
+
+
+def _action(state: dict) -> str:
+    try:
+        endpoint, _ = current_app.url_map.bind("").match(state["path"], state["method"])
+    except HTTPException:
+        endpoint = None
+    server = config().server_name
+    template = _ACTIONS.get(endpoint, "continue a request for {user}")
+    return template.format(user=state["user_id"] or "a new account", server=server)
+
+
 def _page(state: dict, error: str | None = None):
     template = "auth_done.html" if state["done"] else _TEMPLATES[state["stage"]]
     return render_template(template, session=state["session"], stage=state["stage"],
-                           user_id=state["user_id"], error=error,
+                           user_id=state["user_id"], action=_action(state), error=error,
                            server_name=config().server_name)
+
+
+@bp.after_request
+def _refuse_framing(response):
+    """A page that takes a password must not be framed (clickjacking) nor leak its URL."""
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/v3/auth/<auth_type>/fallback/web")
@@ -43,8 +77,9 @@ def fallback_submit(auth_type):
     error = None
     try:
         uia.submit_fallback(session, auth_type, request.form.to_dict(),
-                            server_name=config().server_name,
-                            failure_rule=rate_rule("login_failures_per_user"))
+                            server_name=config().server_name, ip=client_ip(),
+                            failure_rule=rate_rule("login_failures_per_user"),
+                            ip_rule=rate_rule("login_per_ip"))
     except uia.StageFailed as exc:
         error = exc.message
     return _page(uia.fallback_state(session, auth_type), error)

@@ -81,7 +81,7 @@ class UiaSession(BaseModel):
     body_digest = peewee.CharField(null=True, max_length=64)
     # The bound body without secrets, JSON, so a client may resubmit just {"auth": {"session"}}.
     body = peewee.TextField(null=True)
-    # argon2 hashes of the secret fields (e.g. the password) of the bound body, JSON.
+    # No longer written (secrets are hashed only when a flow completes); kept for old rows.
     secret_hashes = peewee.TextField(default="{}")
     # The user the session acts for: the requester, or whom the password stage proved.
     user_id = peewee.CharField(null=True, max_length=255)
@@ -90,6 +90,10 @@ class UiaSession(BaseModel):
     completed = peewee.TextField(default="[]")  # JSON list of completed stage types
     stage_results = peewee.TextField(default="{}")  # JSON: per-stage data (e.g. the token used)
     created_ts = peewee.BigIntegerField(index=True)
+    # Set when the operation the session authorised ran: a retry then gets its result (the
+    # row lives until it expires). ``outcome``: JSON the operation left for retries, no secrets.
+    spent_ts = peewee.BigIntegerField(null=True)
+    outcome = peewee.TextField(null=True)
 
 
 class RegistrationToken(BaseModel):

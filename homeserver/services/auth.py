@@ -114,11 +114,16 @@ def refresh(refresh_token: str, lifetime_ms: int) -> IssuedTokens:
     """Exchange a refresh token for a new access + refresh token pair.
 
     The old refresh token keeps working until the new access token is first used, so a client
-    that lost the response can retry; then it is deleted.
+    that lost the response can retry; then it is deleted. Refreshes of one token are serialized
+    (its row is locked), so concurrent ones never fork the chain: each later one supersedes
+    the pair the earlier one issued, as a retry does, and one pair stays valid.
     """
     with write_transaction():
-        row = (RefreshToken.select(RefreshToken, User).join(User)
-               .where(RefreshToken.token_hash == tokens.digest(refresh_token)).first())
+        query = (RefreshToken.select(RefreshToken, User).join(User)
+                 .where(RefreshToken.token_hash == tokens.digest(refresh_token)))
+        if not isinstance(db.database.obj, peewee.SqliteDatabase):
+            query = query.for_update(of=RefreshToken)  # SQLite: BEGIN IMMEDIATE serializes
+        row = query.first()
         if row is None or row.user.deactivated:
             raise errors.UnknownToken("Unrecognised refresh token", soft_logout=False)
         if row.user.locked:

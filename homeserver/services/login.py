@@ -25,13 +25,14 @@ class LoginLimits:
     failures_per_user: dict | None = None
 
 
-def _password_user(body: dict, server_name: str, limits: LoginLimits) -> str:
+def _password_user(body: dict, server_name: str, ip: str | None, limits: LoginLimits) -> str:
+    """The user a correct password proves. Only failures count against a user, and per
+    address: a stranger's wrong guesses fill the stranger's bucket, not the owner's."""
     user_id = accounts.identified_user(body.get("identifier"), body.get("user"), server_name,
                                        legacy_medium=body.get("medium"))
     # Unknown users are limited under the name they were tried with, like real ones.
-    limited = user_id or _tried_name(body)
-    ratelimit.check("login_user", limited, limits.per_user)
-    ratelimit.ensure_room("login_failures", limited, limits.failures_per_user)
+    failures_key = f"{ip}|{user_id or _tried_name(body)}"
+    ratelimit.ensure_room("login_failures", failures_key, limits.failures_per_user)
     password = body.get("password")
     if not isinstance(password, str):
         raise errors.MissingParam("Missing parameter: password")
@@ -39,8 +40,10 @@ def _password_user(body: dict, server_name: str, limits: LoginLimits) -> str:
     if user is not None and user.deactivated:
         raise errors.UserDeactivated()
     if user is None or not verify_password(user.password_hash, password):
-        ratelimit.record("login_failures", limited, limits.failures_per_user)
+        ratelimit.record("login_failures", failures_key, limits.failures_per_user)
         raise errors.Forbidden("Invalid username or password")
+    # Successful logins per account (each mints a device and tokens), whoever asks.
+    ratelimit.check("login_user", user_id, limits.per_user)
     return user_id
 
 
@@ -70,7 +73,7 @@ def login(body: dict, *, server_name: str, ip: str | None, limits: LoginLimits,
     ratelimit.check("login_ip", ip, limits.per_ip)
     kind = body["type"]
     if kind == PASSWORD:
-        user_id = _password_user(body, server_name, limits)
+        user_id = _password_user(body, server_name, ip, limits)
     elif kind == TOKEN:
         user_id = _token_user(body)
     else:

@@ -7,7 +7,7 @@ import string
 
 from .. import db, errors
 from . import accounts, auth, devices, registration_tokens, uia
-from .passwords import hash_password
+from .passwords import hash_password, verify_password
 
 _GENERATED_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -38,15 +38,19 @@ def _generated_user_id(server_name: str) -> str:
 
 def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifetime_ms: int,
              ip: str | None = None) -> dict:
-    """Create the account (and, unless ``inhibit_login``, a device and its tokens)."""
-    precheck(body, server_name)
+    """Create the account (and, unless ``inhibit_login``, a device and its tokens).
+
+    The password is hashed only here, once the flow is complete. A retry of a completed
+    registration answers for the account it created (with the password: a login again).
+    """
     password = body.get("password")
-    if password is not None:
-        password_hash = hash_password(password)
-    else:
-        password_hash = passed.secret_hashes.get("password")
-    if password_hash is None:
+    if password is None:
         raise errors.MissingParam("Missing parameter: password")
+    if passed.replayed:
+        return _registered_again(body, passed, server_name=server_name,
+                                 token_lifetime_ms=token_lifetime_ms, ip=ip)
+    precheck(body, server_name)
+    password_hash = hash_password(password)
     if body.get("username") is not None:
         user_id = accounts.user_id_for_username(body["username"], server_name)
     else:
@@ -57,13 +61,33 @@ def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifet
         token = passed.stage_results.get(uia.REGISTRATION_TOKEN, {}).get("token")
         if token is not None:
             registration_tokens.complete(token)
-        uia.finish(passed.session_id)
-        if body.get("inhibit_login"):
-            return {"user_id": user_id, "home_server": server_name}
-        device_id = body.get("device_id") or devices.new_device_id(user_id)
-        devices.ensure_device(user_id, device_id, body.get("initial_device_display_name"), ip)
-        issued = auth.issue_tokens(user_id, device_id, with_refresh=bool(body.get("refresh_token")),
-                                   lifetime_ms=token_lifetime_ms)
+        uia.finish(passed.session_id, {"user_id": user_id})
+        return _logged_in(user_id, body, server_name=server_name,
+                          token_lifetime_ms=token_lifetime_ms, ip=ip)
+
+
+def _registered_again(body: dict, passed: uia.UiaPassed, *, server_name: str,
+                      token_lifetime_ms: int, ip: str | None) -> dict:
+    user_id = passed.outcome.get("user_id")
+    user = accounts.get_user(user_id) if user_id else None
+    if user is None or user.deactivated:
+        raise errors.UserDeactivated()
+    if not verify_password(user.password_hash, body["password"]):
+        raise errors.Forbidden("This authentication session registered an account already")
+    with db.write_transaction():
+        return _logged_in(user_id, body, server_name=server_name,
+                          token_lifetime_ms=token_lifetime_ms, ip=ip)
+
+
+def _logged_in(user_id: str, body: dict, *, server_name: str, token_lifetime_ms: int,
+               ip: str | None) -> dict:
+    """The registration response; call in a write transaction."""
+    if body.get("inhibit_login"):
+        return {"user_id": user_id, "home_server": server_name}
+    device_id = body.get("device_id") or devices.new_device_id(user_id)
+    devices.ensure_device(user_id, device_id, body.get("initial_device_display_name"), ip)
+    issued = auth.issue_tokens(user_id, device_id, with_refresh=bool(body.get("refresh_token")),
+                               lifetime_ms=token_lifetime_ms)
     return {"user_id": user_id, "device_id": device_id, "home_server": server_name,
             **issued.to_dict()}
 

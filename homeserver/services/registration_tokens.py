@@ -43,15 +43,19 @@ def is_valid(token: str) -> bool:
 
 
 def reserve(token: str) -> bool:
-    """Hold one use of the token for a registration in progress. Call in a write transaction."""
+    """Hold one use of the token for a registration in progress. Call in a write transaction.
+
+    One guarded UPDATE: under READ COMMITTED a concurrent reservation waits for the row and
+    re-checks the condition against the committed count, so uses are never over-reserved.
+    """
     if not is_valid_token_string(token):
         return False
-    row = RegistrationToken.get_or_none(RegistrationToken.token == token)
-    if row is None or not _usable(row, db.now_ms()):
-        return False
-    (RegistrationToken.update(pending=RegistrationToken.pending + 1)
-     .where(RegistrationToken.token == token).execute())
-    return True
+    now = db.now_ms()
+    T = RegistrationToken
+    usable = ((T.token == token)
+              & (T.expiry_ts.is_null() | (T.expiry_ts > now))
+              & (T.uses_allowed.is_null() | (T.pending + T.completed < T.uses_allowed)))
+    return T.update(pending=T.pending + 1).where(usable).execute() == 1
 
 
 def release(token: str) -> None:

@@ -6,10 +6,15 @@ worker can continue it. Until a flow is complete the answer is 401 with the sess
 (``flows``, ``params``, ``session``, ``completed``; plus ``errcode``/``error`` when a stage
 attempt failed).
 
-A session is bound to the request that started it: the same method and path, the same body
-(compared without ``auth`` and without secret fields such as passwords) and the same user. A
-client may resubmit just ``{"auth": {"session": ...}}`` (as after the fallback web page); the
-bound body is then used, with secrets kept only as argon2 hashes (``UiaPassed.secret_hashes``).
+A session is bound to the request that started it: the same method and path, the same user
+(the access token's, or none) and the same body: a later leg may leave out fields an earlier
+leg sent (they are taken from the session) but not change them; secret fields (passwords) are
+never stored, so the leg that completes the flow must carry them. The password stage proves
+the session's own user (an access token is needed to start one), so nobody can authorise an
+operation for somebody else by getting them to type their password.
+
+Once the operation ran the session is spent, not deleted: a retry gets the result (the
+endpoint decides how, from ``UiaPassed.replayed`` and ``outcome``) until the session expires.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import peewee
 from .. import db, errors
 from ..models.users import UiaSession
 from . import accounts, ratelimit, registration_tokens, tokens
-from .passwords import hash_password, verify_password
+from .passwords import verify_password
 
 SESSION_LIFETIME_MS = 30 * 60 * 1000
 
@@ -40,8 +45,11 @@ class UiaRequest:
     auth: dict | None
     requester: str | None  # the access token's user, if one was given
     server_name: str
-    # The rule limiting failed password attempts per user (None: no limit).
+    # The rule limiting failed password attempts per user and address (None: no limit).
     failure_rule: dict | None = None
+    ip: str | None = None
+    # The rule limiting password attempts per address, shared with login (None: no limit).
+    ip_rule: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -50,9 +58,11 @@ class UiaPassed:
 
     session_id: str
     body: dict
-    secret_hashes: dict
     user_id: str | None
     stage_results: dict = field(default_factory=dict)
+    # A retry of a request whose operation already ran: answer from ``outcome``.
+    replayed: bool = False
+    outcome: dict = field(default_factory=dict)
 
 
 class AuthRequired(errors.MatrixError):
@@ -90,26 +100,27 @@ def _check_dummy(session, auth, request):
 
 
 def _check_password(session, auth, request):
-    bound = session.user_id or request.requester
-    try:
-        if auth.get("identifier") is None and auth.get("user") is None and bound:
-            user_id = bound
-        else:
-            user_id = accounts.identified_user(auth.get("identifier"), auth.get("user"),
-                                               request.server_name)
-    except errors.MatrixError as exc:
-        raise StageFailed(exc.message, exc.errcode) from None
-    if bound is not None and user_id != bound:
-        raise StageFailed("The password must be that of the user this session is for")
-    limited_user = user_id or bound
-    ratelimit.ensure_room("login_failures", limited_user, request.failure_rule)
+    user_id = session.user_id
+    if user_id is None:
+        raise StageFailed("The password stage needs an access token: sign in first")
+    if auth.get("identifier") is not None or auth.get("user") is not None:
+        try:
+            named = accounts.identified_user(auth.get("identifier"), auth.get("user"),
+                                             request.server_name)
+        except errors.MatrixError as exc:
+            raise StageFailed(exc.message, exc.errcode) from None
+        if named != user_id:
+            raise StageFailed("The password must be that of the user this session is for")
+    ratelimit.check("login_ip", request.ip, request.ip_rule)
+    failures_key = f"{request.ip}|{user_id}"
+    ratelimit.ensure_room("login_failures", failures_key, request.failure_rule)
     password = auth.get("password")
-    user = accounts.get_user(user_id) if user_id else None
+    user = accounts.get_user(user_id)
     if (not isinstance(password, str) or user is None or user.deactivated
             or not verify_password(user.password_hash, password)):
-        ratelimit.record("login_failures", limited_user, request.failure_rule)
-        raise StageFailed("Invalid username or password")
-    return {"user_id": user_id}
+        ratelimit.record("login_failures", failures_key, request.failure_rule)
+        raise StageFailed("Invalid password")
+    return {}
 
 
 def _check_registration_token(session, auth, request):
@@ -140,14 +151,13 @@ SUPPORTED_STAGES = frozenset(_STAGES)
 
 # --- sessions -----------------------------------------------------------------------------------
 
-def _body_digest(body: dict, secret_fields) -> str:
-    public = {k: v for k, v in body.items() if k not in secret_fields}
-    text = json.dumps(public, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _public_body(body: dict, secret_fields) -> dict:
     return {k: v for k, v in body.items() if k not in secret_fields}
+
+
+def _body_digest(public: dict) -> str:
+    text = json.dumps(public, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _session_body(session: UiaSession) -> dict:
@@ -162,6 +172,8 @@ def _session_body(session: UiaSession) -> dict:
 
 def _release_reservations(rows) -> None:
     for row in rows:
+        if row.spent_ts is not None:
+            continue  # the registration spent its token's use
         token = json.loads(row.stage_results).get(REGISTRATION_TOKEN, {}).get("token")
         if token is not None:
             registration_tokens.release(token)
@@ -178,13 +190,13 @@ def _delete_expired(now: int) -> None:
 def _create(request: UiaRequest, flows: list[list[str]], params: dict,
             secret_fields) -> UiaSession:
     now = db.now_ms()
-    bound = bool(request.body)
+    public = _public_body(request.body, secret_fields)
     session = UiaSession(
         session_id=tokens.generate("", 32),
         request_method=request.method,
         request_path=request.path,
-        body_digest=_body_digest(request.body, secret_fields) if bound else None,
-        body=json.dumps(_public_body(request.body, secret_fields)) if bound else None,
+        body_digest=_body_digest(public) if public else None,
+        body=json.dumps(public) if public else None,
         secret_hashes="{}",
         user_id=request.requester,
         flows=json.dumps(flows),
@@ -212,36 +224,33 @@ def _load(session_id: str, *, for_update: bool = False) -> UiaSession | None:
 def _check_binding(session: UiaSession, request: UiaRequest, secret_fields) -> None:
     if session.request_method != request.method or session.request_path != request.path:
         raise errors.Forbidden("This authentication session belongs to a different request")
-    if session.user_id and request.requester and session.user_id != request.requester:
+    if session.user_id != request.requester:
         raise errors.Forbidden("This authentication session belongs to another user")
-    if (request.body and session.body_digest is not None
-            and session.body_digest != _body_digest(request.body, secret_fields)):
-        raise errors.Forbidden(
-            "The request changed during user-interactive authentication; start a new session")
+    bound = json.loads(session.body) if session.body is not None else {}
+    adding = bool(json.loads(session.completed))
+    for key, value in _public_body(request.body, secret_fields).items():
+        if (key in bound and bound[key] != value) or (key not in bound and adding):
+            raise errors.Forbidden("The request changed during user-interactive "
+                                   "authentication; start a new session")
 
 
 def _bind_body(session: UiaSession, request: UiaRequest, secret_fields) -> None:
-    """Bind a session that has no body yet to this request's body."""
-    if not request.body or session.body_digest is not None:
+    """Add what this leg sent to the session's body (only new fields: see _check_binding)."""
+    bound = json.loads(session.body) if session.body is not None else {}
+    merged = {**_public_body(request.body, secret_fields), **bound}
+    if merged == bound:
         return
-    session.body_digest = _body_digest(request.body, secret_fields)
-    session.body = json.dumps(_public_body(request.body, secret_fields))
+    session.body_digest = _body_digest(merged)
+    session.body = json.dumps(merged)
     with db.write_transaction():
         (UiaSession.update(body_digest=session.body_digest, body=session.body)
-         .where((UiaSession.session_id == session.session_id)
-                & UiaSession.body_digest.is_null()).execute())
-
-
-def _keep_secrets(session: UiaSession, request: UiaRequest, secret_fields) -> None:
-    """The client will come back: keep hashes of the secrets in case it sends only the session."""
-    secrets_given = {k: request.body[k] for k in secret_fields
-                     if isinstance(request.body.get(k), str)}
-    if not secrets_given or json.loads(session.secret_hashes):
-        return
-    hashed = json.dumps({k: hash_password(v) for k, v in secrets_given.items()})
-    with db.write_transaction():
-        (UiaSession.update(secret_hashes=hashed)
          .where(UiaSession.session_id == session.session_id).execute())
+
+
+def _operation_body(session: UiaSession, request: UiaRequest) -> dict:
+    """The body the operation runs with: the session's, then what this leg sent."""
+    bound = json.loads(session.body) if session.body is not None else {}
+    return {**bound, **request.body}
 
 
 def _is_offered_next(flows: list[list[str]], completed: list[str], stage: str) -> bool:
@@ -257,7 +266,7 @@ def _flow_complete(session: UiaSession) -> bool:
 def _attempt(session: UiaSession, stage: str, auth: dict, request: UiaRequest) -> None:
     """Try one stage; records it on success (updating ``session``), raises StageFailed."""
     completed = json.loads(session.completed)
-    if stage in completed:
+    if stage in completed or session.spent_ts is not None:
         return  # completed stages are not retried; the flow's state answers
     if stage not in _STAGES or not _is_offered_next(json.loads(session.flows), completed, stage):
         raise StageFailed(f"The stage {stage} is not the next stage of any offered flow")
@@ -275,10 +284,8 @@ def _attempt(session: UiaSession, stage: str, auth: dict, request: UiaRequest) -
             results[stage] = result
             fresh.completed = json.dumps(completed)
             fresh.stage_results = json.dumps(results)
-            if result.get("user_id"):
-                fresh.user_id = result["user_id"]
             fresh.save()
-    for name in ("completed", "stage_results", "user_id"):
+    for name in ("completed", "stage_results"):
         setattr(session, name, getattr(fresh, name))
 
 
@@ -286,7 +293,7 @@ def authenticate(request: UiaRequest, flows: list[list[str]], *, params: dict | 
                  secret_fields: tuple[str, ...] = ()) -> UiaPassed:
     """Advance the request's UIA session; UiaPassed once a flow is complete, else AuthRequired.
 
-    ``secret_fields``: body keys (passwords) that are never stored in plain text.
+    ``secret_fields``: body keys (passwords) that are never stored.
     """
     auth = request.auth
     if auth is not None and not isinstance(auth, dict):
@@ -314,28 +321,45 @@ def authenticate(request: UiaRequest, flows: list[list[str]], *, params: dict | 
         except StageFailed as exc:
             failure = exc
 
-    if failure is None and auth is not None and _flow_complete(session):
-        if request.body or session.body is None:
-            body, secret_hashes = dict(request.body), {}
-        else:
-            body, secret_hashes = json.loads(session.body), json.loads(session.secret_hashes)
-        return UiaPassed(session_id=session.session_id, body=body, secret_hashes=secret_hashes,
-                         user_id=session.user_id, stage_results=json.loads(session.stage_results))
-    _keep_secrets(session, request, secret_fields)
+    if failure is None and auth is not None and (
+            session.spent_ts is not None or _flow_complete(session)):
+        return UiaPassed(session_id=session.session_id, body=_operation_body(session, request),
+                         user_id=session.user_id, stage_results=json.loads(session.stage_results),
+                         replayed=session.spent_ts is not None,
+                         outcome=json.loads(session.outcome or "{}"))
     raise AuthRequired(_session_body(session), failure)
 
 
-def finish(session_id: str) -> None:
-    """The operation succeeded: the session is spent. Call inside the operation's transaction."""
-    UiaSession.delete().where(UiaSession.session_id == session_id).execute()
+class SessionSpent(errors.MatrixError):
+    """Two requests completed the same session at once: the later one is refused."""
+
+    errcode, status = "M_FORBIDDEN", 403
+    default_message = "This authentication session was used by another request"
+
+
+def finish(session_id: str, outcome: dict | None = None) -> None:
+    """The operation succeeded: the session is spent (a retry gets ``outcome``, no secrets).
+
+    Call inside the operation's transaction; raises SessionSpent (rolling it back) when a
+    concurrent request spent the session first.
+    """
+    spent = (UiaSession.update(spent_ts=db.now_ms(), outcome=json.dumps(outcome or {}))
+             .where((UiaSession.session_id == session_id) & UiaSession.spent_ts.is_null())
+             .execute())
+    if not spent:
+        raise SessionSpent()
 
 
 def complete(passed: UiaPassed, operation):
-    """Run the operation the session authorised and spend the session, in one transaction."""
+    """Run the operation the session authorised and spend the session, in one transaction.
+
+    A retry of a spent session runs the operation again: for operations that are the same
+    when repeated (deleting devices, uploading the same keys, a new login token).
+    """
     with db.write_transaction():
-        result = operation()
-        finish(passed.session_id)
-    return result
+        if not passed.replayed:
+            finish(passed.session_id)  # first: a concurrent completion waits, then is refused
+        return operation()
 
 
 # --- the fallback web page ----------------------------------------------------------------------
@@ -350,14 +374,19 @@ def fallback_state(session_id: str, stage: str) -> dict:
     flows = json.loads(session.flows)
     if not any(stage in flow for flow in flows):
         raise errors.InvalidParam(f"This session does not offer the stage {stage}")
-    return {"session": session.session_id, "stage": stage,
-            "done": stage in json.loads(session.completed),
-            "user_id": session.user_id}
+    done = stage in json.loads(session.completed) or session.spent_ts is not None
+    return {"session": session.session_id, "stage": stage, "done": done,
+            "user_id": session.user_id, "method": session.request_method,
+            "path": session.request_path}
 
 
 def submit_fallback(session_id: str, stage: str, fields: dict, *, server_name: str,
-                    failure_rule: dict | None) -> None:
-    """Complete ``stage`` from the fallback page's form; raises StageFailed for a bad attempt."""
+                    ip: str | None = None, failure_rule: dict | None = None,
+                    ip_rule: dict | None = None) -> None:
+    """Complete ``stage`` from the fallback page's form; raises StageFailed for a bad attempt.
+
+    The password page asks only for the password of the session's own user.
+    """
     state = fallback_state(session_id, stage)
     if state["done"]:
         return
@@ -365,11 +394,9 @@ def submit_fallback(session_id: str, stage: str, fields: dict, *, server_name: s
     auth: dict = {"type": stage, "session": session_id}
     if stage == PASSWORD:
         auth["password"] = fields.get("password")
-        if session.user_id is None:
-            auth["identifier"] = {"type": "m.id.user", "user": fields.get("user") or ""}
     elif stage == REGISTRATION_TOKEN:
         auth["token"] = fields.get("token")
     request = UiaRequest(method=session.request_method, path=session.request_path, body={},
-                         auth=auth, requester=None, server_name=server_name,
-                         failure_rule=failure_rule)
+                         auth=auth, requester=session.user_id, server_name=server_name,
+                         failure_rule=failure_rule, ip=ip, ip_rule=ip_rule)
     _attempt(session, stage, auth, request)
