@@ -1,6 +1,7 @@
 """GET /metrics under real gunicorn with two workers: every worker's counts add up in a scrape
 (prometheus_client's multiprocess mode, set up by gunicorn.conf.py in the master)."""
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -55,3 +56,20 @@ def test_metrics_not_served_when_disabled(gunicorn_homeserver):
     response = requests.get(gunicorn_homeserver.base_url + "/metrics", timeout=30)
     assert response.status_code == 404
     assert response.json()["errcode"] == "M_UNRECOGNIZED"
+
+
+def test_json_access_lines_under_gunicorn_without_secrets(start_gunicorn):
+    server = start_gunicorn(log_format="json", log_level="INFO", workers=1)
+    secret = "syt_never_in_the_log_0123456789"
+    response = requests.get(server.base_url + "/_matrix/client/v3/account/whoami",
+                            params={"access_token": secret}, timeout=30)
+    assert response.status_code == 401
+    request_id = response.headers["X-Request-Id"]
+    server.stop()
+    log = server.log_tail(1_000_000)
+    assert secret not in log
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    [line] = [line for line in lines if line.get("request_id") == request_id]
+    assert line["logger"] == "homeserver.access" and line["status"] == 401
+    assert line["path"] == "/_matrix/client/v3/account/whoami"
+    assert line["endpoint"] == "login.whoami" and line["user"] is None
