@@ -27,6 +27,7 @@ def on_starting(server):
     from homeserver.config import load_config
 
     config = load_config()
+    _prepare_metrics(config, server)
     db.init_database(config.database_url, 2)
     applied = db.migrate()
     if applied:
@@ -35,3 +36,33 @@ def on_starting(server):
                     "PostgreSQL" if db.is_postgres(config.database_url) else "SQLite",
                     db.current_schema_version())
     db.database.obj.close_all()
+
+
+# --- metrics: prometheus_client's multiprocess mode -------------------------------------------
+# Every worker writes its metric values to files in one directory, and a scrape of any worker
+# adds them up. The directory must be set before a worker imports prometheus_client (workers
+# import the app after the fork: do not use --preload with metrics on) and emptied at each start.
+
+def _prepare_metrics(config, server):
+    import os
+
+    if not config.metrics["enabled"]:
+        return
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(
+        config.data_dir, "prometheus")
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.abspath(directory)
+    server.log.info("metrics: GET /metrics, multiprocess values in %s", directory)
+
+
+def child_exit(server, worker):
+    """A worker's live gauges (long-polls held, pool in use) stop counting when it exits."""
+    import os
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid, directory)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 
 from flask import Flask, request
@@ -23,16 +22,17 @@ CORS_HEADERS = {
 def create_app(config=None, *, overrides: dict | None = None, check_schema: bool = True) -> Flask:
     """Build the WSGI application. ``config`` is a Config; by default it is loaded from the
     environment (HOMESERVER_CONFIG and HOMESERVER_* variables)."""
-    from . import db
-    from .api import register_blueprints
+    from . import db, log_format
+    from .api import metrics as metrics_api
+    from .api import register_blueprints, request_log
     from .api.error_handlers import register_error_handlers
     from .config import load_config
     from .request_body import DrainUnreadBody
+    from .services import metrics
 
     if config is None:
         config = load_config(overrides=overrides)
-    logging.basicConfig(level=config.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_format.configure(config.log_level, config.log_format)
 
     app = Flask(__name__, template_folder=TEMPLATE_DIR)
     app.config["HOMESERVER"] = config
@@ -54,12 +54,16 @@ def create_app(config=None, *, overrides: dict | None = None, check_schema: bool
             raise db.SchemaOutdated(
                 "the database schema is out of date: run `homeserver migrate` first")
 
+    # First: their timing covers the hooks below, their teardown runs after the one below.
+    request_log.install(app)
+    metrics_api.install(app, config, database)
+
     @app.before_request
     def _before():
         if request.method == "OPTIONS":
             # CORS pre-flight: answered for every path, without running the endpoint's logic.
             return app.response_class(status=200)
-        database.connect(reuse_if_open=True)
+        metrics.connect_timed(database)
         return None
 
     @app.teardown_request

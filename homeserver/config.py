@@ -187,6 +187,11 @@ class TurnSchema(_Strict):
             raise ValidationError("is required when uris are given", "shared_secret")
 
 
+class MetricsSchema(_Strict):
+    # GET /metrics (Prometheus text format) on the server's own listener; false: not routed.
+    enabled = fields.Boolean(load_default=False)
+
+
 class ConfigSchema(_Strict):
     server_name = fields.String(load_default="localhost:8008", validate=validate.Length(min=1))
     public_baseurl = fields.Url(load_default=None, allow_none=True, require_tld=False,
@@ -196,6 +201,9 @@ class ConfigSchema(_Strict):
     database_pool_size = fields.Integer(load_default=20, strict=True, validate=validate.Range(min=1))
     log_level = fields.String(load_default="INFO", validate=validate.OneOf(
         ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]))
+    # text: "time LEVEL logger: message" lines; json: one JSON object per line.
+    log_format = fields.String(load_default="text", validate=validate.OneOf(["text", "json"]))
+    metrics = fields.Nested(MetricsSchema, load_default=lambda: MetricsSchema().load({}))
     registration = fields.Nested(RegistrationSchema, load_default=lambda: RegistrationSchema().load({}))
     rate_limits = fields.Nested(RateLimitsSchema, load_default=lambda: RateLimitsSchema().load({}))
     # Largest accepted request body for JSON endpoints (media uploads have their own limit).

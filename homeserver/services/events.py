@@ -36,6 +36,7 @@ from .. import db, errors, identifiers
 from ..db import database, write_transaction
 from ..models.rooms import Event, ForgottenRoom, Room
 from . import auth_rules, event_content, event_format, event_store, push_actions, streams
+from .metrics import EVENTS_PERSISTED
 from .room_versions import RoomVersion, get_room_version
 
 CREATE_KEY = ("m.room.create", "")
@@ -208,6 +209,7 @@ class RoomAppender:
         hint_users = [state_key] if event_type == MEMBER and state_key else []
         position = streams.next_position(rooms=[self.room_id], users=hint_users)
         event_store.insert_event({**row, "stream_ordering": position})
+        EVENTS_PERSISTED.inc()
         if state_key is not None:
             self._set_current_state(event_type, state_key, event_id, pdu, position, previous,
                                     membership)

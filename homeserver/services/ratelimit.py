@@ -20,6 +20,7 @@ import peewee
 
 from .. import db, errors
 from ..models.users import RateLimitBucket
+from . import metrics
 
 # One request in this many also deletes buckets that have drained (they are empty anyway).
 _CLEANUP_ONE_IN = 200
@@ -55,8 +56,9 @@ def _level(bucket: RateLimitBucket, now: int, rate: float) -> float:
     return max(0.0, bucket.level - elapsed_s * rate)
 
 
-def _refuse_if_full(level: float, burst: float, rate: float) -> None:
+def _refuse_if_full(level: float, burst: float, rate: float, key_kind: str) -> None:
     if level + 1 > burst:
+        metrics.rate_limited(key_kind)
         raise errors.LimitExceeded(math.ceil((level + 1 - burst) / rate * 1000))
 
 
@@ -71,7 +73,7 @@ def _take(key_kind: str, key: str, rule: dict | None, *, consume: bool, enforce:
         # Only looking: no write, no lock.
         bucket = RateLimitBucket.get_or_none(RateLimitBucket.key == bucket_key)
         if bucket is not None:
-            _refuse_if_full(_level(bucket, now, rate), burst, rate)
+            _refuse_if_full(_level(bucket, now, rate), burst, rate, key_kind)
         return
     with db.write_transaction():
         RateLimitBucket.insert(key=bucket_key, level=0.0, updated_ts=now,
@@ -82,7 +84,7 @@ def _take(key_kind: str, key: str, rule: dict | None, *, consume: bool, enforce:
         bucket = query.get()
         level = _level(bucket, now, rate)
         if enforce:
-            _refuse_if_full(level, burst, rate)
+            _refuse_if_full(level, burst, rate, key_kind)
         level += 1
         (RateLimitBucket
          .update(level=level, updated_ts=now, drained_ts=now + math.ceil(level / rate * 1000))

@@ -10,7 +10,7 @@ import peewee
 
 from ...db import database
 from .. import filters as filters_service
-from .. import notifier, streams
+from .. import metrics, notifier, streams
 from . import providers
 from .context import SyncContext
 from .memberships import memberships_at
@@ -85,8 +85,10 @@ def sync(user_id: str, device_id: str, *, since: str | None, filter_ref: dict | 
         if now == checked:
             # Nothing was written at all: no need to ask the providers. Sleep until a write
             # that concerns one of the user's rooms or the user.
-            if not notifier.wait_for_position_above(now, remaining, rooms=rooms,
-                                                    users={user_id}):
+            with metrics.LONG_POLLS.track_inprogress():
+                woken = notifier.wait_for_position_above(now, remaining, rooms=rooms,
+                                                         users={user_id})
+            if not woken:
                 break
             continue
         ctx, response = _build(request, filter, use_state_after)
