@@ -148,6 +148,21 @@ class PushSchema(_Strict):
     # A notification the gateway keeps failing is retried with backoff for this long.
     give_up_after_ms = fields.Integer(load_default=24 * 3600 * 1000, strict=True,
                                       validate=validate.Range(min=1000))
+    # The address policy of URL previews: non-public ranges are refused unless allow-listed
+    # (a gateway on 127.0.0.1 needs "127.0.0.1/32" here); the deny-list refuses more.
+    ip_range_allowlist = fields.List(fields.String(), load_default=list)
+    ip_range_denylist = fields.List(fields.String(), load_default=list)
+    # Deliveries in flight at once to one gateway (scheme, host, port), per process.
+    max_concurrent_per_gateway = fields.Integer(load_default=4, strict=True,
+                                                validate=validate.Range(min=1, max=100))
+    # Deliveries in flight at once in all, per process (threads of the sender).
+    max_concurrent_deliveries = fields.Integer(load_default=16, strict=True,
+                                               validate=validate.Range(min=1, max=200))
+
+    @validates_schema
+    def _check(self, data, **kwargs):
+        _check_networks(data["ip_range_allowlist"], "ip_range_allowlist")
+        _check_networks(data["ip_range_denylist"], "ip_range_denylist")
 
 
 class SupportContactSchema(_Strict):
