@@ -1,9 +1,9 @@
 """Pushers (POST /pushers/set, GET /pushers): where a user's push notifications are sent.
 
 Only ``http`` pushers exist here (this server sends no email). The URL is checked for shape
-here; where it may lead (the address policy, no redirects) is checked at each delivery. A pusher is identified by
-(app_id, pushkey, user); without ``append`` the same (app_id, pushkey) of other users is
-removed, as the spec asks.
+here; where it may lead (the address policy, no redirects) is checked at each delivery. A
+pusher is identified by (app_id, pushkey, user); without ``append`` the same (app_id, pushkey)
+of other users is removed, as the spec asks.
 """
 
 from __future__ import annotations
