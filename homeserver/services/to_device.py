@@ -31,7 +31,8 @@ BATCH = 100
 
 
 def _lock_device(user_id: str, device_id: str) -> None:
-    """Serialise writers of one device's queue (SQLite's write lock already does)."""
+    """Serialise writers of one device's queue (SQLite's write lock already does). Taken
+    before the stream counter, devices in (user, device) order, by every writer."""
     if not isinstance(database.obj, peewee.SqliteDatabase):
         list(Device.select(Device.device_id)
              .where((Device.user == user_id) & (Device.device_id == device_id)).for_update())
@@ -67,6 +68,11 @@ def send(sender: str, sender_device: str, event_type: str, txn_id: str,
                     continue  # this server does not federate: remote users are unreachable
                 for device_id, content in _targets(user_id, devices):
                     recipients.append((user_id, device_id, content))
+            # Lock order: the devices' queues, sorted, then the stream counter (as
+            # release_batch does), or a sender and a sync would each wait for the other.
+            recipients.sort(key=lambda r: (r[0], r[1]))
+            for user_id, device_id, _ in recipients:
+                _lock_device(user_id, device_id)
             if recipients:
                 position = next_position(users={user_id for user_id, _, _ in recipients})
                 for user_id, device_id, content in recipients:
@@ -80,7 +86,7 @@ def send(sender: str, sender_device: str, event_type: str, txn_id: str,
 
 def _queue(user_id: str, device_id: str, sender: str, event_type: str, content: dict,
            position: int) -> None:
-    _lock_device(user_id, device_id)
+    """Queue one message (the caller holds the device's lock)."""
     total, positioned = (ToDeviceMessage.select(peewee.fn.COUNT(ToDeviceMessage.id),
                                                 peewee.fn.COUNT(ToDeviceMessage.stream_position))
                          .where(_for_device(user_id, device_id)).tuples().get())
