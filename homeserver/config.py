@@ -165,6 +165,17 @@ class PushSchema(_Strict):
         _check_networks(data["ip_range_denylist"], "ip_range_denylist")
 
 
+class E2eSchema(_Strict):
+    # Unclaimed one-time keys one device may hold (all algorithms); an upload beyond is
+    # refused (400 M_INVALID_PARAM). Clients keep about 50 on the server.
+    max_one_time_keys_per_device = fields.Integer(load_default=5000, strict=True,
+                                                  validate=validate.Range(min=100))
+    # Send-to-device messages queued for one device; beyond, the oldest message of the sender
+    # with the most queued for it is dropped (a flood evicts only the flooder's own).
+    max_queued_to_device_per_device = fields.Integer(load_default=10_000, strict=True,
+                                                     validate=validate.Range(min=100))
+
+
 class SupportContactSchema(_Strict):
     matrix_id = fields.String(load_default=None, allow_none=True)
     email_address = fields.Email(load_default=None, allow_none=True)
@@ -226,6 +237,7 @@ class ConfigSchema(_Strict):
     media = fields.Nested(MediaSchema, load_default=lambda: MediaSchema().load({}))
     presence = fields.Nested(PresenceSchema, load_default=lambda: PresenceSchema().load({}))
     push = fields.Nested(PushSchema, load_default=lambda: PushSchema().load({}))
+    e2e = fields.Nested(E2eSchema, load_default=lambda: E2eSchema().load({}))
     support = fields.Nested(SupportSchema, load_default=lambda: SupportSchema().load({}))
     turn = fields.Nested(TurnSchema, load_default=lambda: TurnSchema().load({}))
 

@@ -18,8 +18,12 @@ from ..auth import Requester
 SIGNED_CURVE25519 = "signed_curve25519"
 
 
+DEFAULT_MAX_ONE_TIME_KEYS = 5000
+
+
 def upload_keys(requester: Requester, device_keys: dict | None, one_time_keys: dict | None,
-                fallback_keys: dict | None) -> dict:
+                fallback_keys: dict | None, *,
+                max_one_time_keys: int = DEFAULT_MAX_ONE_TIME_KEYS) -> dict:
     """Store what the device uploaded; answers its unclaimed one-time key counts."""
     user_id, device_id = requester.user_id, requester.device_id
     device_json = _checked_device_keys(requester, device_keys) if device_keys else None
@@ -34,7 +38,7 @@ def upload_keys(requester: Requester, device_keys: dict | None, one_time_keys: d
                 if device_json is not None:
                     _store_device_keys(user_id, device_id, device_json)
                 if otks:
-                    _store_one_time_keys(user_id, device_id, otks)
+                    _store_one_time_keys(user_id, device_id, otks, max_one_time_keys)
                 for algorithm, key_id, key_json in fallbacks:
                     _store_fallback_key(user_id, device_id, algorithm, key_id, key_json)
             break
@@ -116,8 +120,8 @@ def _store_device_keys(user_id: str, device_id: str, key_json: str) -> None:
     device_lists.mark_changed(user_id)
 
 
-def _store_one_time_keys(user_id: str, device_id: str,
-                         keys: list[tuple[str, str, str]]) -> None:
+def _store_one_time_keys(user_id: str, device_id: str, keys: list[tuple[str, str, str]],
+                         limit: int) -> None:
     wanted = {(algorithm, key_id): key_json for algorithm, key_id, key_json in keys}
     existing = {}
     key_ids = list({key_id for _, key_id in wanted})
@@ -136,6 +140,14 @@ def _store_one_time_keys(user_id: str, device_id: str,
         elif old != key_json:
             raise errors.InvalidParam(
                 f"One-time key {algorithm}:{key_id} was already uploaded with other content")
+    if new_rows:
+        unclaimed = (OneTimeKey.select().where(
+            (OneTimeKey.user_id == user_id) & (OneTimeKey.device_id == device_id)
+            & (OneTimeKey.claimed == False)).count())  # noqa: E712 (peewee expression)
+        if unclaimed + len(new_rows) > limit:
+            raise errors.InvalidParam(
+                f"A device may hold at most {limit} unclaimed one-time keys "
+                f"({unclaimed} held, {len(new_rows)} uploaded)")
     for start in range(0, len(new_rows), 200):
         OneTimeKey.insert_many(new_rows[start:start + 200]).execute()
 
