@@ -1,7 +1,12 @@
 """gunicorn settings for the homeserver. Override any of them the usual gunicorn way, e.g.
 GUNICORN_CMD_ARGS="--bind 127.0.0.1:9000 --workers 4"."""
 
+import logging
 import multiprocessing
+
+from gunicorn.glogging import Logger
+
+from homeserver.log_redaction import redact, redact_query
 
 bind = "127.0.0.1:8008"
 # gthread: a /sync long-poll holds a thread (but no database connection) while it waits, so
@@ -19,6 +24,40 @@ accesslog = "-"
 # of the same user, so two servers on one machine would take it from each other.
 control_socket_disable = True
 wsgi_app = "wsgi:app"
+
+
+class _RedactMessages(logging.Filter):
+    def filter(self, record):
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, but no credential from a query string (``?access_token=...``) is
+    written: the access log's request line, query and referer, and the error log's messages
+    (a failing request's URI) go through homeserver/log_redaction.py. An Authorization header
+    is never logged (the default access_log_format has none; a custom one gets it redacted)."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        if not any(isinstance(f, _RedactMessages) for f in self.error_log.filters):
+            self.error_log.addFilter(_RedactMessages())
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        atoms["r"] = redact(atoms["r"])
+        atoms["q"] = redact_query(atoms["q"])
+        atoms["f"] = redact(atoms["f"])
+        for key in ("{authorization}i", "{cookie}i"):
+            if key in atoms:
+                atoms[key] = "<redacted>"
+        return atoms
+
+
+logger_class = RedactingLogger
 
 
 def on_starting(server):

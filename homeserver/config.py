@@ -148,6 +148,32 @@ class PushSchema(_Strict):
     # A notification the gateway keeps failing is retried with backoff for this long.
     give_up_after_ms = fields.Integer(load_default=24 * 3600 * 1000, strict=True,
                                       validate=validate.Range(min=1000))
+    # The address policy of URL previews: non-public ranges are refused unless allow-listed
+    # (a gateway on 127.0.0.1 needs "127.0.0.1/32" here); the deny-list refuses more.
+    ip_range_allowlist = fields.List(fields.String(), load_default=list)
+    ip_range_denylist = fields.List(fields.String(), load_default=list)
+    # Deliveries in flight at once to one gateway (scheme, host, port), per process.
+    max_concurrent_per_gateway = fields.Integer(load_default=4, strict=True,
+                                                validate=validate.Range(min=1, max=100))
+    # Deliveries in flight at once in all, per process (threads of the sender).
+    max_concurrent_deliveries = fields.Integer(load_default=16, strict=True,
+                                               validate=validate.Range(min=1, max=200))
+
+    @validates_schema
+    def _check(self, data, **kwargs):
+        _check_networks(data["ip_range_allowlist"], "ip_range_allowlist")
+        _check_networks(data["ip_range_denylist"], "ip_range_denylist")
+
+
+class E2eSchema(_Strict):
+    # Unclaimed one-time keys one device may hold (all algorithms); an upload beyond is
+    # refused (400 M_INVALID_PARAM). Clients keep about 50 on the server.
+    max_one_time_keys_per_device = fields.Integer(load_default=5000, strict=True,
+                                                  validate=validate.Range(min=100))
+    # Send-to-device messages queued for one device; beyond, the oldest message of the sender
+    # with the most queued for it is dropped (a flood evicts only the flooder's own).
+    max_queued_to_device_per_device = fields.Integer(load_default=10_000, strict=True,
+                                                     validate=validate.Range(min=100))
 
 
 class SupportContactSchema(_Strict):
@@ -219,6 +245,7 @@ class ConfigSchema(_Strict):
     media = fields.Nested(MediaSchema, load_default=lambda: MediaSchema().load({}))
     presence = fields.Nested(PresenceSchema, load_default=lambda: PresenceSchema().load({}))
     push = fields.Nested(PushSchema, load_default=lambda: PushSchema().load({}))
+    e2e = fields.Nested(E2eSchema, load_default=lambda: E2eSchema().load({}))
     support = fields.Nested(SupportSchema, load_default=lambda: SupportSchema().load({}))
     turn = fields.Nested(TurnSchema, load_default=lambda: TurnSchema().load({}))
 

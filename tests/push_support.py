@@ -11,7 +11,7 @@ class Gateway:
     """A push gateway on 127.0.0.1 that records what it receives. ``statuses`` are the HTTP
     statuses of the next answers (then 200); ``reject`` lists pushkeys to answer as rejected."""
 
-    def __init__(self, port: int = 0):
+    def __init__(self, port: int = 0, host: str = "127.0.0.1"):
         self.received: list[dict] = []
         self.statuses: list[int] = []
         self.reject: set[str] = set()
@@ -38,8 +38,9 @@ class Gateway:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/_matrix/push/v1/notify"
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.port = self.server.server_port
+        self.url = f"http://{host}:{self.port}/_matrix/push/v1/notify"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @classmethod

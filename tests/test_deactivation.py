@@ -1,5 +1,10 @@
 """POST /account/deactivate: what goes with the account, and erasure."""
 
+import hashlib
+import os
+
+from media_helpers import DOWNLOAD, media_files, upload
+
 from rooms_support import (V3, create_room, invite, join, ok, q, room_with_members, send_ok,
                            state_map)
 from test_cross_signing import CrossSigning, query, upload_cs
@@ -134,3 +139,28 @@ def test_without_erase_later_joiners_see_events(register_user):
     carol = register_user("carol")
     join(carol, room_id)
     assert timeline_bodies(carol, room_id)[said]["body"] == "still here"
+
+
+def test_erase_deletes_the_accounts_media(app, register_user):
+    alice, bob = register_user("alice"), register_user("bob")
+    mine, shared = os.urandom(5_000), os.urandom(5_000)
+    bob_only = upload(bob, mine, "image/png")
+    bob_shared = upload(bob, shared)
+    alice_copy = upload(alice, shared)  # the same bytes, uploaded by someone else too
+    files_before = {os.path.basename(p) for p in media_files(app)}
+    assert hashlib.sha256(mine).hexdigest() in files_before
+
+    deactivate(bob, erase=True)
+    for ref in (bob_only, bob_shared):
+        assert alice.get(f"{DOWNLOAD}/{ref}").status_code == 404
+    assert alice.get(f"{DOWNLOAD}/{alice_copy}").data == shared
+    files_after = {os.path.basename(p) for p in media_files(app)}
+    assert hashlib.sha256(mine).hexdigest() not in files_after
+    assert hashlib.sha256(shared).hexdigest() in files_after
+
+
+def test_media_kept_without_erase(register_user):
+    alice, bob = register_user("alice"), register_user("bob")
+    ref = upload(bob, b"kept")
+    deactivate(bob)
+    assert alice.get(f"{DOWNLOAD}/{ref}").data == b"kept"

@@ -64,11 +64,31 @@ def test_other_users_backups_are_invisible(client):
 
 def test_create_validates(client):
     alice = make_user(client, "alice")
-    for body in ({"algorithm": "m.unknown", "auth_data": {}}, {"algorithm": ALGORITHM},
-                 {"algorithm": ALGORITHM, "auth_data": "x"}):
+    for body in ({"algorithm": ALGORITHM}, {"algorithm": ALGORITHM, "auth_data": "x"},
+                 {"auth_data": {}}, {"algorithm": 1, "auth_data": {}}):
         response = alice.post(f"{V3}/room_keys/version", json=body)
         assert response.status_code == 400, body
         assert response.get_json()["errcode"] == "M_BAD_JSON"
+
+
+def test_unknown_algorithm_is_stored_opaquely(client):
+    # As the reference server does: a backup algorithm this server does not know is kept,
+    # auth_data as given (floats included: only the known algorithm's is signed JSON).
+    alice = make_user(client, "alice")
+    auth_data = {"anything": [1, {"nested": True}], "ratio": 0.5}
+    response = alice.post(f"{V3}/room_keys/version",
+                          json={"algorithm": "org.example.future", "auth_data": auth_data})
+    assert response.status_code == 200, response.get_json()
+    version = response.get_json()["version"]
+    got = alice.get(f"{V3}/room_keys/version").get_json()
+    assert got["algorithm"] == "org.example.future" and got["auth_data"] == auth_data
+    assert got["version"] == version
+    response = alice.put(f"{V3}/room_keys/version/{version}", json={
+        "algorithm": "org.example.future", "auth_data": {"changed": 1.25}})
+    assert response.status_code == 200, response.get_json()
+    assert alice.get(f"{V3}/room_keys/version").get_json()["auth_data"] == {"changed": 1.25}
+    response = alice.put(f"{V3}/room_keys/keys/{ROOM}/s1?version={version}", json=key_data())
+    assert response.status_code == 200, response.get_json()
 
 
 def test_keys_put_get_delete_at_three_levels(client):

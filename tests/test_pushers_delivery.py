@@ -12,7 +12,7 @@ from sync_support import V3, create_room, join, ok, send
 
 @pytest.fixture
 def app(make_app):
-    return make_app(push={"allow_http_gateways": True})
+    return make_app(push={"allow_http_gateways": True, "ip_range_allowlist": ["127.0.0.1/32"]})
 
 
 def set_pusher(user, url, pushkey="pk-bob", **data):

@@ -16,8 +16,9 @@ bp = Blueprint("keys", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/keys")
 def upload_keys():
     requester = require_auth()
     body = load_body(KeysUploadSchema())
-    return jsonify(upload.upload_keys(requester, body["device_keys"], body["one_time_keys"],
-                                      body["fallback_keys"]))
+    return jsonify(upload.upload_keys(
+        requester, body["device_keys"], body["one_time_keys"], body["fallback_keys"],
+        max_one_time_keys=config().e2e["max_one_time_keys_per_device"]))
 
 
 @bp.post("/query")

@@ -14,5 +14,6 @@ def send_to_device(event_type, txn_id):
     requester = require_auth()
     messages = load_body(SendToDeviceSchema())["messages"]
     to_device.send(requester.user_id, requester.device_id, event_type, txn_id, messages,
-                   config().server_name)
+                   config().server_name,
+                   max_queued=config().e2e["max_queued_to_device_per_device"])
     return jsonify({})

@@ -59,6 +59,8 @@ class Pusher(BaseModel):
     # The pusher's data object as JSON (url, format, custom keys).
     data = peewee.TextField()
     created_ts = peewee.BigIntegerField()
+    # "scheme://host:port" of data.url: deliveries are limited per gateway.
+    gateway = peewee.TextField(default="")
 
     class Meta:
         indexes = ((("app_id", "pushkey", "user_id"), True),)

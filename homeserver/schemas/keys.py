@@ -5,8 +5,6 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from .fields import JsonObject, StrictBoolean, StrictInteger, StrictString
 
-BACKUP_ALGORITHM = "m.megolm_backup.v1.curve25519-aes-sha2"
-
 
 class _Body(Schema):
     class Meta:
@@ -45,7 +43,8 @@ class CrossSigningUploadSchema(_Body):
 
 
 class BackupVersionCreateSchema(_Body):
-    algorithm = StrictString(required=True, validate=validate.Equal(BACKUP_ALGORITHM))
+    # Any algorithm: one this server does not know is stored opaquely, as Synapse does.
+    algorithm = StrictString(required=True)
     auth_data = JsonObject(required=True)
 
 

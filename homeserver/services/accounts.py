@@ -159,13 +159,14 @@ def change_password_after_uia(passed, body: dict, *, requester_device: str | Non
         keep_device=requester_device))
 
 
-def deactivate_after_uia(passed, *, erase: bool = False) -> dict:
+def deactivate_after_uia(passed, *, erase: bool = False, media_store=None) -> dict:
     """POST /account/deactivate once its user-interactive auth passed (services/deactivation.py
     says what goes, services/erasure.py what ``erase`` adds)."""
     from . import deactivation, uia  # see change_password_after_uia
     if passed.replayed:
         return {"id_server_unbind_result": "success"}
-    uia.complete(passed, lambda: deactivation.deactivate_account(passed.user_id, erase=erase))
-    deactivation.leave_all_rooms(passed.user_id)
+    orphaned = uia.complete(
+        passed, lambda: deactivation.deactivate_account(passed.user_id, erase=erase))
+    deactivation.after_commit(passed.user_id, orphaned, media_store)
     # No third-party identifiers are kept, so there is nothing to unbind: the spec's "success".
     return {"id_server_unbind_result": "success"}

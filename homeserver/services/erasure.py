@@ -11,11 +11,11 @@ What the spec asks, and how far this server honours it:
   Nothing is redacted in storage and no redaction events are sent, as the spec says.
 - "erase any non-event data associated with the user, such as account data and contact
   3PIDs": ``erase`` deletes account data (room tags included), the ignored-users list,
-  filters and push rules; this server keeps no 3PIDs. Profile data, devices, keys, pushers
-  and key backups go at every deactivation (services/deactivation.py).
+  filters, push rules and the media the user uploaded (its mxc URIs answer 404 from the
+  erasure's commit; the files go right after, services/deactivation.py); this server keeps no
+  3PIDs. Profile data, devices, keys, pushers and key backups go at every deactivation.
 
-Not erased: media the user uploaded (other users' events reference it and media carries no
-sender), and the search index, which may still match words of erased events in POST /search
+Not erased: the search index, which may still match words of erased events in POST /search
 (the events it returns are served redacted as above).
 """
 
@@ -28,6 +28,7 @@ from ..db import now_ms
 from ..models.account_data import AccountData, IgnoredUser
 from ..models.erasure import ErasedUser
 from ..models.filters import Filter
+from ..models.media import Media
 from ..models.push import PushRule, PushRuleDefaultSetting
 from ..models.rooms import Event, Room
 from . import event_format
@@ -37,8 +38,10 @@ from .streams import next_position
 MEMBER = "m.room.member"
 
 
-def erase(user_id: str) -> None:
-    """Record the erasure and delete the user's non-event data (call in a write transaction)."""
+def erase(user_id: str) -> list[str]:
+    """Record the erasure and delete the user's non-event data (call in a write transaction).
+    Returns the SHA-256 of the content of the media items deleted (their files may now be
+    unreferenced)."""
     position = next_position(users=[user_id])
     (ErasedUser.insert(user_id=user_id, stream_position=position, erased_ts=now_ms())
      .on_conflict_ignore().execute())
@@ -47,6 +50,10 @@ def erase(user_id: str) -> None:
     Filter.delete().where(Filter.user_id == user_id).execute()
     PushRule.delete().where(PushRule.user_id == user_id).execute()
     PushRuleDefaultSetting.delete().where(PushRuleDefaultSetting.user_id == user_id).execute()
+    hashes = sorted({sha for (sha,) in Media.select(Media.sha256).where(
+        (Media.user_id == user_id) & Media.sha256.is_null(False)).tuples()})
+    Media.delete().where(Media.user_id == user_id).execute()
+    return hashes
 
 
 def is_erased(user_id: str) -> bool:

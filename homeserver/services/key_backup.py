@@ -1,7 +1,9 @@
 """Server-side key backups (spec: End-to-End Encryption, Server-side key backups).
 
 A user has backup versions; the newest one not deleted is the current one, and keys can only
-be written to it (M_WRONG_ROOM_KEYS_VERSION names the current version otherwise). When a key
+be written to it (M_WRONG_ROOM_KEYS_VERSION names the current version otherwise). A backup of
+an algorithm this server does not know is stored opaquely (auth_data as given), as Synapse
+does. When a key
 for a session is already stored, the copy that is verified wins, then the one with the lower
 ``first_message_index``, then the one with the lower ``forwarded_count``; on a tie the stored
 copy stays. The etag changes whenever the stored keys change.
@@ -64,8 +66,15 @@ def _info(version: RoomKeysVersion) -> dict:
 
 # --- versions -----------------------------------------------------------------------------------
 
+def _check_auth_data(algorithm: str, auth_data: dict) -> None:
+    """The known algorithm's auth_data is signed, so it must be canonical JSON; any other
+    algorithm's is stored as given."""
+    if algorithm == ALGORITHM:
+        canonical.check_canonical(auth_data, where="auth_data")
+
+
 def create_version(user_id: str, algorithm: str, auth_data: dict) -> dict:
-    canonical.check_canonical(auth_data, where="auth_data")
+    _check_auth_data(algorithm, auth_data)
     with write_transaction():
         row = RoomKeysVersion.create(user_id=user_id, algorithm=algorithm,
                                      auth_data=json.dumps(auth_data), created_ts=now_ms())
@@ -83,7 +92,7 @@ def update_version(user_id: str, version: str, algorithm: str, auth_data: dict,
                    body_version: str | None) -> None:
     if body_version is not None and body_version != version:
         raise errors.InvalidParam("The version in the body does not match the path")
-    canonical.check_canonical(auth_data, where="auth_data")
+    _check_auth_data(algorithm, auth_data)
     with write_transaction():
         row = _existing(user_id, version)
         if row is None:

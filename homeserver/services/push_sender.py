@@ -1,14 +1,24 @@
 """Sends queued notifications to push gateways (Push Gateway API: POST {url} with
-``{"notification": {...}}``), from a background thread that never holds up an event's sender.
+``{"notification": {...}}``), from background threads that never hold up an event's sender.
 
 The queue is the PushDelivery table: rows are written in the event's transaction
-(services/push_actions.py), so nothing is lost by a crash or restart. A sender claims a batch
-(``claim`` + ``claimed_until``: a claim that ran out is taken over), posts each notification,
-deletes it on success, and on failure retries it with exponential backoff until
-``push.give_up_after_ms``. Pushkeys the gateway lists as ``rejected`` lose their pusher.
+(services/push_actions.py), so nothing is lost by a crash or restart. A dispatcher claims due
+rows (``claim`` + ``claimed_until``: a claim that ran out is taken over) and hands each to a
+delivery thread, which posts it, deletes it on success, and on failure retries it with
+exponential backoff until ``push.give_up_after_ms``. Pushkeys the gateway lists as ``rejected``
+lose their pusher.
 
-One sender thread per process, started when the process first sees a pusher; it wakes when any
-stream position commits (services/notifier) and when a retry comes due.
+Gateways are reached under the address policy of URL previews (services/outbound_http.py:
+resolved and checked address, pinned connection, no redirects, one deadline per request), so a
+pusher URL cannot make this server talk to its own network. One slow gateway cannot delay the
+others: at most ``push.max_concurrent_per_gateway`` deliveries go to one gateway at once, at most
+``push.max_concurrent_deliveries`` in all, and a pusher has one delivery in flight at a time (its
+notifications go out in order). The dispatcher never claims rows of a gateway or pusher that
+is at its limit, so they wait in the table, not in memory.
+
+Per process: the dispatcher thread starts when the process first sees a pusher; it runs when
+any stream position commits (services/notifier), when a retry comes due, and when a delivery
+thread frees a slot.
 """
 
 from __future__ import annotations
@@ -19,41 +29,87 @@ import os
 import threading
 import time
 import uuid
-from dataclasses import dataclass
-
-import requests
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from .. import db
 from ..db import database, write_transaction
 from ..models.push import PushDelivery, Pusher
 from ..models.rooms import CurrentState, Event
 from . import notifications, notifier, pushers, streams
+from .outbound_http import AddressPolicy, FetchError, post_json
 from .push_evaluator import tweaks
 
 logger = logging.getLogger(__name__)
 
 BATCH = 50
-LEASE_MS = 120_000
+LEASE_MARGIN_MS = 60_000
 FIRST_RETRY_MS = 1_000
 MAX_RETRY_MS = 10 * 60 * 1000
 IDLE_WAIT_S = 5.0
+MAX_RESPONSE_BYTES = 64 * 1024
+USER_AGENT = "homeserver push"
 
 
 @dataclass(frozen=True)
 class Settings:
     timeout_s: float = 10.0
     give_up_after_ms: int = 24 * 3600 * 1000
+    addresses: AddressPolicy = field(default_factory=lambda: AddressPolicy((), ()))
+    per_gateway: int = 4
+    workers: int = 16
+
+    @classmethod
+    def from_config(cls, push_section: dict) -> "Settings":
+        return cls(timeout_s=push_section["gateway_timeout_s"],
+                   give_up_after_ms=push_section["give_up_after_ms"],
+                   addresses=AddressPolicy.from_config(push_section),
+                   per_gateway=push_section["max_concurrent_per_gateway"],
+                   workers=push_section["max_concurrent_deliveries"])
+
+    @property
+    def lease_ms(self) -> int:
+        # Longer than any one delivery can take, so a live claim is never taken over.
+        return int(self.timeout_s * 1000) + LEASE_MARGIN_MS
+
+
+class _InFlight:
+    """This process's deliveries in flight, by gateway and by pusher."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.gateways: Counter = Counter()
+        self.pushers: set[int] = set()
+
+    def total(self) -> int:
+        return len(self.pushers)
 
 
 _lock = threading.Lock()
+_dispatch_lock = threading.Lock()
 _started_in_pid: int | None = None
 _checked_in_pid: int | None = None
+_executor: ThreadPoolExecutor | None = None
+_executor_size = 0
+_in_flight = _InFlight()
+_settings = Settings()
+_settings_source: dict | None = None
+
+
+def _use_config(push_section: dict) -> None:
+    """Deliveries follow the current configuration (tests run several apps in one process)."""
+    global _settings, _settings_source
+    if push_section is not _settings_source:
+        _settings = Settings.from_config(push_section)
+        _settings_source = push_section
 
 
 def start_if_work(push_section: dict) -> None:
     """Once per process (its first request): start the sender if any pusher exists, so
     notifications queued before a restart go out without waiting for a new pusher."""
     global _checked_in_pid
+    _use_config(push_section)
     if _checked_in_pid == os.getpid():
         return
     _checked_in_pid = os.getpid()
@@ -62,32 +118,39 @@ def start_if_work(push_section: dict) -> None:
 
 
 def ensure_running(push_section: dict) -> None:
-    global _started_in_pid
+    global _started_in_pid, _executor, _executor_size, _in_flight
+    _use_config(push_section)
     if _started_in_pid == os.getpid():
         return
     with _lock:
         if _started_in_pid == os.getpid():
             return
-        settings = Settings(timeout_s=push_section["gateway_timeout_s"],
-                            give_up_after_ms=push_section["give_up_after_ms"])
-        threading.Thread(target=_run, args=(settings,), name="push-sender", daemon=True).start()
+        _in_flight = _InFlight()  # after a fork, the parent's deliveries are not ours
+        _executor_size = _settings.workers
+        _executor = ThreadPoolExecutor(max_workers=_executor_size,
+                                       thread_name_prefix="push-delivery")
+        threading.Thread(target=_run, name="push-sender", daemon=True).start()
         _started_in_pid = os.getpid()
 
 
-def _run(settings: Settings) -> None:
+def _release_connection() -> None:
+    conn = database.obj
+    if conn is not None and not conn.is_closed() and not conn.in_transaction():
+        conn.close()
+
+
+def _run() -> None:
     while True:
         try:
             position = streams.current_position()
-            wait_ms = process_due(settings)
+            wait_ms = dispatch(_settings)
             if wait_ms > 0:
                 notifier.wait_for_position_above(position, min(IDLE_WAIT_S, wait_ms / 1000))
         except Exception:  # noqa: BLE001 - the sender must outlive any one failure
             logger.exception("push sender failed")
             time.sleep(1.0)
         finally:
-            conn = database.obj
-            if conn is not None and not conn.is_closed() and not conn.in_transaction():
-                conn.close()
+            _release_connection()
 
 
 def _due(now: int):
@@ -95,28 +158,80 @@ def _due(now: int):
             & (PushDelivery.claim.is_null() | (PushDelivery.claimed_until < now)))
 
 
-def process_due(settings: Settings) -> int:
-    """Send one batch of due notifications. Returns ms until more work may be due (0: now)."""
-    now = db.now_ms()
-    ids = [i for (i,) in PushDelivery.select(PushDelivery.id).where(_due(now))
-           .order_by(PushDelivery.id).limit(BATCH).tuples()]
-    if ids:
-        token = uuid.uuid4().hex
-        with write_transaction():
-            PushDelivery.update(claim=token, claimed_until=now + LEASE_MS).where(
-                PushDelivery.id.in_(ids) & _due(now)).execute()
-        claimed = list(PushDelivery.select(PushDelivery, Pusher).join(Pusher)
-                       .where(PushDelivery.claim == token).order_by(PushDelivery.id))
-        for row in claimed:
-            _deliver(row, settings)
-        if len(ids) == BATCH:
-            return 0
-    upcoming = (PushDelivery.select(PushDelivery.next_attempt_ts)
-                .where(PushDelivery.claim.is_null())
-                .order_by(PushDelivery.next_attempt_ts).limit(1).scalar())
+def _pick(settings: Settings, now: int) -> list[int]:
+    """IDs of due deliveries that may start now: not for a pusher with one in flight, nor
+    beyond a gateway's or the process's limit."""
+    with _in_flight.lock:
+        free = min(settings.workers, _executor_size) - _in_flight.total()
+        busy_pushers = list(_in_flight.pushers)
+        gateway_load = Counter(_in_flight.gateways)
+    if free <= 0:
+        return []
+    busy_gateways = [g for g, n in gateway_load.items() if n >= settings.per_gateway]
+    query = (PushDelivery.select(PushDelivery.id, PushDelivery.pusher, Pusher.gateway)
+             .join(Pusher).where(_due(now)))
+    if busy_pushers:
+        query = query.where(PushDelivery.pusher.not_in(busy_pushers))
+    if busy_gateways:
+        query = query.where(Pusher.gateway.not_in(busy_gateways))
+    picked, seen_pushers = [], set()
+    for delivery_id, pusher_id, gateway in query.order_by(PushDelivery.id).limit(BATCH).tuples():
+        if len(picked) >= free:
+            break
+        if pusher_id in seen_pushers or gateway_load[gateway] >= settings.per_gateway:
+            continue
+        seen_pushers.add(pusher_id)
+        gateway_load[gateway] += 1
+        picked.append(delivery_id)
+    return picked
+
+
+def dispatch(settings: Settings) -> int:
+    """Start the deliveries that are due and have a free slot. Returns ms until more work may
+    be due (0: now); a delivery thread that ends dispatches again."""
+    with _dispatch_lock:
+        now = db.now_ms()
+        picked = _pick(settings, now)
+        if picked:
+            token = uuid.uuid4().hex
+            with write_transaction():
+                PushDelivery.update(claim=token, claimed_until=now + settings.lease_ms).where(
+                    PushDelivery.id.in_(picked) & _due(now)).execute()
+            claimed = list(PushDelivery.select(PushDelivery, Pusher).join(Pusher)
+                           .where(PushDelivery.claim == token).order_by(PushDelivery.id))
+            for row in claimed:
+                with _in_flight.lock:
+                    _in_flight.pushers.add(row.pusher.id)
+                    _in_flight.gateways[row.pusher.gateway] += 1
+                _executor.submit(_work, row, settings)
+            if claimed:
+                return 0 if len(claimed) == len(picked) else 100
+        # Due rows left unclaimed wait for a slot: the delivery that frees it dispatches.
+        upcoming = (PushDelivery.select(PushDelivery.next_attempt_ts)
+                    .where(PushDelivery.claim.is_null() & (PushDelivery.next_attempt_ts > now))
+                    .order_by(PushDelivery.next_attempt_ts).limit(1).scalar())
     if upcoming is None:
         return int(IDLE_WAIT_S * 1000)
-    return max(0, upcoming - db.now_ms())
+    return max(1, upcoming - db.now_ms())
+
+
+def _work(row: PushDelivery, settings: Settings) -> None:
+    try:
+        _deliver(row, settings)
+    except Exception:  # noqa: BLE001 - the claim runs out and the row is retried
+        logger.exception("push delivery failed")
+    finally:
+        with _in_flight.lock:
+            _in_flight.pushers.discard(row.pusher.id)
+            _in_flight.gateways[row.pusher.gateway] -= 1
+            if _in_flight.gateways[row.pusher.gateway] <= 0:
+                del _in_flight.gateways[row.pusher.gateway]
+    try:
+        dispatch(_settings)  # a slot is free: start what was waiting for it
+    except Exception:  # noqa: BLE001 - the dispatcher thread will pick it up
+        logger.exception("push dispatch failed")
+    finally:
+        _release_connection()
 
 
 def _deliver(row: PushDelivery, settings: Settings) -> None:
@@ -128,22 +243,23 @@ def _deliver(row: PushDelivery, settings: Settings) -> None:
     url = json.loads(pusher.data).get("url")
     rejected: list = []
     try:
-        response = requests.post(url, json=payload, timeout=settings.timeout_s)
-        ok = 200 <= response.status_code < 300
+        status, raw = post_json(url, json.dumps(payload).encode(), settings.addresses,
+                                settings.timeout_s, MAX_RESPONSE_BYTES, USER_AGENT)
+        ok = 200 <= status < 300
         if ok:
             try:
-                body = response.json()
+                body = json.loads(raw)
                 rejected = body.get("rejected") or [] if isinstance(body, dict) else []
             except ValueError:
                 rejected = []
         else:
-            logger.info("push gateway %s answered %s", url, response.status_code)
-    except requests.RequestException as exc:
+            logger.info("push gateway %s answered %s", url, status)
+    except FetchError as exc:
         logger.info("push gateway %s unreachable: %s", url, exc)
         ok = False
     if ok:
         _finish(row)
-        if pusher.pushkey in rejected:
+        if isinstance(rejected, list) and pusher.pushkey in rejected:
             pushers.remove_rejected(pusher.user_id, pusher.app_id, [pusher.pushkey])
         return
     now = db.now_ms()

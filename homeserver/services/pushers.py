@@ -1,8 +1,9 @@
 """Pushers (POST /pushers/set, GET /pushers): where a user's push notifications are sent.
 
-Only ``http`` pushers exist here (this server sends no email). A pusher is identified by
-(app_id, pushkey, user); without ``append`` the same (app_id, pushkey) of other users is
-removed, as the spec asks.
+Only ``http`` pushers exist here (this server sends no email). The URL is checked for shape
+here; where it may lead (the address policy, no redirects) is checked at each delivery. A
+pusher is identified by (app_id, pushkey, user); without ``append`` the same (app_id, pushkey)
+of other users is removed, as the spec asks.
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ def list_pushers(user_id: str) -> list[dict]:
     return out
 
 
+def gateway_of(url: str) -> str:
+    """The gateway a pusher URL names, ``scheme://host:port`` (deliveries are limited per
+    gateway, services/push_sender.py)."""
+    parsed = urlparse(url)
+    try:
+        port = parsed.port
+    except ValueError:
+        port = None
+    port = port or (443 if parsed.scheme == "https" else 80)
+    return f"{parsed.scheme}://{(parsed.hostname or '').lower()}:{port}"
+
+
 def _check_url(data: dict, allow_http: bool) -> None:
     url = data.get("url")
     if not isinstance(url, str):
@@ -42,6 +55,10 @@ def _check_url(data: dict, allow_http: bool) -> None:
     if parsed.scheme not in schemes or not parsed.hostname:
         raise errors.InvalidParam("data.url must be an https URL" if not allow_http
                                   else "data.url must be an http(s) URL")
+    try:
+        parsed.port
+    except ValueError:
+        raise errors.InvalidParam("data.url has a bad port") from None
     if parsed.path != NOTIFY_PATH:
         raise errors.InvalidParam(f"data.url must have the path {NOTIFY_PATH}")
     fmt = data.get("format")
@@ -76,7 +93,7 @@ def set_pusher(user_id: str, device_id: str | None, body: dict, *,
               "app_display_name": body["app_display_name"],
               "device_display_name": body["device_display_name"],
               "profile_tag": body.get("profile_tag"), "lang": body["lang"],
-              "data": json.dumps(data, ensure_ascii=False)}
+              "data": json.dumps(data, ensure_ascii=False), "gateway": gateway_of(data["url"])}
     with write_transaction():
         if not body.get("append", False):
             Pusher.delete().where((Pusher.app_id == app_id) & (Pusher.pushkey == pushkey)

@@ -10,11 +10,17 @@ none (NULL), so no response carries more than about a batch. Each /sync request,
 response is built, deletes what its ``since`` acknowledges and gives the next queued messages a
 fresh position (``release_batch``). A message with no position can be neither delivered nor
 acknowledged, and the queued ones are always the newest, so delivery follows arrival order.
+
+A device's queue holds at most ``e2e.max_queued_to_device_per_device`` messages: a new one
+beyond drops the oldest message of the sender with the most queued for that device (not
+refused: one abandoned device would then block every sender's key sharing with its user, as
+clients send room keys to all of a user's devices in one request).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 
 import peewee
 
@@ -26,12 +32,16 @@ from ..models.users import Device
 from . import canonical
 from .streams import next_position
 
+logger = logging.getLogger(__name__)
+
 # Messages per /sync response (the spec recommends 100).
 BATCH = 100
+DEFAULT_MAX_QUEUED = 10_000
 
 
 def _lock_device(user_id: str, device_id: str) -> None:
-    """Serialise writers of one device's queue (SQLite's write lock already does)."""
+    """Serialise writers of one device's queue (SQLite's write lock already does). Taken
+    before the stream counter, devices in (user, device) order, by every writer."""
     if not isinstance(database.obj, peewee.SqliteDatabase):
         list(Device.select(Device.device_id)
              .where((Device.user == user_id) & (Device.device_id == device_id)).for_update())
@@ -51,7 +61,8 @@ def _targets(user_id: str, devices: dict[str, dict]) -> list[tuple[str, dict]]:
 
 
 def send(sender: str, sender_device: str, event_type: str, txn_id: str,
-         messages: dict[str, dict[str, dict]], server_name: str) -> None:
+         messages: dict[str, dict[str, dict]], server_name: str, *,
+         max_queued: int = DEFAULT_MAX_QUEUED) -> None:
     """Queue ``messages`` ({user: {device or "*": content}}) once per (device, txn_id)."""
     canonical.check_canonical(messages, where="messages")
     endpoint = f"sendToDevice/{event_type}"
@@ -67,10 +78,16 @@ def send(sender: str, sender_device: str, event_type: str, txn_id: str,
                     continue  # this server does not federate: remote users are unreachable
                 for device_id, content in _targets(user_id, devices):
                     recipients.append((user_id, device_id, content))
+            # Lock order: the devices' queues, sorted, then the stream counter (as
+            # release_batch does), or a sender and a sync would each wait for the other.
+            recipients.sort(key=lambda r: (r[0], r[1]))
+            for user_id, device_id, _ in recipients:
+                _lock_device(user_id, device_id)
             if recipients:
                 position = next_position(users={user_id for user_id, _, _ in recipients})
                 for user_id, device_id, content in recipients:
-                    _queue(user_id, device_id, sender, event_type, content, position)
+                    _queue(user_id, device_id, sender, event_type, content, position,
+                           max_queued)
             EventTransaction.insert(user_id=sender, device_id=sender_device, endpoint=endpoint,
                                     txn_id=txn_id, result="{}", created_ts=now_ms()).execute()
     except peewee.IntegrityError:
@@ -78,9 +95,27 @@ def send(sender: str, sender_device: str, event_type: str, txn_id: str,
         return
 
 
+def _make_room(user_id: str, device_id: str, max_queued: int) -> None:
+    """A full queue drops the oldest message of the sender with the most queued for the
+    device: a flood evicts the flooder's own messages, never the others' (room keys)."""
+    mine = _for_device(user_id, device_id)
+    if ToDeviceMessage.select().where(mine).count() < max_queued:
+        return
+    count = peewee.fn.COUNT(ToDeviceMessage.id)
+    biggest = (ToDeviceMessage.select(ToDeviceMessage.sender).where(mine)
+               .group_by(ToDeviceMessage.sender).order_by(count.desc(), ToDeviceMessage.sender)
+               .limit(1).scalar())
+    oldest = (ToDeviceMessage.select(peewee.fn.MIN(ToDeviceMessage.id))
+              .where(mine & (ToDeviceMessage.sender == biggest)).scalar())
+    ToDeviceMessage.delete().where(ToDeviceMessage.id == oldest).execute()
+    logger.info("to-device queue of %s/%s is full: dropped the oldest message of %s",
+                user_id, device_id, biggest)
+
+
 def _queue(user_id: str, device_id: str, sender: str, event_type: str, content: dict,
-           position: int) -> None:
-    _lock_device(user_id, device_id)
+           position: int, max_queued: int) -> None:
+    """Queue one message (the caller holds the device's lock)."""
+    _make_room(user_id, device_id, max_queued)
     total, positioned = (ToDeviceMessage.select(peewee.fn.COUNT(ToDeviceMessage.id),
                                                 peewee.fn.COUNT(ToDeviceMessage.stream_position))
                          .where(_for_device(user_id, device_id)).tuples().get())

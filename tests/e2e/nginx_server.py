@@ -3,7 +3,8 @@
 The ``server { ... }`` block is read from the README at test time, so the test checks what the
 README documents. Only what a test cannot have is adapted: the ``listen`` line (a loopback port,
 no TLS), the ``ssl_*`` lines, and ``proxy_pass`` (the test's gunicorn instead of port 8008).
-Everything else (locations, proxy headers, timeouts, body size) is used as written.
+and the path of an ``access_log`` (the test's work directory; its format stays). Everything else
+(log_format, locations, proxy headers, timeouts, body size) is used as written.
 
 nginx runs as a child process in the foreground (``-g 'daemon off;'``) with its pid file, logs and
 temporary files in a work directory, so neither root nor the system nginx service is involved::
@@ -61,8 +62,10 @@ def directive_values(block: str, name: str) -> list[str]:
     return values
 
 
-def adapt_for_test(block: str, *, listen: str, upstream: str) -> str:
-    """``block`` with its listen address, TLS and upstream replaced; nothing else changes.
+def adapt_for_test(block: str, *, listen: str, upstream: str,
+                   access_log: str | None = None) -> str:
+    """``block`` with its listen address, TLS, upstream and access log path replaced; nothing
+    else changes.
     Raises ValueError when the block no longer has the shape this adaptation expects."""
     lines = []
     listens = proxied = 0
@@ -78,6 +81,9 @@ def adapt_for_test(block: str, *, listen: str, upstream: str) -> str:
                 raise ValueError(f"proxy_pass does not point at {README_UPSTREAM}: {line!r}")
             proxied += 1
             lines.append(line.replace(README_UPSTREAM, upstream))
+        elif code.startswith("access_log ") and access_log is not None:
+            path, *rest = code[len("access_log "):-1].split()
+            lines.append(f"    access_log {' '.join([access_log, *rest])};")
         else:
             lines.append(line)
     if listens != 1 or proxied < 1:
@@ -100,7 +106,8 @@ class NginxServer:
         self.port = port or free_port()
         self.base_url = f"http://{host}:{self.port}"
         self.server_block = adapt_for_test(server_block, listen=f"{host}:{self.port}",
-                                           upstream=f"http://127.0.0.1:{upstream_port}")
+                                           upstream=f"http://127.0.0.1:{upstream_port}",
+                                           access_log=str(self.prefix / "access.log"))
         self.config_path = self.prefix / "nginx.conf"
         self.error_log = self.prefix / "error.log"
         self.process: subprocess.Popen | None = None

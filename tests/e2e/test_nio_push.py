@@ -129,7 +129,8 @@ async def _flow(base: str, gateway: Gateway) -> None:
 def test_nio_typing_receipts_presence_counts_and_push(start_gunicorn):
     gateway = Gateway()
     try:
-        server = start_gunicorn(push={"allow_http_gateways": True})
+        server = start_gunicorn(push={"allow_http_gateways": True,
+                                      "ip_range_allowlist": ["127.0.0.1/32"]})
         asyncio.run(_flow(server.base_url, gateway))
     finally:
         gateway.close()

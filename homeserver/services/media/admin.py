@@ -66,6 +66,13 @@ def _delete_unreferenced(store: MediaStore, hashes: set[str]) -> int:
     return removed
 
 
+def remove_unreferenced(store: MediaStore, hashes: set[str]) -> int:
+    """Remove stored content no media item points at any more (after items were deleted
+    elsewhere, e.g. by an erasure)."""
+    with write_transaction():
+        return _delete_unreferenced(store, hashes)
+
+
 def delete_media(store: MediaStore, media_ids: list[str]) -> dict:
     """Delete media items (and their bytes when nothing else uses them)."""
     with write_transaction():
