@@ -55,6 +55,8 @@ class RateLimitsSchema(_Strict):
     login_failures_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.05, 5))
     register_per_ip = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.1, 5))
     messages_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(10, 50))
+    # POST /media/v3/upload and /media/v1/create (a batch of 30 photos passes at once).
+    media_upload_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.2, 30))
 
 
 # The thumbnail sizes the spec asks servers to produce (Content repository: Thumbnails).
@@ -119,6 +121,12 @@ class MediaSchema(_Strict):
     # Upper bound of a download's timeout_ms while the content is not yet uploaded.
     max_wait_ms = fields.Integer(load_default=60_000, strict=True,
                                  validate=validate.Range(min=0, max=300_000))
+    # Thumbnails decoded at once per process (CPU and memory); more wait up to
+    # thumbnail_wait_ms, then 429 M_LIMIT_EXCEEDED.
+    max_concurrent_thumbnails = fields.Integer(load_default=2, strict=True,
+                                               validate=validate.Range(min=1))
+    thumbnail_wait_ms = fields.Integer(load_default=10_000, strict=True,
+                                       validate=validate.Range(min=0, max=120_000))
     # Total bytes one user may upload; null: no quota.
     max_bytes_per_user = fields.Integer(load_default=None, allow_none=True, strict=True,
                                         validate=validate.Range(min=0))
