@@ -138,6 +138,27 @@ class MediaSchema(_Strict):
     url_preview = fields.Nested(UrlPreviewSchema, load_default=lambda: UrlPreviewSchema().load({}))
 
 
+class PerUserLimitsSchema(_Strict):
+    """What one account may keep or hold open (README: Per-user resources)."""
+    # Stored filters per user; a new distinct filter beyond this drops the user's oldest.
+    max_filters = fields.Integer(load_default=200, strict=True, validate=validate.Range(min=1))
+    # Account data types a user may set: global, in one room, and in all rooms together.
+    max_account_data_types = fields.Integer(load_default=1000, strict=True,
+                                            validate=validate.Range(min=1))
+    max_room_account_data_types = fields.Integer(load_default=100, strict=True,
+                                                 validate=validate.Range(min=1))
+    max_room_account_data_total = fields.Integer(load_default=50_000, strict=True,
+                                                 validate=validate.Range(min=1))
+    max_tags_per_room = fields.Integer(load_default=100, strict=True,
+                                       validate=validate.Range(min=1))
+    # /sync long-polls waiting at once per device and per user (per process); a new one beyond
+    # this answers the oldest waiting one at once with its empty response.
+    max_long_polls_per_device = fields.Integer(load_default=2, strict=True,
+                                               validate=validate.Range(min=1))
+    max_long_polls_per_user = fields.Integer(load_default=10, strict=True,
+                                             validate=validate.Range(min=1))
+
+
 class PresenceSchema(_Strict):
     # false: presence is not tracked or delivered (PUT is accepted and ignored, GET answers 404).
     enabled = fields.Boolean(load_default=True)
@@ -218,6 +239,8 @@ class ConfigSchema(_Strict):
     admin_contact = fields.String(load_default=None, allow_none=True)
     media = fields.Nested(MediaSchema, load_default=lambda: MediaSchema().load({}))
     presence = fields.Nested(PresenceSchema, load_default=lambda: PresenceSchema().load({}))
+    per_user_limits = fields.Nested(PerUserLimitsSchema,
+                                    load_default=lambda: PerUserLimitsSchema().load({}))
     push = fields.Nested(PushSchema, load_default=lambda: PushSchema().load({}))
     support = fields.Nested(SupportSchema, load_default=lambda: SupportSchema().load({}))
     turn = fields.Nested(TurnSchema, load_default=lambda: TurnSchema().load({}))
