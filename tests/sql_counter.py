@@ -23,5 +23,6 @@ def sql_statements(monkeypatch):
         monkeypatch.setattr(database, "execute_sql", original)
 
 
-def touching(statements: list[str], table: str) -> list[str]:
-    return [sql for sql in statements if f'"{table}"' in sql]
+def touching(statements: list[str], *tables: str) -> list[str]:
+    """The statements that name one of these tables (pass ``Model._meta.table_name``)."""
+    return [sql for sql in statements if any(f'"{table}"' in sql for table in tables)]

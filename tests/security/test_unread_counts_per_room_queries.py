@@ -7,6 +7,7 @@ tables does not grow with the number of rooms, and the counts stay right.
 
 from urllib.parse import quote
 
+from homeserver.models.push import NotifyingEvent, PushAction
 from homeserver.services import notifications
 from sql_counter import sql_statements, touching
 from sync_support import V3, create_room, invite, join, ok, send
@@ -27,7 +28,8 @@ def _rooms(alice, bob, count):
 def _notification_queries(monkeypatch, work):
     with sql_statements(monkeypatch) as seen:
         result = work()
-    return result, len(touching(seen, "notifyingevent") + touching(seen, "pushaction"))
+    tables = (NotifyingEvent._meta.table_name, PushAction._meta.table_name)
+    return result, len(touching(seen, *tables))
 
 
 def test_unread_counts_cost_the_same_for_few_and_many_rooms(register_user, monkeypatch):
@@ -48,9 +50,9 @@ def test_unread_counts_cost_the_same_for_few_and_many_rooms(register_user, monke
     for n, room_id in enumerate(rooms):
         expected = 0 if n == 0 else n % 3 + 1
         assert joined[room_id]["unread_notifications"]["notification_count"] == expected
-    assert many == few
+    assert 0 < many == few
 
     total, badge_queries = _notification_queries(
         monkeypatch, lambda: notifications.total_unread(bob.user_id))
     assert total == sum(n % 3 + 1 for n in range(1, 12))
-    assert badge_queries <= 2
+    assert 0 < badge_queries <= 2
