@@ -55,6 +55,8 @@ class RateLimitsSchema(_Strict):
     login_failures_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.05, 5))
     register_per_ip = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.1, 5))
     messages_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(10, 50))
+    # POST /media/v3/upload and /media/v1/create (a batch of 30 photos passes at once).
+    media_upload_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.2, 30))
 
 
 # The thumbnail sizes the spec asks servers to produce (Content repository: Thumbnails).
@@ -119,6 +121,12 @@ class MediaSchema(_Strict):
     # Upper bound of a download's timeout_ms while the content is not yet uploaded.
     max_wait_ms = fields.Integer(load_default=60_000, strict=True,
                                  validate=validate.Range(min=0, max=300_000))
+    # Thumbnails decoded at once per process (CPU and memory); more wait up to
+    # thumbnail_wait_ms, then 429 M_LIMIT_EXCEEDED.
+    max_concurrent_thumbnails = fields.Integer(load_default=2, strict=True,
+                                               validate=validate.Range(min=1))
+    thumbnail_wait_ms = fields.Integer(load_default=10_000, strict=True,
+                                       validate=validate.Range(min=0, max=120_000))
     # Total bytes one user may upload; null: no quota.
     max_bytes_per_user = fields.Integer(load_default=None, allow_none=True, strict=True,
                                         validate=validate.Range(min=0))
@@ -128,6 +136,27 @@ class MediaSchema(_Strict):
     legacy_unauthenticated_cutoff_ts = fields.Integer(load_default=0, allow_none=True, strict=True,
                                                       validate=validate.Range(min=0))
     url_preview = fields.Nested(UrlPreviewSchema, load_default=lambda: UrlPreviewSchema().load({}))
+
+
+class PerUserLimitsSchema(_Strict):
+    """What one account may keep or hold open (README: Per-user resources)."""
+    # Stored filters per user; a new distinct filter beyond this drops the user's oldest.
+    max_filters = fields.Integer(load_default=200, strict=True, validate=validate.Range(min=1))
+    # Account data types a user may set: global, in one room, and in all rooms together.
+    max_account_data_types = fields.Integer(load_default=1000, strict=True,
+                                            validate=validate.Range(min=1))
+    max_room_account_data_types = fields.Integer(load_default=100, strict=True,
+                                                 validate=validate.Range(min=1))
+    max_room_account_data_total = fields.Integer(load_default=50_000, strict=True,
+                                                 validate=validate.Range(min=1))
+    max_tags_per_room = fields.Integer(load_default=100, strict=True,
+                                       validate=validate.Range(min=1))
+    # /sync long-polls waiting at once per device and per user (per process); a new one beyond
+    # this answers the oldest waiting one at once with its empty response.
+    max_long_polls_per_device = fields.Integer(load_default=2, strict=True,
+                                               validate=validate.Range(min=1))
+    max_long_polls_per_user = fields.Integer(load_default=10, strict=True,
+                                             validate=validate.Range(min=1))
 
 
 class PresenceSchema(_Strict):
@@ -244,6 +273,8 @@ class ConfigSchema(_Strict):
     admin_contact = fields.String(load_default=None, allow_none=True)
     media = fields.Nested(MediaSchema, load_default=lambda: MediaSchema().load({}))
     presence = fields.Nested(PresenceSchema, load_default=lambda: PresenceSchema().load({}))
+    per_user_limits = fields.Nested(PerUserLimitsSchema,
+                                    load_default=lambda: PerUserLimitsSchema().load({}))
     push = fields.Nested(PushSchema, load_default=lambda: PushSchema().load({}))
     e2e = fields.Nested(E2eSchema, load_default=lambda: E2eSchema().load({}))
     support = fields.Nested(SupportSchema, load_default=lambda: SupportSchema().load({}))

@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 from ..services import account_data
-from .http import CLIENT_PREFIX, json_body, require_auth
+from .http import CLIENT_PREFIX, config, json_body, require_auth
 
 bp = Blueprint("account_data", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/user/<user_id>")
 
@@ -11,7 +11,8 @@ bp = Blueprint("account_data", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/user/<u
 @bp.put("/account_data/<data_type>")
 def set_global(user_id, data_type):
     requester = require_auth()
-    account_data.set_for_client(requester.user_id, user_id, data_type, json_body())
+    account_data.set_for_client(requester.user_id, user_id, data_type, json_body(),
+                                limits=config().per_user_limits)
     return jsonify({})
 
 
@@ -25,7 +26,7 @@ def get_global(user_id, data_type):
 def set_room(user_id, room_id, data_type):
     requester = require_auth()
     account_data.set_for_client(requester.user_id, user_id, data_type, json_body(),
-                                room_id=room_id)
+                                room_id=room_id, limits=config().per_user_limits)
     return jsonify({})
 
 

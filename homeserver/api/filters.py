@@ -11,7 +11,7 @@ from marshmallow import Schema
 from .. import errors
 from ..schemas.filters import FilterSchema, RoomEventFilterSchema
 from ..services import filters
-from .http import CLIENT_PREFIX, json_body, load_body, require_auth
+from .http import CLIENT_PREFIX, config, json_body, load_body, require_auth
 
 bp = Blueprint("filters", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
@@ -22,7 +22,8 @@ def define_filter(user_id: str):
     body = json_body()
     load_body(FilterSchema(), body)
     # Validation drops unknown (e.g. unstable) keys; the filter stored is the one sent.
-    filter_id = filters.create_filter(requester.user_id, user_id, body)
+    filter_id = filters.create_filter(requester.user_id, user_id, body,
+                                      config().per_user_limits["max_filters"])
     return jsonify(filter_id=filter_id)
 
 

@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify, request, send_file
 
 from .. import errors
 from ..schemas.media import DownloadArgs, PreviewArgs, ThumbnailArgs, UploadArgs
+from ..services import ratelimit
 from ..services.media import previews, repository, serving, storage, thumbnails
 from .http import config, load_args, require_auth
 
@@ -36,6 +37,15 @@ def _writer():
     return requester
 
 
+def _new_media_writer():
+    """An uploader of new media (POST upload, create): counted against the upload rate limit
+    before any byte of the body is read."""
+    requester = _writer()
+    ratelimit.check("media_upload", requester.user_id,
+                    ratelimit.rule(config().rate_limits, "media_upload_per_user"))
+    return requester
+
+
 def _upload_request(requester) -> repository.UploadRequest:
     args = load_args(UploadArgs())
     # Uploads have their own, larger body limit than JSON requests.
@@ -50,7 +60,7 @@ def _upload_request(requester) -> repository.UploadRequest:
 
 @bp.post(f"{MEDIA_V3}/upload")
 def upload():
-    requester = _writer()
+    requester = _new_media_writer()
     upload_request = _upload_request(requester)
     uri = repository.upload(config(), media_store(), upload_request, request.stream)
     return jsonify({"content_uri": uri})
@@ -58,7 +68,7 @@ def upload():
 
 @bp.post(f"{MEDIA_V1}/create")
 def create():
-    requester = _writer()
+    requester = _new_media_writer()
     return jsonify(repository.create_pending(config(), requester.user_id))
 
 

@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify
 from ..schemas.sync import SyncArgs
 from ..services import sync as sync_service
 from .filters import filter_arg
-from .http import CLIENT_PREFIX, load_args, require_auth
+from .http import CLIENT_PREFIX, config, load_args, require_auth
 
 bp = Blueprint("sync", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
@@ -22,5 +22,6 @@ def sync():
         full_state=args["full_state"],
         set_presence=args.get("set_presence"),
         use_state_after=args["use_state_after"],
+        limits=config().per_user_limits,
     )
     return jsonify(body)

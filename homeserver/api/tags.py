@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify
 
 from ..schemas.account_data import TagSchema
 from ..services import tags
-from .http import CLIENT_PREFIX, load_body, require_auth
+from .http import CLIENT_PREFIX, config, load_body, require_auth
 
 bp = Blueprint("room_tags", __name__,
                url_prefix=f"{CLIENT_PREFIX}/v3/user/<user_id>/rooms/<room_id>/tags")
@@ -20,7 +20,7 @@ def get_tags(user_id, room_id):
 def set_tag(user_id, room_id, tag):
     requester = require_auth()
     body = load_body(TagSchema())
-    tags.set_tag(requester.user_id, user_id, room_id, tag, body)
+    tags.set_tag(requester.user_id, user_id, room_id, tag, body, config().per_user_limits)
     return jsonify({})
 
 

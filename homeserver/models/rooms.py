@@ -22,6 +22,13 @@ class Room(BaseModel):
     latest_event_id = peewee.CharField(null=True, max_length=255)
     latest_depth = peewee.BigIntegerField(default=0)
     created_ts = peewee.BigIntegerField()
+    # Kept by the event writer from the current state (m0150), so that the room directory and
+    # the user directory select rooms with indexed queries instead of reading every room's state:
+    # content.join_rule / content.history_visibility of the current state events (null when
+    # absent or not a string), and the number of joined members.
+    join_rule = peewee.CharField(null=True, max_length=64)
+    history_visibility = peewee.CharField(null=True, max_length=64)
+    joined_members = peewee.IntegerField(default=0)
 
 
 class Event(BaseModel):

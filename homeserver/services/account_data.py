@@ -18,6 +18,7 @@ from ..db import write_transaction
 from ..identifiers import is_valid_room_id, is_valid_user_id
 from ..models.account_data import GLOBAL, AccountData, IgnoredUser
 from .streams import next_position
+from .user_lock import lock_user
 
 SERVER_MANAGED_TYPES = frozenset({"m.fully_read", "m.push_rules"})
 IGNORED_USER_LIST = "m.ignored_user_list"
@@ -43,8 +44,9 @@ def _check_type(data_type: str) -> None:
 # --- client operations --------------------------------------------------------------------------
 
 def set_for_client(requester_user_id: str, user_id: str, data_type: str, content: dict,
-                   room_id: str | None = None) -> None:
-    """PUT /user/{userId}[/rooms/{roomId}]/account_data/{type}."""
+                   room_id: str | None = None, limits: dict | None = None) -> None:
+    """PUT /user/{userId}[/rooms/{roomId}]/account_data/{type}. ``limits``: the
+    ``per_user_limits`` configuration (how many types a user may keep)."""
     _check_owner(requester_user_id, user_id, "add")
     if room_id is not None:
         _check_room_id(room_id)
@@ -53,7 +55,35 @@ def set_for_client(requester_user_id: str, user_id: str, data_type: str, content
         raise errors.BadJson(f"Cannot set {data_type} through this API", status=405)
     if data_type == IGNORED_USER_LIST:
         _check_ignored_user_list(content)
-    put(user_id, data_type, content, room_id=room_id)
+    with write_transaction():
+        lock_user(user_id)
+        check_room_for_type(user_id, data_type, room_id, limits)
+        put(user_id, data_type, content, room_id=room_id)
+
+
+def check_room_for_type(user_id: str, data_type: str, room_id: str | None,
+                        limits: dict | None) -> None:
+    """M_USER_LIMIT_EXCEEDED when storing ``data_type`` would add a row past the user's caps
+    (a type already stored can always be replaced). Call under ``lock_user`` in the write
+    transaction, so that concurrent writes cannot together pass a cap."""
+    if limits is None:
+        return
+    room_key = room_id if room_id is not None else GLOBAL
+    owned = AccountData.user_id == user_id
+    if AccountData.select(AccountData.type).where(
+            owned & (AccountData.room_id == room_key) & (AccountData.type == data_type)).exists():
+        return
+    if room_id is None:
+        caps = [(owned & (AccountData.room_id == GLOBAL), limits["max_account_data_types"],
+                 "global account data types")]
+    else:
+        caps = [(owned & (AccountData.room_id == room_key),
+                 limits["max_room_account_data_types"], "account data types in one room"),
+                (owned & (AccountData.room_id != GLOBAL), limits["max_room_account_data_total"],
+                 "room account data entries")]
+    for where, cap, what in caps:
+        if AccountData.select().where(where).count() >= cap:
+            raise errors.UserLimitExceeded(f"You cannot have more than {cap} {what}")
 
 
 def get_for_client(requester_user_id: str, user_id: str, data_type: str,

@@ -17,6 +17,10 @@ from .room_versions import get_room_version
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
+# With a search term or room types, at most this many rooms are looked at for one page, read
+# this many at a time.
+MAX_SCANNED = 1000
+SCAN_BATCH = 100
 
 _SUMMARY_TYPES = ("m.room.create", "m.room.name", "m.room.topic", "m.room.avatar",
                   "m.room.canonical_alias", "m.room.join_rules", "m.room.history_visibility",
@@ -122,27 +126,73 @@ def _parse_since(since: str | None) -> tuple[str, int]:
     raise errors.InvalidParam("Invalid 'since' token")
 
 
+def _ordered_public_rooms():
+    """Published rooms in listing order (index room_is_public_joined_members)."""
+    return (Room.select(Room.room_id).where(Room.is_public == True)  # noqa: E712
+            .order_by(Room.joined_members.desc(), Room.room_id))
+
+
+def _scan(offset: int, forwards: bool, limit: int, search: str | None,
+          room_types: list | None) -> tuple[list[dict], int, int]:
+    """Walk the listing from ``offset`` (forwards, or backwards from just before it) in pages
+    of SQL until ``limit`` rooms match or MAX_SCANNED rooms were looked at; returns (matching
+    chunks in listing order, first offset looked at, offset after the last one)."""
+    filtered = bool(search) or room_types is not None
+    budget = MAX_SCANNED if filtered else limit
+    found: list[dict] = []
+    start = end = offset
+    while len(found) < limit and budget > 0:
+        size = min(budget, limit - len(found) if not filtered else SCAN_BATCH)
+        if forwards:
+            lo = end
+        else:
+            lo = max(0, start - size)
+            size = start - lo
+        if size <= 0:
+            break
+        batch = [r for (r,) in _ordered_public_rooms().offset(lo).limit(size).tuples()]
+        budget -= size
+        chunks = summaries(batch)
+        matches = [chunks[r] for r in batch if _matches(chunks[r], search, room_types)]
+        if forwards:
+            end = lo + len(batch)
+            take = matches[:limit - len(found)]
+            found += take
+            if len(take) < len(matches):  # the page filled mid-batch: resume after its last
+                end = lo + batch.index(take[-1]["room_id"]) + 1
+            if len(batch) < size:
+                break
+        else:
+            start = lo
+            take = matches[len(matches) - (limit - len(found)):] if limit - len(found) < len(
+                matches) else matches
+            found = take + found
+            if len(take) < len(matches):
+                start = lo + batch.index(take[0]["room_id"])
+    return found, start, end
+
+
 def public_rooms(*, limit: int | None = None, since: str | None = None,
                  search: str | None = None, room_types: list | None = None,
                  third_party_instance_id: str | None = None) -> dict:
-    """GET/POST /publicRooms for this server's directory."""
-    limit = DEFAULT_LIMIT if limit is None or limit == 0 else min(limit, MAX_LIMIT)
+    """GET/POST /publicRooms for this server's directory.
+
+    One page costs the rooms of the page (at most MAX_SCANNED with a filter), never the whole
+    directory: rooms are paged in SQL by (joined members, room ID) on columns the event writer
+    keeps, and only the page's rooms have their state read. With a filter a page may hold fewer
+    rooms than asked and still have a next_batch (the spec allows it: clients keep paging).
+    """
+    limit = DEFAULT_LIMIT if limit is None or limit <= 0 else min(limit, MAX_LIMIT)
     direction, offset = _parse_since(since)
     if third_party_instance_id is not None:
         return {"chunk": [], "total_room_count_estimate": 0}  # no bridged networks here
-    room_ids = [r for (r,) in Room.select(Room.room_id).where(Room.is_public == True)  # noqa: E712
-                .tuples()]
-    chunks = summaries(room_ids)
-    listed = [c for c in chunks.values() if _matches(c, search, room_types)]
-    listed.sort(key=lambda c: (-c["num_joined_members"], c["room_id"]))
-    if direction == "n":
-        start = min(offset, len(listed))
-    else:
-        start = max(0, min(offset, len(listed)) - limit)
-    end = min(start + limit, len(listed)) if direction == "n" else min(offset, len(listed))
-    page = listed[start:end]
-    body: dict = {"chunk": page, "total_room_count_estimate": len(listed)}
-    if end < len(listed):
+    total = Room.select().where(Room.is_public == True).count()  # noqa: E712
+    offset = min(offset, total)
+    page, start, end = _scan(offset, direction == "n", limit, search, room_types)
+    if direction == "p":
+        end = offset
+    body: dict = {"chunk": page, "total_room_count_estimate": total}
+    if end < total:
         body["next_batch"] = f"n{end}"
     if start > 0:
         body["prev_batch"] = f"p{start}"

@@ -94,6 +94,17 @@ def set_current_state(room_id: str, event_type: str, state_key: str, event_id: s
              (room_id, event_type, state_key, event_id, position, membership))
 
 
+def set_room_column(room_id: str, column: str, value: str | None) -> None:
+    """Room.join_rule or Room.history_visibility, from the new current state event."""
+    assert column in ("join_rule", "history_visibility")
+    _run(f"UPDATE {_ROOM} SET {column} = ? WHERE room_id = ?", (value, room_id))
+
+
+def add_joined_members(room_id: str, delta: int) -> None:
+    _run(f"UPDATE {_ROOM} SET joined_members = joined_members + ? WHERE room_id = ?",
+         (delta, room_id))
+
+
 def set_latest(room_id: str, event_id: str, depth: int) -> None:
     _run(f"UPDATE {_ROOM} SET latest_event_id = ?, latest_depth = ? WHERE room_id = ?",
          (event_id, depth, room_id))

@@ -239,6 +239,7 @@ class RoomAppender:
         event_store.set_current_state(self.room_id, event_type, state_key, event_id, position,
                                       membership, exists=previous is not None)
         self._state[(event_type, state_key)] = _StateEntry(event_id, pdu)
+        _update_room_columns(self.room_id, event_type, state_key, pdu, previous)
         if event_type == MEMBER and membership in ("join", "invite", "knock"):
             ForgottenRoom.delete().where((ForgottenRoom.user_id == state_key)
                                          & (ForgottenRoom.room == self.room_id)).execute()
@@ -300,6 +301,31 @@ def _redaction_parts(version: RoomVersion, content: dict, redacts: str | None):
 
 
 # --- one event in its own transaction -----------------------------------------------------------
+
+# Current-state values copied onto the room row (event type -> (content key, Room column)).
+_ROOM_COLUMNS = {"m.room.join_rules": ("join_rule", "join_rule"),
+                 "m.room.history_visibility": ("history_visibility", "history_visibility")}
+
+
+def _content_text(pdu: dict | None, key: str) -> str | None:
+    content = (pdu or {}).get("content")
+    value = content.get(key) if isinstance(content, dict) else None
+    return value if isinstance(value, str) and len(value) <= 64 else None
+
+
+def _update_room_columns(room_id: str, event_type: str, state_key: str, pdu: dict,
+                         previous: _StateEntry | None) -> None:
+    """Keep Room.join_rule, history_visibility and joined_members in step with the state
+    (the room's write lock is held, so the count cannot drift)."""
+    if event_type == MEMBER:
+        was = _content_text(previous.pdu if previous else None, "membership") == "join"
+        now = _content_text(pdu, "membership") == "join"
+        if was != now:
+            event_store.add_joined_members(room_id, 1 if now else -1)
+    elif state_key == "" and event_type in _ROOM_COLUMNS:
+        key, column = _ROOM_COLUMNS[event_type]
+        event_store.set_room_column(room_id, column, _content_text(pdu, key))
+
 
 def previous_result(txn: TxnKey) -> dict | None:
     text = event_store.txn_result(txn.user_id, txn.device_id, txn.endpoint, txn.txn_id)

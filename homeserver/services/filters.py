@@ -18,6 +18,7 @@ from .. import errors
 from ..property_paths import split_property_path
 from ..db import now_ms, write_transaction
 from ..models.filters import Filter as StoredFilter
+from .user_lock import lock_user
 
 # Timeline limits: what a filter without one gets, and the most one may ask for.
 DEFAULT_TIMELINE_LIMIT = 10
@@ -249,18 +250,29 @@ def _check_own(requester_user_id: str, user_id: str, verb: str) -> None:
         raise errors.Forbidden(f"Cannot {verb} filters for other users")
 
 
-def create_filter(requester_user_id: str, user_id: str, definition: dict) -> str:
-    """Store a validated filter for the requester; the same definition gets the same ID."""
+def create_filter(requester_user_id: str, user_id: str, definition: dict,
+                  max_filters: int | None = None) -> str:
+    """Store a validated filter for the requester; the same definition gets the same ID.
+
+    A user keeps at most ``max_filters`` (``per_user_limits.max_filters``): storing one more
+    drops their oldest, so POSTing endless distinct filters cannot grow the table. Clients
+    create a filter or two and reuse them; one whose old filter ID is gone makes a new one.
+    """
     _check_own(requester_user_id, user_id, "create")
     text = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    existing = (StoredFilter.select(StoredFilter.id)
-                .where((StoredFilter.user_id == user_id) & (StoredFilter.definition == text))
-                .first())
-    if existing is not None:
-        return str(existing.id)
     with write_transaction():
+        lock_user(user_id)
+        owned = StoredFilter.user_id == user_id
+        existing = (StoredFilter.select(StoredFilter.id)
+                    .where(owned & (StoredFilter.definition == text)).first())
+        if existing is not None:
+            return str(existing.id)
         filter_id = StoredFilter.insert(user_id=user_id, definition=text,
                                         created_ts=now_ms()).execute()
+        if max_filters is not None:
+            keep = (StoredFilter.select(StoredFilter.id).where(owned)
+                    .order_by(StoredFilter.id.desc()).limit(max_filters))
+            StoredFilter.delete().where(owned & StoredFilter.id.not_in(keep)).execute()
     return str(filter_id)
 
 

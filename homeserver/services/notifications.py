@@ -92,19 +92,6 @@ def read_positions(user_id: str, room_id: str) -> dict[str, int]:
         (ReadPosition.user_id == user_id) & (ReadPosition.room_id == room_id)).tuples()}
 
 
-def _unread_condition(model, room_id: str, positions: dict[str, int], upto: int | None):
-    """Rows of ``model`` (NotifyingEvent or PushAction) in the room, after the read position
-    of their thread."""
-    unthreaded = positions.get(UNTHREADED, 0)
-    where = (model.room_id == room_id) & (model.stream_ordering > unthreaded)
-    if upto is not None:
-        where &= model.stream_ordering <= upto
-    for key, position in positions.items():
-        if key != UNTHREADED and position > unthreaded:
-            where &= ~((model.thread_id == key) & (model.stream_ordering <= position))
-    return where
-
-
 def _not_excepted(user_id: str):
     """NotifyingEvent rows whose common outcome applies to the user (no PushAction row)."""
     return ((NotifyingEvent.sender != user_id) & ~fn.EXISTS(
@@ -128,36 +115,78 @@ def unread_counts(user_id: str, room_id: str, *, upto: int | None = None,
     with unread notifications to their counts; otherwise the first counts the whole room and
     the second is empty. ``upto`` ignores events after that stream position.
     """
-    positions = read_positions(user_id, room_id)
-    per_thread: dict[str, list[int]] = {}
-    for model, where in (
-            (NotifyingEvent, _unread_condition(NotifyingEvent, room_id, positions, upto)
-             & _not_excepted(user_id)),
-            (PushAction, _unread_condition(PushAction, room_id, positions, upto)
-             & (PushAction.user_id == user_id) & (PushAction.notify == True))):  # noqa: E712
-        highlight_sum = fn.SUM(peewee.Case(None, [(model.highlight, 1)], 0))
-        for thread_id, count, highlights in (
-                model.select(model.thread_id, fn.COUNT(model.stream_ordering), highlight_sum)
-                .where(where).group_by(model.thread_id).tuples()):
-            totals = per_thread.setdefault(thread_id, [0, 0])
+    return unread_counts_many(user_id, [room_id], upto=upto, by_thread=by_thread)[room_id]
+
+
+def _unread_rows(user_id: str, model, rooms, upto: int | None):
+    """(room_id, thread_id, count, highlights) of the rows of ``model`` (NotifyingEvent or
+    PushAction) in ``rooms`` (a list or a subquery) after the user's read position of their
+    thread: after the unthreaded position and after the position of the row's own thread.
+    One query whatever the number of rooms."""
+    room_read = ReadPosition.alias("room_read")
+    thread_read = ReadPosition.alias("thread_read")
+    highlight_sum = fn.SUM(peewee.Case(None, [(model.highlight, 1)], 0))
+    where = (model.room_id.in_(rooms)
+             & (model.stream_ordering > fn.COALESCE(room_read.stream_ordering, 0))
+             & (thread_read.stream_ordering.is_null()
+                | (model.stream_ordering > thread_read.stream_ordering)))
+    if upto is not None:
+        where &= model.stream_ordering <= upto
+    if model is NotifyingEvent:
+        where &= _not_excepted(user_id)
+    else:
+        where &= (PushAction.user_id == user_id) & (PushAction.notify == True)  # noqa: E712
+    return (model.select(model.room_id, model.thread_id, fn.COUNT(model.stream_ordering),
+                         highlight_sum)
+            .join_from(model, room_read, peewee.JOIN.LEFT_OUTER, on=(
+                (room_read.user_id == user_id) & (room_read.room_id == model.room_id)
+                & (room_read.thread_key == UNTHREADED)))
+            .join_from(model, thread_read, peewee.JOIN.LEFT_OUTER, on=(
+                (thread_read.user_id == user_id) & (thread_read.room_id == model.room_id)
+                & (thread_read.thread_key == model.thread_id)))
+            .where(where)
+            .group_by(model.room_id, model.thread_id)
+            .tuples())
+
+
+def _totals(user_id: str, rooms, upto: int | None) -> dict[str, dict[str, list[int]]]:
+    """room -> thread -> [notifications, highlights], in two queries."""
+    per_room: dict[str, dict[str, list[int]]] = {}
+    for model in (NotifyingEvent, PushAction):
+        for room_id, thread_id, count, highlights in _unread_rows(user_id, model, rooms, upto):
+            totals = per_room.setdefault(room_id, {}).setdefault(thread_id, [0, 0])
             totals[0] += count
             totals[1] += highlights or 0
-    if not by_thread:
-        return _counts(sum(t[0] for t in per_thread.values()),
-                       sum(t[1] for t in per_thread.values())), {}
-    main = _counts(*per_thread.get(MAIN_THREAD, (0, 0)))
-    threads = {thread_id: _counts(*totals) for thread_id, totals in per_thread.items()
-               if thread_id != MAIN_THREAD and totals[0]}
-    return main, threads
+    return per_room
+
+
+def unread_counts_many(user_id: str, room_ids, *, upto: int | None = None,
+                       by_thread: bool = False) -> dict[str, tuple[dict, dict]]:
+    """``unread_counts`` of each room, in a fixed number of queries (not one per room)."""
+    rooms = sorted(set(room_ids))
+    per_room = _totals(user_id, rooms, upto) if rooms else {}
+    out = {}
+    for room_id in rooms:
+        per_thread = per_room.get(room_id, {})
+        if not by_thread:
+            out[room_id] = (_counts(sum(t[0] for t in per_thread.values()),
+                                    sum(t[1] for t in per_thread.values())), {})
+            continue
+        main = _counts(*per_thread.get(MAIN_THREAD, (0, 0)))
+        threads = {thread_id: _counts(*totals) for thread_id, totals in per_thread.items()
+                   if thread_id != MAIN_THREAD and totals[0]}
+        out[room_id] = (main, threads)
+    return out
 
 
 def total_unread(user_id: str) -> int:
     """Unread notifications across all the user's joined rooms (the badge a push gateway
-    shows)."""
-    rooms = [room_id for (room_id,) in CurrentState.select(CurrentState.room_id).where(
+    shows), in a fixed number of queries whatever the number of rooms."""
+    joined = CurrentState.select(CurrentState.room_id).where(
         (CurrentState.type == "m.room.member") & (CurrentState.state_key == user_id)
-        & (CurrentState.membership == "join")).tuples()]
-    return sum(unread_counts(user_id, room_id)[0]["notification_count"] for room_id in rooms)
+        & (CurrentState.membership == "join"))
+    return sum(totals[0] for threads in _totals(user_id, joined, None).values()
+               for totals in threads.values())
 
 
 def is_read(user_id: str, room_id: str, thread_id: str, stream_ordering: int,

@@ -67,11 +67,12 @@ class _Change:
 class _Waiter:
     __slots__ = ("above", "rooms", "users", "event")
 
-    def __init__(self, above: int, rooms: frozenset | None, users: frozenset | None):
+    def __init__(self, above: int, rooms: frozenset | None, users: frozenset | None,
+                 event: threading.Event | None = None):
         self.above = above
         self.rooms = rooms
         self.users = users
-        self.event = threading.Event()
+        self.event = event if event is not None else threading.Event()
 
 
 class _Listener(abc.ABC):
@@ -131,8 +132,9 @@ class _Listener(abc.ABC):
                 return True
         return False
 
-    def wait(self, above: int, timeout_s: float, rooms, users) -> bool:
-        waiter = _Waiter(above, rooms, users)
+    def wait(self, above: int, timeout_s: float, rooms, users,
+             event: threading.Event | None = None) -> bool:
+        waiter = _Waiter(above, rooms, users, event)
         with self._lock:
             if self._concerned_since(above, rooms, users):
                 return True
@@ -350,9 +352,11 @@ def release_connection() -> None:
 
 
 def wait_for_position_above(position: int, timeout_s: float, *,
-                            rooms=None, users=None) -> bool:
+                            rooms=None, users=None,
+                            event: threading.Event | None = None) -> bool:
     """Block until a stream position above ``position`` commits that concerns one of ``rooms``
     or ``users`` (both None: any position), or ``timeout_s`` passes. True when woken.
+    ``event``: the caller's own (cleared) event to wait on, so that it can wake the wait too.
 
     May wake without anything relevant (the caller re-checks); never sleeps through a relevant
     write. Holds no database connection while blocked.
@@ -369,4 +373,4 @@ def wait_for_position_above(position: int, timeout_s: float, *,
     users = frozenset(users) if users is not None else None
     if rooms is None and users is None:
         rooms = users = None
-    return listener.wait(position, max(0.0, timeout_s), rooms, users)
+    return listener.wait(position, max(0.0, timeout_s), rooms, users, event)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from .. import errors, identifiers
 from ..db import write_transaction
+from ..models.rooms import Room
 from . import aliases, membership
 from .events import MEMBER, RoomAppender, new_room_id
 from .profile import member_profile
@@ -111,8 +112,8 @@ def create_room(creator: str, request: RoomRequest) -> str:
         except errors.Forbidden as exc:
             raise errors.InvalidRoomState(f"The initial state is not allowed: {exc.message}")
         if request.visibility == "public":
-            room.room.is_public = True
-            room.room.save()
+            # Only this column: the others (joined_members...) were kept by the event writer.
+            Room.update(is_public=True).where(Room.room_id == room.room_id).execute()
     return room.room_id
 
 

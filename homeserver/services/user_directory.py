@@ -9,40 +9,18 @@ in one of them.
 
 from __future__ import annotations
 
-import json
-
 import peewee
+from peewee import fn
 
-from ..models.rooms import CurrentState, Event
+from ..models.rooms import CurrentState, Room
 from ..models.users import User
 
 MEMBER = "m.room.member"
-JOIN_RULES = "m.room.join_rules"
-HISTORY_VISIBILITY = "m.room.history_visibility"
 # The server decides how many results a search may return at most.
 MAX_LIMIT = 100
 # Matches fetched for ranking; beyond this the answer is marked limited anyway.
 MAX_CANDIDATES = 500
 _LIKE_ESCAPE = "!"
-
-
-def _rooms_open_to_all() -> list[str]:
-    """Rooms whose current join rule is public or whose history is world readable."""
-    rows = (Event.select(Event.room_id, Event.type, Event.json)
-            .join(CurrentState, on=(Event.event_id == CurrentState.event_id))
-            .where(CurrentState.type.in_([JOIN_RULES, HISTORY_VISIBILITY])
-                   & (CurrentState.state_key == ""))
-            .tuples())
-    found = set()
-    for room_id, event_type, text in rows:
-        content = json.loads(text).get("content")
-        if not isinstance(content, dict):
-            continue
-        if ((event_type == JOIN_RULES and content.get("join_rule") == "public")
-                or (event_type == HISTORY_VISIBILITY
-                    and content.get("history_visibility") == "world_readable")):
-            found.add(room_id)
-    return sorted(found)
 
 
 def _like_pattern(word: str) -> str:
@@ -56,17 +34,22 @@ def _contains(column, word: str):
                             peewee.SQL(f"ESCAPE '{_LIKE_ESCAPE}'")))
 
 
-def _visible_users(requester_id: str):
-    """A subquery of the user IDs the requester may find."""
-    shared_rooms = CurrentState.select(CurrentState.room_id).where(
-        (CurrentState.type == MEMBER) & (CurrentState.state_key == requester_id)
-        & (CurrentState.membership == "join"))
-    in_room = CurrentState.room_id.in_(shared_rooms)
-    open_rooms = _rooms_open_to_all()
-    if open_rooms:
-        in_room |= CurrentState.room_id.in_(open_rooms)
-    return CurrentState.select(CurrentState.state_key).where(
-        (CurrentState.type == MEMBER) & (CurrentState.membership == "join") & in_room)
+def _visible(requester_id: str, user_id_column):
+    """The user in ``user_id_column`` is joined to a room the requester is joined to, or to a
+    room open to all. Per candidate user this walks their own joined rooms through the
+    (state_key, type, membership) index and looks each up by primary key: the cost follows the
+    candidate's rooms, never the number of rooms on the server."""
+    mine = CurrentState.alias("mine")
+    theirs = CurrentState.alias("theirs")
+    shared_rooms = mine.select(mine.room_id).where(
+        (mine.type == MEMBER) & (mine.state_key == requester_id) & (mine.membership == "join"))
+    return fn.EXISTS(
+        theirs.select(theirs.room_id)
+        .join(Room, on=(Room.room_id == theirs.room_id))
+        .where((theirs.type == MEMBER) & (theirs.state_key == user_id_column)
+               & (theirs.membership == "join")
+               & ((Room.join_rule == "public") | (Room.history_visibility == "world_readable")
+                  | theirs.room_id.in_(shared_rooms))))
 
 
 def _rank(term: str, user_id: str, displayname: str | None, avatar_url: str | None) -> tuple:
@@ -89,7 +72,7 @@ def search(requester_id: str, search_term: str, limit: int) -> dict:
     if not words:
         return {"results": [], "limited": False}
     query = (User.select(User.user_id, User.displayname, User.avatar_url)
-             .where(User.user_id.in_(_visible_users(requester_id)) & ~User.deactivated))
+             .where(~User.deactivated & _visible(requester_id, User.user_id)))
     for word in words:
         query = query.where(_contains(User.user_id, word) | _contains(User.displayname, word))
     rows = list(query.order_by(User.user_id).limit(MAX_CANDIDATES).tuples())

@@ -19,6 +19,7 @@ from ... import errors
 from ...db import database, now_ms, write_transaction
 from ...identifiers import is_valid_server_name
 from ...models.media import Media, MediaContent
+from .. import user_lock
 from . import ids
 from .storage import MediaStore, StagedFile
 
@@ -116,6 +117,7 @@ def upload(config, store: MediaStore, request: UploadRequest, stream: BinaryIO) 
     staged = store.receive(stream, media_config["max_upload_size"])
     try:
         with write_transaction():
+            user_lock.lock_user(request.user_id)
             _check_quota(media_config, request.user_id, staged.size)
             media_id = ids.new_media_id()
             now = now_ms()
@@ -152,6 +154,8 @@ def create_pending(config, user_id: str) -> dict:
     media_config = config.media
     now = now_ms()
     with write_transaction():
+        # Counted under the user's lock: concurrent creates cannot both take the last slot.
+        user_lock.lock_user(user_id)
         # Expired reservations of this user are dropped here; `homeserver media purge` drops
         # everyone else's.
         Media.delete().where((Media.user_id == user_id) & Media.sha256.is_null()
@@ -200,6 +204,7 @@ def upload_to_pending(config, store: MediaStore, request: UploadRequest, server_
     staged = store.receive(stream, media_config["max_upload_size"])
     try:
         with write_transaction():
+            user_lock.lock_user(request.user_id)
             _check_quota(media_config, request.user_id, staged.size)
             now = now_ms()
             updated = (Media.update(sha256=staged.sha256, size=staged.size,

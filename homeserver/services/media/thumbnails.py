@@ -16,6 +16,8 @@ import functools
 import io
 import math
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
@@ -24,7 +26,7 @@ from PIL import (BmpImagePlugin, GifImagePlugin, JpegImagePlugin,  # noqa: F401
                  PngImagePlugin, WebPImagePlugin)
 
 from ... import errors
-from ...db import now_ms, write_transaction
+from ...db import database, now_ms, write_transaction
 from ...models.media import MediaThumbnail
 from .repository import StoredMedia
 from .storage import MediaStore
@@ -229,6 +231,31 @@ def render_animated(path: str, target: tuple[int, int], method: str) -> tuple[by
         return out.getvalue(), "image/webp", frames[0].width, frames[0].height
 
 
+# --- decoding slots -----------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def _semaphore(slots: int) -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(slots)
+
+
+@contextmanager
+def decode_slot(media_config: dict):
+    """One of the process's ``media.max_concurrent_thumbnails`` decoding slots. A request
+    that finds none free within ``media.thumbnail_wait_ms`` gets 429 M_LIMIT_EXCEEDED: decoding
+    costs CPU and memory, and a burst of thumbnail requests must not take every core."""
+    semaphore = _semaphore(media_config["max_concurrent_thumbnails"])
+    if not semaphore.acquire(blocking=False):
+        wait_s = media_config["thumbnail_wait_ms"] / 1000
+        if not database.obj.in_transaction():
+            database.obj.close()  # hold no database connection while waiting
+        if wait_s <= 0 or not semaphore.acquire(timeout=wait_s):
+            raise errors.LimitExceeded(1000, "Too many thumbnails are being made; try again")
+    try:
+        yield
+    finally:
+        semaphore.release()
+
+
 # --- the entry point ----------------------------------------------------------------------------
 
 def _stored(store: MediaStore, sha256: str, variant: str) -> Thumbnail | None:
@@ -275,7 +302,8 @@ def thumbnail(media_config: dict, store: MediaStore, stored: StoredMedia, width:
         found = _stored(store, stored.sha256, variant)
         if found is not None:
             return found
-        data, content_type, out_w, out_h = render_static(source, info, None, method)
+        with decode_slot(media_config):
+            data, content_type, out_w, out_h = render_static(source, info, None, method)
         return _save(store, stored.sha256, variant, data, content_type, out_w, out_h)
 
     variant = f"{size[0]}x{size[1]}-{method}" + ("-animated" if animate else "")
@@ -283,10 +311,11 @@ def thumbnail(media_config: dict, store: MediaStore, stored: StoredMedia, width:
     if found is not None:
         return found
     try:
-        if animate:
-            data, content_type, out_w, out_h = render_animated(source, size, method)
-        else:
-            data, content_type, out_w, out_h = render_static(source, info, size, method)
+        with decode_slot(media_config):
+            if animate:
+                data, content_type, out_w, out_h = render_animated(source, size, method)
+            else:
+                data, content_type, out_w, out_h = render_static(source, info, size, method)
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise errors.NotFound("Not found") from None

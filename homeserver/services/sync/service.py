@@ -13,10 +13,13 @@ from .. import filters as filters_service
 from .. import metrics, notifier, streams
 from . import providers
 from .context import SyncContext
+from .long_polls import registry as long_polls
 from .memberships import memberships_at
 from .response import SyncResponse
 from .tokens import parse_sync_token, sync_token
 
+# Long-polls waiting at once, per device and per user, when the caller passes no limits.
+DEFAULT_LONG_POLLS = {"max_long_polls_per_device": 2, "max_long_polls_per_user": 10}
 # A long-poll never lasts longer than this, whatever the client asks (proxies cut idle
 # connections; the client just syncs again).
 MAX_TIMEOUT_MS = 120_000
@@ -58,8 +61,9 @@ def _build(request: SyncRequest, filter: filters_service.Filter,
 
 def sync(user_id: str, device_id: str, *, since: str | None, filter_ref: dict | str | None,
          timeout_ms: int, full_state: bool, set_presence: str | None,
-         use_state_after: bool = False) -> dict:
-    """GET /sync for a user's device. ``filter_ref`` is an inline filter or a filter ID."""
+         use_state_after: bool = False, limits: dict | None = None) -> dict:
+    """GET /sync for a user's device. ``filter_ref`` is an inline filter or a filter ID.
+    ``limits``: ``per_user_limits`` (long-polls waiting at once, see ``long_polls``)."""
     filter = filters_service.resolve(user_id, filter_ref)
     since_position = (parse_sync_token(since, streams.current_position())
                       if since else None)
@@ -71,11 +75,31 @@ def sync(user_id: str, device_id: str, *, since: str | None, filter_ref: dict | 
             hook(request)
 
     # An initial or full-state sync answers at once; an incremental one waits for news.
-    wait = since_position is not None and not full_state
+    wait = since_position is not None and not full_state and request.timeout_ms > 0
+    if wait:
+        limits = limits or DEFAULT_LONG_POLLS
+        slot = long_polls.enter(user_id, device_id, limits["max_long_polls_per_device"],
+                                limits["max_long_polls_per_user"])
+        try:
+            found = _long_poll(request, filter, use_state_after, slot)
+        finally:
+            long_polls.leave(slot)
+        if found is not None:
+            return found
+    # Initial and full-state syncs, and long-polls that timed out (or were replaced by a newer
+    # one): one build, which also carries the fields sent on every sync (key counts).
+    ctx, response = _build(request, filter, use_state_after)
+    return _finish(ctx, response, filter, use_state_after)
+
+
+def _long_poll(request: SyncRequest, filter: filters_service.Filter, use_state_after: bool,
+               slot) -> dict | None:
+    """Wait for news; the response when there is some, None on timeout or eviction."""
+    user_id = request.user_id
     deadline = time.monotonic() + request.timeout_ms / 1000
     # Everything up to this position is known to hold nothing for this client.
-    checked = since_position
-    while wait:
+    checked = request.since
+    while not slot.evicted:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
@@ -84,21 +108,22 @@ def sync(user_id: str, device_id: str, *, since: str | None, filter_ref: dict | 
             rooms = _interesting_rooms(user_id, now) if now == checked else None
         if now == checked:
             # Nothing was written at all: no need to ask the providers. Sleep until a write
-            # that concerns one of the user's rooms or the user.
+            # that concerns one of the user's rooms or the user (or a newer long-poll of the
+            # device evicts this one).
+            slot.event.clear()
+            if slot.evicted:
+                break
             with metrics.LONG_POLLS.track_inprogress():
                 woken = notifier.wait_for_position_above(now, remaining, rooms=rooms,
-                                                         users={user_id})
-            if not woken:
+                                                         users={user_id}, event=slot.event)
+            if slot.evicted or not woken:
                 break
             continue
         ctx, response = _build(request, filter, use_state_after)
         if response.has_updates:
             return _finish(ctx, response, filter, use_state_after)
         checked = ctx.now
-    # Initial and full-state syncs, and long-polls that timed out: one build, which also carries
-    # the fields sent on every sync (key counts).
-    ctx, response = _build(request, filter, use_state_after)
-    return _finish(ctx, response, filter, use_state_after)
+    return None
 
 
 def _interesting_rooms(user_id: str, now: int) -> set[str]:

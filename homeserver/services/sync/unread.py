@@ -42,9 +42,9 @@ def build(ctx, response) -> None:
         rooms = set(ctx.newly_joined_room_ids) | _changed_rooms(ctx)
         rooms |= {room_id for room_id in joined if response.has_room("join", room_id)}
     by_thread = ctx.filter.room.timeline.unread_thread_notifications
-    for room_id in sorted(rooms & joined):
-        counts, threads = notifications.unread_counts(ctx.user_id, room_id, upto=ctx.now,
-                                                      by_thread=by_thread)
+    counted = notifications.unread_counts_many(ctx.user_id, rooms & joined, upto=ctx.now,
+                                               by_thread=by_thread)
+    for room_id, (counts, threads) in counted.items():
         entry = response.room("join", room_id)
         entry["unread_notifications"] = counts
         if threads:
