@@ -148,6 +148,30 @@ class PushSchema(_Strict):
     # A notification the gateway keeps failing is retried with backoff for this long.
     give_up_after_ms = fields.Integer(load_default=24 * 3600 * 1000, strict=True,
                                       validate=validate.Range(min=1000))
+    # Push rules (PUT /pushrules): a glob (content rule pattern, event_match pattern) may be
+    # this long and hold this many wildcards; a user may have this many rules of their own,
+    # each with this many conditions.
+    max_pattern_length = fields.Integer(load_default=1000, strict=True,
+                                        validate=validate.Range(min=1))
+    max_pattern_wildcards = fields.Integer(load_default=50, strict=True,
+                                           validate=validate.Range(min=0))
+    max_rules_per_user = fields.Integer(load_default=1000, strict=True,
+                                        validate=validate.Range(min=0))
+    max_conditions_per_rule = fields.Integer(load_default=50, strict=True,
+                                             validate=validate.Range(min=0))
+    # Glob work (pattern characters x text characters) one user's rules may spend on one
+    # event; globs past it do not match. Evaluation runs while event writes wait.
+    glob_work_budget = fields.Integer(load_default=5_000_000, strict=True,
+                                      validate=validate.Range(min=0))
+
+
+class FiltersSchema(_Strict):
+    # A filter's types/not_types glob (an entry with "*") may be this long and hold this
+    # many wildcards (POST /filter and inline filters).
+    max_glob_length = fields.Integer(load_default=1000, strict=True,
+                                     validate=validate.Range(min=1))
+    max_glob_wildcards = fields.Integer(load_default=50, strict=True,
+                                        validate=validate.Range(min=1))
 
 
 class SupportContactSchema(_Strict):
@@ -211,6 +235,7 @@ class ConfigSchema(_Strict):
     media = fields.Nested(MediaSchema, load_default=lambda: MediaSchema().load({}))
     presence = fields.Nested(PresenceSchema, load_default=lambda: PresenceSchema().load({}))
     push = fields.Nested(PushSchema, load_default=lambda: PushSchema().load({}))
+    filters = fields.Nested(FiltersSchema, load_default=lambda: FiltersSchema().load({}))
     support = fields.Nested(SupportSchema, load_default=lambda: SupportSchema().load({}))
     turn = fields.Nested(TurnSchema, load_default=lambda: TurnSchema().load({}))
 

@@ -22,6 +22,22 @@ from . import globs
 # Timeline limits: what a filter without one gets, and the most one may ask for.
 DEFAULT_TIMELINE_LIMIT = 10
 MAX_LIMIT = 1000
+# How long a types/not_types glob may be and how many "*" it may hold (the ``filters``
+# configuration section, set by ``configure`` when the app is built).
+_glob_limits = globs.Limits(max_length=1000, max_wildcards=50)
+
+
+def configure(section: dict) -> None:
+    global _glob_limits
+    _glob_limits = globs.Limits(section["max_glob_length"], section["max_glob_wildcards"])
+
+
+def type_glob_problem(entry: str) -> str | None:
+    """Why a types/not_types entry is refused, or None (entries without "*" are exact)."""
+    if "*" not in entry:
+        return None
+    return globs.limit_problem(entry, _glob_limits, question_mark=False)
+
 
 
 def _like_pattern(glob: str) -> str:

@@ -27,7 +27,8 @@ import re2
 WORD_CLASS = "A-Za-z0-9_"
 # DFA memory of one compiled pattern: past it RE2 falls back to its (still linear) NFA.
 MAX_MEM = 256 * 1024
-_CACHE_SIZE = 4096
+# Compiled patterns kept: at most _CACHE_SIZE * MAX_MEM of DFA memory.
+_CACHE_SIZE = 1024
 
 _OPTIONS = re2.Options()
 _OPTIONS.max_mem = MAX_MEM

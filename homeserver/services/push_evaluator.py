@@ -23,9 +23,10 @@ from . import globs
 from .push_rules_defaults import LEGACY_MENTION_RULES, LOCALPART, USER_ID, substitute
 
 HISTORICAL_ACTIONS = frozenset({"dont_notify", "coalesce"})
-# Glob work allowed per user-defined rule list and event (pattern chars x text chars): about
-# 0.1 s of RE2's slowest mode; a user with a hundred wildcard keywords on 4 KB bodies uses 2%.
-DEFAULT_GLOB_BUDGET = 20_000_000
+# Glob work allowed per user-defined rule list and event (pattern chars x text chars): at most
+# about 0.25 s in RE2's slowest mode (bench/bench_globs.py); a hundred 10-character wildcard
+# keywords on a 4 KB body need 4.4 million.
+DEFAULT_GLOB_BUDGET = 5_000_000
 _WORD = globs.WORD_CLASS
 _MEMBER_COUNT = re.compile(r"^(==|<=|>=|<|>)?([0-9]+)$")
 _WORD_RUN = re.compile(f"[{_WORD}]+")
