@@ -187,6 +187,21 @@ class PushSchema(_Strict):
     # Deliveries in flight at once in all, per process (threads of the sender).
     max_concurrent_deliveries = fields.Integer(load_default=16, strict=True,
                                                validate=validate.Range(min=1, max=200))
+    # Push rules (PUT /pushrules): a glob (content rule pattern, event_match pattern) may be
+    # this long and hold this many wildcards; a user may have this many rules of their own,
+    # each with this many conditions.
+    max_pattern_length = fields.Integer(load_default=1000, strict=True,
+                                        validate=validate.Range(min=1))
+    max_pattern_wildcards = fields.Integer(load_default=50, strict=True,
+                                           validate=validate.Range(min=0))
+    max_rules_per_user = fields.Integer(load_default=1000, strict=True,
+                                        validate=validate.Range(min=0))
+    max_conditions_per_rule = fields.Integer(load_default=50, strict=True,
+                                             validate=validate.Range(min=0))
+    # Glob work (pattern characters x text characters) one user's rules may spend on one
+    # event; globs past it do not match. Evaluation runs while event writes wait.
+    glob_work_budget = fields.Integer(load_default=5_000_000, strict=True,
+                                      validate=validate.Range(min=0))
 
     @validates_schema
     def _check(self, data, **kwargs):
@@ -203,6 +218,15 @@ class E2eSchema(_Strict):
     # with the most queued for it is dropped (a flood evicts only the flooder's own).
     max_queued_to_device_per_device = fields.Integer(load_default=10_000, strict=True,
                                                      validate=validate.Range(min=100))
+
+
+class FiltersSchema(_Strict):
+    # A filter's types/not_types glob (an entry with "*") may be this long and hold this
+    # many wildcards (POST /filter and inline filters).
+    max_glob_length = fields.Integer(load_default=1000, strict=True,
+                                     validate=validate.Range(min=1))
+    max_glob_wildcards = fields.Integer(load_default=50, strict=True,
+                                        validate=validate.Range(min=1))
 
 
 class SupportContactSchema(_Strict):
@@ -277,6 +301,7 @@ class ConfigSchema(_Strict):
                                     load_default=lambda: PerUserLimitsSchema().load({}))
     push = fields.Nested(PushSchema, load_default=lambda: PushSchema().load({}))
     e2e = fields.Nested(E2eSchema, load_default=lambda: E2eSchema().load({}))
+    filters = fields.Nested(FiltersSchema, load_default=lambda: FiltersSchema().load({}))
     support = fields.Nested(SupportSchema, load_default=lambda: SupportSchema().load({}))
     turn = fields.Nested(TurnSchema, load_default=lambda: TurnSchema().load({}))
 

@@ -5,7 +5,8 @@ The evaluator is a pure module; these tests drive it with the server-default rul
 import pytest
 
 from homeserver.property_paths import split_property_path
-from homeserver.services.push_evaluator import (EventFacts, Rule, compile_rule, glob_regex,
+from homeserver.services.globs import push_word_glob
+from homeserver.services.push_evaluator import (EventFacts, Rule, compile_rule,
                                                 highlights, lookup, notifies, tweaks)
 from homeserver.services.push_rules_defaults import DEFAULTS, KINDS
 
@@ -79,7 +80,7 @@ def test_event_match_on_body_uses_word_boundaries():
         assert condition(cond, message(body)), body
     for body in ("Anexample", "examples", "example_x"):
         assert not condition(cond, message(body)), body
-    assert glob_regex("cake", True).search("I like CAKE!")
+    assert push_word_glob("cake").matches("I like CAKE!")
 
 
 def test_event_property_is_matches_exact_types():

@@ -36,11 +36,23 @@ class PushRuleDefaultSetting(BaseModel):
 
 
 class PushRulesVersion(BaseModel):
-    """One row whose value changes with any change to anyone's push rules, so each process may
-    keep compiled rules in memory and check them with one cheap read per event (no row: 0)."""
+    """One row counting changes to anyone's push rules, so each process may keep compiled
+    rules in memory and check them with one cheap read per event. ``version`` is random, set
+    when the row is created (a database emptied or restored gets another one: caches start
+    over); ``seq`` grows by one with each change (PushRulesUserVersion says whose)."""
 
     id = peewee.IntegerField(primary_key=True)
     version = peewee.BigIntegerField()
+    seq = peewee.BigIntegerField(default=0)
+
+
+class PushRulesUserVersion(BaseModel):
+    """A user who has rules of their own or changed a default: ``seq`` is the
+    PushRulesVersion.seq of their last change. Its row is also the lock that serializes
+    that user's rule changes."""
+
+    user_id = peewee.CharField(max_length=255, primary_key=True)
+    seq = peewee.BigIntegerField(index=True)
 
 
 class Pusher(BaseModel):

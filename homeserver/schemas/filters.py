@@ -4,7 +4,20 @@ arguments of the endpoints that take one."""
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from ..identifiers import is_valid_room_id, is_valid_user_id
+from ..services.filters import type_glob_problem
 from .fields import StrictBoolean, StrictInteger, StrictString
+
+
+class EventTypeGlob(StrictString):
+    """An event type, where "*" matches any run of characters; globs are bounded in length
+    and wildcards (configuration: filters)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        problem = type_glob_problem(value)
+        if problem is not None:
+            raise ValidationError(problem)
+        return value
 
 
 class UserIdString(StrictString):
@@ -32,8 +45,8 @@ class _Lenient(Schema):
 class EventFilterSchema(_Lenient):
     # The spec asks for > 0, but clients in the wild send 0 to mean "no events"; honour it.
     limit = StrictInteger(validate=validate.Range(min=0, error="must not be negative"))
-    types = fields.List(StrictString())
-    not_types = fields.List(StrictString())
+    types = fields.List(EventTypeGlob())
+    not_types = fields.List(EventTypeGlob())
     senders = fields.List(UserIdString())
     not_senders = fields.List(UserIdString())
 

@@ -31,7 +31,7 @@ from ..models.filters import Filter
 from ..models.media import Media
 from ..models.push import PushRule, PushRuleDefaultSetting
 from ..models.rooms import Event, Room
-from . import event_format
+from . import event_format, push_rules_versions
 from .room_versions import get_room_version
 from .streams import next_position
 
@@ -48,8 +48,10 @@ def erase(user_id: str) -> list[str]:
     AccountData.delete().where(AccountData.user_id == user_id).execute()
     IgnoredUser.delete().where(IgnoredUser.user_id == user_id).execute()
     Filter.delete().where(Filter.user_id == user_id).execute()
+    push_rules_versions.lock_user(user_id)
     PushRule.delete().where(PushRule.user_id == user_id).execute()
     PushRuleDefaultSetting.delete().where(PushRuleDefaultSetting.user_id == user_id).execute()
+    push_rules_versions.note_change(user_id)  # no process keeps the erased rules compiled
     hashes = sorted({sha for (sha,) in Media.select(Media.sha256).where(
         (Media.user_id == user_id) & Media.sha256.is_null(False)).tuples()})
     Media.delete().where(Media.user_id == user_id).execute()

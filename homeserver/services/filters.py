@@ -2,15 +2,14 @@
 
 A filter arrives validated (``schemas/filters.py``) as a dict; ``Filter.from_definition`` turns it
 into the objects the sync and history code apply. Event type patterns take ``*`` as a wildcard
-for any sequence of characters (other characters are literal).
+for any sequence of characters (other characters are literal); they are matched by
+``services/globs.py`` in time linear in the type, each list in one pass.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import peewee
 
@@ -18,26 +17,28 @@ from .. import errors
 from ..property_paths import split_property_path
 from ..db import now_ms, write_transaction
 from ..models.filters import Filter as StoredFilter
+from . import globs
 from .user_lock import lock_user
 
 # Timeline limits: what a filter without one gets, and the most one may ask for.
 DEFAULT_TIMELINE_LIMIT = 10
 MAX_LIMIT = 1000
+# How long a types/not_types glob may be and how many "*" it may hold (the ``filters``
+# configuration section, set by ``configure`` when the app is built).
+_glob_limits = globs.Limits(max_length=1000, max_wildcards=50)
 
 
-@lru_cache(maxsize=1024)
-def _pattern(glob: str) -> re.Pattern:
-    return re.compile(".*".join(re.escape(part) for part in glob.split("*")), re.DOTALL)
+def configure(section: dict) -> None:
+    global _glob_limits
+    _glob_limits = globs.Limits(section["max_glob_length"], section["max_glob_wildcards"])
 
 
-def glob_matches(glob: str, value: str) -> bool:
-    if "*" not in glob:
-        return glob == value
-    return _pattern(glob).fullmatch(value) is not None
+def type_glob_problem(entry: str) -> str | None:
+    """Why a types/not_types entry is refused, or None (entries without "*" are exact)."""
+    if "*" not in entry:
+        return None
+    return globs.limit_problem(entry, _glob_limits, question_mark=False)
 
-
-def _any_matches(globs: tuple, value: str) -> bool:
-    return any(glob_matches(glob, value) for glob in globs)
 
 
 def _like_pattern(glob: str) -> str:
@@ -64,6 +65,20 @@ class EventFilter:
     lazy_load_members: bool = False
     include_redundant_members: bool = False
     unread_thread_notifications: bool = False
+    # Compiled forms of the lists above (built once; each row is then matched in one pass).
+    _types: globs.TypeMatcher | None = field(default=None, init=False, repr=False,
+                                             compare=False)
+    _not_types: globs.TypeMatcher | None = field(default=None, init=False, repr=False,
+                                                 compare=False)
+    _sets: tuple = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.types is not None:
+            object.__setattr__(self, "_types", globs.type_matcher(self.types))
+        object.__setattr__(self, "_not_types", globs.type_matcher(self.not_types))
+        object.__setattr__(self, "_sets", tuple(
+            frozenset(v) if v is not None else None for v in (
+                self.senders, self.not_senders, self.rooms, self.not_rooms)))
 
     @classmethod
     def from_definition(cls, data: dict | None) -> "EventFilter":
@@ -88,19 +103,21 @@ class EventFilter:
     # --- matching ---------------------------------------------------------------------------
 
     def allows_type(self, event_type: str) -> bool:
-        if _any_matches(self.not_types, event_type):
+        if self._not_types.matches(event_type):
             return False
-        return self.types is None or _any_matches(self.types, event_type)
+        return self._types is None or self._types.matches(event_type)
 
     def allows_sender(self, sender: str) -> bool:
-        if sender in self.not_senders:
+        senders, not_senders = self._sets[0], self._sets[1]
+        if sender in not_senders:
             return False
-        return self.senders is None or sender in self.senders
+        return senders is None or sender in senders
 
     def allows_room(self, room_id: str) -> bool:
-        if room_id in self.not_rooms:
+        rooms, not_rooms = self._sets[2], self._sets[3]
+        if room_id in not_rooms:
             return False
-        return self.rooms is None or room_id in self.rooms
+        return rooms is None or room_id in rooms
 
     def matches(self, event: dict, room_id: str | None = None) -> bool:
         """Whether an event (client or PDU shape: type, sender, content) passes this filter.

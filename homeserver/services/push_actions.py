@@ -101,7 +101,8 @@ def on_event_persisted(room_id: str, event_id: str, pdu: dict, stream_ordering: 
         event, member_count=joined_count,
         sender_level=lambda: power_levels.user_level(auth_state, sender, version),
         notification_level=lambda key: power_levels.action_level(
-            auth_state, f"notifications.{key}", version))
+            auth_state, f"notifications.{key}", version),
+        glob_budget=push_rules.settings().glob_work_budget)
     rules = push_rules.compiled_rules_for(recipients)
     outcomes = facts.actions_by_user(
         rules, lambda: _display_names({user: event for user, _, event in memberships}))

@@ -5,21 +5,29 @@ members who changed nothing share the default one) it first settles, once, every
 does not depend on the member: rules that cannot match are dropped, and only the conditions
 naming the member (their user ID, localpart or display name) are left to check per member.
 So evaluating the default rules for hundreds of members costs little more than for one.
+
+Globs are matched by ``services/globs.py`` (RE2: linear in the text). Evaluation runs inside
+the event writer's transaction, so the glob work of each user-defined rule list on one event is
+also bounded by a budget (``glob_budget``, in pattern characters times text characters): past
+it, that list's remaining glob conditions do not match. Server-default rules are never counted.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable
 
 from ..property_paths import split_property_path
+from . import globs
 from .push_rules_defaults import LEGACY_MENTION_RULES, LOCALPART, USER_ID, substitute
 
 HISTORICAL_ACTIONS = frozenset({"dont_notify", "coalesce"})
-# Word characters for content.body matching (spec: [A-Z], [a-z], [0-9] and _).
-_WORD = "A-Za-z0-9_"
+# Glob work allowed per user-defined rule list and event (pattern chars x text chars): at most
+# about 0.25 s in RE2's slowest mode (bench/bench_globs.py); a hundred 10-character wildcard
+# keywords on a 4 KB body need 4.4 million.
+DEFAULT_GLOB_BUDGET = 5_000_000
+_WORD = globs.WORD_CLASS
 _MEMBER_COUNT = re.compile(r"^(==|<=|>=|<|>)?([0-9]+)$")
 _WORD_RUN = re.compile(f"[{_WORD}]+")
 _SIMPLE_WORD = re.compile(f"[{_WORD}]+")
@@ -93,25 +101,6 @@ def lookup(event: dict, path: str):
     return value
 
 
-def _glob_body(pattern: str) -> str:
-    return "".join(".*?" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-
-
-@lru_cache(maxsize=8192)
-def glob_regex(pattern: str, words: bool) -> re.Pattern:
-    """A glob (``*`` any run, ``?`` one character), case-insensitive. ``words``: it must match a
-    substring bounded by word boundaries; otherwise the whole value."""
-    body = _glob_body(pattern)
-    if words:
-        return re.compile(rf"(?<![{_WORD}]){body}(?![{_WORD}])", re.IGNORECASE | re.DOTALL)
-    return re.compile(rf"{body}\Z", re.IGNORECASE | re.DOTALL)
-
-
-@lru_cache(maxsize=8192)
-def _display_name_regex(name: str) -> re.Pattern:
-    return re.compile(rf"(?<![{_WORD}]){re.escape(name)}(?![{_WORD}])", re.IGNORECASE)
-
-
 def _is_simple(value) -> bool:
     return value is None or isinstance(value, (str, int, bool)) and not isinstance(value, float)
 
@@ -142,8 +131,10 @@ class EventFacts:
     """
 
     def __init__(self, event: dict, *, member_count: int, sender_level: Callable[[], float],
-                 notification_level: Callable[[str], int]):
+                 notification_level: Callable[[str], int],
+                 glob_budget: int = DEFAULT_GLOB_BUDGET):
         self.event = event
+        self.glob_budget = glob_budget
         self.member_count = member_count
         self._sender_level = sender_level
         self._notification_level = notification_level
@@ -155,6 +146,7 @@ class EventFacts:
         self._cache: dict = {}
         self._plans: dict = {}
         self._lookups: dict = {}
+        self._encodings: dict = {}
         self._body_words: frozenset | None = None
 
     def actions_for(self, rules: list[Rule], user_id: str,
@@ -212,14 +204,14 @@ class EventFacts:
             for user_id in users:
                 localpart = substitute(LOCALPART, user_id)
                 if (localpart.lower() in words if _SIMPLE_WORD.fullmatch(localpart)
-                        else glob_regex(localpart, True).search(found)):
+                        else globs.push_word_glob(localpart).matches(found)):
                     out.add(user_id)
             return out
         if kind == "event_match" and pattern is USER_ID and path != "content.body" \
                 and isinstance(found, str):
             folded = found.lower()
             return {u for u in users if u.lower() == folded
-                    or (("*" in u or "?" in u) and glob_regex(u, False).match(found))}
+                    or (("*" in u or "?" in u) and globs.push_glob(u).matches(found))}
         return {u for u in users
                 if self._member_holds(condition, u, lambda u=u: display_names().get(u))}
 
@@ -230,12 +222,14 @@ class EventFacts:
         if entry is not None and entry[0] is rules:
             return entry[1]
         plan = []
+        budget = [self.glob_budget]  # shared by this list's user-defined rules
         for rule in rules:
             if rule.legacy_mention and self.has_mentions:
                 continue
             shared = [c for c in rule.conditions if not _per_member(c)]
             per_member = tuple(c for c in rule.conditions if _per_member(c))
-            if all(self._holds(c, "", _no_name) for c in shared) and all(
+            counted = None if rule.rule_id.startswith(".") else budget
+            if all(self._holds(c, "", _no_name, counted) for c in shared) and all(
                     self._may_hold(c) for c in per_member):
                 plan.append((rule, per_member))
         self._plans[id(rules)] = (rules, plan)
@@ -264,7 +258,9 @@ class EventFacts:
         return self._evaluate(kind, condition, substitute(condition.get("pattern"), user_id),
                               substitute(condition.get("value"), user_id))
 
-    def _holds(self, condition, user_id: str, display_name) -> bool:
+    def _holds(self, condition, user_id: str, display_name, budget: list | None = None) -> bool:
+        """Whether a condition holds (memoized per event). ``budget``: the glob work the rule
+        list may still spend; a glob past it does not match (and is not memoized)."""
         if not isinstance(condition, dict):
             return False
         kind = condition.get("kind")
@@ -278,14 +274,18 @@ class EventFacts:
             return self._cache[key]
         except (KeyError, TypeError):
             pass
-        result = self._evaluate(kind, condition, pattern, value)
+        result = self._evaluate(kind, condition, pattern, value, budget)
+        if result is None:
+            return False
         try:
             self._cache[key] = result
         except TypeError:  # an unhashable value in a malformed condition: just don't memoize
             pass
         return result
 
-    def _evaluate(self, kind, condition, pattern, value) -> bool:
+    def _evaluate(self, kind, condition, pattern, value, budget: list | None = None
+                  ) -> bool | None:
+        """The condition's outcome; None when ``budget`` does not cover its glob."""
         path = condition.get("key")
         if kind == "event_match":
             if not isinstance(path, str) or not isinstance(pattern, str):
@@ -293,11 +293,16 @@ class EventFacts:
             found = self._lookup(path)
             if not isinstance(found, str):
                 return False
-            if path == "content.body":
-                if _SIMPLE_WORD.fullmatch(pattern):
-                    return pattern.lower() in self._words()
-                return bool(glob_regex(pattern, True).search(found))
-            return bool(glob_regex(pattern, False).match(found))
+            if path == "content.body" and _SIMPLE_WORD.fullmatch(pattern):
+                return pattern.lower() in self._words()
+            matcher = (globs.push_word_glob(pattern) if path == "content.body"
+                       else globs.push_glob(pattern))
+            if budget is not None:
+                cost = matcher.weight * (len(found) + 1)
+                if cost > budget[0]:
+                    return None
+                budget[0] -= cost
+            return matcher.matches(self._encoded(path))
         if kind == "event_property_is":
             if not isinstance(path, str) or not _is_simple(value):
                 return False
@@ -323,13 +328,21 @@ class EventFacts:
             return False
         if _SIMPLE_WORD.fullmatch(name):
             return name.lower() in self._words()
-        return bool(_display_name_regex(name).search(self.body))
+        return globs.word_literal(name).matches(self._encoded("content.body"))
 
     def _lookup(self, path: str):
         try:
             return self._lookups[path]
         except KeyError:
             found = self._lookups[path] = lookup(self.event, path)
+            return found
+
+    def _encoded(self, path: str) -> bytes:
+        """The string at ``path`` as the matchers take it, encoded once per event."""
+        try:
+            return self._encodings[path]
+        except KeyError:
+            found = self._encodings[path] = globs.encode(self._lookup(path))
             return found
 
     def _words(self) -> frozenset:

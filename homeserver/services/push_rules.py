@@ -4,19 +4,23 @@ The rule set a client sees (GET /pushrules/, the ``m.push_rules`` account data) 
 in priority order: override = master, the user's overrides, the other default overrides;
 content = the user's, then the defaults; room; sender; underride = the user's, then the
 defaults. Every change gives ``m.push_rules`` a new stream position so /sync delivers it.
+
+Changes of one user's rules are serialized by a lock on that user's version row
+(``push_rules_versions``), taken first in each change's transaction. Globs and rule counts are
+bounded by the ``push`` configuration section (``configure``, called when the app is built).
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import threading
+from dataclasses import dataclass
 
 from .. import errors
 from ..db import write_transaction
-from ..models.push import PushRule, PushRuleDefaultSetting, PushRulesVersion
-from . import account_data
-from .push_evaluator import HISTORICAL_ACTIONS, Rule, compile_rule
+from ..models.push import PushRule, PushRuleDefaultSetting
+from . import account_data, globs, push_rules_versions
+from .push_evaluator import DEFAULT_GLOB_BUDGET, HISTORICAL_ACTIONS, Rule, compile_rule
 from .push_rules_defaults import DEFAULT_RULE_KINDS, DEFAULTS, KINDS, render
 
 PUSH_RULES_TYPE = "m.push_rules"
@@ -28,6 +32,27 @@ CONDITION_PARAMS = {
     "sender_notification_permission": {"key": str},
 }
 MAX_RULE_ID_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_pattern_length: int = 1000
+    max_pattern_wildcards: int = 50
+    max_rules_per_user: int = 1000
+    max_conditions_per_rule: int = 50
+    glob_work_budget: int = DEFAULT_GLOB_BUDGET
+
+
+_settings = Settings()
+
+
+def configure(section: dict) -> None:
+    global _settings
+    _settings = Settings(**{key: section[key] for key in Settings.__dataclass_fields__})
+
+
+def settings() -> Settings:
+    return _settings
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -130,15 +155,27 @@ def _check_actions(actions) -> list:
     return [a for a in actions if not (isinstance(a, str) and a in HISTORICAL_ACTIONS)]
 
 
+def _check_pattern(pattern: str) -> None:
+    limits = globs.Limits(_settings.max_pattern_length, _settings.max_pattern_wildcards)
+    problem = globs.limit_problem(pattern, limits)
+    if problem is not None:
+        raise errors.InvalidParam(f"Pattern refused: {problem}")
+
+
 def _check_conditions(conditions) -> list:
     if not isinstance(conditions, list):
         raise errors.BadJson("conditions must be an array")
+    if len(conditions) > _settings.max_conditions_per_rule:
+        raise errors.InvalidParam(
+            f"A rule may have at most {_settings.max_conditions_per_rule} conditions")
     for condition in conditions:
         if not isinstance(condition, dict) or not isinstance(condition.get("kind"), str):
             raise errors.BadJson("Each condition must be an object with a string kind")
         for param, expected in CONDITION_PARAMS.get(condition["kind"], {}).items():
             if not isinstance(condition.get(param), expected):
                 raise errors.BadJson(f"{condition['kind']} conditions need a string {param}")
+        if condition["kind"] == "event_match":
+            _check_pattern(condition["pattern"])
         if condition["kind"] in ("event_property_is", "event_property_contains"):
             value = condition.get("value", ...)
             if value is ... or not (value is None or isinstance(value, (str, int, bool))):
@@ -174,15 +211,21 @@ def put_rule(user_id: str, kind: str, rule_id: str, body: dict, *, before: str |
         pattern = body.get("pattern")
         if not isinstance(pattern, str):
             raise errors.BadJson("Content rules need a string pattern")
+        _check_pattern(pattern)
     anchor = before if before is not None else after
     if anchor is not None and anchor.startswith("."):
         raise errors.Unknown("A rule cannot be placed relative to a server-default rule")
     with write_transaction():
+        push_rules_versions.lock_user(user_id)
         rows = sorted(PushRule.select().where((PushRule.user_id == user_id)
                                               & (PushRule.kind == kind)),
                       key=lambda r: r.priority)
         ids = [r.rule_id for r in rows]
         existing = next((r for r in rows if r.rule_id == rule_id), None)
+        if existing is None and PushRule.select().where(
+                PushRule.user_id == user_id).count() >= _settings.max_rules_per_user:
+            raise errors.UserLimitExceeded(
+                f"A user may have at most {_settings.max_rules_per_user} push rules")
         if anchor is not None:
             if anchor not in ids or anchor == rule_id:
                 raise errors.Unknown(f"before/after rule not found: {anchor}")
@@ -202,8 +245,12 @@ def put_rule(user_id: str, kind: str, rule_id: str, body: dict, *, before: str |
              "conditions": data[rid][0], "pattern": data[rid][1], "actions": data[rid][2],
              "enabled": enabled.get(rid, True)}
             for index, rid in enumerate(ids)]).execute()
-        account_data.bump(user_id, PUSH_RULES_TYPE)
-        _bump_version()
+        _changed(user_id)
+
+
+def _changed(user_id: str) -> None:
+    account_data.bump(user_id, PUSH_RULES_TYPE)
+    push_rules_versions.note_change(user_id)
 
 
 def delete_rule(user_id: str, kind: str, rule_id: str) -> None:
@@ -211,10 +258,11 @@ def delete_rule(user_id: str, kind: str, rule_id: str) -> None:
     if rule_id in DEFAULT_RULE_KINDS:
         raise errors.InvalidParam("Server-default rules cannot be deleted")
     with write_transaction():
+        push_rules_versions.lock_user(user_id)
+        _find(user_id, kind, rule_id)
         PushRule.delete().where((PushRule.user_id == user_id) & (PushRule.kind == kind)
                                 & (PushRule.rule_id == rule_id)).execute()
-        account_data.bump(user_id, PUSH_RULES_TYPE)
-        _bump_version()
+        _changed(user_id)
 
 
 def _set_default(user_id: str, rule_id: str, **values) -> None:
@@ -227,6 +275,7 @@ def _set_default(user_id: str, rule_id: str, **values) -> None:
 
 def set_enabled(user_id: str, kind: str, rule_id: str, enabled: bool) -> None:
     with write_transaction():
+        push_rules_versions.lock_user(user_id)
         rule = _find(user_id, kind, rule_id)
         if rule["default"]:
             _set_default(user_id, rule_id, enabled=enabled)
@@ -234,14 +283,14 @@ def set_enabled(user_id: str, kind: str, rule_id: str, enabled: bool) -> None:
             PushRule.update(enabled=enabled).where(
                 (PushRule.user_id == user_id) & (PushRule.kind == kind)
                 & (PushRule.rule_id == rule_id)).execute()
-        account_data.bump(user_id, PUSH_RULES_TYPE)
-        _bump_version()
+        _changed(user_id)
 
 
 def set_actions(user_id: str, kind: str, rule_id: str, actions) -> None:
     actions = _check_actions(actions)
     text = json.dumps(actions)
     with write_transaction():
+        push_rules_versions.lock_user(user_id)
         rule = _find(user_id, kind, rule_id)
         if rule["default"]:
             _set_default(user_id, rule_id, actions=text)
@@ -249,8 +298,7 @@ def set_actions(user_id: str, kind: str, rule_id: str, actions) -> None:
             PushRule.update(actions=text).where(
                 (PushRule.user_id == user_id) & (PushRule.kind == kind)
                 & (PushRule.rule_id == rule_id)).execute()
-        account_data.bump(user_id, PUSH_RULES_TYPE)
-        _bump_version()
+        _changed(user_id)
 
 
 # --- for evaluation -----------------------------------------------------------------------------
@@ -264,53 +312,59 @@ _DEFAULT_COMPILED = _compile(_merged([], {}, None))
 
 
 class _CompiledCache:
-    """Compiled rule lists of the users who changed their rules, for one rules version."""
+    """Compiled rule lists of the users who changed their rules, valid up to ``seq`` of the
+    database's rules ``version`` (see push_rules_versions)."""
 
-    def __init__(self, version: int, customized: set[str]):
+    def __init__(self, version: int, seq: int, customized: set[str]):
         self.version = version
+        self.seq = seq
         self.customized = customized
         self.compiled: dict[str, list[Rule]] = {}
+        # user -> the seq at which their entry was last dropped: a list compiled from rows
+        # read before that (by a concurrent thread) is not stored.
+        self.dropped: dict[str, int] = {}
 
 
-_cache: _CompiledCache | None = None
+_cache = _CompiledCache(0, 0, set())
 _cache_lock = threading.Lock()
 
 
-def _bump_version() -> None:
-    """Call in the transaction of any rule change: every process's compiled cache is stale.
-    The new version is random rather than counted, so a database restored from a backup (or
-    emptied, as tests do) cannot come back to a version a process has cached."""
-    version = secrets.randbits(62)
-    (PushRulesVersion.insert(id=1, version=version)
-     .on_conflict(conflict_target=[PushRulesVersion.id],
-                  update={PushRulesVersion.version: version})
-     .execute())
-
-
-def _current_cache() -> _CompiledCache:
+def _current_cache() -> tuple[_CompiledCache, int]:
+    """The process's cache brought up to date (one read when nothing changed), and the seq it
+    is valid for, read before any rule row is."""
     global _cache
-    version = (PushRulesVersion.select(PushRulesVersion.version)
-               .where(PushRulesVersion.id == 1).scalar()) or 0
-    cache = _cache
-    if cache is None or cache.version != version:
-        customized = {u for (u,) in PushRule.select(PushRule.user_id).distinct().tuples()}
-        customized |= {u for (u,) in PushRuleDefaultSetting.select(
-            PushRuleDefaultSetting.user_id).distinct().tuples()}
-        cache = _CompiledCache(version, customized)
+    version, seq = push_rules_versions.current()
+    with _cache_lock:
+        cache = _cache
+        if cache.version == version and cache.seq >= seq:
+            return cache, cache.seq
+    if cache.version != version:
+        cache = _CompiledCache(version, seq, push_rules_versions.customized_users())
         with _cache_lock:
-            _cache = cache
-    return cache
+            if _cache.version != version:
+                _cache = cache
+            return _cache, _cache.seq
+    changed = push_rules_versions.changed_since(cache.seq)
+    with _cache_lock:
+        for user_id in changed:
+            cache.compiled.pop(user_id, None)
+            cache.customized.add(user_id)
+            cache.dropped[user_id] = max(seq, cache.dropped.get(user_id, 0))
+        cache.seq = max(cache.seq, seq)
+        return cache, cache.seq
 
 
 def compiled_rules_for(user_ids: list[str]) -> dict[str, list[Rule]]:
     """user ID -> enabled rules in evaluation order (owner values left as sentinels).
 
     Users who changed nothing share one list. Other users' lists are kept compiled in memory
-    for the current rules version (one read checks it), so a send into a large room does not
-    reload everybody's rules.
+    and dropped only when that user's rules change (one read checks for changes), so a send
+    into a large room does not reload everybody's rules.
     """
-    cache = _current_cache()
-    wanted = [u for u in user_ids if u in cache.customized and u not in cache.compiled]
+    cache, seq = _current_cache()
+    with _cache_lock:
+        wanted = [u for u in user_ids if u in cache.customized and u not in cache.compiled]
+        out = {u: cache.compiled.get(u, _DEFAULT_COMPILED) for u in user_ids}
     if wanted:
         rows: dict[str, list[PushRule]] = {}
         settings: dict[str, dict[str, PushRuleDefaultSetting]] = {}
@@ -321,8 +375,11 @@ def compiled_rules_for(user_ids: list[str]) -> dict[str, list[Rule]]:
             for setting in PushRuleDefaultSetting.select().where(
                     PushRuleDefaultSetting.user_id.in_(chunk)):
                 settings.setdefault(setting.user_id, {})[setting.rule_id] = setting
+        fresh = {user_id: _compile(_merged(rows.get(user_id, []), settings.get(user_id, {}),
+                                           None)) for user_id in wanted}
+        out.update(fresh)
         with _cache_lock:
-            for user_id in wanted:
-                cache.compiled[user_id] = _compile(_merged(
-                    rows.get(user_id, []), settings.get(user_id, {}), None))
-    return {user_id: cache.compiled.get(user_id, _DEFAULT_COMPILED) for user_id in user_ids}
+            for user_id, compiled in fresh.items():
+                if cache.dropped.get(user_id, 0) <= seq:
+                    cache.compiled[user_id] = compiled
+    return out
