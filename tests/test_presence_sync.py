@@ -110,3 +110,12 @@ def test_presence_arrives_when_a_room_is_first_shared(register_user):
     # Only once: a later sync without changes does not repeat them.
     again = sync(bob, since=sync(bob)["next_batch"])
     assert carol.user_id not in presence_of(again)
+
+
+def test_newcomer_never_online_is_sent_offline(register_user):
+    alice, bob = register_user("alice"), register_user("bob")
+    room = create_room(alice, preset="public_chat")
+    since = sync(alice, set_presence="offline")["next_batch"]
+    join(bob, room)  # bob has never synced: no presence of his is known
+    seen = presence_of(sync(alice, since=since, set_presence="offline"))
+    assert seen[bob.user_id]["presence"] == "offline"

@@ -261,11 +261,22 @@ def presence_events(viewer: str, *, since: int | None, upto: int,
         if also:
             changed |= Presence.user_id.in_(sorted(also))
         where &= changed
-    rows = list(Presence.select().where(where).order_by(Presence.stream_id))
+    rows: list[Presence | str] = list(Presence.select().where(where)
+                                      .order_by(Presence.stream_id))
+    # Newcomers never seen online have no row: they are offline (as Synapse's default state).
+    missing = sorted(set(also) - {row.user_id for row in rows})
+    if missing:
+        missing = sorted(set(missing) - {user for (user,) in Presence.select(Presence.user_id)
+                                         .where(Presence.user_id.in_(missing)).tuples()})
+    if missing:
+        rows += sorted(user for (user,) in _co_members_query(viewer).where(
+            CurrentState.state_key.in_(missing)).distinct().tuples())
     if not rows:
         return []
+    ids = [row if isinstance(row, str) else row.user_id for row in rows]
     users = {u.user_id: u for u in User.select(User.user_id, User.displayname, User.avatar_url)
-             .where(User.user_id.in_([r.user_id for r in rows]))}
+             .where(User.user_id.in_(ids))}
     now = db.now_ms()
-    return [{"type": "m.presence", "sender": row.user_id,
-             "content": _content(row, users.get(row.user_id), now)} for row in rows]
+    return [{"type": "m.presence", "sender": user_id,
+             "content": _content(None if isinstance(row, str) else row, users.get(user_id), now)}
+            for user_id, row in zip(ids, rows)]
