@@ -84,3 +84,38 @@ def test_presence_disabled(make_app):
     client.get(f"{V3}/sync", headers=headers["dave"])
     body = client.get(f"{V3}/sync", headers=headers["erin"]).get_json()
     assert body["presence"]["events"] == []
+
+
+def test_presence_arrives_when_a_room_is_first_shared(register_user):
+    alice, bob, carol = (register_user(name) for name in ("alice", "bob", "carol"))
+    set_status(alice, "unavailable", status_msg="away")
+    set_status(carol, "online", status_msg="here")
+    room = create_room(alice, preset="public_chat")
+    since = sync(bob, set_presence="offline")["next_batch"]
+    # Bob joins alice's room: her presence (set long before) is in his next sync.
+    join(bob, room)
+    body = sync(bob, since=since, set_presence="offline")
+    assert presence_of(body)[alice.user_id]["status_msg"] == "away"
+    # Carol joins a room bob is in: her presence comes to him, and his to her.
+    sync(bob)  # bob online
+    since = body["next_batch"]
+    carol_since = sync(carol)["next_batch"]
+    join(carol, room)
+    seen = presence_of(sync(bob, since=since))
+    assert seen[carol.user_id]["presence"] == "online"
+    assert seen[carol.user_id]["status_msg"] == "here"
+    theirs = presence_of(sync(carol, since=carol_since))
+    assert theirs[bob.user_id]["presence"] == "online"
+    assert theirs[alice.user_id]["status_msg"] == "away"
+    # Only once: a later sync without changes does not repeat them.
+    again = sync(bob, since=sync(bob)["next_batch"])
+    assert carol.user_id not in presence_of(again)
+
+
+def test_newcomer_never_online_is_sent_offline(register_user):
+    alice, bob = register_user("alice"), register_user("bob")
+    room = create_room(alice, preset="public_chat")
+    since = sync(alice, set_presence="offline")["next_batch"]
+    join(bob, room)  # bob has never synced: no presence of his is known
+    seen = presence_of(sync(alice, since=since, set_presence="offline"))
+    assert seen[bob.user_id]["presence"] == "offline"

@@ -111,12 +111,13 @@ def test_canonical_alias_must_point_to_room(register_user):
 def test_member_state_follows_membership_rules(register_user):
     room_id, (alice, bob) = room_with_members(register_user, "alice", "bob")
     carol = register_user("carol")
-    # A direct PUT of m.room.member obeys the same auth rules as /invite, /kick and /ban.
+    # A direct PUT of m.room.member obeys the same auth rules as /invite, /kick and /ban; the
+    # profile is filled in when the client sent none (as Synapse does).
     error(put_state(bob, room_id, "m.room.member", {"membership": "ban"}, alice.user_id),
           403, "M_FORBIDDEN")
     put_state_ok(alice, room_id, "m.room.member", {"membership": "invite"}, carol.user_id)
     assert state_map(alice, room_id)[("m.room.member", carol.user_id)]["content"] == {
-        "membership": "invite"}
+        "membership": "invite", "displayname": "carol"}
     put_state_ok(alice, room_id, "m.room.member", {"membership": "ban"}, bob.user_id)
     error(put_state(bob, room_id, "m.room.member", {"membership": "join"}, bob.user_id),
           403, "M_FORBIDDEN")
@@ -130,3 +131,27 @@ def test_create_event_cannot_be_replaced(register_user):
         room_id = create_room(alice, room_version=version)
         error(put_state(alice, room_id, "m.room.create", {"room_version": version}),
               403, "M_FORBIDDEN")
+
+
+def test_identical_state_answers_the_current_event(register_user):
+    room_id, (alice, bob) = room_with_members(register_user, "alice", "bob")
+    topic = {"topic": "same"}
+    first = put_state_ok(alice, room_id, "m.room.topic", topic)
+    # Same sender, same content: the current event's ID, no new event (Synapse behaviour).
+    assert put_state_ok(alice, room_id, "m.room.topic", topic) == first
+    assert state_map(alice, room_id)[("m.room.topic", "")]["event_id"] == first
+    messages = ok(alice.get(f"{V3}/rooms/{q(room_id)}/messages?dir=b&limit=50"))["chunk"]
+    assert [e["event_id"] for e in messages if e["type"] == "m.room.topic"] == [first]
+    # Another sender, or other content, makes a new event.
+    power = state_map(alice, room_id)[("m.room.power_levels", "")]["content"]
+    put_state_ok(alice, room_id, "m.room.power_levels",
+                 {**power, "users": {**power["users"], bob.user_id: 100}})
+    assert put_state_ok(bob, room_id, "m.room.topic", topic) != first
+    # A repeat still needs permission: a member who may not set the topic is refused.
+    carol = register_user("carol")
+    ok(carol.post(f"{V3}/join/{q(room_id)}", json={}))
+    error(put_state(carol, room_id, "m.room.topic", topic), 403, "M_FORBIDDEN")
+    # Membership too: rejoining with the same content answers the current join.
+    join_id = state_map(bob, room_id)[("m.room.member", bob.user_id)]["event_id"]
+    content = state_map(bob, room_id)[("m.room.member", bob.user_id)]["content"]
+    assert put_state_ok(bob, room_id, "m.room.member", content, bob.user_id) == join_id

@@ -219,3 +219,41 @@ def test_invite_from_ignored_user_is_hidden(alice, bob):
     room = create_room(alice)
     invite(alice, room, bob)
     assert room not in sync(bob)["rooms"]["invite"]
+
+
+def test_room_joined_since_is_limited(alice, bob):
+    room = create_room(alice, preset="public_chat")
+    for n in range(3):
+        send(alice, room, f"before {n}")
+    since = sync(bob)["next_batch"]
+    join(bob, room)
+    body = sync(bob, since=since, filter={"room": {"timeline": {"limit": 50}}})
+    timeline = joined(body, room)["timeline"]
+    # Every event fits, yet the timeline is limited: the client resets the room (Synapse).
+    assert timeline["limited"] is True
+    assert [e["content"].get("body") for e in timeline["events"]
+            if e["type"] == "m.room.message"] == ["before 0", "before 1", "before 2"]
+    # The next sync of the room is an ordinary delta again.
+    send(alice, room, "after")
+    again = joined(sync(bob, since=body["next_batch"]), room)["timeline"]
+    assert again["limited"] is False
+    # An initial sync with room for everything is not limited.
+    assert joined(sync(bob, filter={"room": {"timeline": {"limit": 50}}}),
+                  room)["timeline"]["limited"] is False
+
+
+def test_incremental_sync_has_no_empty_room_entries(alice, bob):
+    room = create_room(alice, preset="public_chat")
+    join(bob, room)
+    only_messages = {"room": {"timeline": {"types": ["m.room.message"], "limit": 10},
+                              "state": {"types": []}}}
+    since = sync(alice, filter=only_messages)["next_batch"]
+    set_state(alice, room, "m.room.topic", {"topic": "filtered out"})
+    send(bob, room, "not a message", event_type="org.example.other")
+    body = sync(alice, since=since, filter=only_messages)
+    assert body["rooms"]["join"] == {}
+    # Something the filters let through brings the room back.
+    send(bob, room, "a message")
+    body = sync(alice, since=body["next_batch"], filter=only_messages)
+    assert [e["content"]["body"] for e in joined(body, room)["timeline"]["events"]] == [
+        "a message"]

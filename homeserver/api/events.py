@@ -4,7 +4,7 @@ PUT /redact/{eventId}/{txnId}."""
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import RedactSchema
-from ..services import events, moderation
+from ..services import events, membership, moderation
 from .http import CLIENT_PREFIX, json_body, load_body, require_auth
 from .rooms import rate_limit_messages, refuse_suspended
 
@@ -32,8 +32,12 @@ def send_state(room_id, event_type, state_key):
             and state_key == requester.user_id and content.get("membership") == "leave"):
         refuse_suspended(requester)
     rate_limit_messages(requester)
-    sent = events.send_state_event(requester.user_id, room_id, event_type, state_key, content)
-    return jsonify({"event_id": sent.event_id})
+    if event_type == "m.room.member":
+        event_id = membership.set_member_state(requester.user_id, room_id, state_key, content)
+    else:
+        event_id = events.send_state_event(requester.user_id, room_id, event_type, state_key,
+                                           content).event_id
+    return jsonify({"event_id": event_id})
 
 
 @bp.put("/redact/<path:event_id>/<txn_id>")

@@ -5,7 +5,8 @@ What the spec asks, and how far this server honours it:
 - "any users which join the room after the erasure request are served redacted copies of the
   events sent by this account; users which had visibility on those events prior to the erasure
   are still able to see unredacted copies": ``apply`` (called by ``services.serialize`` on
-  every page of events it builds) serves the room version's redacted form of an erased
+  every page of events it builds; ``apply_to_pdus`` for filters asking for the federation
+  format) serves the room version's redacted form of an erased
   sender's event to a viewer who was not joined to the room at any point between that event
   and the erasure (and to anonymous readers). Joined members of that time keep the original.
   Nothing is redacted in storage and no redaction events are sent, as the spec says.
@@ -88,11 +89,30 @@ class _Timelines:
 def apply(rows: list[Event], events: list[dict], viewer: str | None) -> list[dict]:
     """``events`` (the client form of ``rows``, in the same order) with the events of erased
     senders the viewer could not see before the erasure replaced by their redacted form."""
+    for index, redacted in _redactions(rows, viewer):
+        row, original = rows[index], events[index]
+        replacement = event_format.client_event(redacted, row.event_id, row.room_id)
+        if "room_id" not in original:
+            replacement.pop("room_id", None)
+        replacement["unsigned"] = original.get("unsigned", {})
+        events[index] = replacement
+    return events
+
+
+def apply_to_pdus(rows: list[Event], pdus: list[dict], viewer: str | None) -> list[dict]:
+    """The same for the stored PDUs of ``rows`` (filters with ``event_format: federation``)."""
+    for index, redacted in _redactions(rows, viewer):
+        pdus[index] = redacted
+    return pdus
+
+
+def _redactions(rows: list[Event], viewer: str | None):
+    """(index, redacted PDU) of each row the viewer must be served redacted."""
     senders = {row.sender for row in rows}
     erased = dict(ErasedUser.select(ErasedUser.user_id, ErasedUser.stream_position)
-                  .where(ErasedUser.user_id.in_(sorted(senders))).tuples())
+                  .where(ErasedUser.user_id.in_(sorted(senders))).tuples()) if rows else {}
     if not erased:
-        return events
+        return
     timelines = _Timelines(viewer) if viewer is not None else None
     versions: dict[str, object] = {}
     for index, row in enumerate(rows):
@@ -105,11 +125,4 @@ def apply(rows: list[Event], events: list[dict], viewer: str | None) -> list[dic
         if row.room_id not in versions:
             versions[row.room_id] = get_room_version(
                 Room.select(Room.room_version).where(Room.room_id == row.room_id).scalar())
-        redacted = event_format.redact(json.loads(row.json), versions[row.room_id])
-        original = events[index]
-        replacement = event_format.client_event(redacted, row.event_id, row.room_id)
-        if "room_id" not in original:
-            replacement.pop("room_id", None)
-        replacement["unsigned"] = original.get("unsigned", {})
-        events[index] = replacement
-    return events
+        yield index, event_format.redact(json.loads(row.json), versions[row.room_id])

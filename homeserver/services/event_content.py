@@ -35,14 +35,16 @@ class DuplicateAnnotation(errors.MatrixError):
 
 
 def check(version: RoomVersion, room_id: str, event_type: str, state_key: str | None,
-          content: dict, current_state) -> None:
+          content: dict, current_state, sender: str) -> None:
     """Raise a MatrixError if ``content`` is not acceptable for an event of this type.
 
     ``current_state(key) -> pdu | None`` reads the room's current state.
     """
     if state_key is None:
         return
-    if event_type == "m.room.member":
+    if event_type == "m.room.aliases":
+        _check_aliases_sender(sender, current_state)
+    elif event_type == "m.room.member":
         _check_member(version, state_key, content)
     elif event_type == "m.room.power_levels":
         power_levels.check_new_content(content)
@@ -56,6 +58,16 @@ def check(version: RoomVersion, room_id: str, event_type: str, state_key: str | 
     elif event_type in ("m.room.history_visibility", "m.room.guest_access", "m.room.name",
                         "m.room.topic"):
         _check_string_fields(event_type, content)
+
+
+def _check_aliases_sender(sender: str, current_state) -> None:
+    """Room versions 1-5 let any user of a server set that server's m.room.aliases, joined or
+    not; like Synapse (``require_membership_for_aliases``), this server's users must be in
+    the room to send one."""
+    member = current_state(("m.room.member", sender))
+    content = member.get("content") if member else None
+    if not isinstance(content, dict) or content.get("membership") != "join":
+        raise errors.Forbidden("You must be in the room to set its m.room.aliases")
 
 
 def _check_member(version: RoomVersion, state_key: str, content: dict) -> None:

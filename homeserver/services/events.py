@@ -127,6 +127,10 @@ class RoomAppender:
         for event_type, state_key, event_id, text in event_store.state_events(self.room_id, keys):
             self._state[(event_type, state_key)] = _StateEntry(event_id, json.loads(text))
 
+    def _current_entry(self, event_type: str, state_key: str) -> _StateEntry | None:
+        self.state([(event_type, state_key)])
+        return self._state.get((event_type, state_key))
+
     def membership(self, user_id: str) -> str | None:
         event = self.state_event((MEMBER, user_id))
         content = event.get("content") if event else None
@@ -136,8 +140,12 @@ class RoomAppender:
 
     def append(self, sender: str, event_type: str, content: dict, state_key: str | None = None,
                *, redacts: str | None = None, device_id: str | None = None,
-               txn_id: str | None = None) -> Sent:
-        """Build, check and store one event; raise (storing nothing) if it is refused."""
+               txn_id: str | None = None, dedupe: bool = False) -> Sent:
+        """Build, check and store one event; raise (storing nothing) if it is refused.
+
+        With ``dedupe``, a state event that the auth rules allow but that repeats the current
+        one (same sender, same content) stores nothing and answers the current event's ID
+        (as Synapse does for a client setting identical state)."""
         if not isinstance(content, dict):
             raise errors.BadJson("Event content must be a JSON object")
         version = self.version
@@ -150,7 +158,7 @@ class RoomAppender:
         if event_type == "m.room.redaction":
             content, redacts = _redaction_parts(version, content, redacts)
         event_content.check(version, self.room_id, event_type, state_key, content,
-                            self.state_event)
+                            self.state_event, sender)
 
         keys = auth_rules.auth_event_keys(version, event_type, state_key, sender, content)
         auth_state = self.state([CREATE_KEY, *keys])
@@ -176,6 +184,11 @@ class RoomAppender:
             timestamp += 1
             if not version.room_id_from_create_event:
                 self.room_id = new_room_id(identifiers.server_of(self.room_id))
+        if dedupe and state_key is not None:
+            current = self._current_entry(event_type, state_key)
+            if current is not None and current.pdu.get("sender") == sender \
+                    and current.pdu.get("content") == content:
+                return Sent(current.event_id, None)
 
         target = None
         if event_type == "m.room.redaction":
@@ -186,10 +199,8 @@ class RoomAppender:
         if annotation is not None and relation is not None:
             self._refuse_duplicate_annotation(sender, event_type, relation[0], annotation)
 
-        previous = None
-        if state_key is not None:
-            self.state([(event_type, state_key)])
-            previous = self._state.get((event_type, state_key))
+        previous = self._current_entry(event_type, state_key) if state_key is not None \
+            else None
         membership = content.get("membership") if event_type == MEMBER else None
         membership = membership if isinstance(membership, str) else None
         row = dict(
@@ -339,9 +350,10 @@ def record_result(txn: TxnKey, result: dict) -> None:
 
 def send_event(sender: str, room_id: str, event_type: str, content: dict, *,
                state_key: str | None = None, redacts: str | None = None,
-               txn: TxnKey | None = None) -> Sent:
+               txn: TxnKey | None = None, dedupe: bool = False) -> Sent:
     """Append one event sent by ``sender`` (a message event, or a state event when
-    ``state_key`` is given). With ``txn``, a retry answers the first event instead."""
+    ``state_key`` is given). With ``txn``, a retry answers the first event instead; with
+    ``dedupe``, see ``RoomAppender.append``."""
     with write_transaction():
         appender = RoomAppender.lock(room_id)
         if txn is not None:
@@ -350,7 +362,7 @@ def send_event(sender: str, room_id: str, event_type: str, content: dict, *,
                 return Sent(first["event_id"], None)
         sent = appender.append(sender, event_type, content, state_key, redacts=redacts,
                                device_id=txn.device_id if txn else None,
-                               txn_id=txn.txn_id if txn else None)
+                               txn_id=txn.txn_id if txn else None, dedupe=dedupe)
         if txn is not None:
             record_result(txn, {"event_id": sent.event_id})
     return sent
@@ -358,5 +370,7 @@ def send_event(sender: str, room_id: str, event_type: str, content: dict, *,
 
 def send_state_event(sender: str, room_id: str, event_type: str, state_key: str,
                      content: dict) -> Sent:
-    """Set a piece of room state as user ``sender`` (same rules as a client's PUT /state)."""
-    return send_event(sender, room_id, event_type, content, state_key=state_key)
+    """Set a piece of room state as user ``sender`` (same rules as a client's PUT /state;
+    membership goes through ``services.membership.set_member_state`` instead). Identical
+    state from the same sender answers the current event's ID and stores nothing."""
+    return send_event(sender, room_id, event_type, content, state_key=state_key, dedupe=True)

@@ -83,7 +83,10 @@ def messages(user_id: str, device_id: str | None, room_id: str, *, direction: st
                                    visible=history.visible)
         histories = {room_id: history}
         body["chunk"] = _serialize(page.rows, user_id, device_id, histories)
-        if page.more:
+        # As Synapse: "end" whenever the scan went past any event (even if none was visible
+        # or more may come, e.g. dir=f at the live edge, so the client keeps paging from
+        # there); omitted only when the range held nothing at all.
+        if page.more or page.boundary != (upper if direction == "b" else lower):
             body["end"] = pagination_token(page.boundary)
         if event_filter.lazy_load_members and page.rows:
             newest = max(row.stream_ordering for row in page.rows)

@@ -8,6 +8,11 @@ room lock, so they see exactly the state the event extends.
 Member events carry the user's ``displayname``/``avatar_url`` from their profile;
 ``refresh_profile(user_id)`` re-sends the user's join event in every room they are in after a
 profile change.
+
+A client's PUT /state/m.room.member/{userId} goes through ``set_member_state``, which applies
+the same preconditions as the dedicated endpoints (as Synapse routes it through its membership
+handler). ``join_authorised_via_users_server`` is only ever set by ``_append_join``: whatever
+a client puts there is dropped.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from .event_content import InviteBlocked, invites_blocked
 from .events import MEMBER, RoomAppender, Sent
 from .profile import member_profile
 from .tags import TAG_TYPE
+
+AUTHORISING_USER = "join_authorised_via_users_server"
 
 
 def _content(membership: str, reason: str | None = None, **extra) -> dict:
@@ -67,15 +74,23 @@ def join(user_id: str, room_id_or_alias: str, *, reason: str | None = None) -> s
         current = room.state_event((MEMBER, user_id))
         if current is not None and current.get("content") == content:
             return room_id  # already joined with this profile: nothing changes
-        before = room.membership(user_id)
-        if before not in ("join", "invite"):
-            authoriser = _restricted_join_authoriser(room, user_id)
-            if authoriser is not None:
-                content["join_authorised_via_users_server"] = authoriser
-        room.append(user_id, MEMBER, content, user_id)
-        if before != "join":
-            _carry_over_tags(room, user_id)
+        _append_join(room, user_id, content)
     return room_id
+
+
+def _append_join(room: RoomAppender, user_id: str, content: dict) -> Sent:
+    """The one way a join is appended: a restricted room's authorisation is computed here,
+    never taken from the client."""
+    content = {k: v for k, v in content.items() if k != AUTHORISING_USER}
+    before = room.membership(user_id)
+    if before not in ("join", "invite"):
+        authoriser = _restricted_join_authoriser(room, user_id)
+        if authoriser is not None:
+            content[AUTHORISING_USER] = authoriser
+    sent = room.append(user_id, MEMBER, content, user_id, dedupe=True)
+    if before != "join":
+        _carry_over_tags(room, user_id)
+    return sent
 
 
 def _carry_over_tags(room: RoomAppender, user_id: str) -> None:
@@ -127,12 +142,16 @@ def knock(user_id: str, room_id_or_alias: str, *, reason: str | None = None) -> 
     room_id = resolve_room(room_id_or_alias)
     with write_transaction():
         room = _open(room_id)
-        if not room.version.knock_allowed:
-            raise errors.Forbidden(f"Room version {room.version.identifier} does not allow "
-                                   "knocking")
+        _check_knock_allowed(room)
         room.append(user_id, MEMBER, _content("knock", reason, **member_profile(user_id)),
                     user_id)
     return room_id
+
+
+def _check_knock_allowed(room: RoomAppender) -> None:
+    if not room.version.knock_allowed:
+        raise errors.Forbidden(f"Room version {room.version.identifier} does not allow "
+                               "knocking")
 
 
 # --- invites, leaving, kicks and bans -----------------------------------------------------------
@@ -167,9 +186,13 @@ def leave(user_id: str, room_id: str, *, reason: str | None = None) -> None:
 def kick(sender: str, room_id: str, target: str, *, reason: str | None = None) -> None:
     with write_transaction():
         room = RoomAppender.lock(room_id)
-        if room.membership(target) not in ("join", "invite", "knock"):
-            raise errors.Forbidden(f"{target} is not in the room")
+        _check_in_room(room, target)
         room.append(sender, MEMBER, _content("leave", reason), target)
+
+
+def _check_in_room(room: RoomAppender, target: str) -> None:
+    if room.membership(target) not in ("join", "invite", "knock"):
+        raise errors.Forbidden(f"{target} is not in the room")
 
 
 def ban(sender: str, room_id: str, target: str, *, reason: str | None = None) -> None:
@@ -202,6 +225,32 @@ def forget(user_id: str, room_id: str) -> None:
             return  # never in it: nothing to forget
         (ForgottenRoom.insert(user_id=user_id, room=room_id)
          .on_conflict_ignore().execute())
+
+
+# --- PUT /rooms/{roomId}/state/m.room.member/{userId} ---------------------------------------
+
+def set_member_state(sender: str, room_id: str, target: str, content: dict) -> str:
+    """A membership change sent as a state event: the same checks as the dedicated endpoints
+    (join, knock, invite, leave, kick, ban, unban), the client's other content kept, the
+    profile filled in when absent. Returns the event ID (the current one when identical)."""
+    membership = content.get("membership")
+    if not isinstance(membership, str):
+        raise errors.BadJson("m.room.member content needs a string 'membership'")
+    if not identifiers.is_valid_user_id(target):
+        raise errors.BadJson("The state_key of m.room.member must be a user ID")
+    content = {k: v for k, v in content.items() if k != AUTHORISING_USER}
+    if membership == "invite":
+        check_invitee(target, sender)
+    if membership in ("join", "invite", "knock"):
+        content = {**member_profile(target), **content}
+    with write_transaction():
+        room = _open(room_id) if sender == target else RoomAppender.lock(room_id)
+        if membership == "join" and sender == target:
+            return _append_join(room, target, content).event_id
+        if membership == "leave" and sender != target:
+            if room.membership(target) != "ban":  # an unban needs a ban, a kick a member
+                _check_in_room(room, target)
+        return room.append(sender, MEMBER, content, target, dedupe=True).event_id
 
 
 # --- profile propagation ------------------------------------------------------------------------

@@ -5,7 +5,8 @@ A user's row holds the state they (or their syncing clients) last chose, and two
 sign of a connected client). Readers derive the shown state: offline when no client was seen
 for ``offline_after_ms``, unavailable when an online user was inactive for ``idle_after_ms``.
 ``expire_due`` (services/ephemeral_expiry) writes those derived changes with a stream position
-so syncs deliver them. Presence is delivered to users who share a room with the user.
+so syncs deliver them. Presence is delivered to users who share a room with the user, and a
+user's current presence again when they start sharing one (either side joins; as Synapse).
 
 The settings come from the ``presence`` configuration section (``configure``, called when the
 app is built; every process of a deployment has the same configuration).
@@ -15,10 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import peewee
+
 from .. import db, errors
 from ..db import write_transaction
 from ..models.presence import Presence
-from ..models.rooms import CurrentState
+from ..models.rooms import CurrentState, Event
 from ..models.users import User
 from .streams import next_position
 
@@ -217,26 +220,63 @@ def get_presence(requester_user_id: str, user_id: str) -> dict:
     if requester_user_id != user_id and not shares_a_room(requester_user_id, user_id):
         raise errors.Forbidden("You are not allowed to see their presence")
     row = Presence.get_or_none(Presence.user_id == user_id)
-    content = _content(row, None, db.now_ms())
-    if row is not None and "status_msg" not in content:
-        content["status_msg"] = None
-    return content
+    # No status_msg key when none is set: a null breaks clients (matrix-nio).
+    return _content(row, None, db.now_ms())
 
 
-def presence_events(viewer: str, *, since: int | None, upto: int) -> list[dict]:
+def newly_shared_users(joined_rooms: set[str], rooms_joined_since: set[str], since: int,
+                       upto: int) -> set[str]:
+    """Users who started sharing a room with a viewer in (since, upto]: the members of the
+    rooms the viewer joined since, and those who joined the viewer's other rooms since
+    (a join replacing a join is a profile change, not a newcomer)."""
+    users: set[str] = set()
+    if rooms_joined_since:
+        users |= {user for (user,) in CurrentState.select(CurrentState.state_key).where(
+            (CurrentState.type == MEMBER) & (CurrentState.membership == "join")
+            & CurrentState.room_id.in_(sorted(rooms_joined_since))).tuples()}
+    others = sorted(joined_rooms - rooms_joined_since)
+    if others:
+        previous = Event.alias()
+        users |= {user for (user,) in Event.select(Event.state_key).join(
+            previous, peewee.JOIN.LEFT_OUTER, on=(Event.replaces_state == previous.event_id))
+            .where(Event.room.in_(others) & (Event.type == MEMBER)
+                   & (Event.membership == "join") & (Event.stream_ordering > since)
+                   & (Event.stream_ordering <= upto)
+                   & (previous.membership.is_null() | (previous.membership != "join")))
+            .tuples()}
+    return users
+
+
+def presence_events(viewer: str, *, since: int | None, upto: int,
+                    also: set[str] = frozenset()) -> list[dict]:
     """m.presence events of the viewer and the users sharing a room with them that changed in
-    (since, upto] (all known ones when ``since`` is None)."""
+    (since, upto] (all known ones when ``since`` is None), and the presence at ``upto`` of the
+    users in ``also`` (who started sharing a room with the viewer) whatever its age."""
     if not _settings.enabled:
         return []
     where = (Presence.stream_id <= upto) & (
         (Presence.user_id == viewer) | Presence.user_id.in_(_co_members_query(viewer)))
     if since is not None:
-        where &= Presence.stream_id > since
-    rows = list(Presence.select().where(where).order_by(Presence.stream_id))
+        changed = Presence.stream_id > since
+        if also:
+            changed |= Presence.user_id.in_(sorted(also))
+        where &= changed
+    rows: list[Presence | str] = list(Presence.select().where(where)
+                                      .order_by(Presence.stream_id))
+    # Newcomers never seen online have no row: they are offline (as Synapse's default state).
+    missing = sorted(set(also) - {row.user_id for row in rows})
+    if missing:
+        missing = sorted(set(missing) - {user for (user,) in Presence.select(Presence.user_id)
+                                         .where(Presence.user_id.in_(missing)).tuples()})
+    if missing:
+        rows += sorted(user for (user,) in _co_members_query(viewer).where(
+            CurrentState.state_key.in_(missing)).distinct().tuples())
     if not rows:
         return []
+    ids = [row if isinstance(row, str) else row.user_id for row in rows]
     users = {u.user_id: u for u in User.select(User.user_id, User.displayname, User.avatar_url)
-             .where(User.user_id.in_([r.user_id for r in rows]))}
+             .where(User.user_id.in_(ids))}
     now = db.now_ms()
-    return [{"type": "m.presence", "sender": row.user_id,
-             "content": _content(row, users.get(row.user_id), now)} for row in rows]
+    return [{"type": "m.presence", "sender": user_id,
+             "content": _content(None if isinstance(row, str) else row, users.get(user_id), now)}
+            for user_id, row in zip(ids, rows)]

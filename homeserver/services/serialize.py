@@ -9,7 +9,9 @@ turns ``Event`` rows into client events (client-server "Room event format") with
   see the replaced event);
 - ``membership``: the requesting user's membership at the event (after its own change);
 - ``redacted_because``: the redaction event, for redacted events (their JSON is stored
-  redacted already).
+  redacted already); in its own redacted form (no reason) when the reader may not see it,
+  e.g. a redaction sent after they left: clients still learn the event was redacted (many
+  test for ``redacted_because``), not what the redaction said.
 
 It batches its lookups (replaced events, redactions, the user's membership timeline per room),
 so callers pass whole pages. ``include_room_id=False`` gives the /sync shape (room implied).
@@ -22,8 +24,9 @@ from __future__ import annotations
 import json
 
 from .. import db
-from ..models.rooms import Event
+from ..models.rooms import Event, Room
 from . import erasure, event_format
+from .room_versions import get_room_version
 from .visibility import RoomHistory
 
 
@@ -65,7 +68,9 @@ def serialize_events(rows: list[Event], user_id: str | None, device_id: str | No
         if row.redacted_by:
             because = related.get(row.redacted_by)
             if because is not None:
-                unsigned["redacted_because"] = _client_event(because, now, user_id, device_id)
+                unsigned["redacted_because"] = _client_event(
+                    because, now, user_id, device_id,
+                    redacted=not history_of(row.room_id).can_see(because))
         if not include_room_id:
             event.pop("room_id", None)
             unsigned.get("redacted_because", {}).pop("room_id", None)
@@ -74,8 +79,12 @@ def serialize_events(rows: list[Event], user_id: str | None, device_id: str | No
     return erasure.apply(rows, out, user_id)
 
 
-def _client_event(row: Event, now: int, user_id: str | None, device_id: str | None) -> dict:
+def _client_event(row: Event, now: int, user_id: str | None, device_id: str | None, *,
+                  redacted: bool = False) -> dict:
     pdu = json.loads(row.json)
+    if redacted:
+        version = Room.select(Room.room_version).where(Room.room_id == row.room_id).scalar()
+        pdu = event_format.redact(pdu, get_room_version(version))
     event = event_format.client_event(pdu, row.event_id, row.room_id)
     unsigned: dict = {"age": max(0, now - row.origin_server_ts)}
     if (row.txn_id is not None and device_id is not None and row.sender == user_id

@@ -18,7 +18,12 @@ def build(ctx, response) -> None:
     presence_filter = ctx.filter.presence
     if not presence_filter.allows_type("m.presence"):
         return
-    events = presence.presence_events(ctx.user_id, since=ctx.since, upto=ctx.now)
+    also: set[str] = set()
+    if ctx.since is not None:
+        also = presence.newly_shared_users(ctx.joined_room_ids, ctx.joined_since_room_ids,
+                                           ctx.since, ctx.now)
+        also.discard(ctx.user_id)
+    events = presence.presence_events(ctx.user_id, since=ctx.since, upto=ctx.now, also=also)
     events = presence_filter.filter(events)
     if presence_filter.limit is not None:
         keep = presence_filter.limit_or(len(events))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import peewee
 
 from ...models.rooms import CurrentState, Event
-from .. import relations, serialize
+from .. import erasure, relations, serialize
 from .. import state as room_state
 from ..visibility import DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory
 from ..filters import EventFilter, Filter, apply_event_fields
@@ -272,7 +272,7 @@ def to_client(rows: list[Event], user_id: str, device_id: str | None, filter: Fi
     """Events as the filter asks: client format (``services.serialize``) or the stored PDU
     ("federation"), reduced to ``event_fields``."""
     if filter.event_format == "federation":
-        events = [json.loads(row.json) for row in rows]
+        events = erasure.apply_to_pdus(rows, [json.loads(row.json) for row in rows], user_id)
     else:
         # Serialized with room IDs so the bundled aggregations (edits, threads, references:
         # unsigned.m.relations, which the spec asks for in timelines) know each event's room.

@@ -7,6 +7,11 @@ to the start of the timeline: the whole state there for a room new to the client
 full_state, joined since the last sync), else the keys changed between ``since`` and the start
 of the timeline (non-empty only when the timeline is limited). Lazy-loading keeps only the
 members the timeline's senders need, minus those this device already has.
+
+A room joined since the last sync always has ``limited: true`` (as in Synapse): the client
+drops whatever timeline it kept from an earlier stay and starts from this one. An incremental
+sync lists a joined room only when it has something for the client after the filters (events,
+state, a gap, a summary), never as an empty entry.
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ class _RoomsBuilder:
         self._forgotten: set[str] | None = None
         # (room entry, timeline rows, state rows): serialized together at the end.
         self._pending: list[tuple[dict, list[Event], list[Event]]] = []
+        # Rooms joined since the last sync: their timeline is sent as limited.
+        self._rejoined = set() if ctx.is_initial else ctx.joined_since_room_ids
 
     def run(self) -> None:
         ctx = self.ctx
@@ -179,6 +186,9 @@ class _RoomsBuilder:
                       current: dict | None, changed_types: set[str]) -> None:
         at = self.ctx.now if self.ctx.use_state_after else timeline.start
         state = self._select_state(room_id, state, timeline.rows, full=full, at=at)
+        if not full and not state and not timeline.rows and not timeline.page.more \
+                and not changed_types & summary.SUMMARY_TYPES:
+            return  # what changed is all filtered out: nothing new for this client
         if full and current is not None:
             room_summary = summary.summary_from_state(current, self.ctx.user_id)
         elif full or changed_types & summary.SUMMARY_TYPES:
@@ -227,8 +237,8 @@ class _RoomsBuilder:
             for row in ordered:
                 if row.type == MEMBER:
                     sent[row.state_key] = row.event_id
-        out["timeline"] = {"limited": timeline.page.more,
-                           "prev_batch": pagination_token(timeline.start)}
+        limited = timeline.page.more or room_id in self._rejoined
+        out["timeline"] = {"limited": limited, "prev_batch": pagination_token(timeline.start)}
         self._pending.append((out, rows, state_rows))
 
     def _render(self) -> None:
