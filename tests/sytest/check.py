@@ -20,7 +20,7 @@ import argparse
 import json
 import os
 import sys
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_LIST = os.path.join(HERE, "expected-failures.txt")
@@ -144,11 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         return update(args.list, header, entries, statuses)
 
     unexpected, fixed = compare(entries, statuses)
-    failed = sum(1 for s in statuses.values() if is_failure(s))
-    passed = sum(1 for s in statuses.values() if s == "pass")
-    listed_failed = failed - len(unexpected)
-    print(f"sytest check: {passed} passed, {failed} failed "
-          f"({listed_failed} on the expected-failures list)")
+    totals = summary.get("totals", {})
+    failed_keys = [k for k, s in statuses.items() if is_failure(s)]
+    kinds = Counter(entries[k].split(":", 1)[0] for k in failed_keys if k in entries)
+    print(f"sytest check: run {totals.get('passed')} passed, {totals.get('failed')} failed; "
+          f"{len(failed_keys) - len(unexpected)} failures listed ("
+          + ", ".join(f"{kind} {n}" for kind, n in kinds.most_common()) + ")")
     if not summary.get("finished", True):
         print("sytest check: the run did not finish (see progress.log)")
     if unexpected:
