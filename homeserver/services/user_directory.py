@@ -2,7 +2,8 @@
 
 A user is searchable by a requester when they are joined to a room the requester is joined to,
 or to a room anyone may look into (join rule ``public`` or history visibility
-``world_readable``), which is the minimum the spec requires; other users stay hidden. Matching
+``world_readable``), which is the minimum the spec requires; other users stay hidden. The
+requester itself is found only through such an open room (as in Synapse). Matching
 is case-insensitive on the user ID and display name: every word of the search term must occur
 in one of them.
 """
@@ -61,7 +62,10 @@ def _visible_users(requester_id: str):
     shared_rooms = CurrentState.select(CurrentState.room_id).where(
         (CurrentState.type == MEMBER) & (CurrentState.state_key == requester_id)
         & (CurrentState.membership == "join"))
-    in_room = CurrentState.room_id.in_(shared_rooms)
+    # The requester shares its own rooms with itself: as in Synapse, it finds itself only
+    # through a room open to all.
+    in_room = (CurrentState.room_id.in_(shared_rooms)
+               & (CurrentState.state_key != requester_id))
     open_rooms = _rooms_open_to_all()
     if open_rooms:
         in_room |= CurrentState.room_id.in_(open_rooms)
