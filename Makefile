@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 CONFIG ?= homeserver.yaml
 
-.PHONY: run test install config migrate clean
+.PHONY: run test install config migrate clean sytest sytest-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,27 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .sytest
+
+# SyTest (the Matrix integration suite) against this working tree's server, started by
+# tests/sytest/launch.py under gunicorn.conf.py; then tests/sytest/check.py compares the results
+# with tests/sytest/expected-failures.txt. SYTEST_ARGS picks test files (e.g. tests/31sync),
+# SYTEST_DATABASE=postgresql runs on a fresh PostgreSQL database at 127.0.0.1:5432.
+SYTEST_DIR ?= ../shared/sytest
+SYTEST_OUT ?= .sytest/$(SYTEST_DATABASE)
+SYTEST_DATABASE ?= sqlite
+SYTEST_ARGS ?=
+
+sytest: $(STAMP)
+	rm -rf $(SYTEST_OUT)
+	SYTEST_DIR= SYTEST_DATABASE=$(SYTEST_DATABASE) $(SYTEST_DIR)/run.sh \
+		--hs-command '$(abspath $(BIN)/python) tests/sytest/launch.py' --hs-cwd $(CURDIR) \
+		--out $(SYTEST_OUT) $(SYTEST_ARGS)
+	$(MAKE) --no-print-directory sytest-check
+
+# Compares the last run (SYTEST_OUT) with the expected-failures list again.
+sytest-check:
+	$(BIN)/python tests/sytest/check.py $(SYTEST_OUT)/summary.json
 
 # Same workload against this server and Synapse (installed into .bench-venv); prints ratios.
 # BENCH_ARGS="--database postgresql" runs both on PostgreSQL.

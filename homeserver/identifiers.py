@@ -11,10 +11,10 @@ import re
 _IPV4 = r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
 _IPV6 = r"\[[0-9A-Fa-f:.]{2,45}\]"
 _DNS = r"[0-9A-Za-z.\-]{1,255}"
-_SERVER_NAME = re.compile(rf"^(?:{_IPV4}|{_IPV6}|{_DNS})(?::\d{{1,5}})?$")
-_USER_LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
+_SERVER_NAME = re.compile(rf"^(?:{_IPV4}|{_IPV6}|{_DNS})(?::\d{{1,5}})?\Z")
+_USER_LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+\Z")
 # Historical user IDs: any code point but ':' and NUL (spec: "Historical User IDs").
-_HISTORICAL_LOCALPART = re.compile(r"^[^:\x00]*$")
+_HISTORICAL_LOCALPART = re.compile(r"^[^:\x00]*\Z")
 
 MAX_ID_LENGTH = 255
 

@@ -100,6 +100,9 @@ def ensure_device(user_id: str, device_id: str, display_name: str | None,
         return False
     Device.insert(user=user_id, device_id=device_id, display_name=display_name,
                   last_seen_ts=now, last_seen_ip=ip, created_ts=now).execute()
+    # As Synapse does: the user's device list changed, so users sharing a room with them (and
+    # their own other devices) hear of it before the new device has uploaded keys.
+    device_lists.mark_changed(user_id)
     return True
 
 

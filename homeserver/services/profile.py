@@ -36,8 +36,8 @@ USER_COLUMNS = (DISPLAYNAME, AVATAR_URL)
 
 # Custom keys follow the Common Namespaced Identifier Grammar, namespaced (at least one dot),
 # as the keyName pattern of the spec's profile API asks.
-_CUSTOM_KEY = re.compile(r"^[a-z][a-z0-9_\-]*(\.[a-z][a-z0-9_\-]*)+$")
-_MXC_URI = re.compile(r"^mxc://([^/]+)/([A-Za-z0-9_\-]+)$")
+_CUSTOM_KEY = re.compile(r"^[a-z][a-z0-9_\-]*(\.[a-z][a-z0-9_\-]*)+\Z")
+_MXC_URI = re.compile(r"^mxc://([^/]+)/([A-Za-z0-9_\-]+)\Z")
 
 
 class ProfileTooLarge(errors.MatrixError):

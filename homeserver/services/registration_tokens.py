@@ -17,7 +17,7 @@ from .. import db, errors
 from ..models.users import RegistrationToken
 
 # The spec's opaque identifier grammar, at most 64 characters.
-_TOKEN_GRAMMAR = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+_TOKEN_GRAMMAR = re.compile(r"^[A-Za-z0-9._~-]{1,64}\Z")
 _ALPHABET = string.ascii_letters + string.digits
 DAY_MS = 24 * 60 * 60 * 1000
 

@@ -2,7 +2,8 @@
 
 A user is searchable by a requester when they are joined to a room the requester is joined to,
 or to a room anyone may look into (join rule ``public`` or history visibility
-``world_readable``), which is the minimum the spec requires; other users stay hidden. Matching
+``world_readable``), which is the minimum the spec requires; other users stay hidden. The
+requester itself is found only through such an open room (as in Synapse). Matching
 is case-insensitive on the user ID and display name: every word of the search term must occur
 in one of them.
 """
@@ -49,7 +50,8 @@ def _visible(requester_id: str, user_id_column):
         .where((theirs.type == MEMBER) & (theirs.state_key == user_id_column)
                & (theirs.membership == "join")
                & ((Room.join_rule == "public") | (Room.history_visibility == "world_readable")
-                  | theirs.room_id.in_(shared_rooms))))
+                  # As in Synapse, the requester finds itself only through a room open to all.
+                  | (theirs.room_id.in_(shared_rooms) & (user_id_column != requester_id)))))
 
 
 def _rank(term: str, user_id: str, displayname: str | None, avatar_url: str | None) -> tuple:

@@ -12,7 +12,7 @@ import string
 
 from ...identifiers import is_valid_server_name
 
-MEDIA_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+MEDIA_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}\Z")
 _ALPHABET = string.ascii_letters + string.digits
 NEW_ID_LENGTH = 24
 

@@ -25,7 +25,7 @@ from .storage import MediaStore, StagedFile
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _CONTENT_TYPE = re.compile(
-    r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;\s*[\x20-\x7e]*)?$")
+    r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;\s*[\x20-\x7e]*)?\Z")
 MAX_FILENAME_LENGTH = 1024
 # Recording every download as a write would turn reads into writes; this is precise enough for
 # "purge media not accessed for N days".

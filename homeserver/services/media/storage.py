@@ -18,8 +18,8 @@ from typing import BinaryIO
 from ... import errors
 
 CHUNK_SIZE = 256 * 1024
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_VARIANT = re.compile(r"^[a-z0-9-]{1,64}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
+_VARIANT = re.compile(r"^[a-z0-9-]{1,64}\Z")
 
 
 @dataclass

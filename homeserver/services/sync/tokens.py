@@ -13,8 +13,8 @@ import re
 
 from ... import errors
 
-_SYNC = re.compile(r"^s(\d{1,18})$")
-_PAGINATION = re.compile(r"^[st](\d{1,18})$")
+_SYNC = re.compile(r"^s(\d{1,18})\Z")
+_PAGINATION = re.compile(r"^[st](\d{1,18})\Z")
 
 
 def sync_token(position: int) -> str:
