@@ -20,7 +20,7 @@ from .push_rules_defaults import LEGACY_MENTION_RULES, LOCALPART, USER_ID, subst
 HISTORICAL_ACTIONS = frozenset({"dont_notify", "coalesce"})
 # Word characters for content.body matching (spec: [A-Z], [a-z], [0-9] and _).
 _WORD = "A-Za-z0-9_"
-_MEMBER_COUNT = re.compile(r"^(==|<=|>=|<|>)?([0-9]+)$")
+_MEMBER_COUNT = re.compile(r"(==|<=|>=|<|>)?([0-9]+)")
 _WORD_RUN = re.compile(f"[{_WORD}]+")
 _SIMPLE_WORD = re.compile(f"[{_WORD}]+")
 
@@ -124,7 +124,7 @@ def _same(a, b) -> bool:
 def member_count_matches(spec, count: int) -> bool:
     if not isinstance(spec, str):
         return False
-    match = _MEMBER_COUNT.match(spec)
+    match = _MEMBER_COUNT.fullmatch(spec)
     if match is None:
         return False
     op, number = match.group(1) or "==", int(match.group(2))
