@@ -77,6 +77,13 @@ def is_valid_room_alias(alias: str) -> bool:
     return parts is not None and len(parts[0]) > 0
 
 
+def is_ascii_number(text, max_digits: int = 18) -> bool:
+    """Whether ``text`` is 1 to ``max_digits`` ASCII digits: ``str.isdigit`` alone also accepts
+    superscripts and other scripts' digits, some of which ``int()`` refuses."""
+    return (isinstance(text, str) and 0 < len(text) <= max_digits and text.isascii()
+            and text.isdigit())
+
+
 def user_id_for(localpart: str, server_name: str) -> str:
     return f"@{localpart}:{server_name}"
 

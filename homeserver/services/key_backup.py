@@ -15,6 +15,7 @@ import peewee
 
 from .. import errors
 from ..db import database, now_ms, write_transaction
+from ..identifiers import is_ascii_number
 from ..models.keys import BackedUpRoomKey, RoomKeysVersion
 from . import canonical
 
@@ -34,7 +35,7 @@ def _current(user_id: str) -> RoomKeysVersion | None:
 
 
 def _version_id(version: str) -> int | None:
-    return int(version) if version.isdigit() and len(version) < 18 else None
+    return int(version) if is_ascii_number(version, 17) else None
 
 
 def _existing(user_id: str, version: str, *, deleted: bool = False) -> RoomKeysVersion | None:

@@ -21,6 +21,7 @@ import peewee
 from peewee import fn
 
 from .. import errors
+from ..identifiers import is_ascii_number
 from ..models.push import NotifyingEvent, PushAction, ReadPosition
 from ..models.rooms import CurrentState, Event
 from .serialize import serialize_events
@@ -244,7 +245,7 @@ def list_notifications(user_id: str, device_id: str | None, *, from_token: str |
     limit = max(0, min(limit, MAX_LIMIT))
     before = None
     if from_token is not None:
-        if not from_token.isdigit():
+        if not is_ascii_number(from_token):
             raise errors.InvalidParam("Unknown pagination token")
         before = int(from_token)
     found = _page(user_id, before, limit, only is not None and "highlight" in only)

@@ -148,10 +148,10 @@ def _new_signatures(obj: dict, signer_user: str, stored_obj: dict) -> dict[str, 
     """The signatures of ``signer_user`` in ``obj`` that the stored object does not carry."""
     if signing.signable_bytes(obj) != signing.signable_bytes(stored_obj):
         raise _Refused("M_INVALID_PARAM", "The signed object does not match the stored key")
-    given = (obj.get("signatures") or {}).get(signer_user)
-    if not isinstance(given, dict):
+    given = signing.signatures_by(obj, signer_user)
+    if not given:
         raise _Refused("M_INVALID_PARAM", "No signature by the uploading user")
-    known = (stored_obj.get("signatures") or {}).get(signer_user) or {}
+    known = signing.signatures_by(stored_obj, signer_user)
     return {k: v for k, v in given.items() if known.get(k) != v}
 
 

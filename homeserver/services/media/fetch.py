@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from ...identifiers import is_ascii_number
+
 USER_AGENT = "homeserver URL preview"
 READ_CHUNK = 64 * 1024
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
@@ -118,7 +120,7 @@ def _remaining(deadline: float) -> float:
 def _read_body(response: http.client.HTTPResponse, connection, policy: FetchPolicy,
                deadline: float) -> bytes:
     declared = response.getheader("Content-Length")
-    if declared and declared.isdigit() and int(declared) > policy.max_bytes:
+    if is_ascii_number(declared, 30) and int(declared) > policy.max_bytes:
         raise ResponseTooLarge("response is too large")
     chunks, size = [], 0
     while True:
