@@ -1,0 +1,83 @@
+"""Attack: malformed input that crashed a handler (500, logged as a server fault). Digits of
+other scripts pass ``str.isdigit()`` and then fail ``int()``; a ``signatures`` entry that is not
+an object broke key upload; a txnId or to-device type longer than its column broke the insert
+on PostgreSQL. Each is now a 400 with the standard error body."""
+
+import pytest
+
+from rooms_support import V3, create_room, ok, q
+from test_keys_support import SigningKey, device_keys_for, make_user
+
+WEIRD_NUMBERS = ["\u00b2", "1\u00b2", "\u2460", "\u0661\u0662", "99999999999999999999999999",
+                 "-\u00b2", "\uff11"]
+
+
+def assert_client_error(response, *errcodes):
+    body = response.get_json()
+    assert 400 <= response.status_code < 500, (response.status_code, body)
+    assert body["errcode"] in errcodes, body
+
+
+@pytest.mark.parametrize("value", WEIRD_NUMBERS)
+def test_unicode_digits_in_query_parameters(register_user, value):
+    alice = register_user("alice")
+    room_id = create_room(alice)
+    v = q(value)
+    checks = [
+        (f"{V3}/notifications?from={v}", ("M_INVALID_PARAM",)),
+        (f"{V3}/publicRooms?since=n{v}", ("M_INVALID_PARAM",)),
+        (f"{V3}/publicRooms?limit={v}", ("M_INVALID_PARAM",)),
+        (f"{V3}/rooms/{q(room_id)}/messages?dir=b&limit={v}", ("M_INVALID_PARAM",)),
+        (f"{V3}/sync?timeout={v}", ("M_INVALID_PARAM",)),
+        (f"{V3}/room_keys/version/{v}", ("M_NOT_FOUND",)),
+        (f"{V3}/user/{q(alice.user_id)}/filter/{v}", ("M_NOT_FOUND",)),
+        (f"{V3}/sync?filter={v}", ("M_NOT_FOUND", "M_INVALID_PARAM")),
+    ]
+    for path, errcodes in checks:
+        assert_client_error(alice.get(path), *errcodes)
+
+
+@pytest.mark.parametrize("bad", ["not an object", ["a"], 5, {"ed25519:X": 5}])
+def test_non_object_signatures_entry_in_key_upload(client, bad):
+    alice = make_user(client, "alice", "A1")
+    key = SigningKey()
+    keys = device_keys_for(alice, key)
+    forged = {**keys, "signatures": {alice.user_id: bad}}
+    response = alice.post(f"{V3}/keys/upload", json={"device_keys": forged})
+    assert_client_error(response, "M_BAD_JSON", "M_INVALID_SIGNATURE", "M_INVALID_PARAM")
+    ok(alice.post(f"{V3}/keys/upload", json={"device_keys": keys}))
+    # The server stores one-time keys without checking their signatures (the claiming client
+    # does), so this one is accepted; it just must not crash.
+    otk = {"signed_curve25519:AAAA": {"key": "k", "signatures": {alice.user_id: bad}}}
+    assert alice.post(f"{V3}/keys/upload", json={"one_time_keys": otk}).status_code == 200
+    for signatures in (bad, {alice.user_id: bad}):
+        response = alice.post(f"{V3}/keys/signatures/upload", json={
+            alice.user_id: {"A1": {**keys, "signatures": signatures}}})
+        assert response.status_code in (200, 400), response.get_json()
+        assert "errcode" in response.get_json() or "failures" in response.get_json()
+
+
+def test_overlong_txn_ids_and_types(register_user):
+    alice = register_user("alice")
+    bob = register_user("bob")
+    room_id = create_room(alice)
+    long_txn = "t" * 256
+    long_type = "m." + "x" * 300
+    response = alice.put(f"{V3}/rooms/{q(room_id)}/send/m.room.message/{long_txn}",
+                         json={"msgtype": "m.text", "body": "x"})
+    assert_client_error(response, "M_INVALID_PARAM")
+    response = alice.put(f"{V3}/rooms/{q(room_id)}/send/{long_type}/t1", json={})
+    assert_client_error(response, "M_TOO_LARGE")
+    event_id = ok(alice.put(f"{V3}/rooms/{q(room_id)}/send/m.room.message/t2",
+                            json={"msgtype": "m.text", "body": "x"}))["event_id"]
+    response = alice.put(f"{V3}/rooms/{q(room_id)}/redact/{q(event_id)}/{long_txn}", json={})
+    assert_client_error(response, "M_INVALID_PARAM")
+    messages = {"messages": {bob.user_id: {bob.device_id: {"a": 1}}}}
+    assert_client_error(alice.put(f"{V3}/sendToDevice/m.test/{long_txn}", json=messages),
+                        "M_INVALID_PARAM")
+    assert_client_error(alice.put(f"{V3}/sendToDevice/{long_type}/t3", json=messages),
+                        "M_INVALID_PARAM")
+    # At the limit they work.
+    ok(alice.put(f"{V3}/rooms/{q(room_id)}/send/m.room.message/{'t' * 255}",
+                 json={"msgtype": "m.text", "body": "x"}))
+    ok(alice.put(f"{V3}/sendToDevice/{'m.' + 'x' * 253}/{'t' * 255}", json=messages))
