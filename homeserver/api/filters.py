@@ -33,8 +33,8 @@ def get_filter(user_id: str, filter_id: str):
 def _parse_inline(value: str, schema: Schema) -> dict:
     try:
         data = json_input.loads(value, max_depth=max_json_depth())
-    except json_input.TooDeep as exc:
-        raise errors.InvalidParam(f"The filter query parameter is {exc}") from None
+    except json_input.Refused as exc:
+        raise errors.InvalidParam(f"Invalid filter query parameter: {exc}") from None
     except ValueError:
         raise errors.InvalidParam("The filter query parameter is not valid JSON") from None
     if not isinstance(data, dict):

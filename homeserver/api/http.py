@@ -25,7 +25,7 @@ def raw_json() -> Any:
         raise errors.NotJson("Request body is empty; expected a JSON object")
     try:
         return json_input.loads(data, max_depth=max_json_depth())
-    except json_input.TooDeep as exc:
+    except json_input.Refused as exc:
         raise errors.BadJson(str(exc)) from None
     except ValueError:
         raise errors.NotJson("Content not JSON") from None

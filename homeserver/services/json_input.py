@@ -25,10 +25,20 @@ MAX_CONFIGURABLE_DEPTH = 256
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-class TooDeep(ValueError):
+class Refused(ValueError):
+    """JSON that parses but is not accepted (answered M_BAD_JSON, not M_NOT_JSON)."""
+
+
+class TooDeep(Refused):
     """The document nests containers deeper than allowed."""
+
+
+class LoneSurrogate(Refused):
+    """A string escapes half of a UTF-16 surrogate pair: no Unicode text, it cannot be stored
+    (PostgreSQL and SQLite refuse it) nor sent back as UTF-8."""
 
 
 def _reject_constant(name: str):
@@ -50,8 +60,8 @@ def nesting_depth(data: bytes) -> int:
 def loads(data: bytes | str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """``json.loads`` without NaN/Infinity, refusing documents nested deeper than ``max_depth``.
 
-    Raises ``TooDeep`` for too deep a document and ``ValueError`` (or ``UnicodeDecodeError``,
-    a ValueError too) for anything that is not JSON."""
+    Raises ``Refused`` (too deep, lone surrogates) for JSON that is not accepted and
+    ``ValueError`` (or ``UnicodeDecodeError``, a ValueError too) for anything that is not JSON."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     try:
         value = json.loads(data, parse_constant=_reject_constant)
@@ -60,4 +70,23 @@ def loads(data: bytes | str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     # Fast path: a document with fewer containers than the limit cannot be nested deeper.
     if raw.count(b"[") + raw.count(b"{") > max_depth and nesting_depth(raw) > max_depth:
         raise TooDeep(f"JSON nested more than {max_depth} levels deep")
+    if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(value):
+        raise LoneSurrogate("Strings must be valid Unicode (no lone surrogates)")
     return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
