@@ -81,3 +81,16 @@ def test_overlong_txn_ids_and_types(register_user):
     ok(alice.put(f"{V3}/rooms/{q(room_id)}/send/m.room.message/{'t' * 255}",
                  json={"msgtype": "m.text", "body": "x"}))
     ok(alice.put(f"{V3}/sendToDevice/{'m.' + 'x' * 253}/{'t' * 255}", json=messages))
+
+
+def test_overlong_key_ids_in_key_upload(client):
+    """Found probing column sizes on PostgreSQL: one-time and fallback key IDs longer than the
+    algorithm (128) and key_id (255) columns failed the insert with a 500."""
+    alice = make_user(client, "alice", "A1")
+    for field in ("one_time_keys", "fallback_keys"):
+        for full_id in ("signed_curve25519:" + "A" * 256, "x" * 129 + ":AAAA"):
+            key = {"key": "k", "signatures": {}}
+            response = alice.post(f"{V3}/keys/upload", json={field: {full_id: key}})
+            assert_client_error(response, "M_BAD_JSON")
+    ok(alice.post(f"{V3}/keys/upload", json={"one_time_keys": {
+        "x" * 128 + ":" + "A" * 255: {"key": "k", "signatures": {}}}}))
