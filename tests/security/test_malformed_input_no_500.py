@@ -94,3 +94,25 @@ def test_overlong_key_ids_in_key_upload(client):
             assert_client_error(response, "M_BAD_JSON")
     ok(alice.post(f"{V3}/keys/upload", json={"one_time_keys": {
         "x" * 128 + ":" + "A" * 255: {"key": "k", "signatures": {}}}}))
+
+
+def test_overlong_relation_targets_and_signing_keys(client, register_user):
+    """Found probing column sizes on PostgreSQL: a relation whose event_id (longer than any event
+    ID) or rel_type is longer than its column, or a thread root that long, failed the send with
+    a 500; so did a cross-signing key longer than its column."""
+    alice = register_user("alice")
+    room_id = create_room(alice)
+    parent = ok(alice.put(f"{V3}/rooms/{q(room_id)}/send/m.room.message/p",
+                          json={"msgtype": "m.text", "body": "parent"}))["event_id"]
+    for n, relates in enumerate([
+            {"rel_type": "m.thread", "event_id": "$" + "x" * 300},
+            {"rel_type": "m.reference", "event_id": "$" + "x" * 300},
+            {"rel_type": "x" * 100, "event_id": parent}]):
+        ok(alice.put(f"{V3}/rooms/{q(room_id)}/send/m.room.message/r{n}",
+                     json={"msgtype": "m.text", "body": "x", "m.relates_to": relates}))
+    ok(alice.get(f"/_matrix/client/v1/rooms/{q(room_id)}/relations/{q(parent)}"))
+    ok(alice.get(f"{V3}/sync"))
+    public = "A" * 300
+    response = alice.post(f"{V3}/keys/device_signing/upload", json={"master_key": {
+        "user_id": alice.user_id, "usage": ["master"], "keys": {f"ed25519:{public}": public}}})
+    assert_client_error(response, "M_INVALID_PARAM")

@@ -45,6 +45,10 @@ def _encode(value) -> str:
     return canonical.encode(value).decode("utf-8")
 
 
+# The public_key column's size (an Ed25519 key is 43 characters of unpadded base64).
+MAX_PUBLIC_KEY_LENGTH = 255
+
+
 def _public_key(user_id: str, key_type: str, key: dict) -> str:
     """The key's unpadded-base64 Ed25519 public key, after checking the object's shape."""
     canonical.check_canonical(key, where=f"{key_type}_key")
@@ -57,7 +61,8 @@ def _public_key(user_id: str, key_type: str, key: dict) -> str:
     if not isinstance(key_map, dict) or len(key_map) != 1:
         raise errors.InvalidParam(f"{key_type}_key.keys must hold exactly one key")
     ((key_id, public),) = key_map.items()
-    if not isinstance(public, str) or key_id != f"ed25519:{public}":
+    if not isinstance(public, str) or key_id != f"ed25519:{public}" \
+            or len(public) > MAX_PUBLIC_KEY_LENGTH:
         raise errors.InvalidParam(f"{key_type}_key.keys must be {{'ed25519:<key>': '<key>'}}")
     if "signatures" in key and not isinstance(key["signatures"], dict):
         raise errors.BadJson(f"{key_type}_key.signatures must be an object")
