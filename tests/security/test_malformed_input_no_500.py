@@ -116,3 +116,23 @@ def test_overlong_relation_targets_and_signing_keys(client, register_user):
     response = alice.post(f"{V3}/keys/device_signing/upload", json={"master_key": {
         "user_id": alice.user_id, "usage": ["master"], "keys": {f"ed25519:{public}": public}}})
     assert_client_error(response, "M_INVALID_PARAM")
+
+
+def test_overlong_ids_in_key_backup(register_user):
+    """Found probing column sizes on PostgreSQL: a backed-up room or session ID longer than its
+    column failed the upload with a 500."""
+    alice = register_user("alice")
+    version = ok(alice.post(f"{V3}/room_keys/version", json={
+        "algorithm": "m.megolm_backup.v1.curve25519-aes-sha2",
+        "auth_data": {"public_key": "x", "signatures": {}}}))["version"]
+    session = {"first_message_index": 1, "forwarded_count": 0, "is_verified": True,
+               "session_data": {}}
+    long_id = "x" * 256
+    for path, body in [
+            (f"/room_keys/keys/{q('!room:localhost:8008')}/{long_id}", session),
+            (f"/room_keys/keys/{q('!' + long_id)}/s", session),
+            ("/room_keys/keys", {"rooms": {"!r:localhost:8008": {"sessions": {long_id: session}}}})]:
+        response = alice.put(f"{V3}{path}?version={version}", json=body)
+        assert_client_error(response, "M_INVALID_PARAM")
+    ok(alice.put(f"{V3}/room_keys/keys/{q('!room:localhost:8008')}/{'x' * 255}"
+                 f"?version={version}", json=session))
