@@ -131,7 +131,8 @@ def test_overlong_ids_in_key_backup(register_user):
     for path, body in [
             (f"/room_keys/keys/{q('!room:localhost:8008')}/{long_id}", session),
             (f"/room_keys/keys/{q('!' + long_id)}/s", session),
-            ("/room_keys/keys", {"rooms": {"!r:localhost:8008": {"sessions": {long_id: session}}}})]:
+            ("/room_keys/keys",
+             {"rooms": {"!r:localhost:8008": {"sessions": {long_id: session}}}})]:
         response = alice.put(f"{V3}{path}?version={version}", json=body)
         assert_client_error(response, "M_INVALID_PARAM")
     ok(alice.put(f"{V3}/room_keys/keys/{q('!room:localhost:8008')}/{'x' * 255}"
