@@ -3,7 +3,9 @@ other scripts pass ``str.isdigit()`` and then fail ``int()``; a ``signatures`` e
 an object broke key upload; a txnId or to-device type longer than its column broke the insert
 on PostgreSQL. Each is now a 400 with the standard error body."""
 
+import peewee
 import pytest
+from flask import Blueprint
 
 from rooms_support import V3, create_room, ok, q
 from test_keys_support import SigningKey, device_keys_for, make_user
@@ -137,3 +139,18 @@ def test_overlong_ids_in_key_backup(register_user):
         assert_client_error(response, "M_INVALID_PARAM")
     ok(alice.put(f"{V3}/room_keys/keys/{q('!room:localhost:8008')}/{'x' * 255}"
                  f"?version={version}", json=session))
+
+
+def test_values_the_database_refuses_are_a_client_error(make_app, register_user):
+    """Safety net for a size no check knows: the database's DataError (PostgreSQL: value too
+    long, out of range) answers 400 M_INVALID_PARAM, not 500."""
+    app = make_app()
+    probe = Blueprint("data_error_probe_for_test", __name__)
+
+    @probe.post("/_matrix/client/v3/_test_data_error")
+    def data_error():
+        raise peewee.DataError("value too long for type character varying(255)")
+
+    app.register_blueprint(probe)
+    response = app.test_client().post("/_matrix/client/v3/_test_data_error", json={})
+    assert (response.status_code, response.get_json()["errcode"]) == (400, "M_INVALID_PARAM")
