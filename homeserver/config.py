@@ -271,6 +271,16 @@ class MetricsSchema(_Strict):
     enabled = fields.Boolean(load_default=False)
 
 
+class RequestsSchema(_Strict):
+    """What a client request may hold (see README "Request bodies and identifiers")."""
+    # Deepest nesting of arrays/objects in a JSON body or inline filter.
+    max_json_depth = fields.Integer(load_default=100, strict=True,
+                                    validate=validate.Range(min=16, max=256))
+    # How long a transaction ID keeps answering a retried request with its first result.
+    txn_id_lifetime_ms = fields.Integer(load_default=24 * 3600 * 1000, strict=True,
+                                        validate=validate.Range(min=60 * 1000))
+
+
 class ConfigSchema(_Strict):
     server_name = fields.String(load_default="localhost:8008", validate=validate.Length(min=1))
     public_baseurl = fields.Url(load_default=None, allow_none=True, require_tld=False,
@@ -304,6 +314,7 @@ class ConfigSchema(_Strict):
     filters = fields.Nested(FiltersSchema, load_default=lambda: FiltersSchema().load({}))
     support = fields.Nested(SupportSchema, load_default=lambda: SupportSchema().load({}))
     turn = fields.Nested(TurnSchema, load_default=lambda: TurnSchema().load({}))
+    requests = fields.Nested(RequestsSchema, load_default=lambda: RequestsSchema().load({}))
 
     @validates_schema
     def _check(self, data, **kwargs):

@@ -11,16 +11,16 @@ import re
 _IPV4 = r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
 _IPV6 = r"\[[0-9A-Fa-f:.]{2,45}\]"
 _DNS = r"[0-9A-Za-z.\-]{1,255}"
-_SERVER_NAME = re.compile(rf"^(?:{_IPV4}|{_IPV6}|{_DNS})(?::\d{{1,5}})?\Z")
-_USER_LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+\Z")
+_SERVER_NAME = re.compile(rf"(?:{_IPV4}|{_IPV6}|{_DNS})(?::\d{{1,5}})?", re.ASCII)
+_USER_LOCALPART = re.compile(r"[a-z0-9._=\-/+]+")
 # Historical user IDs: any code point but ':' and NUL (spec: "Historical User IDs").
-_HISTORICAL_LOCALPART = re.compile(r"^[^:\x00]*\Z")
+_HISTORICAL_LOCALPART = re.compile(r"[^:\x00]*")
 
 MAX_ID_LENGTH = 255
 
 
 def is_valid_server_name(name: str) -> bool:
-    if not isinstance(name, str) or not _SERVER_NAME.match(name):
+    if not isinstance(name, str) or not _SERVER_NAME.fullmatch(name):
         return False
     host = name
     if not name.startswith("[") and ":" in name:
@@ -31,7 +31,7 @@ def is_valid_server_name(name: str) -> bool:
         port = name.rsplit("]:", 1)[1]
         if int(port) > 65535:
             return False
-    if re.fullmatch(_IPV4, host):
+    if re.fullmatch(_IPV4, host, re.ASCII):
         return all(0 <= int(part) <= 255 for part in host.split("."))
     return True
 
@@ -47,7 +47,7 @@ def split_id(identifier: str, sigil: str) -> tuple[str, str] | None:
 
 
 def is_valid_localpart(localpart: str) -> bool:
-    return bool(_USER_LOCALPART.match(localpart))
+    return bool(_USER_LOCALPART.fullmatch(localpart))
 
 
 def is_valid_user_id(user_id: str, *, historical: bool = True) -> bool:
@@ -58,7 +58,7 @@ def is_valid_user_id(user_id: str, *, historical: bool = True) -> bool:
     if parts is None:
         return False
     grammar = _HISTORICAL_LOCALPART if historical else _USER_LOCALPART
-    return bool(grammar.match(parts[0]))
+    return bool(grammar.fullmatch(parts[0]))
 
 
 def is_valid_room_id(room_id: str) -> bool:
@@ -75,6 +75,13 @@ def is_valid_room_alias(alias: str) -> bool:
         return False
     parts = split_id(alias, "#")
     return parts is not None and len(parts[0]) > 0
+
+
+def is_ascii_number(text, max_digits: int = 18) -> bool:
+    """Whether ``text`` is 1 to ``max_digits`` ASCII digits: ``str.isdigit`` alone also accepts
+    superscripts and other scripts' digits, some of which ``int()`` refuses."""
+    return (isinstance(text, str) and 0 < len(text) <= max_digits and text.isascii()
+            and text.isdigit())
 
 
 def user_id_for(localpart: str, server_name: str) -> str:

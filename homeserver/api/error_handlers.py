@@ -59,6 +59,13 @@ def register_error_handlers(app: Flask) -> None:
         # Views normally go through api.http.load_body; this is the safety net.
         return error_response(errors.BadJson(f"Invalid request: {exc.messages}"))
 
+    @app.errorhandler(peewee.DataError)
+    def _data_error(exc):
+        # A value the database refuses (too long for its column, out of range): input that no
+        # check caught. The services check sizes where they know them; this is the safety net.
+        logger.warning("database refused a value: %s", str(exc).strip().splitlines()[0])
+        return error_response(errors.InvalidParam("A value is too long or out of range"))
+
     @app.errorhandler(peewee.OperationalError)
     def _database_error(exc):
         if "locked" in str(exc) or "busy" in str(exc):

@@ -4,21 +4,30 @@ PUT /redact/{eventId}/{txnId}."""
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import RedactSchema
-from ..services import events, membership, moderation
+from ..services import events, membership, moderation, txn_ids
 from .http import CLIENT_PREFIX, json_body, load_body, require_auth
 from .rooms import rate_limit_messages, refuse_suspended
 
 bp = Blueprint("room_events", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_id>")
 
 
+@bp.record_once
+def _configure(state):
+    txn_ids.configure(state.app.config["HOMESERVER"].requests)
+
+
 @bp.put("/send/<event_type>/<txn_id>")
 def send_message(room_id, event_type, txn_id):
     requester = require_auth()
+    txn = events.TxnKey(requester.user_id, requester.device_id,
+                        f"send {room_id} {event_type}", txn_id)
+    # A retry (its response was lost) gets its first answer before any limit is spent.
+    replayed = events.replayed_event_id(txn)
+    if replayed is not None:
+        return jsonify({"event_id": replayed})
     refuse_suspended(requester)
     content = json_body()
     rate_limit_messages(requester)
-    txn = events.TxnKey(requester.user_id, requester.device_id,
-                        f"send {room_id} {event_type}", txn_id)
     sent = events.send_event(requester.user_id, room_id, event_type, content, txn=txn)
     return jsonify({"event_id": sent.event_id})
 
@@ -43,11 +52,14 @@ def send_state(room_id, event_type, state_key):
 @bp.put("/redact/<path:event_id>/<txn_id>")
 def redact(room_id, event_id, txn_id):
     requester = require_auth()
+    txn = events.TxnKey(requester.user_id, requester.device_id,
+                        f"redact {room_id} {event_id}", txn_id)
+    replayed = events.replayed_event_id(txn)
+    if replayed is not None:
+        return jsonify({"event_id": replayed})
     moderation.ensure_may_redact(requester, room_id, event_id)
     content = load_body(RedactSchema())
     rate_limit_messages(requester)
-    txn = events.TxnKey(requester.user_id, requester.device_id,
-                        f"redact {room_id} {event_id}", txn_id)
     sent = events.send_event(requester.user_id, room_id, "m.room.redaction", content,
                              redacts=event_id, txn=txn)
     return jsonify({"event_id": sent.event_id})

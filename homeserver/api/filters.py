@@ -3,15 +3,13 @@ query argument (an ID or inline JSON) for the endpoints that take one."""
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, jsonify
 from marshmallow import Schema
 
 from .. import errors
 from ..schemas.filters import FilterSchema, RoomEventFilterSchema
-from ..services import filters
-from .http import CLIENT_PREFIX, config, json_body, load_body, require_auth
+from ..services import filters, json_input
+from .http import CLIENT_PREFIX, config, json_body, load_body, max_json_depth, require_auth
 
 bp = Blueprint("filters", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
@@ -41,7 +39,9 @@ def get_filter(user_id: str, filter_id: str):
 
 def _parse_inline(value: str, schema: Schema) -> dict:
     try:
-        data = json.loads(value)
+        data = json_input.loads(value, max_depth=max_json_depth())
+    except json_input.Refused as exc:
+        raise errors.InvalidParam(f"Invalid filter query parameter: {exc}") from None
     except ValueError:
         raise errors.InvalidParam("The filter query parameter is not valid JSON") from None
     if not isinstance(data, dict):

@@ -2,35 +2,37 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import current_app, g, request
 from marshmallow import Schema, ValidationError
 
 from .. import errors
-from ..services import auth
+from ..services import auth, json_input
 
 CLIENT_PREFIX = "/_matrix/client"
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def raw_json() -> Any:
     """The request body parsed as JSON, whatever the Content-Type header says.
 
     Clients sometimes omit Content-Type, so Flask's get_json (which answers 415 then) is not used.
-    NaN/Infinity are refused: they are not JSON.
+    NaN/Infinity are refused: they are not JSON. Nesting deeper than ``requests.max_json_depth``
+    answers M_BAD_JSON (see services/json_input.py).
     """
     data = request.get_data(cache=True)
     if not data.strip():
         raise errors.NotJson("Request body is empty; expected a JSON object")
     try:
-        return json.loads(data, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        return json_input.loads(data, max_depth=max_json_depth())
+    except json_input.Refused as exc:
+        raise errors.BadJson(str(exc)) from None
+    except ValueError:
         raise errors.NotJson("Content not JSON") from None
+
+
+def max_json_depth() -> int:
+    return config().requests["max_json_depth"]
 
 
 def json_body(*, allow_empty: bool = False) -> dict:

@@ -6,6 +6,8 @@ Matrix bodies are typed JSON, so these fields accept only the JSON type itself.
 
 from marshmallow import ValidationError, fields
 
+from ..identifiers import is_ascii_number
+
 # Canonical JSON's integer range (spec appendices: Canonical JSON).
 MIN_SAFE_INT = -(2**53) + 1
 MAX_SAFE_INT = 2**53 - 1
@@ -51,7 +53,7 @@ class QueryInteger(fields.Integer):
     """An integer from a query string ("10"), decimal digits only."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and value.lstrip("-").isdigit():
+        if isinstance(value, str) and is_ascii_number(value.removeprefix("-"), 17):
             number = int(value)
             if MIN_SAFE_INT <= number <= MAX_SAFE_INT:
                 return number

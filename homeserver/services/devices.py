@@ -10,7 +10,7 @@ from __future__ import annotations
 from .. import db, errors
 from ..models.keys import CrossSigningKey
 from ..models.users import Device
-from . import auth, device_lists, pushers, tokens
+from . import auth, device_lists, pushers, tokens, txn_ids
 
 MAX_DEVICE_ID_LENGTH = 255
 # IDs per IN (...) query, well under the database's limit on bound parameters.
@@ -128,6 +128,8 @@ def delete_devices(user_id: str, device_ids: list[str] | None) -> list[str]:
             device_lists.delete_device_keys(user_id, device_id)
             # Pushers belong to the session that set them up (spec: Push Notifications).
             pushers.remove_for_device(user_id, device_id)
+            # A device ID created again later must not answer the old device's txnIds.
+            txn_ids.delete_for_device(user_id, device_id)
         for start in range(0, len(existing), _CHUNK):
             chunk = existing[start:start + _CHUNK]
             Device.delete().where((Device.user == user_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from .. import errors
+from ..identifiers import is_ascii_number
 from ..models.rooms import CurrentState, Event, Room
 from . import power_levels
 from . import state as room_state
@@ -121,7 +122,7 @@ def _matches(chunk: dict, search: str | None, room_types: list | None) -> bool:
 def _parse_since(since: str | None) -> tuple[str, int]:
     if since is None:
         return "n", 0
-    if len(since) > 1 and since[0] in "np" and since[1:].isdigit() and len(since) < 12:
+    if since[:1] in ("n", "p") and is_ascii_number(since[1:], 10):
         return since[0], int(since[1:])
     raise errors.InvalidParam("Invalid 'since' token")
 

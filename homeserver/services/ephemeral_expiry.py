@@ -1,5 +1,5 @@
 """Turns time-based changes into stream positions: typing that ran out, presence going idle or
-offline. Readers already hide expired typing and show derived presence; this sweep gives those
+offline (and, every few minutes, deletes expired txnId records: ``txn_ids.expire_due``). Readers already hide expired typing and show derived presence; this sweep gives those
 changes a position so that waiting /syncs wake up and deliver them.
 
 One thread per process, started when the process first writes typing or presence (or, at its
@@ -15,7 +15,7 @@ import threading
 import time
 
 from ..db import database
-from . import presence, typing
+from . import presence, txn_ids, typing
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ def ensure_running() -> None:
 def run_once() -> None:
     typing.expire_due()
     presence.expire_due()
+    txn_ids.expire_due()
 
 
 def _run() -> None:

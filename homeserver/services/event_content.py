@@ -142,13 +142,21 @@ def check_canonical_alias(room_id: str, content: dict, previous: dict) -> None:
             raise errors.BadAlias(f"The alias {alias} does not point to this room")
 
 
+# The event table's relates_to_id and relation_type column sizes. No event ID is longer (spec:
+# 255 bytes), and a longer rel_type is no relation this server aggregates or can look up.
+MAX_RELATED_ID_LENGTH = 255
+MAX_REL_TYPE_LENGTH = 64
+
+
 def relation_of(content: dict) -> tuple[str, str] | None:
-    """(event_id, rel_type) of ``content["m.relates_to"]``, when it names both."""
+    """(event_id, rel_type) of ``content["m.relates_to"]``, when it names both (and both fit
+    their columns: a relation that cannot name a real event is not indexed)."""
     relates = content.get("m.relates_to")
     if not isinstance(relates, dict):
         return None
     event_id, rel_type = relates.get("event_id"), relates.get("rel_type")
-    if isinstance(event_id, str) and isinstance(rel_type, str):
+    if isinstance(event_id, str) and isinstance(rel_type, str) \
+            and len(event_id) <= MAX_RELATED_ID_LENGTH and len(rel_type) <= MAX_REL_TYPE_LENGTH:
         return event_id, rel_type
     return None
 

@@ -110,11 +110,17 @@ def set_latest(room_id: str, event_id: str, depth: int) -> None:
          (event_id, depth, room_id))
 
 
-def txn_result(user_id: str, device_id: str, endpoint: str, txn_id: str) -> str | None:
+def txn_result(user_id: str, device_id: str, endpoint: str, txn_id: str,
+               since_ts: int) -> str | None:
     row = _run(f"SELECT result FROM {_TXN} WHERE user_id = ? AND device_id = ? "
-               f"AND endpoint = ? AND txn_id = ?",
-               (user_id, device_id, endpoint, txn_id)).fetchone()
+               f"AND endpoint = ? AND txn_id = ? AND created_ts >= ?",
+               (user_id, device_id, endpoint, txn_id, since_ts)).fetchone()
     return row[0] if row else None
+
+
+def delete_expired_txns(user_id: str, device_id: str, before_ts: int) -> None:
+    _run(f"DELETE FROM {_TXN} WHERE user_id = ? AND device_id = ? AND created_ts < ?",
+         (user_id, device_id, before_ts))
 
 
 def insert_txn(user_id: str, device_id: str, endpoint: str, txn_id: str, result: str,

@@ -35,9 +35,10 @@ import peewee
 from .. import db, errors, identifiers
 from ..db import database, write_transaction
 from ..models.rooms import Event, ForgottenRoom, Room
-from . import auth_rules, event_content, event_format, event_store, push_actions, streams
+from . import auth_rules, event_content, event_format, event_store, push_actions, streams, txn_ids
 from .metrics import EVENTS_PERSISTED
 from .room_versions import RoomVersion, get_room_version
+from .txn_ids import TxnKey
 
 CREATE_KEY = ("m.room.create", "")
 MEMBER = "m.room.member"
@@ -49,16 +50,6 @@ def new_room_id(server_name: str) -> str:
     """A random room ID for room versions 1-11 (v12 derives it from the create event)."""
     opaque = "".join(secrets.choice(_ID_ALPHABET) for _ in range(18))
     return f"!{opaque}:{server_name}"
-
-
-@dataclass(frozen=True)
-class TxnKey:
-    """A request's idempotency key: the spec scopes a txnId to one device and one path."""
-
-    user_id: str
-    device_id: str
-    endpoint: str
-    txn_id: str
 
 
 @dataclass(frozen=True)
@@ -338,14 +329,11 @@ def _update_room_columns(room_id: str, event_type: str, state_key: str, pdu: dic
         event_store.set_room_column(room_id, column, _content_text(pdu, key))
 
 
-def previous_result(txn: TxnKey) -> dict | None:
-    text = event_store.txn_result(txn.user_id, txn.device_id, txn.endpoint, txn.txn_id)
-    return json.loads(text) if text is not None else None
-
-
-def record_result(txn: TxnKey, result: dict) -> None:
-    event_store.insert_txn(txn.user_id, txn.device_id, txn.endpoint, txn.txn_id,
-                           json.dumps(result), db.now_ms())
+def replayed_event_id(txn: TxnKey) -> str | None:
+    """The event ID a retried send or redaction answers (its first result), or None. Views ask
+    this before any rate limit: a retry after a lost response spends nothing."""
+    first = txn_ids.previous_result(txn)
+    return first["event_id"] if first is not None else None
 
 
 def send_event(sender: str, room_id: str, event_type: str, content: dict, *,
@@ -357,14 +345,14 @@ def send_event(sender: str, room_id: str, event_type: str, content: dict, *,
     with write_transaction():
         appender = RoomAppender.lock(room_id)
         if txn is not None:
-            first = previous_result(txn)
+            first = txn_ids.previous_result(txn)
             if first is not None:
                 return Sent(first["event_id"], None)
         sent = appender.append(sender, event_type, content, state_key, redacts=redacts,
                                device_id=txn.device_id if txn else None,
                                txn_id=txn.txn_id if txn else None, dedupe=dedupe)
         if txn is not None:
-            record_result(txn, {"event_id": sent.event_id})
+            txn_ids.record(txn, {"event_id": sent.event_id})
     return sent
 
 

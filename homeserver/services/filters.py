@@ -16,6 +16,7 @@ import peewee
 from .. import errors
 from ..property_paths import split_property_path
 from ..db import now_ms, write_transaction
+from ..identifiers import is_ascii_number
 from ..models.filters import Filter as StoredFilter
 from . import globs
 from .user_lock import lock_user
@@ -294,7 +295,7 @@ def create_filter(requester_user_id: str, user_id: str, definition: dict,
 
 
 def _load(user_id: str, filter_id: str) -> dict | None:
-    if not filter_id.isdigit() or len(filter_id) > 18:
+    if not is_ascii_number(filter_id):
         return None
     row = (StoredFilter.select(StoredFilter.definition)
            .where((StoredFilter.id == int(filter_id)) & (StoredFilter.user_id == user_id))

@@ -17,6 +17,7 @@ import peewee
 
 from .. import errors
 from ..db import database, now_ms, write_transaction
+from ..identifiers import MAX_ID_LENGTH, is_ascii_number
 from ..models.keys import BackedUpRoomKey, RoomKeysVersion
 from . import canonical
 
@@ -36,7 +37,7 @@ def _current(user_id: str) -> RoomKeysVersion | None:
 
 
 def _version_id(version: str) -> int | None:
-    return int(version) if version.isdigit() and len(version) < 18 else None
+    return int(version) if is_ascii_number(version, 17) else None
 
 
 def _existing(user_id: str, version: str, *, deleted: bool = False) -> RoomKeysVersion | None:
@@ -146,7 +147,10 @@ def _replaces(new: dict, old: BackedUpRoomKey) -> bool:
 
 def put_keys(user_id: str, version: str, rooms: dict[str, dict[str, dict]]) -> dict:
     """Store ``{room_id: {session_id: key_data}}`` in the current backup; etag and count."""
-    for sessions in rooms.values():
+    for room_id, sessions in rooms.items():
+        if len(room_id) > MAX_ID_LENGTH or any(len(s) > MAX_ID_LENGTH for s in sessions):
+            raise errors.InvalidParam(
+                f"Room and session IDs are at most {MAX_ID_LENGTH} characters long")
         for data in sessions.values():
             canonical.check_canonical(data["session_data"], where="session_data")
     with write_transaction():

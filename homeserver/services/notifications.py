@@ -21,6 +21,7 @@ import peewee
 from peewee import fn
 
 from .. import errors
+from ..identifiers import MAX_ID_LENGTH, is_ascii_number
 from ..models.push import NotifyingEvent, PushAction, ReadPosition
 from ..models.rooms import CurrentState, Event
 from .serialize import serialize_events
@@ -38,8 +39,9 @@ MAX_LIMIT = 100
 def thread_of(content: dict) -> str:
     """The thread an event with this content belongs to: a root event ID, or "main"."""
     relates = content.get("m.relates_to") if isinstance(content, dict) else None
-    if not isinstance(relates, dict) or not isinstance(relates.get("event_id"), str):
-        return MAIN_THREAD
+    if not isinstance(relates, dict) or not isinstance(relates.get("event_id"), str) \
+            or len(relates["event_id"]) > MAX_ID_LENGTH:
+        return MAIN_THREAD  # (no event ID is longer: that names no thread root)
     if relates.get("rel_type") == "m.thread":
         return relates["event_id"]
     if not isinstance(relates.get("rel_type"), str):
@@ -273,7 +275,7 @@ def list_notifications(user_id: str, device_id: str | None, *, from_token: str |
     limit = max(0, min(limit, MAX_LIMIT))
     before = None
     if from_token is not None:
-        if not from_token.isdigit():
+        if not is_ascii_number(from_token):
             raise errors.InvalidParam("Unknown pagination token")
         before = int(from_token)
     found = _page(user_id, before, limit, only is not None and "highlight" in only)

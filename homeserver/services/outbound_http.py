@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..identifiers import is_ascii_number
+
 READ_CHUNK = 64 * 1024
 
 
@@ -113,7 +115,7 @@ def remaining(deadline: float) -> float:
 def read_body(response: http.client.HTTPResponse, connection, max_bytes: int,
               deadline: float) -> bytes:
     declared = response.getheader("Content-Length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
+    if is_ascii_number(declared, 30) and int(declared) > max_bytes:
         raise ResponseTooLarge("response is too large")
     chunks, size = [], 0
     while True:

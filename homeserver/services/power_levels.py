@@ -34,7 +34,7 @@ NOTIFICATION_DEFAULTS = {"room": 50}
 LEVEL_KEYS = ("users_default", "events_default", "state_default", "ban", "redact", "kick",
               "invite")
 
-_STRINGY_INTEGER = re.compile(r"^\s*[+-]?[0-9]+\s*$")
+_STRINGY_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")
 
 
 def parse_level(value, version: RoomVersion | None = None) -> int | None:
@@ -45,7 +45,7 @@ def parse_level(value, version: RoomVersion | None = None) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, str) and (version is None or not version.integer_power_levels):
-        if _STRINGY_INTEGER.match(value):
+        if _STRINGY_INTEGER.fullmatch(value):
             return int(value.strip())
         return None
     if isinstance(value, float) and (version is None or version.float_power_levels):

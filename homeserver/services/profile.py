@@ -36,8 +36,8 @@ USER_COLUMNS = (DISPLAYNAME, AVATAR_URL)
 
 # Custom keys follow the Common Namespaced Identifier Grammar, namespaced (at least one dot),
 # as the keyName pattern of the spec's profile API asks.
-_CUSTOM_KEY = re.compile(r"^[a-z][a-z0-9_\-]*(\.[a-z][a-z0-9_\-]*)+\Z")
-_MXC_URI = re.compile(r"^mxc://([^/]+)/([A-Za-z0-9_\-]+)\Z")
+_CUSTOM_KEY = re.compile(r"[a-z][a-z0-9_\-]*(\.[a-z][a-z0-9_\-]*)+")
+_MXC_URI = re.compile(r"mxc://([^/]+)/([A-Za-z0-9_\-]+)")
 
 
 class ProfileTooLarge(errors.MatrixError):
@@ -67,7 +67,7 @@ def check_key(key: str) -> None:
     """M_KEY_TOO_LARGE for an over-long key, M_INVALID_PARAM for one outside the grammar."""
     if len(key.encode("utf-8")) > MAX_KEY_BYTES:
         raise KeyTooLarge()
-    if key in USER_COLUMNS or key == TIME_ZONE or _CUSTOM_KEY.match(key):
+    if key in USER_COLUMNS or key == TIME_ZONE or _CUSTOM_KEY.fullmatch(key):
         return
     raise errors.InvalidParam(
         f"Invalid profile key {key!r}: use displayname, avatar_url, m.tz or a namespaced key "
@@ -75,7 +75,7 @@ def check_key(key: str) -> None:
 
 
 def is_mxc_uri(value: str) -> bool:
-    match = _MXC_URI.match(value)
+    match = _MXC_URI.fullmatch(value)
     return bool(match) and is_valid_server_name(match.group(1))
 
 

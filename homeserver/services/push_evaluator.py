@@ -28,7 +28,7 @@ HISTORICAL_ACTIONS = frozenset({"dont_notify", "coalesce"})
 # keywords on a 4 KB body need 4.4 million.
 DEFAULT_GLOB_BUDGET = 5_000_000
 _WORD = globs.WORD_CLASS
-_MEMBER_COUNT = re.compile(r"^(==|<=|>=|<|>)?([0-9]+)$")
+_MEMBER_COUNT = re.compile(r"(==|<=|>=|<|>)?([0-9]+)")
 _WORD_RUN = re.compile(f"[{_WORD}]+")
 _SIMPLE_WORD = re.compile(f"[{_WORD}]+")
 
@@ -113,7 +113,7 @@ def _same(a, b) -> bool:
 def member_count_matches(spec, count: int) -> bool:
     if not isinstance(spec, str):
         return False
-    match = _MEMBER_COUNT.match(spec)
+    match = _MEMBER_COUNT.fullmatch(spec)
     if match is None:
         return False
     op, number = match.group(1) or "==", int(match.group(2))

@@ -17,13 +17,13 @@ from .. import db, errors
 from ..models.users import RegistrationToken
 
 # The spec's opaque identifier grammar, at most 64 characters.
-_TOKEN_GRAMMAR = re.compile(r"^[A-Za-z0-9._~-]{1,64}\Z")
+_TOKEN_GRAMMAR = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 _ALPHABET = string.ascii_letters + string.digits
 DAY_MS = 24 * 60 * 60 * 1000
 
 
 def is_valid_token_string(token: str) -> bool:
-    return isinstance(token, str) and bool(_TOKEN_GRAMMAR.match(token))
+    return isinstance(token, str) and bool(_TOKEN_GRAMMAR.fullmatch(token))
 
 
 def _usable(row: RegistrationToken, now: int) -> bool:

@@ -97,7 +97,7 @@ class Token:
                     raise ValueError
                 group = (group[0], group[1])
             return cls(order, position, group)
-        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        except (ValueError, KeyError, TypeError, binascii.Error, RecursionError):
             raise errors.InvalidParam("Invalid 'next_batch' token") from None
 
 

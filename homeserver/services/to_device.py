@@ -24,19 +24,22 @@ import logging
 
 import peewee
 
-from ..db import database, now_ms, write_transaction
+from .. import errors
+from ..db import database, write_transaction
 from ..identifiers import server_of
-from ..models.rooms import EventTransaction
 from ..models.to_device import ToDeviceMessage
 from ..models.users import Device
-from . import canonical
+from . import canonical, txn_ids
 from .streams import next_position
+from .txn_ids import TxnKey
 
 logger = logging.getLogger(__name__)
 
 # Messages per /sync response (the spec recommends 100).
 BATCH = 100
 DEFAULT_MAX_QUEUED = 10_000
+# The type column's size (as for room events, whose types the spec limits to 255 bytes).
+MAX_TYPE_BYTES = 255
 
 
 def _lock_device(user_id: str, device_id: str) -> None:
@@ -64,13 +67,13 @@ def send(sender: str, sender_device: str, event_type: str, txn_id: str,
          messages: dict[str, dict[str, dict]], server_name: str, *,
          max_queued: int = DEFAULT_MAX_QUEUED) -> None:
     """Queue ``messages`` ({user: {device or "*": content}}) once per (device, txn_id)."""
+    if not event_type or len(event_type.encode("utf-8")) > MAX_TYPE_BYTES:
+        raise errors.InvalidParam(f"An event type must be 1 to {MAX_TYPE_BYTES} bytes long")
+    txn = TxnKey(sender, sender_device, f"sendToDevice/{event_type}", txn_id)
     canonical.check_canonical(messages, where="messages")
-    endpoint = f"sendToDevice/{event_type}"
-    txn_key = ((EventTransaction.user_id == sender) & (EventTransaction.device_id == sender_device)
-               & (EventTransaction.endpoint == endpoint) & (EventTransaction.txn_id == txn_id))
     try:
         with write_transaction():
-            if EventTransaction.select().where(txn_key).exists():
+            if txn_ids.previous_result(txn) is not None:
                 return
             recipients = []
             for user_id, devices in sorted(messages.items()):
@@ -88,8 +91,7 @@ def send(sender: str, sender_device: str, event_type: str, txn_id: str,
                 for user_id, device_id, content in recipients:
                     _queue(user_id, device_id, sender, event_type, content, position,
                            max_queued)
-            EventTransaction.insert(user_id=sender, device_id=sender_device, endpoint=endpoint,
-                                    txn_id=txn_id, result="{}", created_ts=now_ms()).execute()
+            txn_ids.record(txn, {})
     except peewee.IntegrityError:
         # The same transaction ran concurrently and committed first: it is done.
         return

@@ -45,6 +45,10 @@ def _encode(value) -> str:
     return canonical.encode(value).decode("utf-8")
 
 
+# The public_key column's size (an Ed25519 key is 43 characters of unpadded base64).
+MAX_PUBLIC_KEY_LENGTH = 255
+
+
 def _public_key(user_id: str, key_type: str, key: dict) -> str:
     """The key's unpadded-base64 Ed25519 public key, after checking the object's shape."""
     canonical.check_canonical(key, where=f"{key_type}_key")
@@ -57,7 +61,8 @@ def _public_key(user_id: str, key_type: str, key: dict) -> str:
     if not isinstance(key_map, dict) or len(key_map) != 1:
         raise errors.InvalidParam(f"{key_type}_key.keys must hold exactly one key")
     ((key_id, public),) = key_map.items()
-    if not isinstance(public, str) or key_id != f"ed25519:{public}":
+    if not isinstance(public, str) or key_id != f"ed25519:{public}" \
+            or len(public) > MAX_PUBLIC_KEY_LENGTH:
         raise errors.InvalidParam(f"{key_type}_key.keys must be {{'ed25519:<key>': '<key>'}}")
     if "signatures" in key and not isinstance(key["signatures"], dict):
         raise errors.BadJson(f"{key_type}_key.signatures must be an object")
@@ -148,10 +153,10 @@ def _new_signatures(obj: dict, signer_user: str, stored_obj: dict) -> dict[str, 
     """The signatures of ``signer_user`` in ``obj`` that the stored object does not carry."""
     if signing.signable_bytes(obj) != signing.signable_bytes(stored_obj):
         raise _Refused("M_INVALID_PARAM", "The signed object does not match the stored key")
-    given = (obj.get("signatures") or {}).get(signer_user)
-    if not isinstance(given, dict):
+    given = signing.signatures_by(obj, signer_user)
+    if not given:
         raise _Refused("M_INVALID_PARAM", "No signature by the uploading user")
-    known = (stored_obj.get("signatures") or {}).get(signer_user) or {}
+    known = signing.signatures_by(stored_obj, signer_user)
     return {k: v for k, v in given.items() if known.get(k) != v}
 
 

@@ -23,9 +23,16 @@ def _public_key(public_key_b64: str) -> ECC.EccKey | None:
         return None
 
 
+def signatures_by(obj: dict, signer_user_id: str) -> dict:
+    """``obj["signatures"][signer_user_id]``, or {} when any level of it is not an object."""
+    signatures = obj.get("signatures")
+    by_user = signatures.get(signer_user_id) if isinstance(signatures, dict) else None
+    return by_user if isinstance(by_user, dict) else {}
+
+
 def verify(obj: dict, signer_user_id: str, key_id: str, public_key_b64: str) -> bool:
     """Whether ``obj`` carries a valid signature by ``key_id`` (``ed25519:...``) of the user."""
-    signature_b64 = (obj.get("signatures") or {}).get(signer_user_id, {}).get(key_id)
+    signature_b64 = signatures_by(obj, signer_user_id).get(key_id)
     if not isinstance(signature_b64, str):
         return False
     return verify_signature(signable_bytes(obj), signature_b64, public_key_b64)

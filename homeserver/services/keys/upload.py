@@ -67,6 +67,11 @@ def unused_fallback_key_types(user_id: str, device_id: str) -> list[str]:
     return [algorithm for (algorithm,) in rows]
 
 
+# The sizes of the algorithm and key_id columns of one-time and fallback keys.
+MAX_ALGORITHM_LENGTH = 128
+MAX_KEY_ID_LENGTH = 255
+
+
 def _encode(value) -> str:
     return canonical.encode(value).decode("utf-8")
 
@@ -97,6 +102,9 @@ def _split_key_ids(keys: dict, where: str) -> list[tuple[str, str, str]]:
         algorithm, sep, key_id = full_id.partition(":")
         if not sep or not algorithm or not key_id:
             raise errors.BadJson(f"{where}: key IDs must look like <algorithm>:<key_id>")
+        if len(algorithm) > MAX_ALGORITHM_LENGTH or len(key_id) > MAX_KEY_ID_LENGTH:
+            raise errors.BadJson(f"{where}: an algorithm is at most {MAX_ALGORITHM_LENGTH} "
+                                 f"characters, a key ID at most {MAX_KEY_ID_LENGTH}")
         if isinstance(key, dict):
             if not isinstance(key.get("key"), str) or not isinstance(key.get("signatures"), dict):
                 raise errors.BadJson(f"{where}.{full_id} must have a key and signatures")

@@ -12,7 +12,7 @@ import string
 
 from ...identifiers import is_valid_server_name
 
-MEDIA_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}\Z")
+MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _ALPHABET = string.ascii_letters + string.digits
 NEW_ID_LENGTH = 24
 
@@ -22,7 +22,7 @@ def new_media_id() -> str:
 
 
 def is_valid_media_id(media_id: str) -> bool:
-    return isinstance(media_id, str) and MEDIA_ID.match(media_id) is not None
+    return isinstance(media_id, str) and MEDIA_ID.fullmatch(media_id) is not None
 
 
 def mxc_uri(server_name: str, media_id: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+from ...identifiers import is_ascii_number
+
 MAX_VALUE_LENGTH = 1000
 MAX_TAGS = 50
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
@@ -73,7 +75,7 @@ def parse(html: str) -> dict:
         og["og:description"] = parser.description
     for key in _INTEGER_KEYS & og.keys():
         value = og[key]
-        if isinstance(value, str) and value.isdigit() and len(value) < 10:
+        if is_ascii_number(value, 9):
             og[key] = int(value)
         else:
             del og[key]

@@ -25,7 +25,7 @@ from .storage import MediaStore, StagedFile
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _CONTENT_TYPE = re.compile(
-    r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;\s*[\x20-\x7e]*)?\Z")
+    r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+([ \t]*;[ \t]*[\x20-\x7e]*)?")
 MAX_FILENAME_LENGTH = 1024
 # Recording every download as a write would turn reads into writes; this is precise enough for
 # "purge media not accessed for N days".
@@ -46,7 +46,7 @@ def normalize_content_type(value: str | None) -> str:
     if not value:
         return DEFAULT_CONTENT_TYPE
     value = value.strip()
-    if len(value) > 255 or not _CONTENT_TYPE.match(value):
+    if len(value) > 255 or not _CONTENT_TYPE.fullmatch(value):
         return DEFAULT_CONTENT_TYPE
     return value
 

@@ -18,8 +18,8 @@ from typing import BinaryIO
 from ... import errors
 
 CHUNK_SIZE = 256 * 1024
-_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
-_VARIANT = re.compile(r"^[a-z0-9-]{1,64}\Z")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_VARIANT = re.compile(r"[a-z0-9-]{1,64}")
 
 
 @dataclass
@@ -43,12 +43,12 @@ class MediaStore:
     # --- paths ---------------------------------------------------------------------------------
 
     def content_path(self, sha256: str) -> str:
-        if not _SHA256.match(sha256):
+        if not _SHA256.fullmatch(sha256):
             raise ValueError("not a SHA-256 hex digest")
         return os.path.join(self.content_dir, sha256[:2], sha256[2:4], sha256)
 
     def thumbnail_path(self, sha256: str, variant: str) -> str:
-        if not _SHA256.match(sha256) or not _VARIANT.match(variant):
+        if not _SHA256.fullmatch(sha256) or not _VARIANT.fullmatch(variant):
             raise ValueError("bad thumbnail name")
         return os.path.join(self.thumbnail_dir, sha256[:2], sha256[2:4], sha256, variant)
 

@@ -13,8 +13,8 @@ import re
 
 from ... import errors
 
-_SYNC = re.compile(r"^s(\d{1,18})\Z")
-_PAGINATION = re.compile(r"^[st](\d{1,18})\Z")
+_SYNC = re.compile(r"s([0-9]{1,18})")
+_PAGINATION = re.compile(r"[st]([0-9]{1,18})")
 
 
 def sync_token(position: int) -> str:
@@ -27,7 +27,7 @@ def pagination_token(position: int) -> str:
 
 def parse_sync_token(token: str, current: int) -> int:
     """The position of a ``since`` token; malformed or not from this server: M_INVALID_PARAM."""
-    match = _SYNC.match(token)
+    match = _SYNC.fullmatch(token)
     if match is None:
         raise errors.InvalidParam("Invalid 'since' token")
     position = int(match.group(1))
@@ -38,7 +38,7 @@ def parse_sync_token(token: str, current: int) -> int:
 
 def parse_pagination_token(token: str, current: int, name: str) -> int:
     """The position of a /messages ``from``/``to`` token (a sync token works too)."""
-    match = _PAGINATION.match(token)
+    match = _PAGINATION.fullmatch(token)
     if match is None:
         raise errors.InvalidParam(f"Invalid '{name}' token")
     return min(int(match.group(1)), current)

@@ -1,0 +1,92 @@
+"""Transaction IDs (``PUT .../{txnId}``): a retried request answers its first result.
+
+A record is scoped to (user, device, endpoint, txnId), as the spec asks. It lives
+``requests.txn_id_lifetime_ms`` (a day by default): a client retries within seconds or minutes,
+and a record that outlived that would make a txnId reused much later (clients count from 0 after
+a reinstall) silently answer an old result. Records go with their device (``delete_for_device``,
+called by ``devices.delete_devices``), so a re-created device ID starts afresh. Expired records
+are ignored by lookups and deleted per device when the device writes again, and for every device
+by ``expire_due`` (the ephemeral sweep, at most every ``SWEEP_EVERY_MS``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .. import db, errors
+from ..models.rooms import EventTransaction
+from . import event_store
+
+# The txn_id column's size (characters); longer IDs are refused before anything is written.
+MAX_TXN_ID_LENGTH = 255
+SWEEP_EVERY_MS = 10 * 60 * 1000
+
+_lifetime_ms = 24 * 3600 * 1000
+_last_sweep_ms = 0
+
+
+def configure(section: dict) -> None:
+    """The ``requests`` configuration section (called when the app is built)."""
+    global _lifetime_ms
+    _lifetime_ms = section["txn_id_lifetime_ms"]
+
+
+@dataclass(frozen=True)
+class TxnKey:
+    """A request's idempotency key: the spec scopes a txnId to one device and one path."""
+
+    user_id: str
+    device_id: str
+    endpoint: str
+    txn_id: str
+
+    def __post_init__(self):
+        check(self.txn_id)
+
+
+def check(txn_id: str) -> None:
+    if not txn_id or len(txn_id) > MAX_TXN_ID_LENGTH:
+        raise errors.InvalidParam(f"A txnId must be 1 to {MAX_TXN_ID_LENGTH} characters long")
+
+
+def _cutoff() -> int:
+    return db.now_ms() - _lifetime_ms
+
+
+def previous_result(txn: TxnKey) -> dict | None:
+    """The result recorded for ``txn`` within its lifetime, or None."""
+    text = event_store.txn_result(txn.user_id, txn.device_id, txn.endpoint, txn.txn_id,
+                                  _cutoff())
+    return json.loads(text) if text is not None else None
+
+
+def record(txn: TxnKey, result: dict) -> None:
+    """Record ``txn``'s result (inside the request's write transaction). Expired records of the
+    device go first, so that an expired txnId can be used again."""
+    event_store.delete_expired_txns(txn.user_id, txn.device_id, _cutoff())
+    event_store.insert_txn(txn.user_id, txn.device_id, txn.endpoint, txn.txn_id,
+                           json.dumps(result), db.now_ms())
+
+
+def delete_for_device(user_id: str, device_id: str) -> None:
+    """Forget a deleted device's txnIds (inside the transaction that deletes it)."""
+    (EventTransaction.delete()
+     .where((EventTransaction.user_id == user_id) & (EventTransaction.device_id == device_id))
+     .execute())
+
+
+def expire_due() -> int:
+    """``delete_expired()``, unless this process swept less than ``SWEEP_EVERY_MS`` ago."""
+    global _last_sweep_ms
+    now = db.now_ms()
+    if 0 <= now - _last_sweep_ms < SWEEP_EVERY_MS:
+        return 0
+    _last_sweep_ms = now
+    return delete_expired()
+
+
+def delete_expired() -> int:
+    """Delete every expired record, of every device."""
+    with db.write_transaction():
+        return EventTransaction.delete().where(EventTransaction.created_ts < _cutoff()).execute()
