@@ -55,7 +55,8 @@ def server_config(data_dir: str, database: str | None) -> dict:
         "registration": {"enabled": True},
         "rate_limits": {"enabled": False},
         # SyTest's push gateway and the pages it previews listen on plain http on loopback.
-        "push": {"allow_http_gateways": True},
+        "push": {"allow_http_gateways": True,
+                 "ip_range_allowlist": ["127.0.0.0/8", "::1/128"]},
         "media": {
             "url_preview": {"enabled": True,
                             "ip_range_allowlist": ["127.0.0.0/8", "::1/128"]},
@@ -141,9 +142,8 @@ def main() -> int:
     os.environ["HOMESERVER_CONFIG"] = config_path
     bundle = ca_bundle(data_dir)
     if bundle:
-        # requests (the push sender) reads REQUESTS_CA_BUNDLE; ssl.create_default_context()
-        # (the URL preview fetcher) reads SSL_CERT_FILE through OpenSSL's default paths.
-        os.environ["REQUESTS_CA_BUNDLE"] = bundle
+        # Outgoing HTTPS (push gateways, URL previews: services/outbound_http.py) uses
+        # ssl.create_default_context(), which reads SSL_CERT_FILE through OpenSSL's defaults.
         os.environ["SSL_CERT_FILE"] = bundle
     try:
         migrate()
