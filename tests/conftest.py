@@ -132,7 +132,7 @@ def make_app(database_url, tmp_path):
     yield factory
     # The app's background threads end with the test, before its rows are cleared or its
     # database dropped (they would fail on it and log tracebacks into the run's output).
-    left = workers.stop_all()
+    left = workers.stop_all(timeout_s=15.0)
     assert not left, f"background threads did not stop: {left}"
     release_connections(db.database.obj)
 

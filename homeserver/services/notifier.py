@@ -87,13 +87,18 @@ class _Listener(abc.ABC):
         self.stopped = False
         # Written to on stop: the thread's select() returns at once.
         self._wake_read, self._wake_write = os.pipe()
+        if not background.on_stop(self.stop):
+            # The background workers are stopping: no thread for this one, and its waiters
+            # return at once (they re-check, and get the next generation's listener).
+            self.stop()
+            self._release()
+            return
         try:
             self._connect()
         except Exception:  # noqa: BLE001 - the thread keeps retrying; waiters degrade to polling
             logger.exception("stream listener could not connect; retrying in the background")
-        if not (background.on_stop(self.stop)
-                and background.start("stream-listener", self._run_forever)):
-            self.stop()  # the background workers are stopping: no thread for this one
+        if background.start("stream-listener", self._run_forever) is None:
+            self.stop()
             self._release()
 
     def stop(self) -> None:
