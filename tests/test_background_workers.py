@@ -1,6 +1,7 @@
 """The per-process background workers (services/background.py) stop with their app and start
 again for the next one in the same process."""
 
+import logging
 import threading
 
 from homeserver.services import background, deactivation, ephemeral_expiry, notifier
@@ -69,3 +70,23 @@ def test_a_new_apps_first_request_starts_the_workers_with_work(make_app, registe
     assert "push-sender" not in _alive_workers()
     assert fresh.test_client().get("/_matrix/client/versions").status_code == 200
     assert "push-sender" in _alive_workers()
+
+
+def test_a_loops_failures_are_logged_once_per_kind(caplog):
+    log = logging.getLogger("test.background")
+    failures = background.FailureLog(log, "the sweep")
+    stop = threading.Event()
+    with caplog.at_level(logging.DEBUG, logger="test.background"):
+        for _ in range(50):
+            failures.failed(OSError("database is gone"), stop)
+        failures.failed(ValueError("something else"), stop)
+        failures.succeeded()
+        failures.failed(OSError("database is gone"), stop)  # after recovery: logged again
+        stop.set()
+        failures.failed(OSError("during shutdown"), stop)  # stopping: not logged
+    with_traceback = [r for r in caplog.records if r.exc_info]
+    assert [str(r.exc_info[1]) for r in with_traceback] == [
+        "database is gone", "something else", "database is gone"]
+    assert any("works again after 51 failures" in r.getMessage() for r in caplog.records)
+    assert not any("during shutdown" in r.getMessage() or (r.exc_info and "shutdown" in
+                   str(r.exc_info[1])) for r in caplog.records)
