@@ -105,3 +105,11 @@ def child_exit(server, worker):
     if directory:
         from prometheus_client import multiprocess
         multiprocess.mark_process_dead(worker.pid, directory)
+
+
+def worker_exit(server, worker):
+    """In the exiting worker: its background threads (stream listener, sweeps, push sender)
+    stop and close their connections rather than die mid-query."""
+    from homeserver.services import background
+
+    background.stop_all(timeout_s=2.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -28,7 +29,7 @@ def create_app(config=None, *, overrides: dict | None = None, check_schema: bool
     from .api.error_handlers import register_error_handlers
     from .config import load_config
     from .request_body import DrainUnreadBody
-    from .services import metrics
+    from .services import metrics, presence, workers
 
     if config is None:
         config = load_config(overrides=overrides)
@@ -47,6 +48,8 @@ def create_app(config=None, *, overrides: dict | None = None, check_schema: bool
     app.wsgi_app = DrainUnreadBody(
         app.wsgi_app, max(config.max_request_size, config.media["max_upload_size"]))
 
+    # Services get their settings from here, not from Flask's config.
+    presence.configure(config.presence)
     database = db.init_database(config.database_url, config.database_pool_size)
     if check_schema:
         db.check_schema()
@@ -65,6 +68,19 @@ def create_app(config=None, *, overrides: dict | None = None, check_schema: bool
             return app.response_class(status=200)
         metrics.connect_timed(database)
         return None
+
+    # Background workers start at each process's first request: under gunicorn the workers
+    # fork from the master, whose threads they would not have (services/background.py).
+    started_in_pid = [None]
+    start_lock = threading.Lock()
+
+    @app.before_request
+    def _start_workers():
+        if started_in_pid[0] != os.getpid():
+            with start_lock:
+                if started_in_pid[0] != os.getpid():
+                    workers.start_if_work(config)
+                    started_in_pid[0] = os.getpid()
 
     @app.teardown_request
     def _teardown(exc):

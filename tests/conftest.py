@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 
 from homeserver import create_app, db
 from homeserver.config import load_config
-from homeserver.services import passwords
+from homeserver.services import passwords, workers
 from db_support import release_connections
 from user_handle import UserHandle
 
@@ -130,6 +130,10 @@ def make_app(database_url, tmp_path):
         return app
 
     yield factory
+    # The app's background threads end with the test, before its rows are cleared or its
+    # database dropped (they would fail on it and log tracebacks into the run's output).
+    left = workers.stop_all(timeout_s=15.0)
+    assert not left, f"background threads did not stop: {left}"
     release_connections(db.database.obj)
 
 

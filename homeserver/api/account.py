@@ -6,18 +6,12 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.auth import (Add3pidBody, ChangePasswordBody, DeactivateBody, Delete3pidBody,
                             EmailRequestTokenBody, MsisdnRequestTokenBody, Post3pidBody)
-from ..services import accounts, deactivation, uia
+from ..services import accounts, uia
 from .auth import interactive
 from .http import CLIENT_PREFIX, load_body, require_auth
 from .media import media_store
 
 bp = Blueprint("account", __name__, url_prefix=CLIENT_PREFIX)
-
-
-@bp.before_app_request
-def _start_pending_leaves_sweep():
-    # Rooms a deactivated account had still to leave when a process stopped: leave them.
-    deactivation.start_sweep_if_work()
 
 
 # Both need an access token: without one the only safe proof of ownership would be an email

@@ -9,12 +9,6 @@ from .http import CLIENT_PREFIX, load_body, require_auth
 bp = Blueprint("presence", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/presence/<user_id>")
 
 
-@bp.record_once
-def _configure(state):
-    # The presence settings (services never read Flask's config themselves).
-    presence.configure(state.app.config["HOMESERVER"].presence)
-
-
 @bp.put("/status")
 def set_presence(user_id):
     requester = require_auth()

@@ -10,13 +10,6 @@ from .http import CLIENT_PREFIX, config, load_body, require_auth
 bp = Blueprint("pushers", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/pushers")
 
 
-@bp.before_app_request
-def _start_push_sender():
-    # One sender per process, started once pushers exist: after a restart, notifications
-    # queued in the database go out without waiting for a new event.
-    push_sender.start_if_work(config().push)
-
-
 @bp.get("")
 def get_pushers():
     requester = require_auth()

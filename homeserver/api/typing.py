@@ -9,12 +9,6 @@ from .http import CLIENT_PREFIX, load_body, require_auth
 bp = Blueprint("typing", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_id>")
 
 
-@bp.before_app_request
-def _start_expiry():
-    # Typing expiries and presence timeouts become stream positions in a per-process thread.
-    ephemeral_expiry.start_if_work()
-
-
 @bp.put("/typing/<user_id>")
 def set_typing(room_id, user_id):
     requester = require_auth()

@@ -17,16 +17,15 @@
 The leaves themselves go through ``services.membership`` (one room lock at a time) after the
 deactivation committed: ``leave_pending`` runs right after it, and a room it could not leave
 (an error, a crash, a restart) keeps its row, retried with backoff by a per-process sweep
-(``ensure_sweep``, also started by a process's first request when rows exist) until the
+(``ensure_sweep``, services/background.py; also started by a process's first request when
+rows exist) until the
 membership is "leave". The sweep thread ends when no row is left.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
-import time
 
 from .. import db
 from ..db import database, write_transaction
@@ -37,7 +36,7 @@ from ..models.presence import Presence
 from ..models.profile import ProfileField
 from ..models.push import Pusher
 from ..models.users import UiaSession, User
-from . import device_lists, devices, erasure, key_backup, membership
+from . import background, device_lists, devices, erasure, key_backup, membership
 from . import state as room_state
 from .media import admin as media_admin
 from .media.storage import MediaStore
@@ -164,42 +163,37 @@ def _leave_one(row: PendingLeave) -> bool:
 
 
 _sweep_lock = threading.Lock()
-_sweeping_in_pid: int | None = None
-_checked_in_pid: int | None = None
+_sweeper: threading.Thread | None = None
 
 
 def start_sweep_if_work() -> None:
-    """Once per process (its first request): sweep if leaves were left pending, e.g. by a
-    crash or restart."""
-    global _checked_in_pid
-    if _checked_in_pid == os.getpid():
-        return
-    _checked_in_pid = os.getpid()
+    """At a process's first request: sweep if leaves were left pending, e.g. by a crash or
+    restart."""
     if PendingLeave.select().exists():
         ensure_sweep()
 
 
 def ensure_sweep() -> None:
-    global _sweeping_in_pid
+    global _sweeper
     with _sweep_lock:
-        if _sweeping_in_pid == os.getpid():
-            return
-        _sweeping_in_pid = os.getpid()
-    threading.Thread(target=_sweep, name="pending-leaves", daemon=True).start()
+        if not background.alive(_sweeper):
+            _sweeper = background.start("pending-leaves", _sweep)
 
 
-def _sweep() -> None:
-    global _sweeping_in_pid
-    while True:
-        time.sleep(SWEEP_INTERVAL_S)
+def _sweep(stop: threading.Event) -> None:
+    global _sweeper
+    failures = background.FailureLog(logger, "pending leaves sweep")
+    while not stop.wait(SWEEP_INTERVAL_S):
         try:
             leave_pending()
+            failures.succeeded()
             with _sweep_lock:
                 if not PendingLeave.select().exists():
-                    _sweeping_in_pid = None
+                    if _sweeper is threading.current_thread():
+                        _sweeper = None
                     return
-        except Exception:  # noqa: BLE001 - the sweep must outlive any one failure
-            logger.exception("pending leaves sweep failed")
+        except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
+            failures.failed(exc, stop)
         finally:
             conn = database.obj
             if conn is not None and not conn.is_closed() and not conn.in_transaction():

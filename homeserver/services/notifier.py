@@ -11,7 +11,8 @@ It keeps a short history of changes (positions, and the rooms/users they concern
 waiters they concern. ``wait_for_position_above`` is what a request calls; it returns the
 request's database connection to the pool before blocking, so a thousand idle long-polls hold
 no connection. The listener starts lazily on the first wait, in the process that waits (so under
-gunicorn each worker, never the master, runs its own).
+gunicorn each worker, never the master, runs its own), as a services/background.py thread: when
+the background workers stop, it ends, and the waiters it had return (they re-check).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from urllib.request import pathname2url
 import peewee
 
 from ..db import database
-from . import doorbell, streams
+from . import background, doorbell, streams
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +84,41 @@ class _Listener(abc.ABC):
         self._changes: deque[_Change] = deque(maxlen=RECENT_CHANGES)
         self._waiters: set[_Waiter] = set()
         self.latest: int | None = None
+        self.stopped = False
+        # Written to on stop: the thread's select() returns at once.
+        self._wake_read, self._wake_write = os.pipe()
+        if not background.on_stop(self.stop):
+            # The background workers are stopping: no thread for this one, and its waiters
+            # return at once (they re-check, and get the next generation's listener).
+            self.stop()
+            self._release()
+            return
         try:
             self._connect()
         except Exception:  # noqa: BLE001 - the thread keeps retrying; waiters degrade to polling
             logger.exception("stream listener could not connect; retrying in the background")
-        threading.Thread(target=self._run_forever, name="stream-listener", daemon=True).start()
+        if background.start("stream-listener", self._run_forever) is None:
+            self.stop()
+            self._release()
+
+    def stop(self) -> None:
+        """Wake the thread (which ends) and every waiter (which re-checks)."""
+        with self._lock:
+            self.stopped = True
+            for waiter in self._waiters:
+                waiter.event.set()
+            self._waiters.clear()
+            if self._wake_write is not None:
+                os.write(self._wake_write, b"x")
+
+    def _release(self) -> None:
+        """The thread ended: close what it used."""
+        self._disconnect()
+        with self._lock:
+            for fd in (self._wake_read, self._wake_write):
+                if fd is not None:
+                    os.close(fd)
+            self._wake_read = self._wake_write = None
 
     # --- fed by the source thread ---------------------------------------------------------------
 
@@ -136,7 +167,7 @@ class _Listener(abc.ABC):
              event: threading.Event | None = None) -> bool:
         waiter = _Waiter(above, rooms, users, event)
         with self._lock:
-            if self._concerned_since(above, rooms, users):
+            if self.stopped or self._concerned_since(above, rooms, users):
                 return True
             self._waiters.add(waiter)
         if self.latest is None:
@@ -150,22 +181,26 @@ class _Listener(abc.ABC):
 
     # --- the source -----------------------------------------------------------------------------
 
-    def _run_forever(self) -> None:
+    def _run_forever(self, stop: threading.Event) -> None:
         delay = RECONNECT_DELAY_S
-        while True:
-            try:
-                if not self._connected():
-                    self._connect()
-                    delay = RECONNECT_DELAY_S
-                self._listen()
-            except Exception as exc:  # noqa: BLE001 - keep the thread alive whatever happens
-                # Waiters fall back to re-checking every RECONNECT_DELAY_S meanwhile.
-                if delay == RECONNECT_DELAY_S:
-                    logger.warning("stream listener lost its database (%s); reconnecting", exc)
-                self._disconnect()
-                self.latest = None
-                time.sleep(delay)
-                delay = min(delay * 2, MAX_RECONNECT_DELAY_S)
+        try:
+            while not stop.is_set():
+                try:
+                    if not self._connected():
+                        self._connect()
+                        delay = RECONNECT_DELAY_S
+                    self._listen(stop)
+                except Exception as exc:  # noqa: BLE001 - keep the thread alive whatever happens
+                    # Waiters fall back to re-checking every RECONNECT_DELAY_S meanwhile.
+                    if delay == RECONNECT_DELAY_S and not stop.is_set():
+                        logger.warning("stream listener lost its database (%s); reconnecting",
+                                       exc)
+                    self._disconnect()
+                    self.latest = None
+                    stop.wait(delay)
+                    delay = min(delay * 2, MAX_RECONNECT_DELAY_S)
+        finally:
+            self._release()
 
     @abc.abstractmethod
     def _connect(self) -> None:
@@ -180,8 +215,8 @@ class _Listener(abc.ABC):
         ...
 
     @abc.abstractmethod
-    def _listen(self) -> None:
-        ...
+    def _listen(self, stop: threading.Event) -> None:
+        """Feed ``_record`` until ``stop`` is set (return) or the source fails (raise)."""
 
 
 class _PostgresListener(_Listener):
@@ -219,11 +254,14 @@ class _PostgresListener(_Listener):
             row = cur.fetchone()
         return row[0] if row else 0
 
-    def _listen(self) -> None:
+    def _listen(self, stop: threading.Event) -> None:
         conn = self._conn
         next_check = time.monotonic() + POSTGRES_SAFETY_POLL_S
-        while True:
-            readable, _, _ = select.select([conn], [], [], max(0.0, next_check - time.monotonic()))
+        while not stop.is_set():
+            readable, _, _ = select.select([conn, self._wake_read], [], [],
+                                           max(0.0, next_check - time.monotonic()))
+            if stop.is_set():
+                return
             if readable:
                 conn.poll()
                 while conn.notifies:
@@ -282,14 +320,16 @@ class _SqliteListener(_Listener):
         row = self._conn.execute("SELECT position FROM stream_counter WHERE id = 1").fetchone()
         return row[0] if row else 0
 
-    def _listen(self) -> None:
+    def _listen(self, stop: threading.Event) -> None:
         fast_until = 0.0
-        while True:
+        sources = [self._wake_read] + ([self._bell] if self._bell is not None else [])
+        while not stop.is_set():
             fast = time.monotonic() < fast_until
             timeout = SQLITE_FAST_POLL_S if fast else SQLITE_POLL_S
-            if self._bell is None:
-                time.sleep(timeout)
-            elif select.select([self._bell], [], [], timeout)[0]:
+            readable = select.select(sources, [], [], timeout)[0]
+            if stop.is_set():
+                return
+            if self._bell is not None and self._bell in readable:
                 # A write is about to commit somewhere on this host: look often for a moment.
                 self._bell.drain()
                 fast_until = time.monotonic() + SQLITE_FAST_WINDOW_S
@@ -300,6 +340,11 @@ class _SqliteListener(_Listener):
             elif position > latest:
                 rooms, users = self._hints(latest, position)
                 self._record(latest, position, rooms, users)
+
+    def _release(self) -> None:
+        super()._release()
+        if self._bell is not None:
+            self._bell.close()
 
     def _hints(self, after: int, upto: int) -> tuple[frozenset | None, frozenset | None]:
         import json
@@ -332,15 +377,18 @@ def _listener() -> _Listener:
     # Keyed by process id too: after a fork the parent's thread does not exist in the child.
     key = (os.getpid(),) + _database_key()
     listener = _listeners.get(key)
-    if listener is None:
+    if listener is None or listener.stopped:
         with _listeners_lock:
             listener = _listeners.get(key)
-            if listener is None:
+            if listener is None or listener.stopped:
                 if key[1] == "postgresql":
                     listener = _PostgresListener(key[2], dict(key[3]))
                 else:
                     listener = _SqliteListener(key[2])
-                _listeners[key] = listener
+                if not listener.stopped:
+                    _listeners[key] = listener
+                else:
+                    _listeners.pop(key, None)
     return listener
 
 

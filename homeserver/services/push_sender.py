@@ -16,18 +16,18 @@ others: at most ``push.max_concurrent_per_gateway`` deliveries go to one gateway
 notifications go out in order). The dispatcher never claims rows of a gateway or pusher that
 is at its limit, so they wait in the table, not in memory.
 
-Per process: the dispatcher thread starts when the process first sees a pusher; it runs when
+Per process (services/background.py): the dispatcher thread and its delivery pool start when
+the process first sees a pusher, with the settings of the config they are given; it runs when
 any stream position commits (services/notifier), when a retry comes due, and when a delivery
-thread frees a slot.
+thread frees a slot. When the background workers stop, the pool takes no new delivery and the
+threads end (a delivery cut short keeps its claim until the lease runs out, then is retried).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
-import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +37,7 @@ from .. import db
 from ..db import database, write_transaction
 from ..models.push import PushDelivery, Pusher
 from ..models.rooms import CurrentState, Event
-from . import notifications, notifier, pushers, streams
+from . import background, notifications, notifier, pushers, streams
 from .outbound_http import AddressPolicy, FetchError, post_json
 from .push_evaluator import tweaks
 
@@ -88,49 +88,36 @@ class _InFlight:
 
 _lock = threading.Lock()
 _dispatch_lock = threading.Lock()
-_started_in_pid: int | None = None
-_checked_in_pid: int | None = None
+_dispatcher: threading.Thread | None = None
 _executor: ThreadPoolExecutor | None = None
 _executor_size = 0
 _in_flight = _InFlight()
-_settings = Settings()
-_settings_source: dict | None = None
-
-
-def _use_config(push_section: dict) -> None:
-    """Deliveries follow the current configuration (tests run several apps in one process)."""
-    global _settings, _settings_source
-    if push_section is not _settings_source:
-        _settings = Settings.from_config(push_section)
-        _settings_source = push_section
 
 
 def start_if_work(push_section: dict) -> None:
-    """Once per process (its first request): start the sender if any pusher exists, so
-    notifications queued before a restart go out without waiting for a new pusher."""
-    global _checked_in_pid
-    _use_config(push_section)
-    if _checked_in_pid == os.getpid():
-        return
-    _checked_in_pid = os.getpid()
+    """At a process's first request: start the sender if any pusher exists, so notifications
+    queued before a restart go out without waiting for a new pusher."""
     if Pusher.select().exists():
         ensure_running(push_section)
 
 
 def ensure_running(push_section: dict) -> None:
-    global _started_in_pid, _executor, _executor_size, _in_flight
-    _use_config(push_section)
-    if _started_in_pid == os.getpid():
+    global _dispatcher, _executor, _executor_size, _in_flight
+    if background.alive(_dispatcher):
         return
     with _lock:
-        if _started_in_pid == os.getpid():
+        if background.alive(_dispatcher):
             return
-        _in_flight = _InFlight()  # after a fork, the parent's deliveries are not ours
-        _executor_size = _settings.workers
-        _executor = ThreadPoolExecutor(max_workers=_executor_size,
-                                       thread_name_prefix="push-delivery")
-        threading.Thread(target=_run, name="push-sender", daemon=True).start()
-        _started_in_pid = os.getpid()
+        settings = Settings.from_config(push_section)
+        executor = ThreadPoolExecutor(max_workers=settings.workers,
+                                      thread_name_prefix="push-delivery",
+                                      initializer=background.adopt)
+        if not background.on_stop(lambda: executor.shutdown(wait=False, cancel_futures=True)):
+            executor.shutdown(wait=False)
+            return
+        _in_flight = _InFlight()  # after a fork or a stop, earlier deliveries are not ours
+        _executor, _executor_size = executor, settings.workers
+        _dispatcher = background.start("push-sender", _run, settings)
 
 
 def _release_connection() -> None:
@@ -139,16 +126,19 @@ def _release_connection() -> None:
         conn.close()
 
 
-def _run() -> None:
-    while True:
+def _run(stop: threading.Event, settings: Settings) -> None:
+    failures = background.FailureLog(logger, "push sender")
+    while not stop.is_set():
         try:
             position = streams.current_position()
-            wait_ms = dispatch(_settings)
-            if wait_ms > 0:
+            wait_ms = dispatch(settings)
+            failures.succeeded()
+            if wait_ms > 0 and not stop.is_set():
+                # Stopping wakes this wait too (the listener stops with the workers).
                 notifier.wait_for_position_above(position, min(IDLE_WAIT_S, wait_ms / 1000))
-        except Exception:  # noqa: BLE001 - the sender must outlive any one failure
-            logger.exception("push sender failed")
-            time.sleep(1.0)
+        except Exception as exc:  # noqa: BLE001 - the sender must outlive any one failure
+            failures.failed(exc, stop)
+            stop.wait(1.0)
         finally:
             _release_connection()
 
@@ -190,6 +180,9 @@ def dispatch(settings: Settings) -> int:
     """Start the deliveries that are due and have a free slot. Returns ms until more work may
     be due (0: now); a delivery thread that ends dispatches again."""
     with _dispatch_lock:
+        executor = _executor
+        if executor is None:
+            return int(IDLE_WAIT_S * 1000)
         now = db.now_ms()
         picked = _pick(settings, now)
         if picked:
@@ -203,7 +196,13 @@ def dispatch(settings: Settings) -> int:
                 with _in_flight.lock:
                     _in_flight.pushers.add(row.pusher.id)
                     _in_flight.gateways[row.pusher.gateway] += 1
-                _executor.submit(_work, row, settings)
+                try:
+                    executor.submit(_work, row, settings)
+                except RuntimeError:  # stopping: the claim runs out and the row is retried
+                    with _in_flight.lock:
+                        _in_flight.pushers.discard(row.pusher.id)
+                        _in_flight.gateways[row.pusher.gateway] -= 1
+                    return int(IDLE_WAIT_S * 1000)
             if claimed:
                 return 0 if len(claimed) == len(picked) else 100
         # Due rows left unclaimed wait for a slot: the delivery that frees it dispatches.
@@ -227,7 +226,7 @@ def _work(row: PushDelivery, settings: Settings) -> None:
             if _in_flight.gateways[row.pusher.gateway] <= 0:
                 del _in_flight.gateways[row.pusher.gateway]
     try:
-        dispatch(_settings)  # a slot is free: start what was waiting for it
+        dispatch(settings)  # a slot is free: start what was waiting for it
     except Exception:  # noqa: BLE001 - the dispatcher thread will pick it up
         logger.exception("push dispatch failed")
     finally:
