@@ -1,6 +1,7 @@
 """Turns time-based changes into stream positions: typing that ran out, presence going idle or
 offline (and, every few minutes, deletes expired txnId records: ``txn_ids.expire_due``).
-Readers already hide expired typing and show derived presence; this sweep gives those changes a position so that waiting /syncs wake up and deliver them.
+Readers already hide expired typing and show derived presence; this sweep gives those changes
+a position so that waiting /syncs wake up and deliver them.
 
 One thread per process (services/background.py), started when the process first writes typing
 or presence (or, at its first request, finds some that may expire); every process may sweep,
