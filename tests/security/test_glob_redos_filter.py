@@ -12,7 +12,6 @@ checked, not the time. ``cpu_guard`` only turns a hang of the old code into a fa
 """
 
 import json
-import signal
 from urllib.parse import quote
 
 import pytest
@@ -23,21 +22,6 @@ from homeserver.services import globs
 
 EVIL = "*a" * 12 + "*b"  # 25 wildcards: within the default limit of 50
 LONG_TYPE = "a" * 200
-
-
-class Hang(BaseException):
-    """Raised by the guard: BaseException, so no error handler turns it into a response."""
-
-
-@pytest.fixture
-def cpu_guard():
-    def interrupt(signum, frame):
-        raise Hang("matching did not finish within 120 CPU seconds")
-    previous = signal.signal(signal.SIGPROF, interrupt)
-    signal.setitimer(signal.ITIMER_PROF, 120)
-    yield
-    signal.setitimer(signal.ITIMER_PROF, 0)
-    signal.signal(signal.SIGPROF, previous)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ long enough that the old engine would never finish; the outcome is checked, not 
 milliseconds) it interrupts the test.
 """
 
-import signal
 
 import pytest
 
@@ -23,21 +22,6 @@ from homeserver.services.push_evaluator import EventFacts, compile_rule
 RULES = f"{V3}/pushrules/global"
 EVIL = "*a" * 12 + "*b"  # 25 wildcards: within the default limit of 50
 TWEAK = {"set_tweak": "sound", "value": "evil-rule"}
-
-
-class Hang(BaseException):
-    """Raised by the guard: BaseException, so no error handler turns it into a response."""
-
-
-@pytest.fixture
-def cpu_guard():
-    def interrupt(signum, frame):
-        raise Hang("matching did not finish within 120 CPU seconds")
-    previous = signal.signal(signal.SIGPROF, interrupt)
-    signal.setitimer(signal.ITIMER_PROF, 120)
-    yield
-    signal.setitimer(signal.ITIMER_PROF, 0)
-    signal.signal(signal.SIGPROF, previous)
 
 
 @pytest.fixture
