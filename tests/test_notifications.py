@@ -27,7 +27,6 @@ def test_lists_notifications_newest_first(room):
     newest = body["notifications"][0]
     assert newest["room_id"] == room_id and newest["read"] is False
     assert isinstance(newest["ts"], int)
-    assert "profile_tag" in newest and newest["profile_tag"] is None  # null as Synapse
     assert "notify" in newest["actions"]
     assert {"set_tweak": "highlight"} in newest["actions"]
     assert newest["event"]["content"]["body"] == "two"

@@ -296,7 +296,6 @@ def list_notifications(user_id: str, device_id: str | None, *, from_token: str |
                             positions[note.room_id]),
             "room_id": note.room_id,
             "ts": note.ts,
-            "profile_tag": None,  # per-pusher tags are not recorded; null as Synapse
         })
     page = {"notifications": out}
     if len(found) == limit and found:

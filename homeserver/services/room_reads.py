@@ -85,8 +85,7 @@ def get_members(user_id: str, device_id: str | None, room_id: str, *, at: int | 
 
 
 def get_joined_members(user_id: str, room_id: str) -> dict:
-    """GET /rooms/{roomId}/joined_members: joined members only; display_name and avatar_url
-    are null when unset (as Synapse: clients read both keys)."""
+    """GET /rooms/{roomId}/joined_members: joined members only."""
     if room_state.membership(room_id, user_id) != "join":
         raise errors.Forbidden("You are not in this room")
     rows = room_state.current_state(room_id, types=[MEMBER])
@@ -95,9 +94,12 @@ def get_joined_members(user_id: str, room_id: str) -> dict:
         if row.membership != "join":
             continue
         content = room_state.content_of(row)
-        name, avatar = content.get("displayname"), content.get("avatar_url")
-        joined[member] = {"display_name": name if isinstance(name, str) else None,
-                          "avatar_url": avatar if isinstance(avatar, str) else None}
+        entry = {}
+        if isinstance(content.get("displayname"), str):
+            entry["display_name"] = content["displayname"]
+        if isinstance(content.get("avatar_url"), str):
+            entry["avatar_url"] = content["avatar_url"]
+        joined[member] = entry
     return {"joined": joined}
 
 
