@@ -31,6 +31,26 @@ def test_join_carries_profile_and_reason(register_user):
         "reason": "hello all"}
 
 
+def test_join_copies_custom_content(register_user):
+    """Other body keys go into the membership content (as Synapse); membership, the restricted
+    join authoriser and third_party_signed never do."""
+    alice = register_user("alice")
+    bob = register_user("bob")
+    carol = register_user("carol")
+    room_id = create_room(alice, preset="public_chat", room_alias_name="custom")
+    ok(bob.post(f"{V3}/join/{q(room_id)}", json={
+        "foo": "bar", "nested": {"a": 1}, "membership": "ban", "reason": "hi",
+        "join_authorised_via_users_server": alice.user_id}))
+    content = member_content(alice, room_id, bob)
+    assert content["foo"] == "bar" and content["nested"] == {"a": 1}
+    assert content["membership"] == "join" and content["reason"] == "hi"
+    assert "join_authorised_via_users_server" not in content
+    ok(carol.post(f"{V3}/rooms/{q(room_id)}/join", json={"foo": "baz"}))
+    assert member_content(alice, room_id, carol)["foo"] == "baz"
+    ok(carol.post(f"{V3}/join/{q('#custom:localhost:8008')}", json={"foo": "qux"}))
+    assert member_content(alice, room_id, carol)["foo"] == "qux"
+
+
 def test_join_without_body(register_user):
     alice = register_user("alice")
     bob = register_user("bob")

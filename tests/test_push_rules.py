@@ -190,3 +190,25 @@ def test_enabled_and_actions_errors(register_user):
 def test_requires_auth(client):
     response = client.get(f"{V3}/pushrules/")
     assert response.status_code == 401 and response.get_json()["errcode"] == "M_MISSING_TOKEN"
+
+
+@pytest.mark.parametrize("method,path", [
+    ("put", "/"), ("put", "/global"), ("put", "/global/room"), ("put", "/global/room/"),
+    ("put", "/not_a_scope/room/x"), ("put", "/global/override/.m.rule.master/not_an_attr"),
+    ("get", "/global/room"), ("get", "/not_a_scope/"), ("get", "/global/not_a_template/"),
+    ("get", "/global/override/.m.rule.master/not_an_attr"), ("delete", "/global/room"),
+])
+def test_malformed_push_rule_paths_are_400(register_user, method, path):
+    """Within /pushrules/, a path of no rule (missing or unknown parts) is 400 M_UNRECOGNIZED,
+    as Synapse; outside it, an unknown path stays 404."""
+    alice = register_user("alice")
+    response = getattr(alice, method)(f"{V3}/pushrules{path}", json={"enabled": True})
+    assert response.status_code == 400 and response.get_json()["errcode"] == "M_UNRECOGNIZED"
+    assert alice.get(f"{V3}/pushrulez/global/room").status_code == 404
+    assert alice.get(f"{V3}/pushrules/global/override/not_a_rule_id").status_code == 404
+    assert alice.get(f"{V3}/pushrules/").status_code == 200
+
+
+def test_malformed_push_rule_path_requires_auth(client):
+    response = client.put(f"{V3}/pushrules/global/room", json={})
+    assert response.status_code == 401

@@ -55,10 +55,11 @@ def test_redact_errors(register_user):
     eve = register_user("eve")
     room_id = create_room(alice)
     target = send_ok(alice, room_id, "x")
-    error(redact(alice, room_id, "$does-not-exist"), 404, "M_NOT_FOUND")
+    error(redact(alice, room_id, "$does-not-exist"), 400, "M_INVALID_PARAM")
     error(redact(eve, room_id, target), 403, "M_FORBIDDEN")
     other = create_room(alice)
-    error(redact(alice, other, target), 404, "M_NOT_FOUND")  # not in that room
+    # Not in that room: 400 as Synapse, and the same answer as for an unknown event.
+    error(redact(alice, other, target), 400, "M_INVALID_PARAM")
     error(alice.put(f"{V3}/rooms/{q(room_id)}/redact/{q(target)}/t", json={"reason": 5}),
           400, "M_BAD_JSON")
 

@@ -257,3 +257,60 @@ def test_incremental_sync_has_no_empty_room_entries(alice, bob):
     body = sync(alice, since=body["next_batch"], filter=only_messages)
     assert [e["content"]["body"] for e in joined(body, room)["timeline"]["events"]] == [
         "a message"]
+
+
+def test_filtered_out_profile_change_and_own_message_list_no_room(alice, bob):
+    """A displayname change (the summary stays the same) and the user's own message (the unread
+    counts stay the same), all filtered out: an incremental sync lists no room, as Synapse."""
+    room = create_room(alice, preset="public_chat")
+    join(bob, room)
+    nothing = {"room": {"timeline": {"types": []}, "state": {"types": ["a.madeup.state"]},
+                        "ephemeral": {"types": []}}, "presence": {"types": []}}
+    set_state(alice, room, "a.madeup.state", {"my_key": 1})
+    since = sync(alice, filter=nothing)["next_batch"]
+    set_state(alice, room, "m.room.member", {"membership": "join", "displayname": "boris"},
+              alice.user_id)
+    send(alice, room, "my own message")
+    body = sync(alice, since=since, filter=nothing)
+    assert body["rooms"]["join"] == {}
+    # Bob's message changes alice's unread count: the room is listed, with the new count.
+    send(bob, room, "for alice")
+    body = sync(alice, since=body["next_batch"], filter=nothing)
+    assert joined(body, room)["unread_notifications"]["notification_count"] == 1
+    # A membership change changes the summary: listed too.
+    leave(bob, room)
+    body = sync(alice, since=body["next_batch"], filter=nothing)
+    assert joined(body, room)["summary"]["m.joined_member_count"] == 1
+
+
+def test_current_state_shows_in_the_timeline_despite_history_visibility(register_user):
+    """Events of the current state are in a joined room's timeline even when history
+    visibility hides their time (as Synapse's always_include_ids): a member who left and came
+    back sees who joined meanwhile. Messages of that time stay hidden."""
+    creator = register_user("creator")
+    syncer = register_user("syncer")
+    invitee = register_user("invitee")
+    room = create_room(creator, preset="public_chat")
+    join(syncer, room)
+    set_state(creator, room, "m.room.history_visibility", {"history_visibility": "joined"})
+    invite(creator, room, invitee)
+    since = sync(syncer)["next_batch"]
+    leave(syncer, room)
+    join(invitee, room)
+    hidden = send(creator, room, "while syncer was away")
+    set_state(creator, room, "m.room.topic", {"topic": "old"})
+    set_state(creator, room, "m.room.topic", {"topic": "new"})
+    join(syncer, room)
+    events = joined(sync(syncer, since=since), room)["timeline"]["events"]
+    assert any(e["type"] == "m.room.member" and e["state_key"] == invitee.user_id
+               and e["content"]["membership"] == "join" for e in events)
+    ids = event_ids(events)
+    assert hidden not in ids
+    topics = [e["content"]["topic"] for e in events if e["type"] == "m.room.topic"]
+    assert topics == ["new"]  # the replaced topic is not current state: still hidden
+    # A room the user left shows nothing of the time they were away.
+    leave(syncer, room)
+    set_state(creator, room, "m.room.topic", {"topic": "after leaving"})
+    body = sync(syncer, filter={"room": {"include_leave": True}})
+    left = body["rooms"]["leave"].get(room, {"timeline": {"events": []}})
+    assert "after leaving" not in [e["content"].get("topic") for e in left["timeline"]["events"]]

@@ -19,12 +19,14 @@ def _body(schema):
 def _join(room_id_or_alias):
     requester = require_auth()
     refuse_suspended(requester)
-    body = _body(JoinSchema())
+    raw = json_body(allow_empty=True)
+    body = load_body(JoinSchema(), raw)
     if body["third_party_signed"] is not None:
         raise errors.ServerNotTrusted(
             "Third-party invites need an identity server; this server trusts none")
     rate_limit_messages(requester)
-    room_id = membership.join(requester.user_id, room_id_or_alias, reason=body["reason"])
+    room_id = membership.join(requester.user_id, room_id_or_alias, reason=body["reason"],
+                              extra=raw)
     return jsonify({"room_id": room_id})
 
 

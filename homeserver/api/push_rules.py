@@ -2,6 +2,7 @@
 
 from flask import Blueprint, jsonify
 
+from .. import errors
 from ..schemas.push import ActionsBody, EnabledBody, RulePositionArgs
 from ..services import push_rules
 from .http import CLIENT_PREFIX, json_body, load_args, load_body, require_auth
@@ -78,3 +79,13 @@ def set_actions(kind, rule_id):
     body = load_body(ActionsBody())
     push_rules.set_actions(requester.user_id, kind, rule_id, body["actions"])
     return jsonify({})
+
+
+# Any other path under /pushrules/ (no or unknown scope, missing kind or rule ID, unknown
+# attribute) is a malformed push rule path: 400 M_UNRECOGNIZED, as Synapse answers. Paths
+# outside /pushrules keep the usual 404 M_UNRECOGNIZED.
+@bp.route("/", methods=["PUT", "DELETE"], strict_slashes=False)
+@bp.route("/<path:rest>", methods=["GET", "PUT", "DELETE"])
+def malformed_path(rest=""):
+    require_auth()
+    raise errors.Unrecognized("Unrecognized push rule path", status=400)

@@ -263,7 +263,9 @@ class RoomAppender:
     def _redaction_target(self, redacts: str, sender: str, auth_state: dict) -> Event:
         target = Event.get_or_none((Event.event_id == redacts) & (Event.room == self.room_id))
         if target is None:
-            raise errors.NotFound("The event to redact is not in this room")
+            # 400 as Synapse gives for another room's event; the same for an unknown one, so
+            # the answer never tells whether an event ID exists elsewhere.
+            raise errors.InvalidParam("The event to redact is not in this room")
         if not auth_rules.may_redact(self.version, auth_state, sender, target.sender):
             raise errors.Forbidden("You do not have permission to redact events of other users")
         return target

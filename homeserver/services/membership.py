@@ -28,6 +28,8 @@ from .profile import member_profile
 from .tags import TAG_TYPE
 
 AUTHORISING_USER = "join_authorised_via_users_server"
+# Request body keys never copied into a join's content: set by the server, or not content.
+_SERVER_SET_KEYS = frozenset({"membership", AUTHORISING_USER, "reason", "third_party_signed"})
 
 
 def _content(membership: str, reason: str | None = None, **extra) -> dict:
@@ -65,10 +67,14 @@ def check_invitee(user_id: str, inviter: str) -> None:
 
 # --- joining and knocking -----------------------------------------------------------------------
 
-def join(user_id: str, room_id_or_alias: str, *, reason: str | None = None) -> str:
-    """Join the room (or refresh the join with the current profile); returns the room ID."""
+def join(user_id: str, room_id_or_alias: str, *, reason: str | None = None,
+         extra: dict | None = None) -> str:
+    """Join the room (or refresh the join with the current profile); returns the room ID.
+    ``extra`` is the client's other content (as Synapse copies the request body), over the
+    profile; the keys the server sets are never taken from it."""
     room_id = resolve_room(room_id_or_alias)
-    content = _content("join", reason, **member_profile(user_id))
+    client = {k: v for k, v in (extra or {}).items() if k not in _SERVER_SET_KEYS}
+    content = _content("join", reason, **{**member_profile(user_id), **client})
     with write_transaction():
         room = _open(room_id)
         current = room.state_event((MEMBER, user_id))

@@ -110,7 +110,9 @@ def _check_password(session, auth, request):
         except errors.MatrixError as exc:
             raise StageFailed(exc.message, exc.errcode) from None
         if named != user_id:
-            raise StageFailed("The password must be that of the user this session is for")
+            # 403 outright, as Synapse (its check comes after the stage; this one never
+            # checks the other user's password, so it tells nothing about it).
+            raise errors.Forbidden("The password must be that of the user this session is for")
     ratelimit.check("login_ip", request.ip, request.ip_rule)
     failures_key = f"{request.ip}|{user_id}"
     ratelimit.ensure_room("login_failures", failures_key, request.failure_rule)
@@ -161,13 +163,12 @@ def _body_digest(public: dict) -> str:
 
 
 def _session_body(session: UiaSession) -> dict:
-    out = {"flows": [{"stages": stages} for stages in json.loads(session.flows)],
+    return {"flows": [{"stages": stages} for stages in json.loads(session.flows)],
            "params": json.loads(session.params),
-           "session": session.session_id}
-    completed = json.loads(session.completed)
-    if completed:
-        out["completed"] = completed
-    return out
+           "session": session.session_id,
+           # Always present, [] before any stage (Synapse sends it with every failed attempt;
+           # SyTest and some clients read it unconditionally).
+           "completed": json.loads(session.completed)}
 
 
 def _release_reservations(rows) -> None:

@@ -35,7 +35,8 @@ def upgrade_room(user_id: str, room_id: str, new_version: str, *,
         if not identifiers.is_valid_user_id(creator):
             raise errors.InvalidParam(f"{creator!r} is not a valid user ID")
     with write_transaction():
-        old = RoomAppender.lock(room_id)
+        # An unknown room is 404 as Synapse (join tells the same); a known one 403 unless in it.
+        old = RoomAppender.lock(room_id, missing=errors.NotFound, missing_message="Unknown room")
         _check_may_upgrade(old, user_id)
         new = _create_replacement(old, user_id, version,
                                   extra_creators if version.room_id_from_create_event else [])

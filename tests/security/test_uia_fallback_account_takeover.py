@@ -67,7 +67,7 @@ def test_session_of_the_attacker_cannot_be_completed_by_the_victim(client, regis
     named = mallory.post(PASSWORD, json={"new_password": "attacker's", "auth": {
         "type": "m.login.password", "session": session, "password": bob.password,
         "identifier": {"type": "m.id.user", "user": "bob"}}})
-    assert named.status_code == 401 and named.get_json()["errcode"] == "M_FORBIDDEN"
+    assert named.status_code == 403 and named.get_json()["errcode"] == "M_FORBIDDEN"
     assert login(client, "bob", bob.password).status_code == 200
     assert login(client, "mallory", "attacker's").status_code == 403
 

@@ -252,13 +252,25 @@ def history(room_id: str, user_id: str) -> RoomHistory:
     return RoomHistory.load(room_id, user_id)
 
 
-def visibility(history: RoomHistory, ignored: set[str], *, all_visible: bool = False):
+def visibility(history: RoomHistory, ignored: set[str], *, all_visible: bool = False,
+               current_state_of: str | None = None):
     """``visible(rows) -> rows`` for ``room_events``: history visibility (skipped when the user
     was joined throughout, so sees everything), and no messages from ignored users (their
-    state events still count: the room would make no sense without them)."""
+    state events still count: the room would make no sense without them).
+
+    ``current_state_of`` (a room the user is joined to): events of its current state pass
+    history visibility (as Synapse's ``always_include_ids``): a joined member may read the
+    current state anyway, and a client needs, e.g., the joins it missed while away."""
     def visible(rows: list[Event]) -> list[Event]:
         if not all_visible:
-            rows = history.visible(rows)
+            shown = {row.event_id for row in history.visible(rows)}
+            hidden_state = [row.event_id for row in rows
+                            if row.state_key is not None and row.event_id not in shown]
+            if current_state_of is not None and hidden_state:
+                shown |= {event_id for (event_id,) in CurrentState.select(CurrentState.event_id)
+                          .where((CurrentState.room == current_state_of)
+                                 & CurrentState.event_id.in_(hidden_state)).tuples()}
+            rows = [row for row in rows if row.event_id in shown]
         if ignored:
             rows = [row for row in rows if row.state_key is not None or row.sender not in ignored]
         return rows

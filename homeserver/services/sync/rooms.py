@@ -180,15 +180,20 @@ class _RoomsBuilder:
             return
         state, changed_types, current = entry
         self._joined_entry(room_id, timeline, state, full=full, current=current,
-                           changed_types=changed_types)
+                           changed_types=changed_types, lower=lower)
 
     def _joined_entry(self, room_id: str, timeline: _Timeline, state: dict, *, full: bool,
-                      current: dict | None, changed_types: set[str]) -> None:
+                      current: dict | None, changed_types: set[str],
+                      lower: int | None = None) -> None:
         at = self.ctx.now if self.ctx.use_state_after else timeline.start
         state = self._select_state(room_id, state, timeline.rows, full=full, at=at)
-        if not full and not state and not timeline.rows and not timeline.page.more \
-                and not changed_types & summary.SUMMARY_TYPES:
-            return  # what changed is all filtered out: nothing new for this client
+        if not full and not state and not timeline.rows and not timeline.page.more:
+            summary_types = changed_types & summary.SUMMARY_TYPES
+            if summary_types == {MEMBER} and lower is not None \
+                    and not self._memberships_changed(room_id, lower):
+                summary_types = set()  # a profile change: the summary is the same
+            if not summary_types:
+                return  # what changed is all filtered out: nothing new for this client
         if full and current is not None:
             room_summary = summary.summary_from_state(current, self.ctx.user_id)
         elif full or changed_types & summary.SUMMARY_TYPES:
@@ -201,6 +206,17 @@ class _RoomsBuilder:
         if room_summary is not None:
             out["summary"] = room_summary
         self._finish(room_id, out, timeline, state)
+
+    def _memberships_changed(self, room_id: str, lower: int) -> bool:
+        """Whether a member event since ``lower`` changed someone's membership (not only a
+        displayname or avatar, which leaves the room summary as it was)."""
+        after = reading.state_changes(room_id, lower, self.ctx.now, types=[MEMBER])
+        if not after:
+            return False
+        before = reading.state_at(room_id, lower, self.ctx.now, types=[MEMBER],
+                                  state_keys=sorted(key for _, key in after))
+        return any(before.get(key) is None or before[key].membership != row.membership
+                   for key, row in after.items())
 
     def _newly_left(self, room_id: str, left_at: int) -> None:
         """A room left since ``since``: always listed, so the client moves it out of its joined
@@ -216,7 +232,8 @@ class _RoomsBuilder:
 
     def _left(self, room_id: str, left_at: int, *, lower: int | None, full: bool,
               with_state: bool = True, always: bool = False) -> None:
-        timeline = self._timeline(room_id, lower=lower, upper=left_at, always_joined=False)
+        timeline = self._timeline(room_id, lower=lower, upper=left_at, always_joined=False,
+                                  joined=False)
         entry = self._room_state(room_id, timeline, lower=lower, upper=left_at, full=full,
                                  with_state=with_state, always=always)
         if entry is None:
@@ -257,10 +274,11 @@ class _RoomsBuilder:
         self._pending.clear()
 
     def _timeline(self, room_id: str, *, lower: int | None, upper: int,
-                  always_joined: bool) -> _Timeline:
+                  always_joined: bool, joined: bool = True) -> _Timeline:
         """The newest ``limit`` events of (lower, upper] the user may see."""
         visible = reading.visibility(self._history(room_id), self.ignored,
-                                     all_visible=always_joined)
+                                     all_visible=always_joined,
+                                     current_state_of=room_id if joined else None)
         page = reading.room_events(room_id, lower=lower, upper=upper, direction="b",
                                    limit=self.limit, event_filter=self.timeline_filter,
                                    visible=visible)
