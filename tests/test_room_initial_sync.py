@@ -81,12 +81,16 @@ def test_receipts_and_presence_of_members(alice, bob):
     join(bob, room)
     event_id = send(alice, room, "read me")
     ok(bob.post(f"{V3}/rooms/{quote(room)}/receipt/m.read/{quote(event_id)}", json={}))
+    ok(bob.put(f"{V3}/presence/{quote(bob.user_id)}/status",
+               json={"presence": "online", "status_msg": "here"}))
     body = ok(initial_sync(alice, room))
     assert body["receipts"][0]["type"] == "m.receipt"
     assert bob.user_id in body["receipts"][0]["content"][event_id]["m.read"]
-    senders = {event["sender"] for event in body["presence"]}
-    assert senders <= {alice.user_id, bob.user_id}
-    assert all(event["type"] == "m.presence" for event in body["presence"])
+    presence = {event["sender"]: event for event in body["presence"]}
+    assert set(presence) == {alice.user_id, bob.user_id}
+    assert presence[bob.user_id]["type"] == "m.presence"
+    assert presence[bob.user_id]["content"]["presence"] == "online"
+    assert presence[bob.user_id]["content"]["status_msg"] == "here"
 
 
 def test_room_account_data_and_tags(alice):
