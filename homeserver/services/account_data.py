@@ -137,6 +137,14 @@ def get(user_id: str, data_type: str, *, room_id: str | None = None) -> dict | N
     return json.loads(row.content) if row is not None else None
 
 
+def room_events(user_id: str, room_id: str) -> list[dict]:
+    """The user's account data events of one room (m.tag among them), oldest write first."""
+    query = (AccountData.select(AccountData.type, AccountData.content)
+             .where((AccountData.user_id == user_id) & (AccountData.room_id == room_id))
+             .order_by(AccountData.stream_id))
+    return [{"type": row.type, "content": json.loads(row.content)} for row in query]
+
+
 def bump(user_id: str, data_type: str, *, room_id: str | None = None) -> int:
     """Give a server-computed type (m.push_rules) a new position so syncs deliver it again."""
     return put(user_id, data_type, {}, room_id=room_id)

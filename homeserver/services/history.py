@@ -58,6 +58,18 @@ def _lazy_members(room_id: str, rows: list[Event], position: int, now: int,
                   key=lambda row: row.stream_ordering)
 
 
+def readable_page(history: RoomHistory, user_id: str, device_id: str | None, *,
+                  lower: int | None, upper: int, direction: str,
+                  limit: int) -> tuple[list[dict], reading.Page]:
+    """Up to ``limit`` events in (lower, upper] the user may see, serialized, in scan order
+    (newest first for "b"), for the room previews (room initialSync, /events): the same
+    reading path as /messages, unfiltered."""
+    page = reading.room_events(history.room_id, lower=lower, upper=upper, direction=direction,
+                               limit=min(limit, MAX_LIMIT), event_filter=EventFilter(),
+                               visible=history.visible)
+    return _serialize(page.rows, user_id, device_id, {history.room_id: history}), page
+
+
 def messages(user_id: str, device_id: str | None, room_id: str, *, direction: str,
              from_token: str | None, to_token: str | None, limit: int | None,
              filter_ref: dict | str | None) -> dict:

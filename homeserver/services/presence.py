@@ -224,6 +224,21 @@ def get_presence(requester_user_id: str, user_id: str) -> dict:
     return _content(row, None, db.now_ms())
 
 
+def presence_of(user_ids: list[str]) -> list[dict]:
+    """m.presence events of these users as of now ([] when presence is disabled): the
+    ``presence`` of a room initialSync, for the room's members."""
+    if not _settings.enabled or not user_ids:
+        return []
+    rows = {row.user_id: row for row in Presence.select()
+            .where(Presence.user_id.in_(sorted(user_ids)))}
+    users = {u.user_id: u for u in User.select(User.user_id, User.displayname, User.avatar_url)
+             .where(User.user_id.in_(sorted(user_ids)))}
+    now = db.now_ms()
+    return [{"type": "m.presence", "sender": user_id,
+             "content": _content(rows.get(user_id), users.get(user_id), now)}
+            for user_id in sorted(user_ids)]
+
+
 def newly_shared_users(joined_rooms: set[str], rooms_joined_since: set[str], since: int,
                        upto: int) -> set[str]:
     """Users who started sharing a room with a viewer in (since, upto]: the members of the

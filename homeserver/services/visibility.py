@@ -17,6 +17,7 @@ API
     - ``history.visibility_at(position)``: the room's history_visibility there.
     - ``history.state_position()``: the position up to which the user may read the room's
       state (current state while joined; the state when they left afterwards), or None.
+    - ``history.departed_position()``: where the user's last join ended, or None.
 
 ``can_see_event(user_id, row)`` and ``filter_events(user_id, rows)``
     Convenience wrappers for one event, or rows of several rooms.
@@ -140,13 +141,20 @@ class RoomHistory:
             return None
         if self.is_world_readable():
             return None
+        departed = self.departed_position()
+        if departed is None:
+            raise errors.Forbidden("You are not a member of this room")
+        return departed
+
+    def departed_position(self) -> int | None:
+        """Where the user stopped being joined (the event that ended their last join), or
+        None when they are joined or never were: the state as it was then is theirs to read."""
         last_join = None
         for index, value in enumerate(self._memberships):
             if value == "join":
                 last_join = index
         if last_join is None or last_join + 1 >= len(self._memberships):
-            raise errors.Forbidden("You are not a member of this room")
-        # The state as it was when they stopped being joined.
+            return None
         return self._member_positions[last_join + 1]
 
 
