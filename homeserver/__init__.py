@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
+import peewee
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 __version__ = "0.1.0"
+
+logger = logging.getLogger(__name__)
 
 TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "templates")
@@ -23,7 +27,7 @@ CORS_HEADERS = {
 def create_app(config=None, *, overrides: dict | None = None, check_schema: bool = True) -> Flask:
     """Build the WSGI application. ``config`` is a Config; by default it is loaded from the
     environment (HOMESERVER_CONFIG and HOMESERVER_* variables)."""
-    from . import db, log_format
+    from . import db, errors, log_format
     from .api import metrics as metrics_api
     from .api import register_blueprints, request_log
     from .api.error_handlers import register_error_handlers
@@ -66,7 +70,13 @@ def create_app(config=None, *, overrides: dict | None = None, check_schema: bool
         if request.method == "OPTIONS":
             # CORS pre-flight: answered for every path, without running the endpoint's logic.
             return app.response_class(status=200)
-        metrics.connect_timed(database)
+        try:
+            metrics.connect_timed(database)
+        except peewee.OperationalError:
+            # No connection at all (PostgreSQL down or unreachable): 503, which load balancers
+            # and clients treat as "try again", not a 500 with a traceback per request.
+            logger.warning("cannot connect to the database")
+            raise errors.DatabaseUnreachable() from None
         return None
 
     # Background workers start at each process's first request: under gunicorn the workers
@@ -79,7 +89,13 @@ def create_app(config=None, *, overrides: dict | None = None, check_schema: bool
         if started_in_pid[0] != os.getpid():
             with start_lock:
                 if started_in_pid[0] != os.getpid():
-                    workers.start_if_work(config)
+                    try:
+                        workers.start_if_work(config)
+                    except peewee.PeeweeException as exc:
+                        # The database is not answering: this request (say /health) still
+                        # gets its own answer; the next request tries again.
+                        logger.warning("background workers not started: %s", exc)
+                        return
                     started_in_pid[0] = os.getpid()
 
     @app.teardown_request

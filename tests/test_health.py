@@ -1,5 +1,7 @@
 """GET /health, for load balancers: 200 while the database answers, 503 when it does not."""
 
+import socket
+
 import peewee
 
 from homeserver import db
@@ -24,3 +26,20 @@ def test_health_answers_503_when_the_database_fails(client, monkeypatch):
 
 def test_health_needs_no_token_and_only_get(client):
     assert client.post("/health").status_code == 405
+
+
+def test_health_answers_503_when_no_database_server_answers(tmp_path):
+    """A PostgreSQL that refuses connections: every request, /health included, answers 503."""
+    from homeserver import create_app
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = create_app(overrides={"database": f"postgresql://postgres@127.0.0.1:{port}/x",
+                                "data_dir": str(tmp_path)}, check_schema=False)
+    client = app.test_client()
+    response = client.get("/health")
+    assert response.status_code == 503
+    assert response.get_json()["errcode"] == "IO.HOMESERVER_DATABASE_UNREACHABLE"
+    assert client.get("/_matrix/client/v3/account/whoami",
+                      headers={"Authorization": "Bearer x"}).status_code == 503

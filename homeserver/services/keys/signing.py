@@ -23,6 +23,13 @@ def _public_key(public_key_b64: str) -> ECC.EccKey | None:
         return None
 
 
+def is_signatures_map(value) -> bool:
+    """The spec's ``Signatures`` shape: ``{user_id: {key_id: signature string}}``."""
+    return isinstance(value, dict) and all(
+        isinstance(by_key, dict) and all(isinstance(sig, str) for sig in by_key.values())
+        for by_key in value.values())
+
+
 def signatures_by(obj: dict, signer_user_id: str) -> dict:
     """``obj["signatures"][signer_user_id]``, or {} when any level of it is not an object."""
     signatures = obj.get("signatures")

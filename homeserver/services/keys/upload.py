@@ -13,6 +13,7 @@ from ...db import now_ms, write_transaction
 from ...models.keys import DeviceKeys, FallbackKey, OneTimeKey
 from .. import canonical, device_lists
 from ..auth import Requester
+from . import signing
 
 # Clients look for this algorithm's count; it is always reported, zero included.
 SIGNED_CURVE25519 = "signed_curve25519"
@@ -85,8 +86,10 @@ def _checked_device_keys(requester: Requester, keys: dict) -> str:
         raise errors.BadJson("device_keys.algorithms must be a list of strings")
     if not isinstance(key_map, dict) or not all(isinstance(v, str) for v in key_map.values()):
         raise errors.BadJson("device_keys.keys must map key IDs to strings")
-    if not isinstance(keys.get("signatures"), dict):
-        raise errors.BadJson("device_keys.signatures must be an object")
+    if not signing.is_signatures_map(keys.get("signatures")):
+        # Others' clients read these keys: a malformed map would break their /keys/query.
+        raise errors.BadJson("device_keys.signatures must map user IDs to objects of key IDs "
+                             "to signatures")
     canonical.check_canonical(keys, where="device_keys")
     # The self-signature is not checked: the spec defines no such error for /keys/upload,
     # clients verify device signatures themselves, and the reference servers store such keys
