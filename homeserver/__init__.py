@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 
 import peewee
@@ -14,8 +15,17 @@ __version__ = "0.1.0"
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+def _template_dir() -> str:
+    """The checkout's templates/ (development, editable installs), else where `pip install .`
+    puts them (setup.cfg data_files)."""
+    checkout = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "templates")
+    if os.path.isdir(checkout):
+        return checkout
+    return os.path.join(sys.prefix, "share", "homeserver", "templates")
+
+
+TEMPLATE_DIR = _template_dir()
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",

@@ -75,6 +75,12 @@ def test_pip_install_without_extras_boots_gunicorn(installed_venv):
         register = requests.post(base + "/_matrix/client/v3/register", json={})
         assert register.status_code in (401, 403), register.text
         assert "errcode" in register.json() or "flows" in register.json()
+        # The pages (templates/) came with the install.
+        landing = requests.get(base + "/")
+        assert landing.status_code == 200 and "text/html" in landing.headers["Content-Type"]
+        fallback = requests.get(base + "/_matrix/client/v3/auth/m.login.dummy/fallback/web",
+                                params={"session": "unknown"})
+        assert fallback.status_code != 500, fallback.text
         assert "Traceback" not in log_path.read_text()
     finally:
         server.terminate()
