@@ -196,3 +196,16 @@ def test_deleting_a_version_deletes_its_keys(client):
     assert alice.get(f"{V3}/room_keys/keys?version={version}").status_code == 404
     response = alice.put(f"{V3}/room_keys/keys/{ROOM}/s?version={version}", json=key_data())
     assert response.status_code == 404
+
+
+def test_unknown_algorithm_auth_data_may_be_any_json(client):
+    # SyTest's and Synapse's reading: only the known algorithm's auth_data is an object.
+    alice = make_user(client, "alice")
+    response = alice.post(f"{V3}/room_keys/version",
+                          json={"algorithm": "org.example.future", "auth_data": "opaque"})
+    assert response.status_code == 200, response.get_json()
+    version = response.get_json()["version"]
+    assert alice.get(f"{V3}/room_keys/version").get_json()["auth_data"] == "opaque"
+    assert alice.put(f"{V3}/room_keys/version/{version}", json={
+        "algorithm": "org.example.future", "auth_data": "changed"}).status_code == 200
+    assert alice.get(f"{V3}/room_keys/version").get_json()["auth_data"] == "changed"

@@ -49,6 +49,14 @@ class JsonObject(fields.Dict):
         return value
 
 
+class JsonValue(fields.Raw):
+    """Any JSON value (null included), passed through as is; the service decides its shape."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_none", True)
+        super().__init__(**kwargs)
+
+
 class QueryInteger(fields.Integer):
     """An integer from a query string ("10"), decimal digits only."""
 

@@ -3,7 +3,7 @@ send-to-device)."""
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from .fields import JsonObject, StrictBoolean, StrictInteger, StrictString
+from .fields import JsonObject, JsonValue, StrictBoolean, StrictInteger, StrictString
 
 
 class _Body(Schema):
@@ -43,14 +43,15 @@ class CrossSigningUploadSchema(_Body):
 
 
 class BackupVersionCreateSchema(_Body):
-    # Any algorithm: one this server does not know is stored opaquely, as Synapse does.
+    # Any algorithm: one this server does not know is stored opaquely (auth_data whatever JSON
+    # it is), as Synapse does; services/key_backup.py checks the known algorithm's object.
     algorithm = StrictString(required=True)
-    auth_data = JsonObject(required=True)
+    auth_data = JsonValue(required=True)
 
 
 class BackupVersionUpdateSchema(_Body):
     algorithm = StrictString(required=True)
-    auth_data = JsonObject(required=True)
+    auth_data = JsonValue(required=True)
     version = StrictString(load_default=None, allow_none=True)
 
 

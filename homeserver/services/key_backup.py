@@ -67,14 +67,16 @@ def _info(version: RoomKeysVersion) -> dict:
 
 # --- versions -----------------------------------------------------------------------------------
 
-def _check_auth_data(algorithm: str, auth_data: dict) -> None:
-    """The known algorithm's auth_data is signed, so it must be canonical JSON; any other
-    algorithm's is stored as given."""
+def _check_auth_data(algorithm: str, auth_data) -> None:
+    """The known algorithm's auth_data is a signed object, so it must be canonical JSON; any
+    other algorithm's is stored as given (clients decide what they trust)."""
     if algorithm == ALGORITHM:
+        if not isinstance(auth_data, dict):
+            raise errors.BadJson("auth_data must be an object for " + ALGORITHM)
         canonical.check_canonical(auth_data, where="auth_data")
 
 
-def create_version(user_id: str, algorithm: str, auth_data: dict) -> dict:
+def create_version(user_id: str, algorithm: str, auth_data) -> dict:
     _check_auth_data(algorithm, auth_data)
     with write_transaction():
         row = RoomKeysVersion.create(user_id=user_id, algorithm=algorithm,
@@ -89,7 +91,7 @@ def get_version(user_id: str, version: str | None) -> dict:
     return _info(row)
 
 
-def update_version(user_id: str, version: str, algorithm: str, auth_data: dict,
+def update_version(user_id: str, version: str, algorithm: str, auth_data,
                    body_version: str | None) -> None:
     if body_version is not None and body_version != version:
         raise errors.InvalidParam("The version in the body does not match the path")
