@@ -121,3 +121,18 @@ def test_whois_other_user_needs_admin(admin, alice, register_user):
     response = admin.get(f"{WHOIS}/{quote('@nobody:localhost:8008')}")
     assert response.status_code == 404
     assert response.get_json()["errcode"] == "M_NOT_FOUND"
+
+
+def test_whois_shows_the_devices_last_user_agent(client, admin, register_user):
+    bob = register_user("bob")
+    token = bob.get("/_matrix/client/v3/account/whoami").request.headers["Authorization"]
+    client.get("/_matrix/client/v3/account/whoami",
+               headers={"Authorization": token, "User-Agent": "Element/1.11 (test)"})
+    body = admin.get(f"{WHOIS}/{quote(bob.user_id)}").get_json()
+    [connection] = body["devices"][bob.device_id]["sessions"][0]["connections"]
+    assert connection["user_agent"] == "Element/1.11 (test)"
+    client.get("/_matrix/client/v3/account/whoami",
+               headers={"Authorization": token, "User-Agent": "nio/0.25"})
+    body = admin.get(f"{WHOIS}/{quote(bob.user_id)}").get_json()
+    [connection] = body["devices"][bob.device_id]["sessions"][0]["connections"]
+    assert connection["user_agent"] == "nio/0.25"

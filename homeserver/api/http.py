@@ -111,7 +111,8 @@ def require_auth() -> auth.Requester:
     token = access_token_from_request()
     if token is None:
         raise errors.MissingToken()
-    requester = auth.authenticate(token, client_ip())
+    requester = auth.authenticate(token, client_ip(),
+                                  user_agent=request.headers.get("User-Agent"))
     g.requester = requester
     return requester
 

@@ -23,6 +23,7 @@ class Device(BaseModel):
     display_name = peewee.TextField(null=True)
     last_seen_ip = peewee.CharField(null=True, max_length=64)
     last_seen_ts = peewee.BigIntegerField(null=True)
+    last_seen_user_agent = peewee.CharField(null=True, max_length=512)
     created_ts = peewee.BigIntegerField()
 
     class Meta:

@@ -72,7 +72,7 @@ def whois(requester: Requester, user_id: str) -> dict:
     """GET /admin/whois/{userId}: for server admins and the user themselves.
 
     Each device is one session (the login that created it); its one connection is where and
-    when the device was last seen. User agents are not recorded, so ``user_agent`` is absent.
+    when the device was last seen, and with which User-Agent.
     """
     if not (requester.is_admin or requester.user_id == user_id):
         raise errors.Forbidden("Only server administrators can look up other users")
@@ -85,6 +85,8 @@ def whois(requester: Requester, user_id: str) -> dict:
             connection = {"last_seen": device.last_seen_ts}
             if device.last_seen_ip is not None:
                 connection["ip"] = device.last_seen_ip
+            if device.last_seen_user_agent is not None:
+                connection["user_agent"] = device.last_seen_user_agent
             connections.append(connection)
         devices[device.device_id] = {"sessions": [{"connections": connections}]}
     return {"user_id": user_id, "devices": devices}

@@ -43,7 +43,8 @@ class IssuedTokens:
         return out
 
 
-def authenticate(token: str, ip: str | None = None, *, allow_locked: bool = False) -> Requester:
+def authenticate(token: str, ip: str | None = None, *, allow_locked: bool = False,
+                 user_agent: str | None = None) -> Requester:
     """The requester an access token identifies, or UnknownToken / UserLocked / ...
 
     ``allow_locked``: for the endpoints a locked account may still use (logout, logout/all).
@@ -63,9 +64,13 @@ def authenticate(token: str, ip: str | None = None, *, allow_locked: bool = Fals
         raise errors.UserLocked()
     if row.refresh_token_id is not None and not row.used:
         _retire_previous_tokens(row)
-    _touch_device(user.user_id, row.device_id, ip)
+    _touch_device(user.user_id, row.device_id, ip, user_agent)
     return Requester(user_id=user.user_id, device_id=row.device_id, token_id=row.id,
                      is_admin=user.is_admin, is_suspended=user.suspended)
+
+
+# Longer User-Agent headers are cut (the column's size).
+MAX_USER_AGENT = 512
 
 
 def _retire_previous_tokens(row: AccessToken) -> None:
@@ -75,13 +80,19 @@ def _retire_previous_tokens(row: AccessToken) -> None:
         RefreshToken.delete().where(RefreshToken.next_token_id == row.refresh_token_id).execute()
 
 
-def _touch_device(user_id: str, device_id: str, ip: str | None) -> None:
+def _touch_device(user_id: str, device_id: str, ip: str | None,
+                  user_agent: str | None = None) -> None:
     now = db.now_ms()
     stale = now - LAST_SEEN_GRANULARITY_MS
-    query = (Device.update(last_seen_ts=now, last_seen_ip=ip)
-             .where((Device.user == user_id) & (Device.device_id == device_id)
-                    & ((Device.last_seen_ts.is_null()) | (Device.last_seen_ts < stale)
-                       | (Device.last_seen_ip != ip))))
+    user_agent = user_agent[:MAX_USER_AGENT] if user_agent else None
+    changed = (Device.last_seen_ts.is_null()) | (Device.last_seen_ts < stale) | (
+        Device.last_seen_ip != ip)
+    if user_agent is not None:
+        changed |= Device.last_seen_user_agent.is_null() | (
+            Device.last_seen_user_agent != user_agent)
+    query = (Device.update(last_seen_ts=now, last_seen_ip=ip,
+                           last_seen_user_agent=user_agent or Device.last_seen_user_agent)
+             .where((Device.user == user_id) & (Device.device_id == device_id) & changed))
     try:
         query.execute()
     except peewee.OperationalError:
