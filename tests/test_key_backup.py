@@ -209,3 +209,22 @@ def test_unknown_algorithm_auth_data_may_be_any_json(client):
     assert alice.put(f"{V3}/room_keys/version/{version}", json={
         "algorithm": "org.example.future", "auth_data": "changed"}).status_code == 200
     assert alice.get(f"{V3}/room_keys/version").get_json()["auth_data"] == "changed"
+
+
+def test_unknown_algorithm_session_data_may_be_any_json(client):
+    alice = make_user(client, "alice")
+    version = alice.post(f"{V3}/room_keys/version", json={
+        "algorithm": "org.example.future", "auth_data": "opaque"}).get_json()["version"]
+    data = {**key_data(), "session_data": "anopaquestring"}
+    response = alice.put(f"{V3}/room_keys/keys/{ROOM}/s1?version={version}", json=data)
+    assert response.status_code == 200, response.get_json()
+    got = alice.get(f"{V3}/room_keys/keys/{ROOM}/s1?version={version}").get_json()
+    assert got["session_data"] == "anopaquestring"
+
+
+def test_known_algorithm_session_data_must_be_an_object(client):
+    alice = make_user(client, "alice")
+    version = new_backup(alice)
+    data = {**key_data(), "session_data": "not an object"}
+    response = alice.put(f"{V3}/room_keys/keys/{ROOM}/s1?version={version}", json=data)
+    assert response.status_code == 400 and response.get_json()["errcode"] == "M_BAD_JSON"

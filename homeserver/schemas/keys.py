@@ -59,7 +59,7 @@ class KeyBackupDataSchema(_Body):
     first_message_index = StrictInteger(required=True, validate=validate.Range(min=0))
     forwarded_count = StrictInteger(required=True, validate=validate.Range(min=0))
     is_verified = StrictBoolean(required=True)
-    session_data = JsonObject(required=True)
+    session_data = JsonValue(required=True)  # an object for the known algorithm
 
 
 class RoomKeyBackupSchema(_Body):

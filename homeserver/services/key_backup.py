@@ -157,6 +157,11 @@ def put_keys(user_id: str, version: str, rooms: dict[str, dict[str, dict]]) -> d
             canonical.check_canonical(data["session_data"], where="session_data")
     with write_transaction():
         row = _writable(user_id, version)
+        if row.algorithm == ALGORITHM:
+            # The known algorithm's session_data is an object; another's is stored as given.
+            for sessions in rooms.values():
+                if any(not isinstance(data["session_data"], dict) for data in sessions.values()):
+                    raise errors.BadJson("session_data must be an object for " + ALGORITHM)
         changed = False
         for room_id, sessions in rooms.items():
             if not sessions:
