@@ -5,9 +5,10 @@ import json
 import logging
 
 import pytest
+from flask import Blueprint
 
 from homeserver.config import ConfigError, load_config
-from homeserver.log_format import JsonFormatter
+from homeserver.log_format import JsonFormatter, TextFormatter
 from sync_support import V3, create_room, ok
 from user_handle import UserHandle
 
@@ -117,3 +118,27 @@ def test_development_server_request_lines_lose_query_secrets(client, caplog):
     logging.getLogger("werkzeug").info(
         '%s - - "%s" %s', "127.0.0.1", "GET /sync?since=s1&access_token=syt_abc HTTP/1.1", 200)
     assert "syt_abc" not in caplog.text and "since=s1&access_token=<redacted>" in caplog.text
+
+
+def test_an_error_logged_during_a_request_carries_its_request_id(make_app, caplog):
+    app = make_app()
+    crash = Blueprint("crash_test", __name__)
+
+    @crash.get("/_test/crash")
+    def crashing():
+        raise RuntimeError("boom")
+
+    app.register_blueprint(crash)
+    caplog.set_level(logging.INFO)
+    response = app.test_client().get("/_test/crash")
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-Id"]
+    [error] = [r for r in caplog.records if r.name == "homeserver.errors"]
+    assert error.request_id == request_id
+    text = TextFormatter().format(error)
+    assert text.splitlines()[0].endswith(f"unhandled exception [request_id={request_id}]")
+    assert "RuntimeError: boom" in text
+    assert json.loads(JsonFormatter().format(error))["request_id"] == request_id
+    # Outside a request: no ID.
+    logging.getLogger("homeserver.test").warning("not in a request")
+    assert "request_id" not in TextFormatter().format(caplog.records[-1])
