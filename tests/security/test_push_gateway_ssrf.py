@@ -82,7 +82,7 @@ class Redirector:
                 self.end_headers()
 
             def log_message(self, *args):
-                pass
+                """Quiet: the test run's output stays clean."""
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Handler)
         self.url = f"http://127.0.0.2:{self.server.server_port}/_matrix/push/v1/notify"

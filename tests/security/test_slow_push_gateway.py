@@ -49,7 +49,7 @@ class SlowGateway:
                 self.wfile.write(payload)
 
             def log_message(self, *args):
-                pass
+                """Quiet: the test run's output stays clean."""
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
