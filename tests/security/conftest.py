@@ -4,6 +4,8 @@ import signal
 
 import pytest
 
+from sync_support import create_room, join
+
 
 class Hang(BaseException):
     """Raised by ``cpu_guard``: BaseException, so no error handler turns it into a response."""
@@ -20,3 +22,12 @@ def cpu_guard():
     yield
     signal.setitimer(signal.ITIMER_PROF, 0)
     signal.signal(signal.SIGPROF, previous)
+
+
+@pytest.fixture
+def room(register_user):
+    """A public room of alice's that bob has joined: (room_id, alice, bob)."""
+    alice, bob = register_user("alice"), register_user("bob")
+    room_id = create_room(alice, preset="public_chat")
+    join(bob, room_id)
+    return room_id, alice, bob

@@ -11,10 +11,7 @@ long enough that the old engine would never finish; the outcome is checked, not 
 milliseconds) it interrupts the test.
 """
 
-
-import pytest
-
-from sync_support import V3, create_room, join, ok, send
+from sync_support import V3, ok, send
 
 from homeserver.services import globs
 from homeserver.services.push_evaluator import EventFacts, compile_rule
@@ -22,14 +19,6 @@ from homeserver.services.push_evaluator import EventFacts, compile_rule
 RULES = f"{V3}/pushrules/global"
 EVIL = "*a" * 12 + "*b"  # 25 wildcards: within the default limit of 50
 TWEAK = {"set_tweak": "sound", "value": "evil-rule"}
-
-
-@pytest.fixture
-def room(register_user):
-    alice, bob = register_user("alice"), register_user("bob")
-    room_id = create_room(alice, preset="public_chat")
-    join(bob, room_id)
-    return room_id, alice, bob
 
 
 def _tweaked(bob) -> dict:

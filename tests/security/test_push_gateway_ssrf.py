@@ -19,7 +19,7 @@ import pytest
 
 from homeserver.models.push import PushDelivery
 from push_support import Gateway
-from sync_support import V3, create_room, join, ok, send
+from sync_support import V3, ok, send
 
 
 def wait_until(condition, timeout_s=30.0):
@@ -48,14 +48,6 @@ def push_config():
 @pytest.fixture
 def app(make_app, push_config):
     return make_app(push=push_config)
-
-
-@pytest.fixture
-def room(register_user):
-    alice, bob = register_user("alice"), register_user("bob")
-    room_id = create_room(alice, preset="public_chat")
-    join(bob, room_id)
-    return room_id, alice, bob
 
 
 @pytest.fixture
