@@ -2,9 +2,11 @@
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+
+from local_http import LocalHTTPServer
 
 
 class Gateway:
@@ -38,7 +40,7 @@ class Gateway:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server = LocalHTTPServer((host, port), Handler)
         self.port = self.server.server_port
         self.url = f"http://{host}:{self.port}/_matrix/push/v1/notify"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

@@ -18,6 +18,7 @@ import time
 import pytest
 
 from homeserver.models.push import PushDelivery
+from local_http import LocalHTTPServer
 from push_support import Gateway
 from sync_support import V3, ok, send
 
@@ -76,7 +77,7 @@ class Redirector:
             def log_message(self, *args):
                 """Quiet: the test run's output stays clean."""
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Handler)
+        self.server = LocalHTTPServer(("127.0.0.2", 0), Handler)
         self.url = f"http://127.0.0.2:{self.server.server_port}/_matrix/push/v1/notify"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

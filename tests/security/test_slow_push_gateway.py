@@ -14,6 +14,7 @@ import threading
 
 import pytest
 
+from local_http import LocalHTTPServer
 from push_support import Gateway
 from sync_support import V3, create_room, join, ok, send
 
@@ -51,8 +52,7 @@ class SlowGateway:
             def log_message(self, *args):
                 """Quiet: the test run's output stays clean."""
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = LocalHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/_matrix/push/v1/notify"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
