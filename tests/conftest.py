@@ -19,8 +19,8 @@ from argon2 import PasswordHasher
 from homeserver import create_app, db
 from homeserver.config import load_config
 from homeserver.services import passwords, workers
-from db_support import release_connections
-from user_handle import UserHandle
+from helpers.database import release_connections
+from helpers.user_handle import UserHandle
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"

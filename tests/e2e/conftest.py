@@ -1,10 +1,11 @@
-"""Fixtures for end-to-end tests: real gunicorn servers (usage: tests/e2e/gunicorn_server.py)."""
+"""Fixtures for end-to-end tests: real gunicorn servers (usage: tests/helpers/gunicorn_server.py).
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from gunicorn_server import GunicornServer, ServerFailed
+from helpers.gunicorn_server import GunicornServer, ServerFailed
 
 
 @pytest.fixture

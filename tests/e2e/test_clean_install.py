@@ -16,7 +16,7 @@ import venv
 import pytest
 import requests
 
-from gunicorn_server import REPO_ROOT, free_port
+from helpers.gunicorn_server import REPO_ROOT, free_port
 
 STARTUP_GIVE_UP_S = 90
 

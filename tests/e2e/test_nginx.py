@@ -19,10 +19,11 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from gunicorn_server import GunicornServer, ServerFailed, free_port
+from helpers.gunicorn_server import GunicornServer, ServerFailed, free_port
 from homeserver.config import load_config
 from homeserver.services.sync.service import MAX_TIMEOUT_MS
-from nginx_server import NginxServer, directive_values, nginx_binary, readme_nginx_server_block
+from helpers.nginx_server import (NginxServer, directive_values, nginx_binary,
+                                  readme_nginx_server_block)
 
 PASSWORD = "nginx deployment pw 1"
 MiB = 1024 * 1024

@@ -15,7 +15,7 @@ from nio import (AsyncClient, JoinResponse, PresenceEvent, ReceiptEvent,  # noqa
                  RegisterResponse, RoomCreateResponse, RoomSendResponse, SyncResponse,
                  TypingNoticeEvent)
 
-from push_support import Gateway  # noqa: E402
+from helpers.push_gateway import Gateway  # noqa: E402
 
 PASSWORD = "push password 123"
 

@@ -4,7 +4,7 @@ import signal
 
 import pytest
 
-from sync_support import create_room, join
+from helpers.sync import create_room, join
 
 
 class Hang(BaseException):

@@ -5,7 +5,7 @@ gunicorn's logger (gunicorn.conf.py, homeserver/log_redaction.py) redacts creden
 parameters from the request line, query and referer, and from error messages; the README's
 nginx block logs the path without its query string.
 
-Real gunicorn (tests/e2e/gunicorn_server.py) with its access log in a file, and the README's
+Real gunicorn (tests/helpers/gunicorn_server.py) with its access log in a file, and the README's
 nginx in front of it when nginx is installed; the token is used (and works), then the logs
 are searched for it.
 """
@@ -13,7 +13,6 @@ are searched for it.
 from __future__ import annotations
 
 import http.client
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -22,10 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-
-from gunicorn_server import GunicornServer, free_port  # noqa: E402
-from nginx_server import NginxServer, nginx_binary, readme_nginx_server_block  # noqa: E402
+from helpers.gunicorn_server import GunicornServer, free_port
+from helpers.nginx_server import NginxServer, nginx_binary, readme_nginx_server_block
 
 HTTP_TIMEOUT = 60
 

@@ -5,7 +5,7 @@ sender to be joined."""
 
 import pytest
 
-from rooms_support import create_room, error, join, ok, put_state, state_map
+from helpers.rooms import create_room, error, join, ok, put_state, state_map
 
 SERVER = "localhost:8008"
 

@@ -12,7 +12,7 @@ room, and once the leave works again the sweep completes it.
 
 import time
 
-from rooms_support import V3, create_room, invite, join, ok, q, state_map
+from helpers.rooms import V3, create_room, invite, join, ok, q, state_map
 
 from homeserver.models.deactivation import PendingLeave
 from homeserver.services import deactivation, membership

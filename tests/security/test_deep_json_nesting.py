@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from rooms_support import V3, create_room, error, join, ok, q
-from user_handle import UserHandle
+from helpers.rooms import V3, create_room, error, join, ok, q
+from helpers.user_handle import UserHandle
 from homeserver.config import ConfigError, load_config
 from homeserver.services.json_input import nesting_depth
 

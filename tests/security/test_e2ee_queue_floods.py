@@ -8,7 +8,7 @@ the sender with the most queued: the flooder evicts only its own."""
 
 import pytest
 
-from test_keys_support import V3, make_user, new_device
+from helpers.keys import V3, make_user, new_device
 
 LIMIT = 100
 

@@ -4,8 +4,8 @@ as they are, bypassing the redaction of erased users' events that the client for
 
 import json
 
-from rooms_support import V3, join, ok, q, room_with_members, send_ok
-from sync_support import sync
+from helpers.rooms import V3, join, ok, q, room_with_members, send_ok
+from helpers.sync import sync
 from test_deactivation import deactivate
 
 FEDERATION = {"event_format": "federation", "room": {"timeline": {"limit": 50}}}

@@ -5,8 +5,8 @@ are random JSON, the spec's example with one part replaced by a hostile value (w
 huge, deep, out-of-range number), deeply nested, large, or not JSON at all. Every answer must be
 a success or the standard error response (JSON with errcode); never a 5xx.
 
-tests/test_conformance_schemathesis.py generates from the spec's schemas; this one is about
-what a schema-following generator does not send.
+tests/conformance/test_conformance_schemathesis.py generates from the spec's schemas; this one is
+about what a schema-following generator does not send.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from rooms_support import V3, create_room, ok, q, send_ok
-from spec_operations import SpecOperation, load_openapi, matching_rule, spec_available
+from helpers.rooms import V3, create_room, ok, q, send_ok
+from helpers.spec_operations import SpecOperation, load_openapi, matching_rule, spec_available
 from test_error_responses import TokenKeeper, acceptable_problem, rule_path
 
 # A deeper local run: FUZZ_EXAMPLES=100 pytest tests/security/test_fuzz_json_bodies.py

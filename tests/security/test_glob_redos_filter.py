@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
-from sync_support import V3, create_room, event_ids, joined, messages, ok, send, sync
+from helpers.sync import V3, create_room, event_ids, joined, messages, ok, send, sync
 
 from homeserver.services import globs
 

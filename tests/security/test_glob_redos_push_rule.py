@@ -11,7 +11,7 @@ long enough that the old engine would never finish; the outcome is checked, not 
 milliseconds) it interrupts the test.
 """
 
-from sync_support import V3, ok, send
+from helpers.sync import V3, ok, send
 
 from homeserver.services import globs
 from homeserver.services.push_evaluator import EventFacts, compile_rule

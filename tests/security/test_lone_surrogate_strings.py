@@ -6,7 +6,7 @@ written as two escapes) is still accepted."""
 
 import pytest
 
-from rooms_support import V3, create_room, error, ok, q
+from helpers.rooms import V3, create_room, error, ok, q
 
 LONE = b'{"a": "\\ud800"}'
 LONE_KEY = b'{"\\udfff": 1}'

@@ -7,8 +7,8 @@ import peewee
 import pytest
 from flask import Blueprint
 
-from rooms_support import V3, create_room, ok, q
-from test_keys_support import SigningKey, device_keys_for, make_user
+from helpers.rooms import V3, create_room, ok, q
+from helpers.keys import SigningKey, device_keys_for, make_user
 
 WEIRD_NUMBERS = ["\u00b2", "1\u00b2", "\u2460", "\u0661\u0662", "99999999999999999999999999",
                  "-\u00b2", "\uff11"]

@@ -7,7 +7,7 @@ locked while counting and inserting. Real threads, each with its own connection.
 
 import threading
 
-from media_helpers import UPLOAD, register_user_for  # noqa: F401
+from helpers.media import UPLOAD, register_user_for  # noqa: F401
 
 CREATE = "/_matrix/media/v1/create"
 WORKERS = 8

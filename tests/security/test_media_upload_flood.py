@@ -4,7 +4,7 @@ Uploads and /create count against ``rate_limits.media_upload_per_user``: past th
 server answers 429 M_LIMIT_EXCEEDED with retry_after_ms before reading the body.
 """
 
-from media_helpers import UPLOAD, register_user_for  # noqa: F401
+from helpers.media import UPLOAD, register_user_for  # noqa: F401
 
 CREATE = "/_matrix/media/v1/create"
 

@@ -10,7 +10,7 @@ from homeserver import db
 from homeserver.migrations import m0150_room_directory_columns
 from homeserver.models.rooms import Room
 from homeserver.services import directory
-from sync_support import V3, create_room, join, ok
+from helpers.sync import V3, create_room, join, ok
 
 
 def _directory(register_user, count):

@@ -18,9 +18,9 @@ import time
 import pytest
 
 from homeserver.models.push import PushDelivery
-from local_http import LocalHTTPServer
-from push_support import Gateway
-from sync_support import V3, ok, send
+from helpers.local_http import LocalHTTPServer
+from helpers.push_gateway import Gateway
+from helpers.sync import V3, ok, send
 
 
 def wait_until(condition, timeout_s=30.0):

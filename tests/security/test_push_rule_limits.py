@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from sync_support import V3, create_room, join, ok, send
+from helpers.sync import V3, create_room, join, ok, send
 
 from homeserver import db
 from homeserver.migrations import m0100_push_rules_per_user as migration

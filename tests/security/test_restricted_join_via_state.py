@@ -5,7 +5,7 @@ sending the m.room.member event through PUT /state with a self-chosen
 
 import pytest
 
-from rooms_support import (
+from helpers.rooms import (
     V3, create_room, error, invite, join, member_content, ok, put_state, q, room_with_members,
 )
 

@@ -14,9 +14,9 @@ import threading
 
 import pytest
 
-from local_http import LocalHTTPServer
-from push_support import Gateway
-from sync_support import V3, create_room, join, ok, send
+from helpers.local_http import LocalHTTPServer
+from helpers.push_gateway import Gateway
+from helpers.sync import V3, create_room, join, ok, send
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ taking another core. A decode in progress is simulated by holding the slot.
 """
 
 from homeserver.services.media import thumbnails
-from media_helpers import THUMBNAIL, image_bytes, register_user_for, upload  # noqa: F401
+from helpers.media import THUMBNAIL, image_bytes, register_user_for, upload  # noqa: F401
 
 
 def test_decodes_beyond_the_limit_are_refused(make_app, register_user_for):  # noqa: F811

@@ -4,7 +4,7 @@ then the counter), whatever order a request names the devices in."""
 
 import threading
 
-from test_keys_support import V3, make_user, new_device
+from helpers.keys import V3, make_user, new_device
 
 from homeserver.services import to_device
 

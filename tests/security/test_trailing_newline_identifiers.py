@@ -6,8 +6,8 @@ event for it was stored), and ``s5\\n`` was a sync token. Every grammar is now m
 
 import pytest
 
-from rooms_support import V3, create_room, error, ok, q
-from sync_support import sync_path
+from helpers.rooms import V3, create_room, error, ok, q
+from helpers.sync import sync_path
 from homeserver import identifiers
 from homeserver.identifiers import is_valid_localpart, is_valid_server_name, is_valid_user_id
 from homeserver.services.media import ids

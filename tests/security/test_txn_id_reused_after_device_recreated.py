@@ -4,9 +4,9 @@ txnIds from 0 again got the old device's event IDs back for new messages, which 
 never sent. The same happened to any txnId reused long after. Records now go with their device
 (logout, device deletion) and expire after ``requests.txn_id_lifetime_ms``."""
 
-from rooms_support import V3, create_room, ok, q
+from helpers.rooms import V3, create_room, ok, q
 from test_devices import password_auth
-from user_handle import UserHandle
+from helpers.user_handle import UserHandle
 
 from homeserver.models.rooms import EventTransaction
 from homeserver.services import txn_ids

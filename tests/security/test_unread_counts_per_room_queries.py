@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 from homeserver.models.push import NotifyingEvent, PushAction
 from homeserver.services import notifications
-from sql_counter import sql_statements, touching
-from sync_support import V3, create_room, invite, join, ok, send
+from helpers.sql_counter import sql_statements, touching
+from helpers.sync import V3, create_room, invite, join, ok, send
 
 
 def _rooms(alice, bob, count):

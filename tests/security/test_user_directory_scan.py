@@ -8,8 +8,8 @@ changes of join rule and history visibility.
 """
 
 from homeserver.models.rooms import Event
-from sql_counter import sql_statements, touching
-from sync_support import create_room, invite, join, set_state
+from helpers.sql_counter import sql_statements, touching
+from helpers.sync import create_room, invite, join, set_state
 
 PATH = "/_matrix/client/v3/user_directory/search"
 

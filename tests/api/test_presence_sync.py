@@ -1,0 +1,121 @@
+"""Presence in /sync: the user's own and that of users sharing a room, set_presence on /sync,
+changes delivered to incremental syncs, nothing for strangers or with presence off."""
+
+from urllib.parse import quote
+
+import pytest
+
+from helpers.sync import V3, create_room, join, ok, sync
+
+
+def presence_of(body):
+    return {e["sender"]: e["content"] for e in body["presence"]["events"]}
+
+
+def set_status(user, state, **extra):
+    ok(user.put(f"{V3}/presence/{quote(user.user_id)}/status", json={"presence": state, **extra}))
+
+
+@pytest.fixture
+def pair(register_user):
+    alice, bob = register_user("alice"), register_user("bob")
+    room_id = create_room(alice, preset="public_chat")
+    join(bob, room_id)
+    return alice, bob
+
+
+def test_syncing_marks_online_and_room_members_see_it(pair):
+    alice, bob = pair
+    sync(alice)
+    seen = presence_of(sync(bob))
+    assert seen[alice.user_id]["presence"] == "online"
+    assert seen[alice.user_id]["currently_active"] is True
+    assert seen[alice.user_id]["displayname"] == "alice"
+    assert seen[bob.user_id]["presence"] == "online"
+
+
+def test_changes_reach_incremental_syncs(pair):
+    alice, bob = pair
+    first = sync(bob)
+    set_status(alice, "unavailable", status_msg="lunch")
+    seen = presence_of(sync(bob, since=first["next_batch"]))
+    assert seen[alice.user_id]["presence"] == "unavailable"
+    assert seen[alice.user_id]["status_msg"] == "lunch"
+
+
+def test_set_presence_offline_does_not_mark_online(pair):
+    alice, bob = pair
+    sync(alice, set_presence="offline")
+    assert alice.user_id not in presence_of(sync(bob, set_presence="offline"))
+    sync(alice, set_presence="unavailable")
+    assert presence_of(sync(bob))[alice.user_id]["presence"] == "unavailable"
+
+
+def test_strangers_see_nothing(pair, register_user):
+    alice, bob = pair
+    set_status(alice, "online")
+    carol = register_user("carol")
+    assert alice.user_id not in presence_of(sync(carol))
+    # GET follows the same rule; room members may look it up.
+    assert ok(bob.get(f"{V3}/presence/{quote(alice.user_id)}/status"))["presence"] == "online"
+
+
+def test_presence_filter(pair):
+    alice, bob = pair
+    set_status(alice, "online")
+    body = sync(bob, filter={"presence": {"not_types": ["m.presence"]}})
+    assert body["presence"]["events"] == []
+    body = sync(bob, filter={"presence": {"senders": [alice.user_id]}})
+    assert set(presence_of(body)) == {alice.user_id}
+
+
+def test_presence_disabled(make_app):
+    app = make_app(presence={"enabled": False})
+    client = app.test_client()
+    tokens = {}
+    for name in ("dave", "erin"):
+        tokens[name] = client.post(f"{V3}/register", json={
+            "username": name, "password": "pw-123456", "auth": {"type": "m.login.dummy"}},
+        ).get_json()["access_token"]
+    headers = {name: {"Authorization": f"Bearer {token}"} for name, token in tokens.items()}
+    room_id = client.post(f"{V3}/createRoom", headers=headers["dave"],
+                          json={"preset": "public_chat"}).get_json()["room_id"]
+    client.post(f"{V3}/join/{quote(room_id)}", headers=headers["erin"], json={})
+    client.get(f"{V3}/sync", headers=headers["dave"])
+    body = client.get(f"{V3}/sync", headers=headers["erin"]).get_json()
+    assert body["presence"]["events"] == []
+
+
+def test_presence_arrives_when_a_room_is_first_shared(register_user):
+    alice, bob, carol = (register_user(name) for name in ("alice", "bob", "carol"))
+    set_status(alice, "unavailable", status_msg="away")
+    set_status(carol, "online", status_msg="here")
+    room = create_room(alice, preset="public_chat")
+    since = sync(bob, set_presence="offline")["next_batch"]
+    # Bob joins alice's room: her presence (set long before) is in his next sync.
+    join(bob, room)
+    body = sync(bob, since=since, set_presence="offline")
+    assert presence_of(body)[alice.user_id]["status_msg"] == "away"
+    # Carol joins a room bob is in: her presence comes to him, and his to her.
+    sync(bob)  # bob online
+    since = body["next_batch"]
+    carol_since = sync(carol)["next_batch"]
+    join(carol, room)
+    seen = presence_of(sync(bob, since=since))
+    assert seen[carol.user_id]["presence"] == "online"
+    assert seen[carol.user_id]["status_msg"] == "here"
+    theirs = presence_of(sync(carol, since=carol_since))
+    assert theirs[bob.user_id]["presence"] == "online"
+    assert theirs[alice.user_id]["status_msg"] == "away"
+    # Only once: a later sync without changes does not repeat them.
+    again = sync(bob, since=sync(bob)["next_batch"])
+    assert carol.user_id not in presence_of(again)
+
+
+def test_newcomer_never_online_is_sent_offline(register_user):
+    alice, bob = register_user("alice"), register_user("bob")
+    room = create_room(alice, preset="public_chat")
+    since = sync(alice, set_presence="offline")["next_batch"]
+    join(bob, room)  # bob has never synced: no presence of his is known
+    seen = presence_of(sync(alice, since=since, set_presence="offline"))
+    assert seen[bob.user_id]["presence"] == "offline"

@@ -1,0 +1,118 @@
+"""Push delivery to an HTTP push gateway (Push Gateway API POST /_matrix/push/v1/notify): the
+payload in both formats, retries with backoff, rejected pushkeys. A small gateway started by
+each test records what it receives."""
+
+import time
+
+import pytest
+
+from helpers.push_gateway import gateway  # noqa: F401 (fixture)
+from helpers.sync import V3, create_room, join, ok, send
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(push={"allow_http_gateways": True, "ip_range_allowlist": ["127.0.0.1/32"]})
+
+
+def set_pusher(user, url, pushkey="pk-bob", **data):
+    ok(user.post(f"{V3}/pushers/set", json={
+        "kind": "http", "app_id": "org.example.app", "pushkey": pushkey,
+        "app_display_name": "Example", "device_display_name": "Phone", "lang": "en",
+        "data": {"url": url, **data}}))
+
+
+@pytest.fixture
+def room(register_user):
+    alice, bob = register_user("alice"), register_user("bob")
+    room_id = create_room(alice, preset="public_chat", name="Tea room")
+    join(bob, room_id)
+    return room_id, alice, bob
+
+
+def wait_until(condition, timeout_s=30.0):
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+def test_full_format_notification(room, gateway):  # noqa: F811
+    room_id, alice, bob = room
+    set_pusher(bob, gateway.url, custom="kept")
+    event_id = send(alice, room_id, "hello there")
+    received = gateway.wait_for(1)
+    assert len(received) == 1 and received[0]["path"] == "/_matrix/push/v1/notify"
+    notification = received[0]["body"]["notification"]
+    assert notification["event_id"] == event_id and notification["room_id"] == room_id
+    assert notification["type"] == "m.room.message"
+    assert notification["sender"] == alice.user_id
+    assert notification["content"]["body"] == "hello there"
+    assert notification["room_name"] == "Tea room"
+    assert notification["counts"] == {"unread": 1}
+    # A two-member room: .m.rule.room_one_to_one sets a sound, so the push is urgent.
+    assert notification["prio"] == "high"
+    [device] = notification["devices"]
+    assert device["app_id"] == "org.example.app" and device["pushkey"] == "pk-bob"
+    assert device["data"] == {"custom": "kept"}  # everything but the url is forwarded
+    assert device["tweaks"] == {"sound": "default"}
+    assert isinstance(device["pushkey_ts"], int)
+
+
+def test_event_id_only_format(room, gateway):  # noqa: F811
+    room_id, alice, bob = room
+    set_pusher(bob, gateway.url, format="event_id_only")
+    event_id = send(alice, room_id, "private content")
+    notification = gateway.wait_for(1)[0]["body"]["notification"]
+    assert set(notification) == {"event_id", "room_id", "counts", "prio", "devices"}
+    assert notification["event_id"] == event_id
+    assert notification["devices"][0]["data"] == {"format": "event_id_only"}
+
+
+def test_only_notifying_events_of_others_are_pushed(room, gateway):  # noqa: F811
+    room_id, alice, bob = room
+    set_pusher(bob, gateway.url)
+    send(bob, room_id, "my own message")
+    send(alice, room_id, "beep", msgtype="m.notice")
+    last = send(alice, room_id, "a real one")
+    # Deliveries go out in the order they were queued: a push for an earlier event would
+    # arrive before this one.
+    received = gateway.wait_for(1)
+    assert received[0]["body"]["notification"]["event_id"] == last
+
+
+def test_failed_delivery_is_retried(room, gateway):  # noqa: F811
+    room_id, alice, bob = room
+    gateway.statuses = [500, 502]
+    set_pusher(bob, gateway.url)
+    event_id = send(alice, room_id, "try again")
+    received = gateway.wait_for(1)
+    assert [r["body"]["notification"]["event_id"] for r in received] == [event_id]
+
+
+def test_gateway_down_then_back(room, gateway):  # noqa: F811
+    from helpers.push_gateway import Gateway
+    room_id, alice, bob = room
+    url = gateway.url
+    gateway.close()
+    set_pusher(bob, url)
+    event_id = send(alice, room_id, "queued")
+    time.sleep(1.5)  # at least one attempt fails against the closed port
+    port = int(url.split(":")[2].split("/")[0])
+    back = Gateway.on_port(port)
+    try:
+        received = back.wait_for(1)
+        assert [r["body"]["notification"]["event_id"] for r in received] == [event_id]
+    finally:
+        back.close()
+
+
+def test_rejected_pushkey_removes_the_pusher(room, gateway):  # noqa: F811
+    room_id, alice, bob = room
+    gateway.reject = {"pk-bob"}
+    set_pusher(bob, gateway.url)
+    set_pusher(bob, gateway.url, pushkey="pk-other")
+    send(alice, room_id, "hello")
+    gateway.wait_for(1)
+    assert wait_until(lambda: [p["pushkey"] for p in ok(bob.get(f"{V3}/pushers"))["pushers"]]
+                      == ["pk-other"])

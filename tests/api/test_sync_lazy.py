@@ -1,0 +1,116 @@
+"""Lazy-loading room members in /sync (spec: Lazy-loading room members): only the senders'
+members, never again what the device already has (unless include_redundant_members), always
+the gap's membership changes on a limited sync, and again after a lost response."""
+
+import pytest
+
+from helpers.sync import create_room, join, joined, send, set_state, sync, sync_path
+
+LAZY = {"room": {"state": {"lazy_load_members": True}, "timeline": {"limit": 2}}}
+REDUNDANT = {"room": {"state": {"lazy_load_members": True, "include_redundant_members": True},
+                      "timeline": {"limit": 2}}}
+
+
+def members(entry):
+    return {e["state_key"] for e in entry["state"]["events"] if e["type"] == "m.room.member"}
+
+
+@pytest.fixture
+def users(register_user):
+    return [register_user(name) for name in ("alice", "bob", "carol", "dave", "erin")]
+
+
+@pytest.fixture
+def room(users):
+    alice = users[0]
+    room_id = create_room(alice, preset="public_chat", name="Lazy room")
+    for user in users[1:]:
+        join(user, room_id)
+    return room_id
+
+
+def test_initial_lazy_sync_sends_only_needed_members(users, room):
+    alice, bob, carol, dave, erin = users
+    for user in (bob, carol, bob):
+        send(user, room, f"from {user.user_id}")
+    entry = joined(sync(erin, filter=LAZY), room)
+    assert members(entry) == {bob.user_id, carol.user_id, erin.user_id}
+    # Without lazy-loading every member is there.
+    full = joined(sync(erin), room)
+    assert {alice.user_id, bob.user_id, carol.user_id, dave.user_id, erin.user_id} <= (
+        members(full) | {e["state_key"] for e in full["timeline"]["events"]
+                         if e["type"] == "m.room.member"})
+
+
+def test_incremental_lazy_sync_skips_redundant_members(users, room):
+    alice, bob, carol, dave, erin = users
+    send(bob, room, "hi")
+    first = sync(erin, filter=LAZY)
+    assert bob.user_id in members(joined(first, room))
+    send(bob, room, "again")
+    send(dave, room, "new sender")
+    entry = joined(sync(erin, filter=LAZY, since=first["next_batch"]), room)
+    assert members(entry) == {dave.user_id}
+    # include_redundant_members sends them anyway.
+    again = joined(sync(erin, filter=REDUNDANT, since=first["next_batch"]), room)
+    assert members(again) == {bob.user_id, dave.user_id}
+
+
+def test_changed_member_is_sent_again(users, room):
+    alice, bob, carol, dave, erin = users
+    send(bob, room, "hi")
+    first = sync(erin, filter=LAZY)
+    set_state(bob, room, "m.room.member", {"membership": "join", "displayname": "Bobby"},
+              state_key=bob.user_id)
+    for i in range(4):
+        send(carol, room, f"filler {i}")
+    send(bob, room, "renamed")
+    # Bob's rename happened in the gap of a limited sync: it must be in the state.
+    entry = joined(sync(erin, filter=LAZY, since=first["next_batch"]), room)
+    assert entry["timeline"]["limited"] is True
+    renamed = [e for e in entry["state"]["events"] if e["state_key"] == bob.user_id]
+    assert renamed and renamed[0]["content"]["displayname"] == "Bobby"
+
+
+def test_lost_response_is_resent(users, room):
+    alice, bob, carol, dave, erin = users
+    send(bob, room, "hi")
+    first = sync(erin, filter=LAZY)
+    send(carol, room, "hello")
+    lost = joined(sync(erin, filter=LAZY, since=first["next_batch"]), room)
+    assert members(lost) == {carol.user_id}
+    # The client never got that response and syncs from the same token again.
+    retry = joined(sync(erin, filter=LAZY, since=first["next_batch"]), room)
+    assert members(retry) == {carol.user_id}
+
+
+def test_other_device_has_its_own_memory(users, room, client):
+    alice, bob, carol, dave, erin = users
+    send(bob, room, "hi")
+    sync(erin, filter=LAZY)
+    response = client.post("/_matrix/client/v3/login", json={
+        "type": "m.login.password", "identifier": {"type": "m.id.user", "user": "erin"},
+        "password": erin.password})
+    token = response.get_json()["access_token"]
+    body = client.get(sync_path(filter=LAZY),
+                      headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert bob.user_id in members(joined(body, room))
+
+
+def test_own_member_is_included_on_initial_sync(users, room):
+    alice, bob, carol, dave, erin = users
+    for i in range(5):
+        send(alice, room, f"{i}")
+    entry = joined(sync(erin, filter=LAZY), room)
+    assert erin.user_id in members(entry)
+
+
+def test_heroes_members_are_included(register_user):
+    alice, bob = register_user("alice"), register_user("bob")
+    room = create_room(alice, preset="public_chat")
+    join(bob, room)
+    for i in range(4):
+        send(alice, room, f"{i}")
+    entry = joined(sync(alice, filter=LAZY), room)
+    assert entry["summary"]["m.heroes"] == [bob.user_id]
+    assert bob.user_id in members(entry)

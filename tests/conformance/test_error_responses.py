@@ -1,0 +1,232 @@
+"""Every route answers bad requests with the standard error response.
+
+Walks every rule of the app's url_map (so routes added later are covered without editing this
+file), fills path variables with plausible values, and sends: no token, a token that does not
+exist, a malformed JSON body, and methods the route does not allow. Each answer must be either a
+success or a well-formed standard error (JSON, errcode + error strings, application/json, status
+>= 400) and never a 5xx. Where the spec says an operation needs a token, the answer without one
+must be 401 M_MISSING_TOKEN.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import Blueprint, jsonify
+
+from helpers.spec_operations import (operation_for, plausible_value, spec_available,
+                             standard_error_problem_parts)
+
+CHECKED_METHODS = ("GET", "PUT", "POST", "DELETE")
+BODY_METHODS = ("PUT", "POST", "DELETE")
+MALFORMED_JSON = b'{"not": json'
+CAPABILITIES = "/_matrix/client/v3/capabilities"
+
+
+def standard_error_problem(response) -> str | None:
+    """Why ``response`` is not a well-formed error answer, or None when it is one."""
+    return standard_error_problem_parts(
+        response.status_code, response.headers.get("Content-Type"),
+        response.headers.get("Access-Control-Allow-Origin"),
+        response.get_json(silent=True), response.get_data()[:200])
+
+
+def acceptable_problem(response) -> str | None:
+    """Success or a well-formed error; anything else (5xx, HTML error page...) is a problem."""
+    if response.status_code < 400:
+        return None
+    return standard_error_problem(response)
+
+
+def rule_path(rule, overrides: dict | None = None) -> str:
+    values = {}
+    for name in rule.arguments:
+        converter = rule._converters.get(name)
+        items = getattr(converter, "items", None)
+        if items:
+            values[name] = sorted(items)[-1]
+        else:
+            values[name] = (overrides or {}).get(name, plausible_value(name))
+    built = rule.build(values, append_unknown=False)
+    assert built is not None, f"cannot build a path for {rule.rule}"
+    return built[1]
+
+
+def routed_requests(app):
+    """(rule, method, path) for every rule and every method it serves."""
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        for method in CHECKED_METHODS:
+            if method in rule.methods:
+                yield rule, method
+
+
+class TokenKeeper:
+    """A user's token, replaced by a new registration when a request has logged it out."""
+
+    def __init__(self, client, register_user):
+        self.client = client
+        self.register_user = register_user
+        self.user = register_user()
+
+    def headers(self) -> dict:
+        if self.client.get(CAPABILITIES, headers=self.user.headers).status_code == 401:
+            self.user = self.register_user()
+        return self.user.headers
+
+
+def report(failures: list[str]) -> str:
+    return f"{len(failures)} bad answer(s):\n" + "\n".join(failures)
+
+
+def test_routes_exist(app):
+    assert sum(1 for _ in routed_requests(app)) > 5
+
+
+def check_without_token(app, client) -> list[str]:
+    failures = []
+    for rule, method in routed_requests(app):
+        path = rule_path(rule)
+        response = client.open(path, method=method)
+        where = f"{method} {path} (rule {rule.rule}), no token"
+        problem = acceptable_problem(response)
+        if problem:
+            failures.append(f"{where}: {problem}")
+            continue
+        operation = operation_for(app, rule, method)
+        if operation is not None and operation.auth == "required":
+            body = response.get_json(silent=True) or {}
+            if response.status_code != 401 or body.get("errcode") != "M_MISSING_TOKEN":
+                failures.append(f"{where}: the spec requires a token for "
+                                f"{operation.operation_id}, got {response.status_code} {body}")
+    return failures
+
+
+def check_unknown_token(app, client) -> list[str]:
+    failures = []
+    headers = {"Authorization": "Bearer syt_this_token_does_not_exist"}
+    for rule, method in routed_requests(app):
+        path = rule_path(rule)
+        response = client.open(path, method=method, headers=headers)
+        where = f"{method} {path}, unknown token"
+        problem = acceptable_problem(response)
+        if problem:
+            failures.append(f"{where}: {problem}")
+            continue
+        operation = operation_for(app, rule, method)
+        if operation is not None and operation.auth == "required":
+            body = response.get_json(silent=True) or {}
+            if response.status_code != 401 or body.get("errcode") != "M_UNKNOWN_TOKEN":
+                failures.append(f"{where}: expected 401 M_UNKNOWN_TOKEN for "
+                                f"{operation.operation_id}, got {response.status_code} {body}")
+    return failures
+
+
+def check_malformed_json(app, client, tokens: TokenKeeper) -> list[str]:
+    failures = []
+    for rule, method in routed_requests(app):
+        if method not in BODY_METHODS:
+            continue
+        headers = tokens.headers()
+        path = rule_path(rule, {"user_id": tokens.user.user_id})
+        response = client.open(path, method=method, headers=headers, data=MALFORMED_JSON,
+                               content_type="application/json")
+        where = f"{method} {path}, malformed JSON"
+        problem = acceptable_problem(response)
+        if problem:
+            failures.append(f"{where}: {problem}")
+            continue
+        operation = operation_for(app, rule, method)
+        if operation is not None and operation.json_body_required and response.status_code < 400:
+            failures.append(f"{where}: {operation.operation_id} takes a JSON body, but a "
+                            f"malformed one was accepted ({response.status_code})")
+    return failures
+
+
+def check_wrong_methods(app, client) -> list[str]:
+    failures = []
+    adapter = app.url_map.bind("localhost")
+    for rule in app.url_map.iter_rules():
+        path = rule_path(rule)
+        for method in CHECKED_METHODS + ("PATCH",):
+            if adapter.test(path, method=method):
+                continue
+            response = client.open(path, method=method)
+            where = f"{method} {path} (rule {rule.rule}), method not allowed"
+            problem = standard_error_problem(response)
+            if problem:
+                failures.append(f"{where}: {problem}")
+            elif (response.status_code, response.get_json()["errcode"]) != (405, "M_UNRECOGNIZED"):
+                failures.append(f"{where}: expected 405 M_UNRECOGNIZED, got "
+                                f"{response.status_code} {response.get_json()}")
+    return failures
+
+
+def test_every_route_without_token(app, client):
+    failures = check_without_token(app, client)
+    assert not failures, report(failures)
+
+
+def test_every_route_with_unknown_token(app, client):
+    failures = check_unknown_token(app, client)
+    assert not failures, report(failures)
+
+
+def test_every_route_with_malformed_json(app, client, register_user):
+    failures = check_malformed_json(app, client, TokenKeeper(client, register_user))
+    assert not failures, report(failures)
+
+
+def test_every_route_with_wrong_method(app, client):
+    failures = check_wrong_methods(app, client)
+    assert not failures, report(failures)
+
+
+def test_the_checks_catch_bad_routes(make_app, register_user):
+    """The walkers above do find routes that answer badly (so they cannot pass vacuously)."""
+    app = make_app()
+    bad = Blueprint("bad_routes_for_test", __name__)
+
+    @bad.get("/_matrix/client/v3/_test_html_error/<user_id>")
+    def html_error(user_id):
+        return "<h1>Bad</h1>", 400
+
+    @bad.post("/_matrix/client/v3/_test_crash")
+    def crash():
+        raise RuntimeError("boom")
+
+    @bad.post("/_matrix/client/v3/_test_ignores_body")
+    def ignores_body():
+        return jsonify({})
+
+    app.register_blueprint(bad)
+    client = app.test_client()
+    failures = "\n".join(check_without_token(app, client))
+    assert "_test_html_error" in failures and "Content-Type" in failures
+    assert "_test_crash" in failures and "status 500" in failures
+    failures = "\n".join(check_malformed_json(app, client, TokenKeeper(client, register_user)))
+    assert "_test_crash" in failures
+    assert "_test_ignores_body" not in failures  # no spec operation says it takes a body
+
+
+@pytest.mark.parametrize("path", ["/_matrix/client/v3/no_such_endpoint",
+                                  "/_matrix/client/v3/rooms",
+                                  "/_matrix/client/unknown_version/login",
+                                  "/no/such/path"])
+def test_unknown_paths(client, path):
+    for method in CHECKED_METHODS:
+        response = client.open(path, method=method)
+        assert standard_error_problem(response) is None, (method, path)
+        assert response.status_code == 404
+        assert response.get_json()["errcode"] == "M_UNRECOGNIZED"
+
+
+def test_options_preflight_answers_every_route(app, client):
+    for rule in app.url_map.iter_rules():
+        response = client.open(rule_path(rule), method="OPTIONS")
+        assert response.status_code == 200, rule.rule
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_spec_is_present_for_auth_checks():
+    if not spec_available():
+        pytest.skip("the Matrix spec is not present (../shared/spec or $MATRIX_SPEC_DIR): "
+                    "the checks that compare routes with the spec's operations were skipped")

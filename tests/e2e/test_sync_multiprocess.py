@@ -1,0 +1,88 @@
+"""Real-time delivery across servers: two separate gunicorn deployments (each with several worker
+processes) on one database, as two hosts behind a load balancer would be. A message sent through
+one reaches a /sync long-poll held on the other within a second (PostgreSQL: LISTEN/NOTIFY;
+SQLite, one host: the listener's poll of the stream position).
+"""
+
+import statistics
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+from helpers.gunicorn_server import GunicornServer
+
+ROUNDS = 5
+SERVER_NAME = "localhost:8008"
+
+
+def register(base: str, localpart: str) -> dict:
+    response = requests.post(f"{base}/_matrix/client/v3/register", json={
+        "username": localpart, "password": "correct horse battery",
+        "auth": {"type": "m.login.dummy"}}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def call(method: str, url: str, token: str, **kwargs) -> dict:
+    response = requests.request(method, url, headers={"Authorization": f"Bearer {token}"},
+                                timeout=60, **kwargs)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture
+def two_servers(database_url, tmp_path):
+    servers = []
+    try:
+        for name in ("a", "b"):
+            server = GunicornServer(database_url, tmp_path / name, workers=2,
+                                    server_name=SERVER_NAME)
+            servers.append(server.start())
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_message_reaches_long_poll_on_other_server(two_servers):
+    a, b = two_servers
+    suffix = uuid.uuid4().hex[:8]
+    alice = register(a.base_url, f"alice{suffix}")
+    bob = register(b.base_url, f"bob{suffix}")
+    client_a = f"{a.base_url}/_matrix/client/v3"
+    client_b = f"{b.base_url}/_matrix/client/v3"
+
+    room = call("POST", f"{client_a}/createRoom", alice["access_token"],
+                json={"preset": "public_chat"})["room_id"]
+    call("POST", f"{client_b}/join/{room}", bob["access_token"], json={})
+    since = call("GET", f"{client_b}/sync", bob["access_token"])["next_batch"]
+
+    latencies = []
+    for round_number in range(ROUNDS):
+        result = {}
+
+        def hold_sync():
+            result["body"] = call("GET", f"{client_b}/sync", bob["access_token"],
+                                  params={"since": since, "timeout": "30000"})
+            result["at"] = time.monotonic()
+
+        poll = threading.Thread(target=hold_sync, daemon=True)
+        poll.start()
+        time.sleep(0.5)  # let the long-poll reach server B and start waiting
+        assert poll.is_alive(), result.get("body")
+        sent_at = time.monotonic()
+        event_id = call("PUT", f"{client_a}/rooms/{room}/send/m.room.message/txn{round_number}",
+                        alice["access_token"],
+                        json={"msgtype": "m.text", "body": f"round {round_number}"})["event_id"]
+        poll.join(60)
+        assert not poll.is_alive(), "the long-poll on the other server never returned"
+        timeline = result["body"]["rooms"]["join"][room]["timeline"]["events"]
+        assert [event["event_id"] for event in timeline] == [event_id]
+        latencies.append(result["at"] - sent_at)
+        since = result["body"]["next_batch"]
+
+    # The median guards against one scheduling hiccup on a busy machine.
+    assert statistics.median(latencies) < 1.0, latencies
