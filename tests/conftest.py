@@ -20,6 +20,8 @@ from homeserver import create_app, db
 from homeserver.config import load_config
 from homeserver.services import passwords, workers
 from helpers.database import release_connections
+from helpers.push_gateway import Gateway
+from helpers.rooms import create_room, join
 from helpers.user_handle import UserHandle
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -185,6 +187,54 @@ def register_user(client):
                           data.get("device_id"), password)
 
     return factory
+
+
+@pytest.fixture
+def register_user_for(register_user):
+    """``register_user_for(app, "alice")``: registered with ``register_user`` (same database),
+    sending its requests to ``app`` (an app built with other configuration)."""
+
+    def factory(app, localpart=None):
+        handle = register_user(localpart)
+        return UserHandle(app.test_client(), handle.user_id, handle.access_token,
+                          handle.device_id, handle.password)
+
+    return factory
+
+
+# The users most tests need, registered through the API. A module that needs one set up
+# differently gives its fixture another name (e.g. ``alice_with_previews``).
+
+@pytest.fixture
+def alice(register_user):
+    return register_user("alice")
+
+
+@pytest.fixture
+def bob(register_user):
+    return register_user("bob")
+
+
+@pytest.fixture
+def eve(register_user):
+    return register_user("eve")
+
+
+@pytest.fixture
+def room(register_user):
+    """A public room of alice's that bob has joined: (room_id, alice, bob)."""
+    alice, bob = register_user("alice"), register_user("bob")
+    room_id = create_room(alice, preset="public_chat")
+    join(bob, room_id)
+    return room_id, alice, bob
+
+
+@pytest.fixture
+def gateway():
+    """A push gateway on loopback (helpers/push_gateway.py), closed after the test."""
+    server = Gateway()
+    yield server
+    server.close()
 
 
 def pytest_terminal_summary(terminalreporter):

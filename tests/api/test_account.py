@@ -3,19 +3,12 @@
 import pytest
 
 from homeserver.models.users import User
+from helpers.accounts import password_auth
 
 PASSWORD = "/_matrix/client/v3/account/password"
 DEACTIVATE = "/_matrix/client/v3/account/deactivate"
 LOGIN = "/_matrix/client/v3/login"
 WHOAMI = "/_matrix/client/v3/account/whoami"
-
-
-def password_auth(user, password="correct horse battery", session=None):
-    auth = {"type": "m.login.password", "password": password,
-            "identifier": {"type": "m.id.user", "user": user}}
-    if session:
-        auth["session"] = session
-    return auth
 
 
 def login(client, user, password="correct horse battery"):

@@ -3,9 +3,9 @@ only what changed on incremental syncs, everything for a newly joined room, filt
 
 from urllib.parse import quote
 
-import pytest
-
-from helpers.sync import V3, create_room, join, joined, ok, sync
+from helpers.api import V3, ok
+from helpers.rooms import create_room, join
+from helpers.sync import joined, sync
 
 
 def global_types(body):
@@ -15,11 +15,6 @@ def global_types(body):
 def room_types(body, room_id):
     entry = body["rooms"]["join"].get(room_id, {})
     return {e["type"]: e["content"] for e in entry.get("account_data", {}).get("events", [])}
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
 
 
 def put_global(user, data_type, content):

@@ -20,11 +20,6 @@ def admin(register_user):
     return make_admin(register_user("admin"))
 
 
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
 @pytest.mark.parametrize("flag,path", [("locked", "lock"), ("suspended", "suspend")])
 def test_admin_sets_and_reads_flag(admin, alice, flag, path):
     url = f"{ADMIN}/{path}/{quote(alice.user_id)}"

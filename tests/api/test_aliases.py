@@ -1,7 +1,7 @@
 """Room aliases: PUT/GET/DELETE /directory/room/{roomAlias}, GET /rooms/{roomId}/aliases."""
 
-from helpers.rooms import (V3, create_room, error, join, ok, put_state_ok, q,
-                           room_with_members, state_map)
+from helpers.api import V3, error, ok, q
+from helpers.rooms import create_room, join, put_state_ok, room_with_members, state_map
 
 ALIAS = "#home:localhost:8008"
 

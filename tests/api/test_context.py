@@ -6,17 +6,9 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.sync import (V1, V3, create_room, event_ids, join, messages, ok, send, set_state)
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
-@pytest.fixture
-def bob(register_user):
-    return register_user("bob")
+from helpers.api import V1, V3, ok
+from helpers.rooms import create_room, join, put_state_ok, send_ok
+from helpers.sync import event_ids, messages
 
 
 def context(user, room, event_id, **params):
@@ -26,7 +18,7 @@ def context(user, room, event_id, **params):
 
 def test_context_around_an_event(alice):
     room = create_room(alice, name="Context")
-    sent = [send(alice, room, f"m{i}") for i in range(9)]
+    sent = [send_ok(alice, room, f"m{i}") for i in range(9)]
     body = ok(context(alice, room, sent[4], limit=4))
     assert body["event"]["event_id"] == sent[4]
     assert body["event"]["room_id"] == room
@@ -43,7 +35,7 @@ def test_context_around_an_event(alice):
 
 def test_limit_zero_still_returns_the_event(alice):
     room = create_room(alice)
-    event_id = send(alice, room)
+    event_id = send_ok(alice, room)
     body = ok(context(alice, room, event_id, limit=0))
     assert body["event"]["event_id"] == event_id
     assert body["events_before"] == [] and body["events_after"] == []
@@ -51,9 +43,9 @@ def test_limit_zero_still_returns_the_event(alice):
 
 def test_filter_applies_to_context_but_not_the_event(alice):
     room = create_room(alice)
-    first = send(alice, room, "a")
-    middle = send(alice, room, "b", event_type="org.example.other")
-    last = send(alice, room, "c")
+    first = send_ok(alice, room, "a")
+    middle = send_ok(alice, room, "b", event_type="org.example.other")
+    last = send_ok(alice, room, "c")
     body = ok(context(alice, room, middle, limit=10,
                       filter=json.dumps({"types": ["m.room.message"]})))
     assert body["event"]["event_id"] == middle
@@ -66,7 +58,7 @@ def test_filter_applies_to_context_but_not_the_event(alice):
 def test_lazy_loaded_members(alice, bob):
     room = create_room(alice, preset="public_chat")
     join(bob, room)
-    event_id = send(bob, room, "hi")
+    event_id = send_ok(bob, room, "hi")
     body = ok(context(alice, room, event_id, limit=0,
                       filter=json.dumps({"lazy_load_members": True})))
     assert {e["state_key"] for e in body["state"]} == {bob.user_id}
@@ -74,9 +66,9 @@ def test_lazy_loaded_members(alice, bob):
 
 def test_state_is_at_the_last_event_returned(alice):
     room = create_room(alice, topic="first")
-    event_id = send(alice, room)
-    send(alice, room, "after")
-    set_state(alice, room, "m.room.topic", {"topic": "later"})
+    event_id = send_ok(alice, room)
+    send_ok(alice, room, "after")
+    put_state_ok(alice, room, "m.room.topic", {"topic": "later"})
     body = ok(context(alice, room, event_id, limit=2))
     topic = [e for e in body["state"] if e["type"] == "m.room.topic"][0]
     assert topic["content"]["topic"] == "first"
@@ -84,8 +76,8 @@ def test_state_is_at_the_last_event_returned(alice):
 
 def test_unknown_or_invisible_event_is_not_found(alice, bob):
     room = create_room(alice, preset="public_chat")
-    set_state(alice, room, "m.room.history_visibility", {"history_visibility": "joined"})
-    secret = send(alice, room, "before bob")
+    put_state_ok(alice, room, "m.room.history_visibility", {"history_visibility": "joined"})
+    secret = send_ok(alice, room, "before bob")
     join(bob, room)
     for user, event_id in ((alice, "$nope"), (bob, secret)):
         response = context(user, room, event_id)
@@ -96,13 +88,13 @@ def test_unknown_or_invisible_event_is_not_found(alice, bob):
 def test_event_of_another_room_is_not_found(alice):
     room = create_room(alice)
     other = create_room(alice)
-    event_id = send(alice, other)
+    event_id = send_ok(alice, other)
     assert context(alice, room, event_id).status_code == 404
 
 
 def test_non_member_is_forbidden(alice, bob):
     room = create_room(alice)
-    event_id = send(alice, room)
+    event_id = send_ok(alice, room)
     response = context(bob, room, event_id)
     assert response.status_code == 403
     assert response.get_json()["errcode"] == "M_FORBIDDEN"
@@ -110,7 +102,7 @@ def test_non_member_is_forbidden(alice, bob):
 
 def test_bad_limit(alice):
     room = create_room(alice)
-    event_id = send(alice, room)
+    event_id = send_ok(alice, room)
     response = context(alice, room, event_id, limit="many")
     assert response.status_code == 400
     assert response.get_json()["errcode"] == "M_INVALID_PARAM"
@@ -128,9 +120,9 @@ def origin_ts(user, room, event_id):
 
 def test_timestamp_to_event_both_directions(alice):
     room = create_room(alice)
-    first = send(alice, room, "first")
+    first = send_ok(alice, room, "first")
     time.sleep(0.01)
-    second = send(alice, room, "second")
+    second = send_ok(alice, room, "second")
     ts_first, ts_second = origin_ts(alice, room, first), origin_ts(alice, room, second)
     assert ts_first < ts_second
     forward = ok(timestamp_to_event(alice, room, ts_first + 1, "f"))
@@ -143,7 +135,7 @@ def test_timestamp_to_event_both_directions(alice):
 
 def test_timestamp_to_event_not_found(alice):
     room = create_room(alice)
-    send(alice, room)
+    send_ok(alice, room)
     response = timestamp_to_event(alice, room, 2**52, "f")
     assert response.status_code == 404
     assert response.get_json()["errcode"] == "M_NOT_FOUND"
@@ -152,8 +144,8 @@ def test_timestamp_to_event_not_found(alice):
 
 def test_timestamp_to_event_respects_visibility(alice, bob):
     room = create_room(alice, preset="public_chat")
-    set_state(alice, room, "m.room.history_visibility", {"history_visibility": "joined"})
-    secret = send(alice, room, "secret")
+    put_state_ok(alice, room, "m.room.history_visibility", {"history_visibility": "joined"})
+    secret = send_ok(alice, room, "secret")
     time.sleep(0.01)
     join(bob, room)
     response = timestamp_to_event(bob, room, origin_ts(alice, room, secret), "b")

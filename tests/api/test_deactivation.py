@@ -5,24 +5,14 @@ import os
 
 from helpers.media import DOWNLOAD, media_files, upload
 
-from helpers.rooms import (V3, create_room, invite, join, ok, q, room_with_members, send_ok,
-                           state_map)
+from helpers.api import V3, ok, q
+from helpers.rooms import create_room, invite, join, room_with_members, send_ok, state_map
 from test_cross_signing import CrossSigning, query, upload_cs
 from helpers.keys import SigningKey, device_keys_for
+from helpers.accounts import deactivate
 
 from homeserver.models.account_data import AccountData
 from homeserver.models.users import User
-
-
-def deactivate(user, **body):
-    first = user.post(f"{V3}/account/deactivate", json=body)
-    assert first.status_code == 401, first.get_json()
-    session = first.get_json()["session"]
-    response = user.post(f"{V3}/account/deactivate", json={**body, "auth": {
-        "type": "m.login.password", "session": session, "password": user.password,
-        "identifier": {"type": "m.id.user", "user": user.user_id}}})
-    assert response.status_code == 200, response.get_json()
-    assert response.get_json() == {"id_server_unbind_result": "success"}
 
 
 def membership_of(viewer, room_id, user) -> str:

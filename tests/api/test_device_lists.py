@@ -1,7 +1,8 @@
 """Device-list tracking: device_lists.changed/left in /sync and GET /keys/changes, the key
 counts every sync carries, and what deleting a device leaves behind."""
 
-from helpers.keys import V3, SigningKey, device_keys_for, make_user, new_device, signed_otk
+from helpers.keys import (V3, SigningKey, cross_signing_key, device_keys_for, make_user,
+                          new_device, signed_otk)
 
 
 def sync(user, since=None):
@@ -81,7 +82,6 @@ def test_new_device_keys_show_to_room_members_only(client):
 
 
 def test_cross_signing_change_is_announced(client):
-    from helpers.keys import cross_signing_key
     alice = make_user(client, "alice", "A1")
     bob = make_user(client, "bob", "B1")
     room = public_room(alice)

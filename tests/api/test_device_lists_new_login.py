@@ -3,7 +3,8 @@
 receive device_list updates for their own devices"); logging in again to the same device does
 not."""
 
-from helpers.rooms import V3, create_room, join
+from helpers.api import V3
+from helpers.rooms import create_room, join
 
 
 def sync(user, since=None):

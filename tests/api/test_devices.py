@@ -1,16 +1,14 @@
 """Device management: list, get, rename, delete (with user-interactive auth)."""
 
+from helpers.keys import SigningKey, device_keys_for
+from helpers.rooms import create_room, join
+from helpers.sync import sync
+from helpers.user_handle import UserHandle
+from helpers.accounts import password_auth
+
 DEVICES = "/_matrix/client/v3/devices"
 LOGIN = "/_matrix/client/v3/login"
 WHOAMI = "/_matrix/client/v3/account/whoami"
-
-
-def password_auth(user, password="correct horse battery", session=None):
-    auth = {"type": "m.login.password", "password": password,
-            "identifier": {"type": "m.id.user", "user": user}}
-    if session:
-        auth["session"] = session
-    return auth
 
 
 def login(client, user, **extra):
@@ -139,8 +137,6 @@ def test_device_ids_with_slashes(client, register_user):
 # --- what other users see ------------------------------------------------------------------------
 
 def test_renaming_a_device_announces_the_device_list(client, register_user):
-    from helpers.sync import create_room, join, sync
-
     amy = register_user("amy")
     bob = register_user("bob")
     join(bob, create_room(amy, preset="public_chat"))
@@ -150,9 +146,6 @@ def test_renaming_a_device_announces_the_device_list(client, register_user):
 
 
 def test_logout_removes_the_devices_keys(client, register_user):
-    from helpers.user_handle import UserHandle
-    from helpers.keys import SigningKey, device_keys_for
-
     cai = register_user("cai")
     second = login(client, "cai")
     laptop = UserHandle(client, cai.user_id, second["access_token"], second["device_id"],

@@ -1,6 +1,7 @@
 """The published room directory: /directory/list/room/{roomId} and GET/POST /publicRooms."""
 
-from helpers.rooms import V3, create_room, error, join, ok, put_state_ok, q
+from helpers.api import V3, error, ok, q
+from helpers.rooms import create_room, join, put_state_ok
 
 
 def publish(user, room_id, visibility="public"):

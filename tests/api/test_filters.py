@@ -37,11 +37,6 @@ def assert_error(response, status, errcode, mentions=None):
         assert mentions in body["error"], body
 
 
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
 def test_upload_and_download_round_trip(alice):
     response = alice.post(filter_path(alice.user_id), json=EXAMPLE)
     assert response.status_code == 200, response.get_json()

@@ -1,22 +1,11 @@
 """GET /v1/rooms/{roomId}/hierarchy (spec module "Spaces"): depth-first walk of m.space.child
 events, child order, what a user may see, suggested_only, max_depth, pagination, loops."""
 
-import pytest
-
-from helpers.rooms import create_room, error, invite, join, ok, put_state_ok, q
+from helpers.api import error, ok, q
+from helpers.rooms import create_room, invite, join, put_state_ok
 
 V1 = "/_matrix/client/v1"
 SERVER = "localhost:8008"
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
-@pytest.fixture
-def bob(register_user):
-    return register_user("bob")
 
 
 def space(user, name, **body):

@@ -3,6 +3,7 @@
 import pytest
 
 from homeserver.models.users import User
+from helpers.keys import SigningKey, cross_signing_key
 
 LOGIN = "/_matrix/client/v3/login"
 WHOAMI = "/_matrix/client/v3/account/whoami"
@@ -101,8 +102,6 @@ def test_device_display_name_and_reuse(client, register_user):
 
 
 def test_device_id_cannot_be_a_cross_signing_key(client, register_user):
-    from helpers.keys import SigningKey, cross_signing_key
-
     rae = register_user("rae")
     master = SigningKey()
     uploaded = rae.post("/_matrix/client/v3/keys/device_signing/upload", json={

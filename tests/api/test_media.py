@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-from helpers.media import (DOWNLOAD, SERVER, UPLOAD, media_files, register_user_for,  # noqa: F401
-                           upload)
+from helpers.media import DOWNLOAD, SERVER, UPLOAD, media_files, upload
 
 CREATE = "/_matrix/media/v1/create"
 LEGACY_DOWNLOAD = "/_matrix/media/v3/download"

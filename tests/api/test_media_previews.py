@@ -7,8 +7,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from helpers.local_http import LocalHTTPServer
-from helpers.media import (DOWNLOAD, THUMBNAIL, image_bytes, media_files,  # noqa: F401
-                           register_user_for)
+from helpers.media import DOWNLOAD, THUMBNAIL, image_bytes, media_files
 
 PREVIEW = "/_matrix/client/v1/media/preview_url"
 PNG = image_bytes(400, 300)
@@ -83,7 +82,8 @@ PREVIEWS_ON = {"enabled": True, "ip_range_allowlist": ["127.0.0.1/32"],
 
 
 @pytest.fixture
-def alice(make_app, register_user_for):
+def previewer(make_app, register_user_for):
+    """alice, on an app with URL previews on (``.app``)."""
     app = make_app(media={"url_preview": PREVIEWS_ON})
     user = register_user_for(app, "alice")
     user.app = app
@@ -102,8 +102,8 @@ def test_previews_are_off_by_default(client, register_user, site):
     assert Handler.hits == before
 
 
-def test_open_graph_preview_with_image(alice, site):
-    response = preview(alice, f"{site}/page.html")
+def test_open_graph_preview_with_image(previewer, site):
+    response = preview(previewer, f"{site}/page.html")
     assert response.status_code == 200, response.get_json()
     og = response.get_json()
     assert og["og:title"] == "Matrix Blog Post"
@@ -114,41 +114,41 @@ def test_open_graph_preview_with_image(alice, site):
     assert og["og:image:width"] == 400 and og["og:image:height"] == 300
     assert og["matrix:image:size"] == len(PNG)
     ref = og["og:image"][len("mxc://"):]
-    assert alice.get(f"{DOWNLOAD}/{ref}").data == PNG
-    assert media_files(alice.app, "thumbnails")  # the preview image was thumbnailed
-    assert alice.get(f"{THUMBNAIL}/{ref}?width=320&height=240").status_code == 200
+    assert previewer.get(f"{DOWNLOAD}/{ref}").data == PNG
+    assert media_files(previewer.app, "thumbnails")  # the preview image was thumbnailed
+    assert previewer.get(f"{THUMBNAIL}/{ref}?width=320&height=240").status_code == 200
 
 
-def test_title_and_description_fallbacks(alice, site):
-    og = preview(alice, f"{site}/plain.html").get_json()
+def test_title_and_description_fallbacks(previewer, site):
+    og = preview(previewer, f"{site}/plain.html").get_json()
     assert og == {"og:title": "Plain Page", "og:description": "Only a description"}
 
 
-def test_preview_of_an_image_url(alice, site):
-    og = preview(alice, f"{site}/img.png").get_json()
+def test_preview_of_an_image_url(previewer, site):
+    og = preview(previewer, f"{site}/img.png").get_json()
     assert og["og:image"].startswith("mxc://")
     assert og["og:title"] == "img.png"
     assert og["matrix:image:size"] == len(PNG)
 
 
-def test_other_content_gives_an_empty_preview(alice, site):
-    assert preview(alice, f"{site}/file.bin").get_json() == {}
+def test_other_content_gives_an_empty_preview(previewer, site):
+    assert preview(previewer, f"{site}/file.bin").get_json() == {}
 
 
-def test_previews_are_cached(alice, site):
+def test_previews_are_cached(previewer, site):
     before = Handler.hits.get("/plain.html?cached", 0)
-    first = preview(alice, f"{site}/plain.html?cached")
-    second = preview(alice, f"{site}/plain.html?cached", ts=str(int(time.time() * 1000)))
+    first = preview(previewer, f"{site}/plain.html?cached")
+    second = preview(previewer, f"{site}/plain.html?cached", ts=str(int(time.time() * 1000)))
     assert first.get_json() == second.get_json()
     assert Handler.hits["/plain.html?cached"] == before + 1
 
 
-def test_redirects_are_followed_and_checked(alice, site):
-    assert preview(alice, f"{site}/redirect").get_json()["og:title"] == "Matrix Blog Post"
-    response = preview(alice, f"{site}/redirect-private")
+def test_redirects_are_followed_and_checked(previewer, site):
+    assert preview(previewer, f"{site}/redirect").get_json()["og:title"] == "Matrix Blog Post"
+    response = preview(previewer, f"{site}/redirect-private")
     assert response.status_code == 403
     assert response.get_json()["errcode"] == "M_FORBIDDEN"
-    response = preview(alice, f"{site}/loop")
+    response = preview(previewer, f"{site}/loop")
     assert response.status_code == 502
 
 
@@ -171,28 +171,28 @@ def test_allow_listed_loopback_still_obeys_the_deny_list(make_app, register_user
     assert response.status_code == 403
 
 
-def test_size_and_time_are_bounded(alice, site):
-    response = preview(alice, f"{site}/big")
+def test_size_and_time_are_bounded(previewer, site):
+    response = preview(previewer, f"{site}/big")
     assert response.status_code == 502
     assert response.get_json()["errcode"] == "M_TOO_LARGE"
-    response = preview(alice, f"{site}/slow")
+    response = preview(previewer, f"{site}/slow")
     assert response.status_code == 502
     assert response.get_json()["errcode"] == "M_UNKNOWN"
 
 
-def test_bad_urls(alice, site):
+def test_bad_urls(previewer, site):
     for url in ("ftp://example.org/", "file:///etc/passwd", "not a url", "http://"):
-        response = preview(alice, url)
+        response = preview(previewer, url)
         assert response.status_code == 400, url
         assert response.get_json()["errcode"] == "M_INVALID_PARAM"
-    response = alice.get(PREVIEW)
+    response = previewer.get(PREVIEW)
     assert response.status_code == 400
     assert response.get_json()["errcode"] == "M_MISSING_PARAM"
-    assert preview(alice, f"{site}/missing").status_code == 502
+    assert preview(previewer, f"{site}/missing").status_code == 502
 
 
-def test_preview_requires_auth_and_legacy_path_works(alice, site):
-    assert alice.app.test_client().get(PREVIEW, query_string={"url": site}).status_code == 401
-    response = alice.get("/_matrix/media/v3/preview_url",
-                         query_string={"url": f"{site}/plain.html"})
+def test_preview_requires_auth_and_legacy_path_works(previewer, site):
+    assert previewer.app.test_client().get(PREVIEW, query_string={"url": site}).status_code == 401
+    response = previewer.get("/_matrix/media/v3/preview_url",
+                             query_string={"url": f"{site}/plain.html"})
     assert response.get_json()["og:title"] == "Plain Page"

@@ -5,8 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from helpers.media import (SERVER, THUMBNAIL, image_bytes, media_files,  # noqa: F401
-                           register_user_for, upload)
+from helpers.media import THUMBNAIL, image_bytes, media_files, upload
 
 
 def thumb(user, ref, width, height, method=None, **extra):
@@ -21,11 +20,6 @@ def thumb(user, ref, width, height, method=None, **extra):
 def opened(response):
     assert response.status_code == 200, response.get_json()
     return Image.open(io.BytesIO(response.data))
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
 
 
 def test_crop_gives_the_requested_aspect(client, alice):

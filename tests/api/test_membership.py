@@ -1,8 +1,8 @@
 """Membership endpoints: join (ID and alias), invite, leave, forget, kick, ban, unban, knock."""
 
-from helpers.rooms import (V3, create_room, error, invite, join, leave, member_content,
-                           membership_action, ok, put_state, put_state_ok, q, room_with_members,
-                           send, send_ok, state_map)
+from helpers.api import V3, error, ok, q
+from helpers.rooms import (create_room, invite, join, leave, member_content, membership_action,
+                           put_state, put_state_ok, room_with_members, send, send_ok, state_map)
 
 
 def test_join_public_room_by_id_and_alias(register_user):

@@ -6,18 +6,9 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.sync import (V3, create_room, event_ids, join, joined, leave, messages, ok, send,
-                          set_state, sync)
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
-@pytest.fixture
-def bob(register_user):
-    return register_user("bob")
+from helpers.api import V3, ok
+from helpers.rooms import create_room, join, leave, put_state_ok, send_ok
+from helpers.sync import event_ids, joined, messages, sync
 
 
 def all_events_backwards(user, room, **params):
@@ -38,7 +29,7 @@ def all_events_backwards(user, room, **params):
 
 def test_paging_back_reaches_the_start_of_the_room(alice):
     room = create_room(alice)
-    sent = [send(alice, room, f"m{i}") for i in range(25)]
+    sent = [send_ok(alice, room, f"m{i}") for i in range(25)]
     ids, pages = all_events_backwards(alice, room, limit=7)
     assert ids[:25] == list(reversed(sent))
     chunk = ok(messages(alice, room, dir="b", limit=100))["chunk"]
@@ -51,7 +42,7 @@ def test_paging_back_reaches_the_start_of_the_room(alice):
 def test_forward_from_sync_token_and_back(alice):
     room = create_room(alice)
     since = sync(alice)["next_batch"]
-    sent = [send(alice, room, f"m{i}") for i in range(5)]
+    sent = [send_ok(alice, room, f"m{i}") for i in range(5)]
     page = ok(messages(alice, room, dir="f", **{"from": since}, limit=3))
     assert event_ids(page["chunk"]) == sent[:3]
     assert page["start"] == since
@@ -60,7 +51,7 @@ def test_forward_from_sync_token_and_back(alice):
     # At the live edge "end" is still there (Synapse), to keep paging from when more comes.
     edge = ok(messages(alice, room, dir="f", **{"from": rest["end"]}, limit=10))
     assert edge["chunk"] == [] and "end" not in edge
-    newer = send(alice, room, "newer")
+    newer = send_ok(alice, room, "newer")
     assert event_ids(ok(messages(alice, room, dir="f", **{"from": rest["end"]}))["chunk"]) == [
         newer]
     # Backwards from the end token of the first page gives those events in reverse.
@@ -70,9 +61,9 @@ def test_forward_from_sync_token_and_back(alice):
 
 def test_to_token_bounds_the_page(alice):
     room = create_room(alice)
-    sent = [send(alice, room, f"m{i}") for i in range(3)]
+    sent = [send_ok(alice, room, f"m{i}") for i in range(3)]
     middle = sync(alice)["next_batch"]
-    later = [send(alice, room, f"n{i}") for i in range(3)]
+    later = [send_ok(alice, room, f"n{i}") for i in range(3)]
     page = ok(messages(alice, room, dir="b", to=middle, limit=10))
     assert event_ids(page["chunk"]) == list(reversed(later))
     done = ok(messages(alice, room, dir="b", **{"from": page["end"]}, to=middle, limit=10))
@@ -84,7 +75,7 @@ def test_to_token_bounds_the_page(alice):
 def test_default_limit_is_ten(alice):
     room = create_room(alice)
     for i in range(15):
-        send(alice, room, f"m{i}")
+        send_ok(alice, room, f"m{i}")
     page = ok(messages(alice, room, dir="b"))
     assert len(page["chunk"]) == 10
     assert "end" in page
@@ -92,15 +83,15 @@ def test_default_limit_is_ten(alice):
 
 def test_chunk_events_have_room_id(alice):
     room = create_room(alice)
-    send(alice, room)
+    send_ok(alice, room)
     page = ok(messages(alice, room, dir="b", limit=1))
     assert page["chunk"][0]["room_id"] == room
 
 
 def test_filter(alice):
     room = create_room(alice)
-    text = send(alice, room, "t")
-    image = send(alice, room, "i", msgtype="m.image", url="mxc://localhost:8008/x")
+    text = send_ok(alice, room, "t")
+    image = send_ok(alice, room, "i", msgtype="m.image", url="mxc://localhost:8008/x")
     page = ok(messages(alice, room, dir="b", filter=json.dumps({"contains_url": True})))
     assert event_ids(page["chunk"]) == [image]
     page = ok(messages(alice, room, dir="b", limit=2,
@@ -115,7 +106,7 @@ def test_lazy_loaded_members_in_state(alice, bob, register_user):
     room = create_room(alice, preset="public_chat")
     join(bob, room)
     join(carol, room)
-    send(bob, room, "from bob")
+    send_ok(bob, room, "from bob")
     page = ok(messages(alice, room, dir="b", limit=1,
                        filter=json.dumps({"lazy_load_members": True})))
     members = {e["state_key"] for e in page["state"]}
@@ -125,10 +116,10 @@ def test_lazy_loaded_members_in_state(alice, bob, register_user):
 
 def test_history_visibility_applies(alice, bob):
     room = create_room(alice, preset="public_chat")
-    set_state(alice, room, "m.room.history_visibility", {"history_visibility": "joined"})
-    secret = send(alice, room, "before bob")
+    put_state_ok(alice, room, "m.room.history_visibility", {"history_visibility": "joined"})
+    secret = send_ok(alice, room, "before bob")
     join(bob, room)
-    after = send(alice, room, "after bob")
+    after = send_ok(alice, room, "after bob")
     ids, _ = all_events_backwards(bob, room, limit=5)
     assert after in ids
     assert secret not in ids
@@ -137,9 +128,9 @@ def test_history_visibility_applies(alice, bob):
 def test_former_member_sees_up_to_leaving(alice, bob):
     room = create_room(alice, preset="public_chat")
     join(bob, room)
-    before = send(alice, room, "bob is here")
+    before = send_ok(alice, room, "bob is here")
     leave(bob, room)
-    after = send(alice, room, "bob is gone")
+    after = send_ok(alice, room, "bob is gone")
     ids, _ = all_events_backwards(bob, room, limit=3)
     assert before in ids
     assert after not in ids
@@ -147,7 +138,7 @@ def test_former_member_sees_up_to_leaving(alice, bob):
 
 def test_non_member_is_forbidden(alice, bob):
     room = create_room(alice)
-    send(alice, room)
+    send_ok(alice, room)
     response = messages(bob, room, dir="b")
     assert response.status_code == 403
     assert response.get_json()["errcode"] == "M_FORBIDDEN"
@@ -155,8 +146,8 @@ def test_non_member_is_forbidden(alice, bob):
 
 def test_world_readable_room_is_readable_by_anyone(alice, bob):
     room = create_room(alice, preset="public_chat")
-    set_state(alice, room, "m.room.history_visibility", {"history_visibility": "world_readable"})
-    message = send(alice, room, "public")
+    put_state_ok(alice, room, "m.room.history_visibility", {"history_visibility": "world_readable"})
+    message = send_ok(alice, room, "public")
     assert message in event_ids(ok(messages(bob, room, dir="b"))["chunk"])
 
 
@@ -179,7 +170,7 @@ def test_bad_arguments(alice, query, errcode):
 
 def test_prev_batch_of_initial_sync_continues_history(alice):
     room = create_room(alice)
-    sent = [send(alice, room, f"m{i}") for i in range(6)]
+    sent = [send_ok(alice, room, f"m{i}") for i in range(6)]
     entry = joined(sync(alice, filter={"room": {"timeline": {"limit": 2}}}), room)
     page = ok(messages(alice, room, dir="b", **{"from": entry["timeline"]["prev_batch"]},
                        limit=4))

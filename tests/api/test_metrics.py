@@ -12,17 +12,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from homeserver.models.push import PushDelivery, Pusher
 from homeserver.services import metrics
 from homeserver.services.sync import service as sync_service
-from helpers.sync import V3, create_room, send, sync
+from helpers.api import V3
+from helpers.rooms import create_room, send_ok
+from helpers.sync import sync
 
 
 @pytest.fixture
 def app(make_app):
     return make_app(metrics={"enabled": True})
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
 
 
 def scrape(client) -> dict:
@@ -84,8 +81,8 @@ def test_latency_histogram_has_buckets_per_endpoint(client):
 def test_events_persisted_and_sync_sizes(client, alice):
     room = create_room(alice)
     before = scrape(client)
-    send(alice, room, "one")
-    send(alice, room, "two")
+    send_ok(alice, room, "one")
+    send_ok(alice, room, "two")
     body = alice.get(f"{V3}/sync").get_data()
     after = scrape(client)
     assert value(after, "homeserver_events_persisted_total") == \

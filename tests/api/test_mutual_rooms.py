@@ -4,7 +4,8 @@ from urllib.parse import quote
 
 from homeserver.services import mutual_rooms
 
-from helpers.rooms import create_room, error, invite, join, leave, ok, room_with_members
+from helpers.api import error, ok
+from helpers.rooms import create_room, invite, join, leave, room_with_members
 
 URL = "/_matrix/client/v1/mutual_rooms"
 

@@ -5,23 +5,16 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.sync import V3, create_room, invite, join, ok, send
+from helpers.api import V3, ok
+from helpers.rooms import create_room, invite, send_ok
 
 PATH = f"{V3}/notifications"
 
 
-@pytest.fixture
-def room(register_user):
-    alice, bob = register_user("alice"), register_user("bob")
-    room_id = create_room(alice, preset="public_chat")
-    join(bob, room_id)
-    return room_id, alice, bob
-
-
 def test_lists_notifications_newest_first(room):
     room_id, alice, bob = room
-    first = send(alice, room_id, "one")
-    mention = send(alice, room_id, "two", **{"m.mentions": {"user_ids": [bob.user_id]}})
+    first = send_ok(alice, room_id, "one")
+    mention = send_ok(alice, room_id, "two", **{"m.mentions": {"user_ids": [bob.user_id]}})
     body = ok(bob.get(PATH))
     assert [n["event"]["event_id"] for n in body["notifications"]] == [mention, first]
     newest = body["notifications"][0]
@@ -39,8 +32,8 @@ def test_lists_notifications_newest_first(room):
 
 def test_read_flag_follows_receipts(room):
     room_id, alice, bob = room
-    first = send(alice, room_id, "one")
-    second = send(alice, room_id, "two")
+    first = send_ok(alice, room_id, "one")
+    second = send_ok(alice, room_id, "two")
     ok(bob.post(f"{V3}/rooms/{quote(room_id)}/receipt/m.read/{quote(first)}", json={}))
     read = {n["event"]["event_id"]: n["read"] for n in ok(bob.get(PATH))["notifications"]}
     assert read == {first: True, second: False}
@@ -48,15 +41,15 @@ def test_read_flag_follows_receipts(room):
 
 def test_only_highlight(room):
     room_id, alice, bob = room
-    send(alice, room_id, "plain")
-    mention = send(alice, room_id, "hey", **{"m.mentions": {"user_ids": [bob.user_id]}})
+    send_ok(alice, room_id, "plain")
+    mention = send_ok(alice, room_id, "hey", **{"m.mentions": {"user_ids": [bob.user_id]}})
     body = ok(bob.get(f"{PATH}?only=highlight"))
     assert [n["event"]["event_id"] for n in body["notifications"]] == [mention]
 
 
 def test_pagination(room):
     room_id, alice, bob = room
-    sent = [send(alice, room_id, f"m{i}") for i in range(5)]
+    sent = [send_ok(alice, room_id, f"m{i}") for i in range(5)]
     page = ok(bob.get(f"{PATH}?limit=2"))
     seen = [n["event"]["event_id"] for n in page["notifications"]]
     while "next_token" in page:

@@ -4,7 +4,7 @@ import hashlib
 
 from homeserver.models.openid import OpenIdToken
 from homeserver.services import openid
-from helpers.rooms import V3, error, ok, q
+from helpers.api import V3, error, ok, q
 
 
 def request_token(user, user_id=None, body=None):

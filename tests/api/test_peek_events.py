@@ -7,17 +7,9 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.sync import V3, create_room, event_ids, join, messages, ok, send, set_state
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
-@pytest.fixture
-def eve(register_user):
-    return register_user("eve")
+from helpers.api import V3, ok
+from helpers.rooms import create_room, join, put_state_ok, send_ok
+from helpers.sync import event_ids, messages
 
 
 def peek(user, **params):
@@ -27,7 +19,7 @@ def peek(user, **params):
 
 def world_readable_room(user) -> str:
     room = create_room(user)
-    set_state(user, room, "m.room.history_visibility", {"history_visibility": "world_readable"})
+    put_state_ok(user, room, "m.room.history_visibility", {"history_visibility": "world_readable"})
     return room
 
 
@@ -38,7 +30,7 @@ def initial_end(user, room) -> str:
 def test_outsider_reads_new_events_from_initial_sync_token(alice, eve):
     room = world_readable_room(alice)
     token = initial_end(eve, room)
-    sent = [send(alice, room, f"m{i}") for i in range(3)]
+    sent = [send_ok(alice, room, f"m{i}") for i in range(3)]
     body = ok(peek(eve, room_id=room, timeout=0, **{"from": token}))
     assert event_ids(body["chunk"]) == sent
     assert body["start"] == token
@@ -46,7 +38,7 @@ def test_outsider_reads_new_events_from_initial_sync_token(alice, eve):
     # Nothing new since "end": an empty chunk and the same position.
     again = ok(peek(eve, room_id=room, timeout=0, **{"from": body["end"]}))
     assert again["chunk"] == []
-    later = send(alice, room, "later")
+    later = send_ok(alice, room, "later")
     assert event_ids(ok(peek(eve, room_id=room, timeout=0, **{"from": again["end"]}))["chunk"]) \
         == [later]
 
@@ -54,7 +46,7 @@ def test_outsider_reads_new_events_from_initial_sync_token(alice, eve):
 def test_tokens_work_with_messages(alice, eve):
     room = world_readable_room(alice)
     token = initial_end(eve, room)
-    sent = send(alice, room, "m")
+    sent = send_ok(alice, room, "m")
     body = ok(peek(eve, room_id=room, timeout=0, **{"from": token}))
     back = ok(messages(eve, room, dir="b", limit=1, **{"from": body["end"]}))
     assert event_ids(back["chunk"]) == [sent]
@@ -62,10 +54,10 @@ def test_tokens_work_with_messages(alice, eve):
 
 def test_without_from_starts_now(alice, eve):
     room = world_readable_room(alice)
-    send(alice, room, "old")
+    send_ok(alice, room, "old")
     body = ok(peek(eve, room_id=room, timeout=0))
     assert body["chunk"] == []
-    new = send(alice, room, "new")
+    new = send_ok(alice, room, "new")
     assert event_ids(ok(peek(eve, room_id=room, timeout=0, **{"from": body["end"]}))["chunk"]) \
         == [new]
 
@@ -83,7 +75,7 @@ def test_long_poll_wakes_on_a_new_event(alice, eve, app):
 
     waiter = threading.Thread(target=wait)
     waiter.start()
-    sent = send(alice, room, "wake up")
+    sent = send_ok(alice, room, "wake up")
     waiter.join(120)
     assert not waiter.is_alive()
     assert event_ids(result["body"]["chunk"]) == [sent]
@@ -100,7 +92,7 @@ def test_long_poll_times_out_empty(alice, eve):
 def test_member_may_call_it(alice):
     room = create_room(alice)
     token = initial_end(alice, room)
-    sent = send(alice, room, "mine")
+    sent = send_ok(alice, room, "mine")
     assert event_ids(ok(peek(alice, room_id=room, timeout=0, **{"from": token}))["chunk"]) \
         == [sent]
 
@@ -119,8 +111,8 @@ def test_outsider_of_a_private_room_is_forbidden(alice, eve):
 def test_room_no_longer_world_readable_hides_later_events(alice, eve):
     room = world_readable_room(alice)
     token = initial_end(eve, room)
-    set_state(alice, room, "m.room.history_visibility", {"history_visibility": "shared"})
-    send(alice, room, "private now")
+    put_state_ok(alice, room, "m.room.history_visibility", {"history_visibility": "shared"})
+    send_ok(alice, room, "private now")
     assert peek(eve, room_id=room, timeout=0, **{"from": token}).status_code == 403
 
 

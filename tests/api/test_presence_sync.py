@@ -5,7 +5,9 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.sync import V3, create_room, join, ok, sync
+from helpers.api import V3, ok
+from helpers.rooms import create_room, join
+from helpers.sync import sync
 
 
 def presence_of(body):

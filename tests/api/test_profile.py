@@ -22,11 +22,6 @@ def assert_error(response, status, errcode):
     assert isinstance(body["error"], str)
 
 
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
 def test_new_user_profile_has_localpart_as_displayname(client, alice):
     response = client.get(profile_path(alice.user_id))
     assert response.status_code == 200

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from helpers.push_gateway import gateway  # noqa: F401 (fixture)
-from helpers.sync import V3, create_room, join, ok, send
+from helpers.push_gateway import Gateway
+from helpers.api import V3, ok
+from helpers.rooms import create_room, join, send_ok
 
 
 @pytest.fixture
@@ -23,7 +24,8 @@ def set_pusher(user, url, pushkey="pk-bob", **data):
 
 
 @pytest.fixture
-def room(register_user):
+def tea_room(register_user):
+    """A public room named "Tea room" of alice's that bob has joined: (room_id, alice, bob)."""
     alice, bob = register_user("alice"), register_user("bob")
     room_id = create_room(alice, preset="public_chat", name="Tea room")
     join(bob, room_id)
@@ -37,10 +39,10 @@ def wait_until(condition, timeout_s=30.0):
     return condition()
 
 
-def test_full_format_notification(room, gateway):  # noqa: F811
-    room_id, alice, bob = room
+def test_full_format_notification(tea_room, gateway):
+    room_id, alice, bob = tea_room
     set_pusher(bob, gateway.url, custom="kept")
-    event_id = send(alice, room_id, "hello there")
+    event_id = send_ok(alice, room_id, "hello there")
     received = gateway.wait_for(1)
     assert len(received) == 1 and received[0]["path"] == "/_matrix/push/v1/notify"
     notification = received[0]["body"]["notification"]
@@ -59,44 +61,43 @@ def test_full_format_notification(room, gateway):  # noqa: F811
     assert isinstance(device["pushkey_ts"], int)
 
 
-def test_event_id_only_format(room, gateway):  # noqa: F811
-    room_id, alice, bob = room
+def test_event_id_only_format(tea_room, gateway):
+    room_id, alice, bob = tea_room
     set_pusher(bob, gateway.url, format="event_id_only")
-    event_id = send(alice, room_id, "private content")
+    event_id = send_ok(alice, room_id, "private content")
     notification = gateway.wait_for(1)[0]["body"]["notification"]
     assert set(notification) == {"event_id", "room_id", "counts", "prio", "devices"}
     assert notification["event_id"] == event_id
     assert notification["devices"][0]["data"] == {"format": "event_id_only"}
 
 
-def test_only_notifying_events_of_others_are_pushed(room, gateway):  # noqa: F811
-    room_id, alice, bob = room
+def test_only_notifying_events_of_others_are_pushed(tea_room, gateway):
+    room_id, alice, bob = tea_room
     set_pusher(bob, gateway.url)
-    send(bob, room_id, "my own message")
-    send(alice, room_id, "beep", msgtype="m.notice")
-    last = send(alice, room_id, "a real one")
+    send_ok(bob, room_id, "my own message")
+    send_ok(alice, room_id, "beep", msgtype="m.notice")
+    last = send_ok(alice, room_id, "a real one")
     # Deliveries go out in the order they were queued: a push for an earlier event would
     # arrive before this one.
     received = gateway.wait_for(1)
     assert received[0]["body"]["notification"]["event_id"] == last
 
 
-def test_failed_delivery_is_retried(room, gateway):  # noqa: F811
-    room_id, alice, bob = room
+def test_failed_delivery_is_retried(tea_room, gateway):
+    room_id, alice, bob = tea_room
     gateway.statuses = [500, 502]
     set_pusher(bob, gateway.url)
-    event_id = send(alice, room_id, "try again")
+    event_id = send_ok(alice, room_id, "try again")
     received = gateway.wait_for(1)
     assert [r["body"]["notification"]["event_id"] for r in received] == [event_id]
 
 
-def test_gateway_down_then_back(room, gateway):  # noqa: F811
-    from helpers.push_gateway import Gateway
-    room_id, alice, bob = room
+def test_gateway_down_then_back(tea_room, gateway):
+    room_id, alice, bob = tea_room
     url = gateway.url
     gateway.close()
     set_pusher(bob, url)
-    event_id = send(alice, room_id, "queued")
+    event_id = send_ok(alice, room_id, "queued")
     time.sleep(1.5)  # at least one attempt fails against the closed port
     port = int(url.split(":")[2].split("/")[0])
     back = Gateway.on_port(port)
@@ -107,12 +108,12 @@ def test_gateway_down_then_back(room, gateway):  # noqa: F811
         back.close()
 
 
-def test_rejected_pushkey_removes_the_pusher(room, gateway):  # noqa: F811
-    room_id, alice, bob = room
+def test_rejected_pushkey_removes_the_pusher(tea_room, gateway):
+    room_id, alice, bob = tea_room
     gateway.reject = {"pk-bob"}
     set_pusher(bob, gateway.url)
     set_pusher(bob, gateway.url, pushkey="pk-other")
-    send(alice, room_id, "hello")
+    send_ok(alice, room_id, "hello")
     gateway.wait_for(1)
     assert wait_until(lambda: [p["pushkey"] for p in ok(bob.get(f"{V3}/pushers"))["pushers"]]
                       == ["pk-other"])

@@ -5,15 +5,9 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.sync import V3, create_room, join, ok, send, sync
-
-
-@pytest.fixture
-def room(register_user):
-    alice, bob = register_user("alice"), register_user("bob")
-    room_id = create_room(alice, preset="public_chat")
-    join(bob, room_id)
-    return room_id, alice, bob
+from helpers.api import V3, ok
+from helpers.rooms import send_ok
+from helpers.sync import sync
 
 
 def receipt_path(room_id, event_id, receipt_type="m.read"):
@@ -34,7 +28,7 @@ def receipts(body, room_id):
 
 def test_public_receipt_is_seen_by_everyone(room):
     room_id, alice, bob = room
-    event_id = send(alice, room_id, "read me")
+    event_id = send_ok(alice, room_id, "read me")
     first = sync(alice)
     assert ok(bob.post(receipt_path(room_id, event_id), json={})) == {}
     body = sync(alice, since=first["next_batch"])
@@ -46,7 +40,7 @@ def test_public_receipt_is_seen_by_everyone(room):
 
 def test_private_receipt_only_for_its_owner(room):
     room_id, alice, bob = room
-    event_id = send(alice, room_id, "secret read")
+    event_id = send_ok(alice, room_id, "secret read")
     first_alice, first_bob = sync(alice), sync(bob)
     ok(bob.post(receipt_path(room_id, event_id, "m.read.private"), json={}))
     assert receipts(sync(alice, since=first_alice["next_batch"]), room_id) == {}
@@ -57,8 +51,8 @@ def test_private_receipt_only_for_its_owner(room):
 
 def test_receipt_moves_and_replaces(room):
     room_id, alice, bob = room
-    first = send(alice, room_id, "1")
-    second = send(alice, room_id, "2")
+    first = send_ok(alice, room_id, "1")
+    second = send_ok(alice, room_id, "2")
     ok(bob.post(receipt_path(room_id, first), json={}))
     ok(bob.post(receipt_path(room_id, second), json={}))
     found = receipts(sync(alice), room_id)
@@ -68,9 +62,9 @@ def test_receipt_moves_and_replaces(room):
 
 def test_threaded_receipts(room):
     room_id, alice, bob = room
-    root = send(alice, room_id, "root")
-    reply = send(alice, room_id, "reply",
-                 **{"m.relates_to": {"rel_type": "m.thread", "event_id": root}})
+    root = send_ok(alice, room_id, "root")
+    reply = send_ok(alice, room_id, "reply",
+                    **{"m.relates_to": {"rel_type": "m.thread", "event_id": root}})
     ok(bob.post(receipt_path(room_id, reply), json={"thread_id": root}))
     ok(bob.post(receipt_path(room_id, root), json={"thread_id": "main"}))
     ok(bob.post(receipt_path(room_id, root), json={}))
@@ -87,14 +81,14 @@ def test_threaded_receipts(room):
 @pytest.mark.parametrize("body", [{"thread_id": ""}, {"thread_id": 5}])
 def test_bad_thread_ids(room, body):
     room_id, alice, bob = room
-    event_id = send(alice, room_id, "x")
+    event_id = send_ok(alice, room_id, "x")
     response = bob.post(receipt_path(room_id, event_id), json=body)
     assert response.status_code == 400 and response.get_json()["errcode"] == "M_INVALID_PARAM"
 
 
 def test_errors(room, register_user):
     room_id, alice, bob = room
-    event_id = send(alice, room_id, "x")
+    event_id = send_ok(alice, room_id, "x")
     unknown_type = bob.post(receipt_path(room_id, event_id, "m.seen"), json={})
     assert unknown_type.status_code == 400
     assert unknown_type.get_json()["errcode"] == "M_INVALID_PARAM"
@@ -118,8 +112,8 @@ def fully_read(user, room_id):
 
 def test_read_markers(room):
     room_id, alice, bob = room
-    first = send(alice, room_id, "1")
-    second = send(alice, room_id, "2")
+    first = send_ok(alice, room_id, "1")
+    second = send_ok(alice, room_id, "2")
     start = sync(bob)
     response = bob.post(f"{V3}/rooms/{quote(room_id)}/read_markers",
                         json={"m.fully_read": second, "m.read": first,
@@ -139,7 +133,7 @@ def test_read_markers(room):
 
 def test_fully_read_through_the_receipt_endpoint(room):
     room_id, alice, bob = room
-    event_id = send(alice, room_id, "x")
+    event_id = send_ok(alice, room_id, "x")
     ok(bob.post(receipt_path(room_id, event_id, "m.fully_read"), json={}))
     assert ok(fully_read(bob, room_id)) == {"event_id": event_id}
     # m.fully_read is no receipt.

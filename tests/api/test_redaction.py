@@ -3,8 +3,9 @@ redacted events served with unsigned.redacted_because."""
 
 import pytest
 
-from helpers.rooms import (V3, create_room, error, get_event, ok, put_state_ok, q, redact,
-                           room_with_members, send_ok, state_map)
+from helpers.api import V3, error, ok, q
+from helpers.rooms import (create_room, get_event, put_state_ok, redact, room_with_members, send_ok,
+                           state_map)
 
 
 @pytest.mark.parametrize("version", ["1", "3", "10", "11", "12"])

@@ -1,22 +1,10 @@
 """GET /v1/rooms/{roomId}/relations/{eventId}[/{relType}[/{eventType}]] (spec: Relationships
 API) and the bundled aggregations of m.replace, m.thread and m.reference it returns."""
 
-import pytest
-
-from helpers.rooms import (V3, create_room, error, invite, join, leave, ok, put_state_ok, q,
-                           redact, send_ok)
+from helpers.api import V3, error, ok, q
+from helpers.rooms import create_room, invite, join, leave, put_state_ok, redact, send_ok
 
 V1 = "/_matrix/client/v1"
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
-@pytest.fixture
-def bob(register_user):
-    return register_user("bob")
 
 
 def relates(event_id, rel_type, **extra):

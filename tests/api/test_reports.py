@@ -3,22 +3,12 @@ rooms and users (no membership required); reports are stored for administrators.
 
 import json
 
-import pytest
 from click.testing import CliRunner
 
 from homeserver.cli import main
 from homeserver.services import reports as reports_service
-from helpers.rooms import V3, create_room, error, invite, join, leave, ok, put_state_ok, q, send_ok
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
-@pytest.fixture
-def bob(register_user):
-    return register_user("bob")
+from helpers.api import V3, error, ok, q
+from helpers.rooms import create_room, invite, join, leave, put_state_ok, send_ok
 
 
 def report_event(user, room, event_id, **body):

@@ -9,7 +9,8 @@ from flask import Blueprint
 
 from homeserver.config import ConfigError, load_config
 from homeserver.log_format import JsonFormatter, TextFormatter
-from helpers.sync import V3, create_room, ok
+from helpers.api import V3, ok
+from helpers.rooms import create_room
 from helpers.user_handle import UserHandle
 
 ACCESS = "homeserver.access"

@@ -8,7 +8,8 @@ import threading
 
 from homeserver.models.rooms import Event
 from homeserver.services import state as room_state
-from helpers.rooms import V3, create_room, join, ok, q
+from helpers.api import V3, ok, q
+from helpers.rooms import create_room, join
 
 THREADS = 6
 MESSAGES = 15

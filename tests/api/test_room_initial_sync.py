@@ -6,23 +6,9 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.sync import (V3, create_room, event_ids, join, leave, messages, ok, send,
-                          set_state)
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
-@pytest.fixture
-def bob(register_user):
-    return register_user("bob")
-
-
-@pytest.fixture
-def eve(register_user):
-    return register_user("eve")
+from helpers.api import V3, ok
+from helpers.rooms import create_room, join, leave, put_state_ok, send_ok
+from helpers.sync import event_ids, messages
 
 
 def initial_sync(user, room_id, **params):
@@ -40,7 +26,7 @@ def state_content(body, event_type, state_key=""):
 def test_member_gets_room_snapshot(alice, bob):
     room = create_room(alice, preset="public_chat", visibility="public")
     join(bob, room)
-    sent = [send(alice, room, f"m{i}") for i in range(3)]
+    sent = [send_ok(alice, room, f"m{i}") for i in range(3)]
     body = ok(initial_sync(bob, room, limit=2))
     assert body["room_id"] == room
     assert body["membership"] == "join"
@@ -58,7 +44,7 @@ def test_member_gets_room_snapshot(alice, bob):
 def test_default_limit_is_ten(alice):
     room = create_room(alice)
     for i in range(15):
-        send(alice, room, f"m{i}")
+        send_ok(alice, room, f"m{i}")
     body = ok(initial_sync(alice, room))
     assert len(body["messages"]["chunk"]) == 10
     assert ok(initial_sync(alice, room, limit=0))["messages"]["chunk"] == []
@@ -66,12 +52,12 @@ def test_default_limit_is_ten(alice):
 
 def test_tokens_page_with_messages(alice):
     room = create_room(alice)
-    sent = [send(alice, room, f"m{i}") for i in range(6)]
+    sent = [send_ok(alice, room, f"m{i}") for i in range(6)]
     body = ok(initial_sync(alice, room, limit=3))
     assert event_ids(body["messages"]["chunk"]) == sent[3:]
     earlier = ok(messages(alice, room, dir="b", limit=3, **{"from": body["messages"]["start"]}))
     assert event_ids(earlier["chunk"]) == list(reversed(sent[:3]))
-    later = send(alice, room, "after")
+    later = send_ok(alice, room, "after")
     newer = ok(messages(alice, room, dir="f", **{"from": body["messages"]["end"]}))
     assert event_ids(newer["chunk"]) == [later]
 
@@ -79,7 +65,7 @@ def test_tokens_page_with_messages(alice):
 def test_receipts_and_presence_of_members(alice, bob):
     room = create_room(alice, preset="public_chat")
     join(bob, room)
-    event_id = send(alice, room, "read me")
+    event_id = send_ok(alice, room, "read me")
     ok(bob.post(f"{V3}/rooms/{quote(room)}/receipt/m.read/{quote(event_id)}", json={}))
     ok(bob.put(f"{V3}/presence/{quote(bob.user_id)}/status",
                json={"presence": "online", "status_msg": "here"}))
@@ -107,11 +93,11 @@ def test_room_account_data_and_tags(alice):
 def test_departed_member_sees_room_as_they_left_it(alice, bob):
     room = create_room(alice, preset="public_chat")
     join(bob, room)
-    set_state(alice, room, "madeup.test.state", {"body": "before"})
-    before = send(alice, room, "M2 before")
+    put_state_ok(alice, room, "madeup.test.state", {"body": "before"})
+    before = send_ok(alice, room, "M2 before")
     leave(bob, room)
-    send(alice, room, "after")
-    set_state(alice, room, "madeup.test.state", {"body": "after"})
+    send_ok(alice, room, "after")
+    put_state_ok(alice, room, "madeup.test.state", {"body": "after"})
     body = ok(initial_sync(bob, room, limit=2))
     assert body["membership"] == "leave"
     assert state_content(body, "madeup.test.state") == {"body": "before"}
@@ -124,8 +110,8 @@ def test_departed_member_sees_room_as_they_left_it(alice, bob):
 
 def test_world_readable_room_for_an_outsider(alice, eve):
     room = create_room(alice)
-    set_state(alice, room, "m.room.history_visibility", {"history_visibility": "world_readable"})
-    sent = send(alice, room, "public words")
+    put_state_ok(alice, room, "m.room.history_visibility", {"history_visibility": "world_readable"})
+    sent = send_ok(alice, room, "public words")
     body = ok(initial_sync(eve, room))
     assert "membership" not in body
     assert event_ids(body["messages"]["chunk"])[-1] == sent
@@ -136,7 +122,7 @@ def test_world_readable_room_for_an_outsider(alice, eve):
 
 def test_outsider_of_a_private_room_is_forbidden(alice, eve):
     room = create_room(alice)
-    send(alice, room, "secret")
+    send_ok(alice, room, "secret")
     response = initial_sync(eve, room)
     assert response.status_code == 403
     assert response.get_json()["errcode"] == "M_FORBIDDEN"

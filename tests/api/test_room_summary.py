@@ -1,7 +1,7 @@
 """GET /v1/room_summary/{roomIdOrAlias}: who may see which room's summary, and its fields."""
 
-from helpers.rooms import (create_room, error, invite, join, ok, put_state_ok, q,
-                           room_with_members)
+from helpers.api import error, ok, q
+from helpers.rooms import create_room, invite, join, put_state_ok, room_with_members
 
 URL = "/_matrix/client/v1/room_summary"
 

@@ -2,8 +2,9 @@
 
 import pytest
 
-from helpers.rooms import (V3, create_room, error, get_event, get_state_event, invite, join,
-                           leave, ok, put_state_ok, q, send_ok, state_map)
+from helpers.api import V3, error, ok, q
+from helpers.rooms import (create_room, get_event, get_state_event, invite, join, leave,
+                           put_state_ok, send_ok, state_map)
 
 
 def test_create_room_default_version_12(register_user):

@@ -3,8 +3,9 @@ judged by the state at that event."""
 
 import pytest
 
-from helpers.rooms import (create_room, error, get_event, invite, join, leave, ok,
-                           put_state_ok, send_ok, state_map)
+from helpers.api import error, ok
+from helpers.rooms import (create_room, get_event, invite, join, leave, put_state_ok, send_ok,
+                           state_map)
 
 
 def room_with_visibility(user, visibility):

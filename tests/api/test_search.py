@@ -2,20 +2,8 @@
 names and topics; ranking and recency, pagination, filters, groupings, context, state; only
 what the user may see."""
 
-import pytest
-
-from helpers.rooms import (V3, create_room, error, invite, join, leave, ok, put_state_ok, q,
-                           redact, send_ok)
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
-@pytest.fixture
-def bob(register_user):
-    return register_user("bob")
+from helpers.api import V3, error, ok, q
+from helpers.rooms import create_room, invite, join, leave, put_state_ok, redact, send_ok
 
 
 def search(user, term=None, next_batch=None, **criteria):

@@ -1,7 +1,7 @@
 """PUT /rooms/{roomId}/send/{eventType}/{txnId}: idempotency, validation, refusals."""
 
-from helpers.rooms import (V3, create_room, error, get_event, ok, put_state_ok, q, send,
-                           send_ok, state_map)
+from helpers.api import V3, error, ok, q
+from helpers.rooms import create_room, get_event, put_state_ok, send, send_ok, state_map
 
 
 def test_send_and_read_back(register_user):

@@ -1,7 +1,8 @@
 """PUT/GET /rooms/{roomId}/state/{eventType}/{stateKey} and unsigned on state events."""
 
-from helpers.rooms import (V3, create_room, error, get_event, get_state_event, join, ok,
-                           put_state, put_state_ok, q, room_with_members, state_map)
+from helpers.api import V3, error, ok, q
+from helpers.rooms import (create_room, get_event, get_state_event, join, put_state, put_state_ok,
+                           room_with_members, state_map)
 
 
 def test_put_and_get_state(register_user):

@@ -9,8 +9,9 @@ import pytest
 
 from homeserver.models.users import User
 
-from helpers.rooms import (V3, create_room, error, invite, join, membership_action, ok, q,
-                            redact, send, send_ok, put_state, room_with_members)
+from helpers.api import V3, error, ok, q
+from helpers.rooms import (create_room, invite, join, membership_action, put_state, redact,
+                           room_with_members, send, send_ok)
 
 
 def suspend(admin, user, value=True):

@@ -5,13 +5,9 @@ import threading
 
 import pytest
 
-from helpers.sync import (V3, create_room, event_ids, joined, messages, ok, send, set_state,
-                          state_keys, sync, sync_path)
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
+from helpers.api import V3, ok
+from helpers.rooms import create_room, put_state_ok, send_ok
+from helpers.sync import event_ids, joined, messages, state_keys, sync, sync_path
 
 
 def current_state_keys(user, room_id):
@@ -29,7 +25,7 @@ def test_initial_sync_of_new_user(alice):
 def test_initial_sync_has_state_at_start_of_timeline(alice):
     room = create_room(alice, name="Room", topic="a topic")
     for i in range(3):
-        send(alice, room, f"message {i}")
+        send_ok(alice, room, f"message {i}")
     body = sync(alice, filter={"room": {"timeline": {"limit": 2}}})
     entry = joined(body, room)
     timeline = entry["timeline"]
@@ -58,8 +54,8 @@ def test_incremental_sync_returns_only_news(alice):
     quiet = create_room(alice)
     busy = create_room(alice)
     first = sync(alice)
-    one = send(alice, busy, "one")
-    two = send(alice, busy, "two")
+    one = send_ok(alice, busy, "one")
+    two = send_ok(alice, busy, "two")
     body = sync(alice, since=first["next_batch"])
     assert quiet not in body["rooms"]["join"]
     entry = joined(body, busy)
@@ -75,7 +71,7 @@ def test_incremental_sync_returns_only_news(alice):
 def test_own_event_carries_transaction_id_for_sending_device(alice):
     room = create_room(alice)
     since = sync(alice)["next_batch"]
-    send(alice, room, "mine")
+    send_ok(alice, room, "mine")
     event = joined(sync(alice, since=since), room)["timeline"]["events"][-1]
     assert "transaction_id" in event["unsigned"]
 
@@ -83,10 +79,10 @@ def test_own_event_carries_transaction_id_for_sending_device(alice):
 def test_limited_incremental_sync_gives_state_delta_of_the_gap(alice):
     room = create_room(alice, topic="old topic")
     since = sync(alice)["next_batch"]
-    send(alice, room, "before topic change")
-    topic = set_state(alice, room, "m.room.topic", {"topic": "new topic"})
+    send_ok(alice, room, "before topic change")
+    topic = put_state_ok(alice, room, "m.room.topic", {"topic": "new topic"})
     for i in range(3):
-        send(alice, room, f"after {i}")
+        send_ok(alice, room, f"after {i}")
     body = sync(alice, since=since, filter={"room": {"timeline": {"limit": 2}}})
     entry = joined(body, room)
     assert [e["content"]["body"] for e in entry["timeline"]["events"]] == ["after 1", "after 2"]
@@ -98,7 +94,7 @@ def test_limited_incremental_sync_gives_state_delta_of_the_gap(alice):
 def test_state_change_in_timeline_is_not_repeated_in_state(alice):
     room = create_room(alice)
     since = sync(alice)["next_batch"]
-    topic = set_state(alice, room, "m.room.topic", {"topic": "t"})
+    topic = put_state_ok(alice, room, "m.room.topic", {"topic": "t"})
     entry = joined(sync(alice, since=since), room)
     assert event_ids(entry["timeline"]["events"]) == [topic]
     assert entry["state"]["events"] == []
@@ -107,7 +103,7 @@ def test_state_change_in_timeline_is_not_repeated_in_state(alice):
 def test_prev_batch_pages_back_through_the_gap(alice):
     room = create_room(alice)
     since = sync(alice)["next_batch"]
-    sent = [send(alice, room, f"m{i}") for i in range(6)]
+    sent = [send_ok(alice, room, f"m{i}") for i in range(6)]
     entry = joined(sync(alice, since=since, filter={"room": {"timeline": {"limit": 2}}}), room)
     assert event_ids(entry["timeline"]["events"]) == sent[-2:]
     # /messages from prev_batch to the old since token fills exactly the gap.
@@ -135,7 +131,7 @@ def test_full_state_returns_all_state_and_new_timeline(alice):
     entry = joined(body, room)
     assert entry["timeline"]["events"] == []
     assert state_keys(entry["state"]["events"]) == current_state_keys(alice, room)
-    new = send(alice, room, "x")
+    new = send_ok(alice, room, "x")
     entry = joined(sync(alice, since=since, full_state=True), room)
     assert event_ids(entry["timeline"]["events"]) == [new]
 
@@ -143,7 +139,7 @@ def test_full_state_returns_all_state_and_new_timeline(alice):
 def test_next_batch_advances_past_events(alice):
     room = create_room(alice)
     first = sync(alice)
-    send(alice, room)
+    send_ok(alice, room)
     second = sync(alice, since=first["next_batch"])
     assert second["next_batch"] != first["next_batch"]
     assert sync(alice, since=second["next_batch"])["rooms"]["join"] == {}
@@ -165,7 +161,7 @@ def test_long_poll_returns_when_a_message_arrives(app, alice):
     thread = threading.Thread(target=poll, daemon=True)
     thread.start()
     started.wait(10)
-    event_id = send(alice, room, "wake up")
+    event_id = send_ok(alice, room, "wake up")
     thread.join(120)
     assert not thread.is_alive()
     body = result["response"].get_json()
@@ -193,10 +189,10 @@ def test_long_poll_ignores_other_peoples_rooms(app, alice, register_user):
 
     thread = threading.Thread(target=poll, daemon=True)
     thread.start()
-    send(bob, bobs_room, "not for alice")
+    send_ok(bob, bobs_room, "not for alice")
     thread.join(0.5)
     assert thread.is_alive()  # still waiting: nothing for alice yet
-    mine_event = send(alice, mine, "for alice")
+    mine_event = send_ok(alice, mine, "for alice")
     thread.join(120)
     body = result["response"].get_json()
     assert bobs_room not in body["rooms"]["join"]
@@ -241,9 +237,9 @@ def test_access_token_in_query_string(client, alice):
 def test_use_state_after_gives_state_at_end_of_timeline(alice):
     room = create_room(alice, topic="old")
     since = sync(alice)["next_batch"]
-    send(alice, room, "one")
-    topic = set_state(alice, room, "m.room.topic", {"topic": "new"})
-    send(alice, room, "two")
+    send_ok(alice, room, "one")
+    topic = put_state_ok(alice, room, "m.room.topic", {"topic": "new"})
+    send_ok(alice, room, "two")
     body = sync(alice, since=since, use_state_after="true")
     entry = joined(body, room)
     assert "state" not in entry
@@ -255,7 +251,7 @@ def test_use_state_after_gives_state_at_end_of_timeline(alice):
     assert keys == current_state_keys(alice, room)
     # Nothing changed: an empty state_after is still there.
     since = sync(alice)["next_batch"]
-    send(alice, room, "three")
+    send_ok(alice, room, "three")
     assert joined(sync(alice, since=since, use_state_after="true"),
                   room)["state_after"] == {"events": []}
 
@@ -263,11 +259,11 @@ def test_use_state_after_gives_state_at_end_of_timeline(alice):
 def test_initial_sync_of_many_rooms_gives_each_its_state_at_timeline_start(alice):
     rooms = [create_room(alice, topic=f"first {i}") for i in range(4)]
     for i, room in enumerate(rooms):
-        set_state(alice, room, "m.room.topic", {"topic": f"second {i}"})
+        put_state_ok(alice, room, "m.room.topic", {"topic": f"second {i}"})
         for n in range(i):  # a different number of messages after the change in each room
-            send(alice, room, f"m{n}")
-        set_state(alice, room, "m.room.topic", {"topic": f"third {i}"})
-        set_state(alice, room, "org.example.new", {"n": i})
+            send_ok(alice, room, f"m{n}")
+        put_state_ok(alice, room, "m.room.topic", {"topic": f"third {i}"})
+        put_state_ok(alice, room, "org.example.new", {"n": i})
     body = sync(alice, filter={"room": {"timeline": {"limit": 2}}})
     for i, room in enumerate(rooms):
         entry = joined(body, room)

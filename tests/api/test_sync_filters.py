@@ -1,27 +1,17 @@
 """Filters applied by /sync: timeline and state event filters (types and senders with `*`,
 contains_url, limit), room lists, event_fields, event_format."""
 
-import pytest
-
-from helpers.sync import V3, create_room, event_ids, join, joined, ok, send, set_state, sync
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
-@pytest.fixture
-def bob(register_user):
-    return register_user("bob")
+from helpers.api import V3, ok
+from helpers.rooms import create_room, join, put_state_ok, send_ok
+from helpers.sync import event_ids, joined, sync
 
 
 def test_timeline_types_with_wildcard(alice):
     room = create_room(alice)
     since = sync(alice)["next_batch"]
-    message = send(alice, room, "m")
-    custom = send(alice, room, "c", event_type="org.example.custom")
-    topic = set_state(alice, room, "m.room.topic", {"topic": "t"})
+    message = send_ok(alice, room, "m")
+    custom = send_ok(alice, room, "c", event_type="org.example.custom")
+    topic = put_state_ok(alice, room, "m.room.topic", {"topic": "t"})
     only_messages = {"room": {"timeline": {"types": ["m.room.message"]}}}
     assert event_ids(joined(sync(alice, since=since, filter=only_messages), room)
                      ["timeline"]["events"]) == [message]
@@ -36,9 +26,9 @@ def test_timeline_types_with_wildcard(alice):
 def test_wildcard_is_not_a_regex_and_matches_case(alice):
     room = create_room(alice)
     since = sync(alice)["next_batch"]
-    send(alice, room, "x", event_type="m.roomXmessage")
-    send(alice, room, "x", event_type="M.ROOM.MESSAGE")
-    real = send(alice, room, "x")
+    send_ok(alice, room, "x", event_type="m.roomXmessage")
+    send_ok(alice, room, "x", event_type="M.ROOM.MESSAGE")
+    real = send_ok(alice, room, "x")
     entry = joined(sync(alice, since=since, filter={
         "room": {"timeline": {"types": ["m.room.mess*"]}}}), room)
     assert event_ids(entry["timeline"]["events"]) == [real]
@@ -47,8 +37,8 @@ def test_wildcard_is_not_a_regex_and_matches_case(alice):
 def test_state_filtered_out_of_timeline_still_reaches_the_client(alice):
     room = create_room(alice)
     since = sync(alice)["next_batch"]
-    topic = set_state(alice, room, "m.room.topic", {"topic": "filtered"})
-    send(alice, room, "m")
+    topic = put_state_ok(alice, room, "m.room.topic", {"topic": "filtered"})
+    send_ok(alice, room, "m")
     entry = joined(sync(alice, since=since, filter={
         "room": {"timeline": {"types": ["m.room.message"]}}}), room)
     assert topic in event_ids(entry["state"]["events"])
@@ -58,8 +48,8 @@ def test_senders_and_not_senders(alice, bob):
     room = create_room(alice, preset="public_chat")
     join(bob, room)
     since = sync(alice)["next_batch"]
-    from_alice = send(alice, room, "a")
-    from_bob = send(bob, room, "b")
+    from_alice = send_ok(alice, room, "a")
+    from_bob = send_ok(bob, room, "b")
     entry = joined(sync(alice, since=since, filter={
         "room": {"timeline": {"senders": [bob.user_id]}}}), room)
     assert event_ids(entry["timeline"]["events"]) == [from_bob]
@@ -76,8 +66,8 @@ def test_senders_and_not_senders(alice, bob):
 def test_contains_url(alice):
     room = create_room(alice)
     since = sync(alice)["next_batch"]
-    image = send(alice, room, "pic", msgtype="m.image", url="mxc://localhost:8008/abc")
-    text = send(alice, room, "text")
+    image = send_ok(alice, room, "pic", msgtype="m.image", url="mxc://localhost:8008/abc")
+    text = send_ok(alice, room, "text")
     with_url = joined(sync(alice, since=since, filter={
         "room": {"timeline": {"contains_url": True}}}), room)
     assert event_ids(with_url["timeline"]["events"]) == [image]
@@ -107,7 +97,7 @@ def test_state_types_filter(alice):
 def test_event_fields(alice):
     room = create_room(alice)
     since = sync(alice)["next_batch"]
-    send(alice, room, "only the body")
+    send_ok(alice, room, "only the body")
     entry = joined(sync(alice, since=since, filter={
         "event_fields": ["type", "content.body"]}), room)
     assert entry["timeline"]["events"] == [{"type": "m.room.message",
@@ -117,8 +107,8 @@ def test_event_fields(alice):
 def test_event_fields_escaped_dot(alice):
     room = create_room(alice)
     since = sync(alice)["next_batch"]
-    send(alice, room, "x", **{"m.relates_to": {"rel_type": "m.thread", "event_id": "$root"},
-                              "m.new": "gone"})
+    send_ok(alice, room, "x", **{"m.relates_to": {"rel_type": "m.thread", "event_id": "$root"},
+                                 "m.new": "gone"})
     entry = joined(sync(alice, since=since, filter={
         "event_fields": ["content.m\\.relates_to.rel_type"]}), room)
     assert entry["timeline"]["events"] == [{"content": {"m.relates_to": {"rel_type": "m.thread"}}}]
@@ -127,7 +117,7 @@ def test_event_fields_escaped_dot(alice):
 def test_event_format_federation(alice):
     room = create_room(alice)
     since = sync(alice)["next_batch"]
-    send(alice, room, "raw")
+    send_ok(alice, room, "raw")
     [event] = joined(sync(alice, since=since, filter={"event_format": "federation"}),
                      room)["timeline"]["events"]
     # The PDU: its room version's fields, with room_id and the event graph.

@@ -6,18 +6,9 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.sync import (V3, create_room, event_ids, invite, join, joined, leave, ok, send,
-                          set_state, state_keys, sync, timeline_ids)
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
-@pytest.fixture
-def bob(register_user):
-    return register_user("bob")
+from helpers.api import V3, ok
+from helpers.rooms import create_room, invite, join, leave, put_state_ok, send_ok
+from helpers.sync import event_ids, joined, state_keys, sync, timeline_ids
 
 
 def test_invite_shows_stripped_state(alice, bob):
@@ -43,7 +34,7 @@ def test_invite_shows_stripped_state(alice, bob):
 def test_join_after_invite_gives_full_state(alice, bob):
     room = create_room(alice, topic="the topic")
     for i in range(3):
-        send(alice, room, f"history {i}")
+        send_ok(alice, room, f"history {i}")
     invite(alice, room, bob)
     since = sync(bob)["next_batch"]
     join(bob, room)
@@ -72,9 +63,9 @@ def test_leave_appears_once_in_leave_section(alice, bob):
     room = create_room(alice, preset="public_chat")
     join(bob, room)
     since = sync(bob)["next_batch"]
-    send(alice, room, "before bob leaves")
+    send_ok(alice, room, "before bob leaves")
     leave(bob, room)
-    send(alice, room, "after bob left")
+    send_ok(alice, room, "after bob left")
     body = sync(bob, since=since)
     assert room not in body["rooms"]["join"]
     timeline = body["rooms"]["leave"][room]["timeline"]["events"]
@@ -131,7 +122,7 @@ def test_left_and_rejoined_between_syncs(alice, bob):
     join(bob, room)
     since = sync(bob)["next_batch"]
     leave(bob, room)
-    set_state(alice, room, "m.room.topic", {"topic": "changed while away"})
+    put_state_ok(alice, room, "m.room.topic", {"topic": "changed while away"})
     join(bob, room)
     body = sync(bob, since=since, filter={"room": {"timeline": {"limit": 1}}})
     assert room not in body["rooms"]["leave"]
@@ -169,19 +160,19 @@ def test_summary_heroes_and_counts(alice, bob, register_user):
     assert summary["m.invited_member_count"] == 1
     assert sorted(summary["m.heroes"]) == sorted([bob.user_id, carol.user_id])
     since = sync(alice)["next_batch"]
-    send(alice, room, "no membership change")
+    send_ok(alice, room, "no membership change")
     # Unchanged since the last sync: the summary may be left out.
     assert "summary" not in joined(sync(alice, since=since), room)
-    set_state(alice, room, "m.room.name", {"name": "Named"})
+    put_state_ok(alice, room, "m.room.name", {"name": "Named"})
     assert "m.heroes" not in joined(sync(alice), room)["summary"]
 
 
 def test_history_visibility_joined_hides_earlier_messages(alice, bob):
     room = create_room(alice, preset="public_chat")
-    set_state(alice, room, "m.room.history_visibility", {"history_visibility": "joined"})
-    secret = send(alice, room, "before bob")
+    put_state_ok(alice, room, "m.room.history_visibility", {"history_visibility": "joined"})
+    secret = send_ok(alice, room, "before bob")
     join(bob, room)
-    after = send(alice, room, "after bob")
+    after = send_ok(alice, room, "after bob")
     entry = joined(sync(bob, filter={"room": {"timeline": {"limit": 50}}}), room)
     ids = event_ids(entry["timeline"]["events"])
     assert secret not in ids
@@ -192,7 +183,7 @@ def test_history_visibility_joined_hides_earlier_messages(alice, bob):
 
 def test_history_visibility_shared_shows_earlier_messages(alice, bob):
     room = create_room(alice, preset="public_chat")
-    earlier = send(alice, room, "before bob")
+    earlier = send_ok(alice, room, "before bob")
     join(bob, room)
     entry = joined(sync(bob, filter={"room": {"timeline": {"limit": 50}}}), room)
     assert earlier in event_ids(entry["timeline"]["events"])
@@ -206,8 +197,8 @@ def test_ignored_users_messages_are_hidden(alice, bob, register_user):
     ok(bob.put(f"{V3}/user/{quote(bob.user_id)}/account_data/m.ignored_user_list",
                json={"ignored_users": {carol.user_id: {}}}))
     since = sync(bob)["next_batch"]
-    hidden = send(carol, room, "ignored")
-    shown = send(alice, room, "not ignored")
+    hidden = send_ok(carol, room, "ignored")
+    shown = send_ok(alice, room, "not ignored")
     ids = timeline_ids(sync(bob, since=since), room)
     assert hidden not in ids
     assert shown in ids
@@ -224,7 +215,7 @@ def test_invite_from_ignored_user_is_hidden(alice, bob):
 def test_room_joined_since_is_limited(alice, bob):
     room = create_room(alice, preset="public_chat")
     for n in range(3):
-        send(alice, room, f"before {n}")
+        send_ok(alice, room, f"before {n}")
     since = sync(bob)["next_batch"]
     join(bob, room)
     body = sync(bob, since=since, filter={"room": {"timeline": {"limit": 50}}})
@@ -234,7 +225,7 @@ def test_room_joined_since_is_limited(alice, bob):
     assert [e["content"].get("body") for e in timeline["events"]
             if e["type"] == "m.room.message"] == ["before 0", "before 1", "before 2"]
     # The next sync of the room is an ordinary delta again.
-    send(alice, room, "after")
+    send_ok(alice, room, "after")
     again = joined(sync(bob, since=body["next_batch"]), room)["timeline"]
     assert again["limited"] is False
     # An initial sync with room for everything is not limited.
@@ -248,12 +239,12 @@ def test_incremental_sync_has_no_empty_room_entries(alice, bob):
     only_messages = {"room": {"timeline": {"types": ["m.room.message"], "limit": 10},
                               "state": {"types": []}}}
     since = sync(alice, filter=only_messages)["next_batch"]
-    set_state(alice, room, "m.room.topic", {"topic": "filtered out"})
-    send(bob, room, "not a message", event_type="org.example.other")
+    put_state_ok(alice, room, "m.room.topic", {"topic": "filtered out"})
+    send_ok(bob, room, "not a message", event_type="org.example.other")
     body = sync(alice, since=since, filter=only_messages)
     assert body["rooms"]["join"] == {}
     # Something the filters let through brings the room back.
-    send(bob, room, "a message")
+    send_ok(bob, room, "a message")
     body = sync(alice, since=body["next_batch"], filter=only_messages)
     assert [e["content"]["body"] for e in joined(body, room)["timeline"]["events"]] == [
         "a message"]
@@ -266,15 +257,15 @@ def test_filtered_out_profile_change_and_own_message_list_no_room(alice, bob):
     join(bob, room)
     nothing = {"room": {"timeline": {"types": []}, "state": {"types": ["a.madeup.state"]},
                         "ephemeral": {"types": []}}, "presence": {"types": []}}
-    set_state(alice, room, "a.madeup.state", {"my_key": 1})
+    put_state_ok(alice, room, "a.madeup.state", {"my_key": 1})
     since = sync(alice, filter=nothing)["next_batch"]
-    set_state(alice, room, "m.room.member", {"membership": "join", "displayname": "boris"},
-              alice.user_id)
-    send(alice, room, "my own message")
+    put_state_ok(alice, room, "m.room.member", {"membership": "join", "displayname": "boris"},
+                 alice.user_id)
+    send_ok(alice, room, "my own message")
     body = sync(alice, since=since, filter=nothing)
     assert body["rooms"]["join"] == {}
     # Bob's message changes alice's unread count: the room is listed, with the new count.
-    send(bob, room, "for alice")
+    send_ok(bob, room, "for alice")
     body = sync(alice, since=body["next_batch"], filter=nothing)
     assert joined(body, room)["unread_notifications"]["notification_count"] == 1
     # A membership change changes the summary: listed too.
@@ -292,14 +283,14 @@ def test_current_state_shows_in_the_timeline_despite_history_visibility(register
     invitee = register_user("invitee")
     room = create_room(creator, preset="public_chat")
     join(syncer, room)
-    set_state(creator, room, "m.room.history_visibility", {"history_visibility": "joined"})
+    put_state_ok(creator, room, "m.room.history_visibility", {"history_visibility": "joined"})
     invite(creator, room, invitee)
     since = sync(syncer)["next_batch"]
     leave(syncer, room)
     join(invitee, room)
-    hidden = send(creator, room, "while syncer was away")
-    set_state(creator, room, "m.room.topic", {"topic": "old"})
-    set_state(creator, room, "m.room.topic", {"topic": "new"})
+    hidden = send_ok(creator, room, "while syncer was away")
+    put_state_ok(creator, room, "m.room.topic", {"topic": "old"})
+    put_state_ok(creator, room, "m.room.topic", {"topic": "new"})
     join(syncer, room)
     events = joined(sync(syncer, since=since), room)["timeline"]["events"]
     assert any(e["type"] == "m.room.member" and e["state_key"] == invitee.user_id
@@ -310,7 +301,7 @@ def test_current_state_shows_in_the_timeline_despite_history_visibility(register
     assert topics == ["new"]  # the replaced topic is not current state: still hidden
     # A room the user left shows nothing of the time they were away.
     leave(syncer, room)
-    set_state(creator, room, "m.room.topic", {"topic": "after leaving"})
+    put_state_ok(creator, room, "m.room.topic", {"topic": "after leaving"})
     body = sync(syncer, filter={"room": {"include_leave": True}})
     left = body["rooms"]["leave"].get(room, {"timeline": {"events": []}})
     assert "after leaving" not in [e["content"].get("topic") for e in left["timeline"]["events"]]

@@ -8,7 +8,9 @@ Runs on SQLite and PostgreSQL like every test.
 
 import threading
 
-from helpers.sync import create_room, join, messages, ok, send, set_state, sync_path
+from helpers.api import ok
+from helpers.rooms import create_room, join, put_state_ok, send_ok
+from helpers.sync import messages, sync_path
 
 WRITERS = 4
 READERS = 3
@@ -114,10 +116,10 @@ class Writer(threading.Thread):
         try:
             for i in range(MESSAGES_PER_WRITER):
                 room = self.rooms[(i + self.index) % len(self.rooms)]
-                send(self.handle, room, f"writer {self.index} message {i}")
+                send_ok(self.handle, room, f"writer {self.index} message {i}")
                 if i % 10 == 5:
-                    set_state(self.handle, room, "m.room.topic",
-                              {"topic": f"topic by {self.index} at {i}"})
+                    put_state_ok(self.handle, room, "m.room.topic",
+                                 {"topic": f"topic by {self.index} at {i}"})
         except Exception as exc:  # noqa: BLE001
             self.error = exc
 

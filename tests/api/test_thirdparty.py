@@ -4,7 +4,8 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.rooms import create_room, error, ok
+from helpers.api import error, ok
+from helpers.rooms import create_room
 
 TP = "/_matrix/client/v3/thirdparty"
 

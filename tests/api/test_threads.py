@@ -1,21 +1,10 @@
 """GET /v1/rooms/{roomId}/threads (spec module "Threading"): thread roots by latest activity,
 include=participated, pagination, bundled aggregations, visibility, ignored users."""
 
-import pytest
-
-from helpers.rooms import V3, create_room, error, join, leave, ok, q, redact, send_ok
+from helpers.api import V3, error, ok, q
+from helpers.rooms import create_room, join, leave, redact, send_ok
 
 V1 = "/_matrix/client/v1"
-
-
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
-@pytest.fixture
-def bob(register_user):
-    return register_user("bob")
 
 
 def in_thread(user, room, root, body="in thread"):

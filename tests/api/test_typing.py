@@ -5,15 +5,8 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.sync import V3, create_room, join, ok, sync
-
-
-@pytest.fixture
-def room(register_user):
-    alice, bob = register_user("alice"), register_user("bob")
-    room_id = create_room(alice, preset="public_chat")
-    join(bob, room_id)
-    return room_id, alice, bob
+from helpers.api import V3, ok
+from helpers.sync import sync
 
 
 def typing_path(room_id, user):

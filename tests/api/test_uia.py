@@ -1,19 +1,13 @@
 """User-interactive auth: stages, failures, session binding and expiry, the fallback pages."""
 
+from helpers.accounts import password_auth
+
 REGISTER = "/_matrix/client/v3/register"
 DELETE_DEVICES = "/_matrix/client/v3/delete_devices"
 
 
 def fallback(stage):
     return f"/_matrix/client/v3/auth/{stage}/fallback/web"
-
-
-def password_auth(user, session=None, password="correct horse battery"):
-    auth = {"type": "m.login.password", "password": password,
-            "identifier": {"type": "m.id.user", "user": user}}
-    if session is not None:
-        auth["session"] = session
-    return auth
 
 
 def start(user, body):
@@ -26,14 +20,15 @@ def test_wrong_password_answers_the_uia_body_with_forbidden(client, register_use
     amy = register_user("amy")
     session = start(amy, {"devices": []})["session"]
     wrong = amy.post(DELETE_DEVICES, json={"devices": [], "auth": password_auth(
-        "amy", session, "nope")})
+        "amy", "nope", session)})
     assert wrong.status_code == 401
     body = wrong.get_json()
     assert body["errcode"] == "M_FORBIDDEN" and body["error"]
     assert body["flows"] == [{"stages": ["m.login.password"]}]
     assert body["session"] == session and body["completed"] == []
     # The session survives a wrong attempt.
-    right = amy.post(DELETE_DEVICES, json={"devices": [], "auth": password_auth("amy", session)})
+    right = amy.post(DELETE_DEVICES,
+                     json={"devices": [], "auth": password_auth("amy", session=session)})
     assert right.status_code == 200
 
 
@@ -43,7 +38,7 @@ def test_password_of_another_user_does_not_count(client, register_user):
     # 403 as Synapse, whether or not the other user's password is right (no oracle on it).
     for password in ("correct horse battery", "wrong"):
         response = ben.post(DELETE_DEVICES, json={"devices": [ben.device_id],
-                                                  "auth": password_auth("cat", None, password)})
+                                                  "auth": password_auth("cat", password)})
         assert response.status_code == 403 and response.get_json()["errcode"] == "M_FORBIDDEN"
     assert ben.get("/_matrix/client/v3/devices/" + ben.device_id).status_code == 200
 
@@ -69,10 +64,10 @@ def test_session_belongs_to_its_request(client, register_user):
     fay = register_user("fay")
     session = start(fay, {"devices": ["A"]})["session"]
     other_body = fay.post(DELETE_DEVICES, json={"devices": ["B"],
-                                                "auth": password_auth("fay", session)})
+                                                "auth": password_auth("fay", session=session)})
     assert other_body.status_code == 403
     other_path = fay.delete(f"/_matrix/client/v3/devices/{fay.device_id}",
-                            json={"auth": password_auth("fay", session)})
+                            json={"auth": password_auth("fay", session=session)})
     assert other_path.status_code == 403
     assert other_path.get_json()["errcode"] == "M_FORBIDDEN"
 
@@ -82,7 +77,7 @@ def test_session_belongs_to_its_user(client, register_user):
     hana = register_user("hana")
     session = start(gil, {"devices": []})["session"]
     stolen = hana.post(DELETE_DEVICES, json={"devices": [],
-                                             "auth": password_auth("hana", session)})
+                                             "auth": password_auth("hana", session=session)})
     assert stolen.status_code == 403
 
 
@@ -91,7 +86,7 @@ def test_expired_session_starts_a_new_one(client, register_user, clock):
     session = start(ian, {"devices": []})["session"]
     clock.advance(31 * 60 * 1000)
     response = ian.post(DELETE_DEVICES, json={"devices": [],
-                                              "auth": password_auth("ian", session)})
+                                              "auth": password_auth("ian", session=session)})
     assert response.status_code == 401
     body = response.get_json()
     assert body["errcode"] == "M_FORBIDDEN" and body["session"] != session
@@ -214,7 +209,7 @@ def test_retried_password_change_answers_without_changing_again(client, register
     pia = register_user("pia")
     session = pia.post("/_matrix/client/v3/account/password",
                        json={"new_password": "second"}).get_json()["session"]
-    auth = password_auth("pia", session)
+    auth = password_auth("pia", session=session)
     done = pia.post("/_matrix/client/v3/account/password",
                     json={"new_password": "second", "auth": auth})
     assert done.status_code == 200

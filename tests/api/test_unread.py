@@ -6,17 +6,11 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.sync import V3, create_room, join, joined, ok, send, sync
+from helpers.api import V3, ok
+from helpers.rooms import create_room, join, send_ok
+from helpers.sync import joined, sync
 
 THREADS = {"room": {"timeline": {"unread_thread_notifications": True}}}
-
-
-@pytest.fixture
-def room(register_user):
-    alice, bob = register_user("alice"), register_user("bob")
-    room_id = create_room(alice, preset="public_chat")
-    join(bob, room_id)
-    return room_id, alice, bob
 
 
 def counts(body, room_id):
@@ -36,13 +30,13 @@ def test_counts_rise_with_messages_and_clear_with_receipts(room):
     room_id, alice, bob = room
     first = sync(bob)
     assert counts(first, room_id) == zero()
-    one = send(alice, room_id, "one")
-    two = send(alice, room_id, "two")
+    one = send_ok(alice, room_id, "one")
+    two = send_ok(alice, room_id, "two")
     body = sync(bob, since=first["next_batch"])
     # The counts arrive in the same response as the events.
     assert [e["event_id"] for e in joined(body, room_id)["timeline"]["events"]] == [one, two]
     assert counts(body, room_id) == {"notification_count": 2, "highlight_count": 0}
-    mention = send(alice, room_id, "hey bob", **{"m.mentions": {"user_ids": [bob.user_id]}})
+    mention = send_ok(alice, room_id, "hey bob", **{"m.mentions": {"user_ids": [bob.user_id]}})
     body = sync(bob, since=body["next_batch"])
     assert counts(body, room_id) == {"notification_count": 3, "highlight_count": 1}
     receipt(bob, room_id, two)
@@ -57,7 +51,7 @@ def test_counts_rise_with_messages_and_clear_with_receipts(room):
 
 def test_private_receipts_clear_counts_and_public_ones_behind_do_not_rewind(room):
     room_id, alice, bob = room
-    events = [send(alice, room_id, f"m{i}") for i in range(4)]
+    events = [send_ok(alice, room_id, f"m{i}") for i in range(4)]
     receipt(bob, room_id, events[3], "m.read.private")
     assert counts(sync(bob), room_id) == zero()
     receipt(bob, room_id, events[0], "m.read")
@@ -66,35 +60,35 @@ def test_private_receipts_clear_counts_and_public_ones_behind_do_not_rewind(room
 
 def test_own_message_marks_the_room_read(room):
     room_id, alice, bob = room
-    send(alice, room_id, "a")
-    send(alice, room_id, "b")
+    send_ok(alice, room_id, "a")
+    send_ok(alice, room_id, "b")
     assert counts(sync(bob), room_id)["notification_count"] == 2
-    send(bob, room_id, "my reply")
+    send_ok(bob, room_id, "my reply")
     assert counts(sync(bob), room_id) == zero()
-    send(alice, room_id, "c")
+    send_ok(alice, room_id, "c")
     assert counts(sync(bob), room_id)["notification_count"] == 1
 
 
 def test_room_mention_needs_power(room):
     room_id, alice, bob = room
     # alice created the room (power 100); bob has the default 0 and "room" needs 50.
-    send(alice, room_id, "all", **{"m.mentions": {"room": True}})
+    send_ok(alice, room_id, "all", **{"m.mentions": {"room": True}})
     assert counts(sync(bob), room_id) == {"notification_count": 1, "highlight_count": 1}
-    send(bob, room_id, "all!", **{"m.mentions": {"room": True}})
+    send_ok(bob, room_id, "all!", **{"m.mentions": {"room": True}})
     assert counts(sync(alice), room_id) == {"notification_count": 1, "highlight_count": 0}
 
 
 def test_legacy_display_name_mention_without_m_mentions(room):
     room_id, alice, bob = room
-    send(alice, room_id, "is bob around?")
+    send_ok(alice, room_id, "is bob around?")
     assert counts(sync(bob), room_id) == {"notification_count": 1, "highlight_count": 1}
 
 
 def test_notices_and_reactions_do_not_count(room):
     room_id, alice, bob = room
-    message = send(alice, room_id, "hi")
+    message = send_ok(alice, room_id, "hi")
     receipt(bob, room_id, message)
-    send(alice, room_id, "beep", msgtype="m.notice")
+    send_ok(alice, room_id, "beep", msgtype="m.notice")
     reaction = {"m.relates_to": {"rel_type": "m.annotation", "event_id": message, "key": "+1"}}
     ok(alice.put(f"{V3}/rooms/{quote(room_id)}/send/m.reaction/r1", json=reaction))
     assert counts(sync(bob), room_id) == zero()
@@ -104,14 +98,14 @@ def test_push_rules_decide(room):
     room_id, alice, bob = room
     room_rule = f"{V3}/pushrules/global/room/{quote(room_id)}"
     ok(bob.put(room_rule, json={"actions": []}))
-    send(alice, room_id, "quiet")
+    send_ok(alice, room_id, "quiet")
     assert counts(sync(bob), room_id) == zero()
     ok(bob.delete(room_rule))
-    send(alice, room_id, "loud")
+    send_ok(alice, room_id, "loud")
     assert counts(sync(bob), room_id)["notification_count"] == 1
     master = f"{V3}/pushrules/global/override/.m.rule.master/enabled"
     ok(bob.put(master, json={"enabled": True}))
-    send(alice, room_id, "muted")
+    send_ok(alice, room_id, "muted")
     assert counts(sync(bob), room_id)["notification_count"] == 1
 
 
@@ -119,16 +113,16 @@ def test_ignored_users_do_not_notify(room):
     room_id, alice, bob = room
     ok(bob.put(f"{V3}/user/{quote(bob.user_id)}/account_data/m.ignored_user_list",
                json={"ignored_users": {alice.user_id: {}}}))
-    send(alice, room_id, "you cannot hear me")
+    send_ok(alice, room_id, "you cannot hear me")
     assert counts(sync(bob), room_id) == zero()
 
 
 def test_threaded_counts_and_receipts(room):
     room_id, alice, bob = room
-    root = send(alice, room_id, "root")
+    root = send_ok(alice, room_id, "root")
     thread = {"m.relates_to": {"rel_type": "m.thread", "event_id": root}}
-    in_thread = send(alice, room_id, "in thread", **thread)
-    send(alice, room_id, "again in thread", **thread)
+    in_thread = send_ok(alice, room_id, "in thread", **thread)
+    send_ok(alice, room_id, "again in thread", **thread)
     # Without the filter option, one count for the whole room.
     assert counts(sync(bob), room_id)["notification_count"] == 3
     entry = joined(sync(bob, filter=THREADS), room_id)
@@ -145,7 +139,7 @@ def test_threaded_counts_and_receipts(room):
     assert entry["unread_notifications"] == zero()
     assert entry["unread_thread_notifications"][root]["notification_count"] == 1
     # An unthreaded receipt covers every thread up to its event.
-    last = send(alice, room_id, "main again")
+    last = send_ok(alice, room_id, "main again")
     receipt(bob, room_id, last)
     entry = joined(sync(bob, filter=THREADS), room_id)
     assert entry["unread_notifications"] == zero()
@@ -154,7 +148,7 @@ def test_threaded_counts_and_receipts(room):
 
 def test_receipt_change_alone_updates_counts_in_incremental_sync(room):
     room_id, alice, bob = room
-    last = send(alice, room_id, "x")
+    last = send_ok(alice, room_id, "x")
     first = sync(bob)
     assert counts(first, room_id)["notification_count"] == 1
     receipt(bob, room_id, last, "m.read.private")
@@ -175,23 +169,23 @@ def test_members_with_other_outcomes_in_a_larger_room(trio):
     room_id, alice, bob, carol = trio
     ok(bob.put(f"{V3}/user/{quote(bob.user_id)}/account_data/m.ignored_user_list",
                json={"ignored_users": {alice.user_id: {}}}))
-    send(alice, room_id, "for everyone")
-    send(alice, room_id, "carol!", **{"m.mentions": {"user_ids": [carol.user_id]}})
+    send_ok(alice, room_id, "for everyone")
+    send_ok(alice, room_id, "carol!", **{"m.mentions": {"user_ids": [carol.user_id]}})
     assert counts(sync(bob), room_id) == zero()
     assert counts(sync(carol), room_id) == {"notification_count": 2, "highlight_count": 1}
     ok(bob.put(f"{V3}/user/{quote(bob.user_id)}/account_data/m.ignored_user_list",
                json={"ignored_users": {}}))
-    send(alice, room_id, "now bob hears")
+    send_ok(alice, room_id, "now bob hears")
     assert counts(sync(bob), room_id)["notification_count"] == 1
 
 
 def test_events_before_joining_do_not_count(trio, register_user):
     room_id, alice, bob, carol = trio
-    send(alice, room_id, "before dave")
+    send_ok(alice, room_id, "before dave")
     dave = register_user("dave")
     join(dave, room_id)
     assert counts(sync(dave), room_id) == zero()
-    send(alice, room_id, "after dave")
+    send_ok(alice, room_id, "after dave")
     assert counts(sync(dave), room_id)["notification_count"] == 1
     notes = ok(dave.get(f"{V3}/notifications"))["notifications"]
     assert [n["event"]["content"]["body"] for n in notes] == ["after dave"]
@@ -199,10 +193,10 @@ def test_events_before_joining_do_not_count(trio, register_user):
 
 def test_left_room_events_are_not_listed(trio):
     room_id, alice, bob, carol = trio
-    send(alice, room_id, "while in")
+    send_ok(alice, room_id, "while in")
     ok(carol.post(f"{V3}/rooms/{quote(room_id)}/leave", json={}))
-    send(alice, room_id, "while out")
+    send_ok(alice, room_id, "while out")
     join(carol, room_id)
-    send(alice, room_id, "back in")
+    send_ok(alice, room_id, "back in")
     notes = ok(carol.get(f"{V3}/notifications"))["notifications"]
     assert [n["event"]["content"]["body"] for n in notes] == ["back in", "while in"]

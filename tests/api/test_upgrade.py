@@ -2,8 +2,9 @@
 
 import pytest
 
-from helpers.rooms import (V3, create_room, error, join, ok, put_state, put_state_ok, q,
-                           room_with_members, send, state_map)
+from helpers.api import V3, error, ok, q
+from helpers.rooms import (create_room, join, put_state, put_state_ok, room_with_members, send,
+                           state_map)
 
 
 def upgrade(user, room_id, version, **body):

@@ -13,42 +13,13 @@ from __future__ import annotations
 import pytest
 from flask import Blueprint, jsonify
 
-from helpers.spec_operations import (operation_for, plausible_value, spec_available,
-                             standard_error_problem_parts)
+from helpers.error_responses import (TokenKeeper, acceptable_problem, rule_path,
+                                     standard_error_problem)
+from helpers.spec_operations import operation_for, spec_available
 
 CHECKED_METHODS = ("GET", "PUT", "POST", "DELETE")
 BODY_METHODS = ("PUT", "POST", "DELETE")
 MALFORMED_JSON = b'{"not": json'
-CAPABILITIES = "/_matrix/client/v3/capabilities"
-
-
-def standard_error_problem(response) -> str | None:
-    """Why ``response`` is not a well-formed error answer, or None when it is one."""
-    return standard_error_problem_parts(
-        response.status_code, response.headers.get("Content-Type"),
-        response.headers.get("Access-Control-Allow-Origin"),
-        response.get_json(silent=True), response.get_data()[:200])
-
-
-def acceptable_problem(response) -> str | None:
-    """Success or a well-formed error; anything else (5xx, HTML error page...) is a problem."""
-    if response.status_code < 400:
-        return None
-    return standard_error_problem(response)
-
-
-def rule_path(rule, overrides: dict | None = None) -> str:
-    values = {}
-    for name in rule.arguments:
-        converter = rule._converters.get(name)
-        items = getattr(converter, "items", None)
-        if items:
-            values[name] = sorted(items)[-1]
-        else:
-            values[name] = (overrides or {}).get(name, plausible_value(name))
-    built = rule.build(values, append_unknown=False)
-    assert built is not None, f"cannot build a path for {rule.rule}"
-    return built[1]
 
 
 def routed_requests(app):
@@ -57,20 +28,6 @@ def routed_requests(app):
         for method in CHECKED_METHODS:
             if method in rule.methods:
                 yield rule, method
-
-
-class TokenKeeper:
-    """A user's token, replaced by a new registration when a request has logged it out."""
-
-    def __init__(self, client, register_user):
-        self.client = client
-        self.register_user = register_user
-        self.user = register_user()
-
-    def headers(self) -> dict:
-        if self.client.get(CAPABILITIES, headers=self.user.headers).status_code == 401:
-            self.user = self.register_user()
-        return self.user.headers
 
 
 def report(failures: list[str]) -> str:

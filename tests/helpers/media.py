@@ -3,28 +3,13 @@
 import io
 import os
 
-import pytest
 from PIL import Image
 
-from helpers.user_handle import UserHandle
 
 SERVER = "localhost:8008"
 UPLOAD = "/_matrix/media/v3/upload"
 DOWNLOAD = "/_matrix/client/v1/media/download"
 THUMBNAIL = "/_matrix/client/v1/media/thumbnail"
-
-
-@pytest.fixture
-def register_user_for(register_user):
-    """``register_user_for(app, "alice")``: registered with ``register_user`` (same database),
-    sending its requests to ``app`` (an app built with other configuration)."""
-
-    def factory(app, localpart=None):
-        handle = register_user(localpart)
-        return UserHandle(app.test_client(), handle.user_id, handle.access_token,
-                          handle.device_id, handle.password)
-
-    return factory
 
 
 def upload(user, data, content_type="application/octet-stream", filename=None):

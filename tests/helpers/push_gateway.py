@@ -4,7 +4,6 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler
 
-import pytest
 
 from helpers.local_http import LocalHTTPServer
 
@@ -60,10 +59,3 @@ class Gateway:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
-
-
-@pytest.fixture
-def gateway():
-    server = Gateway()
-    yield server
-    server.close()

@@ -1,29 +1,18 @@
-"""Helpers for the room, membership, send, state, redaction, alias and upgrade tests: every
-call goes through the HTTP API and asserts the status it expects."""
+"""Rooms through the HTTP API: create, send, state, membership, redaction.
+
+One convention: a helper a test uses to see a refusal returns the response (``send``,
+``put_state``, ``get_event``, ``get_state_event``, ``membership_action``, ``redact``); its
+``_ok`` twin asserts 200 and returns the new event's ID (``send_ok``, ``put_state_ok``). The
+setup steps (``create_room``, ``join``, ``invite``, ``leave``) assert 200 and return what the
+server answered.
+"""
 
 import itertools
-from urllib.parse import quote
 
-V3 = "/_matrix/client/v3"
+from helpers.api import V3, ok, q
 
+# One transaction-ID counter for the process, so that no two helper sends of a device collide.
 _txn = itertools.count()
-
-
-def q(value: str) -> str:
-    """A path segment (room IDs, event IDs, aliases and state keys may hold / + # :)."""
-    return quote(value, safe="")
-
-
-def ok(response):
-    assert response.status_code == 200, (response.status_code, response.get_json())
-    return response.get_json()
-
-
-def error(response, status: int, errcode: str) -> dict:
-    body = response.get_json()
-    assert (response.status_code, body.get("errcode")) == (status, errcode), \
-        (response.status_code, body)
-    return body
 
 
 def create_room(user, **body) -> str:

@@ -1,45 +1,9 @@
-"""Helpers for the sync and history tests: rooms, messages and syncs through the HTTP API."""
+"""Reading rooms through the HTTP API: /sync (paths, calls, sections) and /messages."""
 
-import itertools
 import json
 from urllib.parse import quote
 
-V3 = "/_matrix/client/v3"
-V1 = "/_matrix/client/v1"
-
-_txn = itertools.count()
-
-
-def ok(response):
-    assert response.status_code == 200, (response.status_code, response.get_json())
-    return response.get_json()
-
-
-def create_room(user, **body) -> str:
-    return ok(user.post(f"{V3}/createRoom", json=body))["room_id"]
-
-
-def send(user, room_id, body="hello", event_type="m.room.message", **content) -> str:
-    content = {"msgtype": "m.text", "body": body, **content}
-    path = f"{V3}/rooms/{quote(room_id)}/send/{event_type}/t{next(_txn)}"
-    return ok(user.put(path, json=content))["event_id"]
-
-
-def set_state(user, room_id, event_type, content, state_key="") -> str:
-    path = f"{V3}/rooms/{quote(room_id)}/state/{event_type}/{quote(state_key, safe='')}"
-    return ok(user.put(path, json=content))["event_id"]
-
-
-def invite(user, room_id, target):
-    ok(user.post(f"{V3}/rooms/{quote(room_id)}/invite", json={"user_id": target.user_id}))
-
-
-def join(user, room_id):
-    ok(user.post(f"{V3}/join/{quote(room_id)}", json={}))
-
-
-def leave(user, room_id):
-    ok(user.post(f"{V3}/rooms/{quote(room_id)}/leave", json={}))
+from helpers.api import V3, ok, q
 
 
 def sync_path(since=None, filter=None, timeout=None, full_state=None, **extra):
@@ -79,4 +43,4 @@ def state_keys(events):
 
 def messages(user, room_id, **params):
     query = "&".join(f"{k}={quote(str(v))}" for k, v in params.items())
-    return user.get(f"{V3}/rooms/{quote(room_id)}/messages?{query}")
+    return user.get(f"{V3}/rooms/{q(room_id)}/messages?{query}")

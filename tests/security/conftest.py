@@ -1,10 +1,8 @@
-"""Fixtures shared by the attack tests."""
+"""Fixtures shared by the attack tests (``room`` and the users are in tests/conftest.py)."""
 
 import signal
 
 import pytest
-
-from helpers.sync import create_room, join
 
 
 class Hang(BaseException):
@@ -22,12 +20,3 @@ def cpu_guard():
     yield
     signal.setitimer(signal.ITIMER_PROF, 0)
     signal.signal(signal.SIGPROF, previous)
-
-
-@pytest.fixture
-def room(register_user):
-    """A public room of alice's that bob has joined: (room_id, alice, bob)."""
-    alice, bob = register_user("alice"), register_user("bob")
-    room_id = create_room(alice, preset="public_chat")
-    join(bob, room_id)
-    return room_id, alice, bob

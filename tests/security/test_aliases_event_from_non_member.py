@@ -5,7 +5,8 @@ sender to be joined."""
 
 import pytest
 
-from helpers.rooms import create_room, error, join, ok, put_state, state_map
+from helpers.api import error, ok
+from helpers.rooms import create_room, join, put_state, state_map
 
 SERVER = "localhost:8008"
 

@@ -12,7 +12,8 @@ room, and once the leave works again the sweep completes it.
 
 import time
 
-from helpers.rooms import V3, create_room, invite, join, ok, q, state_map
+from helpers.api import V3, ok, q
+from helpers.rooms import create_room, invite, join, state_map
 
 from homeserver.models.deactivation import PendingLeave
 from homeserver.services import deactivation, membership

@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from helpers.rooms import V3, create_room, error, join, ok, q
+from helpers.api import V3, error, ok, q
+from helpers.rooms import create_room, join
 from helpers.user_handle import UserHandle
 from homeserver.config import ConfigError, load_config
 from homeserver.services.json_input import nesting_depth

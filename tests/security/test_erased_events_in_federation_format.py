@@ -4,9 +4,10 @@ as they are, bypassing the redaction of erased users' events that the client for
 
 import json
 
-from helpers.rooms import V3, join, ok, q, room_with_members, send_ok
+from helpers.api import V3, ok, q
+from helpers.rooms import join, room_with_members, send_ok
 from helpers.sync import sync
-from test_deactivation import deactivate
+from helpers.accounts import deactivate
 
 FEDERATION = {"event_format": "federation", "room": {"timeline": {"limit": 50}}}
 

@@ -18,9 +18,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from helpers.rooms import V3, create_room, ok, q, send_ok
+from helpers.api import V3, ok, q
+from helpers.rooms import create_room, send_ok
 from helpers.spec_operations import SpecOperation, load_openapi, matching_rule, spec_available
-from test_error_responses import TokenKeeper, acceptable_problem, rule_path
+from helpers.error_responses import TokenKeeper, acceptable_problem, rule_path
 
 # A deeper local run: FUZZ_EXAMPLES=100 pytest tests/security/test_fuzz_json_bodies.py
 EXAMPLES_PER_ROUTE = int(os.environ.get("FUZZ_EXAMPLES", "8"))

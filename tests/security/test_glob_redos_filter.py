@@ -16,7 +16,9 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.sync import V3, create_room, event_ids, joined, messages, ok, send, sync
+from helpers.api import V3, ok
+from helpers.rooms import create_room, send_ok
+from helpers.sync import event_ids, joined, messages, sync
 
 from homeserver.services import globs
 
@@ -24,17 +26,12 @@ EVIL = "*a" * 12 + "*b"  # 25 wildcards: within the default limit of 50
 LONG_TYPE = "a" * 200
 
 
-@pytest.fixture
-def alice(register_user):
-    return register_user("alice")
-
-
 def _room_with_long_types(alice):
     room = create_room(alice)
     since = sync(alice)["next_batch"]
-    long_one = send(alice, room, "x", event_type=LONG_TYPE)
-    ending_b = send(alice, room, "x", event_type=LONG_TYPE + "b")
-    plain = send(alice, room, "x")
+    long_one = send_ok(alice, room, "x", event_type=LONG_TYPE)
+    ending_b = send_ok(alice, room, "x", event_type=LONG_TYPE + "b")
+    plain = send_ok(alice, room, "x")
     return room, since, long_one, ending_b, plain
 
 

@@ -11,7 +11,8 @@ long enough that the old engine would never finish; the outcome is checked, not 
 milliseconds) it interrupts the test.
 """
 
-from helpers.sync import V3, ok, send
+from helpers.api import V3, ok
+from helpers.rooms import send_ok
 
 from homeserver.services import globs
 from homeserver.services.push_evaluator import EventFacts, compile_rule
@@ -31,17 +32,17 @@ def test_content_rule_backtracking_pattern(room, cpu_guard):
     room_id, alice, bob = room
     ok(bob.put(f"{RULES}/content/evil", json={"pattern": EVIL, "actions": ["notify", TWEAK]}))
 
-    long_miss = send(alice, room_id, "a" * 60000)
-    hit = send(alice, room_id, "a" * 30 + "b")
-    late_hit = send(alice, room_id, "a" * 59000 + " " + "aaaaaaaaaaaab")
-    word_miss = send(alice, room_id, "aaaaaaaaaaaaab" + "c")  # no word boundary after the b
+    long_miss = send_ok(alice, room_id, "a" * 60000)
+    hit = send_ok(alice, room_id, "a" * 30 + "b")
+    late_hit = send_ok(alice, room_id, "a" * 59000 + " " + "aaaaaaaaaaaab")
+    word_miss = send_ok(alice, room_id, "aaaaaaaaaaaaab" + "c")  # no word boundary after the b
 
     tweaked = _tweaked(bob)
     assert tweaked[hit] and tweaked[late_hit]
     # The long message is not matched by the rule but still notifies by the default rules.
     assert tweaked[long_miss] is False and tweaked[word_miss] is False
     # Other writes went on: alice can still send.
-    send(alice, room_id, "still alive")
+    send_ok(alice, room_id, "still alive")
 
 
 def test_event_match_condition_backtracking_pattern(room, cpu_guard):
@@ -50,9 +51,9 @@ def test_event_match_condition_backtracking_pattern(room, cpu_guard):
             "actions": ["notify", TWEAK]}
     ok(bob.put(f"{RULES}/override/evil", json=rule))
 
-    long_miss = send(alice, room_id, "hi", evil="a" * 60000)
-    hit = send(alice, room_id, "hi", evil="A" * 40 + "B")  # case-insensitive, whole value
-    miss = send(alice, room_id, "hi", evil="a" * 40 + "bc")  # must match the whole value
+    long_miss = send_ok(alice, room_id, "hi", evil="a" * 60000)
+    hit = send_ok(alice, room_id, "hi", evil="A" * 40 + "B")  # case-insensitive, whole value
+    miss = send_ok(alice, room_id, "hi", evil="a" * 40 + "bc")  # must match the whole value
 
     tweaked = _tweaked(bob)
     assert tweaked == {long_miss: False, hit: True, miss: False}

@@ -6,7 +6,8 @@ written as two escapes) is still accepted."""
 
 import pytest
 
-from helpers.rooms import V3, create_room, error, ok, q
+from helpers.api import V3, error, ok, q
+from helpers.rooms import create_room
 
 LONE = b'{"a": "\\ud800"}'
 LONE_KEY = b'{"\\udfff": 1}'

@@ -7,7 +7,8 @@ import peewee
 import pytest
 from flask import Blueprint
 
-from helpers.rooms import V3, create_room, ok, q
+from helpers.api import V3, ok, q
+from helpers.rooms import create_room
 from helpers.keys import SigningKey, device_keys_for, make_user
 
 WEIRD_NUMBERS = ["\u00b2", "1\u00b2", "\u2460", "\u0661\u0662", "99999999999999999999999999",

@@ -7,7 +7,7 @@ locked while counting and inserting. Real threads, each with its own connection.
 
 import threading
 
-from helpers.media import UPLOAD, register_user_for  # noqa: F401
+from helpers.media import UPLOAD
 
 CREATE = "/_matrix/media/v1/create"
 WORKERS = 8
@@ -32,7 +32,7 @@ def _race(app, user, send):
     return statuses, bodies
 
 
-def test_concurrent_creates_respect_the_pending_cap(make_app, register_user_for):  # noqa: F811
+def test_concurrent_creates_respect_the_pending_cap(make_app, register_user_for):
     app = make_app(media={"max_pending_uploads_per_user": 2})
     mallory = register_user_for(app, "mallory")
     statuses, bodies = _race(app, mallory,
@@ -40,7 +40,7 @@ def test_concurrent_creates_respect_the_pending_cap(make_app, register_user_for)
     assert sorted(statuses) == [200] * 2 + [429] * (WORKERS - 2), bodies
 
 
-def test_concurrent_uploads_respect_the_quota(make_app, register_user_for):  # noqa: F811
+def test_concurrent_uploads_respect_the_quota(make_app, register_user_for):
     app = make_app(media={"max_bytes_per_user": 2500})
     mallory = register_user_for(app, "mallory")
     statuses, bodies = _race(app, mallory, lambda c: c.post(

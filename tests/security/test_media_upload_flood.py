@@ -4,12 +4,12 @@ Uploads and /create count against ``rate_limits.media_upload_per_user``: past th
 server answers 429 M_LIMIT_EXCEEDED with retry_after_ms before reading the body.
 """
 
-from helpers.media import UPLOAD, register_user_for  # noqa: F401
+from helpers.media import UPLOAD
 
 CREATE = "/_matrix/media/v1/create"
 
 
-def test_upload_burst_is_rate_limited(make_app, register_user_for, clock):  # noqa: F811
+def test_upload_burst_is_rate_limited(make_app, register_user_for, clock):
     app = make_app(rate_limits={"enabled": True,
                                 "media_upload_per_user": {"per_second": 0.5, "burst": 3}})
     mallory = register_user_for(app, "mallory")

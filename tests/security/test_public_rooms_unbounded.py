@@ -10,7 +10,8 @@ from homeserver import db
 from homeserver.migrations import m0150_room_directory_columns
 from homeserver.models.rooms import Room
 from homeserver.services import directory
-from helpers.sync import V3, create_room, join, ok
+from helpers.api import V3, ok
+from helpers.rooms import create_room, join
 
 
 def _directory(register_user, count):

@@ -20,7 +20,8 @@ import pytest
 from homeserver.models.push import PushDelivery
 from helpers.local_http import LocalHTTPServer
 from helpers.push_gateway import Gateway
-from helpers.sync import V3, ok, send
+from helpers.api import V3, ok
+from helpers.rooms import send_ok
 
 
 def wait_until(condition, timeout_s=30.0):
@@ -90,7 +91,7 @@ class Redirector:
 def test_pusher_at_an_internal_address_is_never_reached(room, internal, host):
     room_id, alice, bob = room
     set_pusher(bob, internal.url.replace("127.0.0.1", host))
-    send(alice, room_id, "hello internal service")
+    send_ok(alice, room_id, "hello internal service")
     assert wait_until(attempted)
     assert internal.received == []
 
@@ -103,7 +104,7 @@ def test_redirecting_gateway_does_not_lead_inside(room, internal):
     redirector = Redirector(internal.url)
     try:
         set_pusher(bob, redirector.url)
-        send(alice, room_id, "follow me")
+        send_ok(alice, room_id, "follow me")
         assert wait_until(attempted)
         assert redirector.hits >= 1
         assert internal.received == []
@@ -132,7 +133,7 @@ def test_dns_rebinding_does_not_lead_inside(room, internal, monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", rebinding_getaddrinfo)
     try:
         set_pusher(bob, f"http://rebind.example:{internal.port}/_matrix/push/v1/notify")
-        send(alice, room_id, "rebinding")
+        send_ok(alice, room_id, "rebinding")
         assert len(benign.wait_for(1)) == 1
         assert internal.received == []
     finally:

@@ -11,7 +11,8 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.sync import V3, create_room, join, ok, send
+from helpers.api import V3, ok
+from helpers.rooms import create_room, join, send_ok
 
 from homeserver import db
 from homeserver.migrations import m0100_push_rules_per_user as migration
@@ -151,7 +152,7 @@ def test_a_change_recompiles_only_that_users_rules(register_user):
     room_id = create_room(alice, preset="public_chat")
     join(bob, room_id)
     ok(bob.put(f"{RULES}/content/loud", json={"pattern": "loud", "actions": ["notify", TWEAK]}))
-    event_id = send(alice, room_id, "so loud")
+    event_id = send_ok(alice, room_id, "so loud")
     notifications = ok(bob.get(f"{V3}/notifications"))["notifications"]
     assert [TWEAK in n["actions"] for n in notifications if n["event"]["event_id"] == event_id] \
         == [True]

@@ -11,7 +11,7 @@ on SQLite and PostgreSQL.
 import threading
 from urllib.parse import quote
 
-from helpers.sync import V3, ok
+from helpers.api import V3, ok
 
 from homeserver.models.push import PushRule
 

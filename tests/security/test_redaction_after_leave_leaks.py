@@ -2,7 +2,8 @@
 see, the redaction event sent after they left (its reason and content). They now get that
 redaction only in its redacted form: still marked redacted, nothing of what it said."""
 
-from helpers.rooms import V3, get_event, leave, ok, q, redact, room_with_members, send_ok
+from helpers.api import V3, ok, q
+from helpers.rooms import get_event, leave, redact, room_with_members, send_ok
 
 
 def test_redaction_after_leave_is_served_redacted(register_user):

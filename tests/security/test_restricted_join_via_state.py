@@ -5,9 +5,8 @@ sending the m.room.member event through PUT /state with a self-chosen
 
 import pytest
 
-from helpers.rooms import (
-    V3, create_room, error, invite, join, member_content, ok, put_state, q, room_with_members,
-)
+from helpers.api import V3, error, ok, q
+from helpers.rooms import create_room, invite, join, member_content, put_state, room_with_members
 
 
 def _restricted_room(alice, space, rule="restricted", version="10"):

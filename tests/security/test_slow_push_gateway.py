@@ -16,7 +16,8 @@ import pytest
 
 from helpers.local_http import LocalHTTPServer
 from helpers.push_gateway import Gateway
-from helpers.sync import V3, create_room, join, ok, send
+from helpers.api import V3, ok
+from helpers.rooms import create_room, join, send_ok
 
 
 @pytest.fixture
@@ -87,12 +88,12 @@ def test_slow_gateway_does_not_delay_another(register_user):
             join(user, room_id)
         for user in victims:
             set_pusher(user, slow.url, f"pk-{user.user_id}")
-        send(alice, room_id, "to the slow gateway")
+        send_ok(alice, room_id, "to the slow gateway")
         # Three notifications for the slow gateway: two are in flight (its limit), held.
         assert slow.wait_arrived(2) == 2
 
         set_pusher(erin, fast.url, "pk-erin")
-        event_id = send(alice, room_id, "to the fast gateway")
+        event_id = send_ok(alice, room_id, "to the fast gateway")
         received = fast.wait_for(1)
         assert [r["body"]["notification"]["event_id"] for r in received] == [event_id]
         assert not slow.release.is_set()  # delivered while the slow gateway still held on

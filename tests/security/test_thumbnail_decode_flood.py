@@ -6,10 +6,10 @@ taking another core. A decode in progress is simulated by holding the slot.
 """
 
 from homeserver.services.media import thumbnails
-from helpers.media import THUMBNAIL, image_bytes, register_user_for, upload  # noqa: F401
+from helpers.media import THUMBNAIL, image_bytes, upload
 
 
-def test_decodes_beyond_the_limit_are_refused(make_app, register_user_for):  # noqa: F811
+def test_decodes_beyond_the_limit_are_refused(make_app, register_user_for):
     app = make_app(media={"max_concurrent_thumbnails": 1, "thumbnail_wait_ms": 0})
     mallory = register_user_for(app, "mallory")
     ref = upload(mallory, image_bytes(600, 400), "image/png")

@@ -6,7 +6,8 @@ event for it was stored), and ``s5\\n`` was a sync token. Every grammar is now m
 
 import pytest
 
-from helpers.rooms import V3, create_room, error, ok, q
+from helpers.api import V3, error, ok, q
+from helpers.rooms import create_room
 from helpers.sync import sync_path
 from homeserver import identifiers
 from homeserver.identifiers import is_valid_localpart, is_valid_server_name, is_valid_user_id

@@ -4,8 +4,9 @@ txnIds from 0 again got the old device's event IDs back for new messages, which 
 never sent. The same happened to any txnId reused long after. Records now go with their device
 (logout, device deletion) and expire after ``requests.txn_id_lifetime_ms``."""
 
-from helpers.rooms import V3, create_room, ok, q
-from test_devices import password_auth
+from helpers.api import V3, ok, q
+from helpers.rooms import create_room
+from helpers.accounts import password_auth
 from helpers.user_handle import UserHandle
 
 from homeserver.models.rooms import EventTransaction

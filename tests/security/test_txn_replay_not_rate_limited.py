@@ -4,7 +4,7 @@ txnId was looked up, so a client near its limit got 429 for an event that was al
 and kept retrying (or gave up and showed the message as failed). A replay is now answered with
 its first event ID before any limit is checked, for sends and redactions."""
 
-from helpers.rooms import V3, ok, q
+from helpers.api import V3, ok, q
 
 GENEROUS = {"per_second": 100, "burst": 1000}
 

@@ -10,7 +10,8 @@ from urllib.parse import quote
 from homeserver.models.push import NotifyingEvent, PushAction
 from homeserver.services import notifications
 from helpers.sql_counter import sql_statements, touching
-from helpers.sync import V3, create_room, invite, join, ok, send
+from helpers.api import V3, ok
+from helpers.rooms import create_room, invite, join, send_ok
 
 
 def _rooms(alice, bob, count):
@@ -20,7 +21,7 @@ def _rooms(alice, bob, count):
         invite(alice, room_id, bob)
         join(bob, room_id)
         for i in range(n % 3 + 1):
-            send(alice, room_id, f"message {i}")
+            send_ok(alice, room_id, f"message {i}")
         rooms.append(room_id)
     return rooms
 
@@ -35,7 +36,7 @@ def _notification_queries(monkeypatch, work):
 def test_unread_counts_cost_the_same_for_few_and_many_rooms(register_user, monkeypatch):
     alice, bob = register_user("alice"), register_user("bob")
     rooms = _rooms(alice, bob, 3)
-    last = send(alice, rooms[0], "read me")
+    last = send_ok(alice, rooms[0], "read me")
     ok(bob.post(f"{V3}/rooms/{quote(rooms[0])}/receipt/m.read/{quote(last)}", json={}))
 
     body, few = _notification_queries(monkeypatch, lambda: ok(bob.get(f"{V3}/sync")))

@@ -9,7 +9,7 @@ changes of join rule and history visibility.
 
 from homeserver.models.rooms import Event
 from helpers.sql_counter import sql_statements, touching
-from helpers.sync import create_room, invite, join, set_state
+from helpers.rooms import create_room, invite, join, put_state_ok
 
 PATH = "/_matrix/client/v3/user_directory/search"
 
@@ -34,8 +34,8 @@ def test_search_cost_does_not_follow_the_number_of_rooms(register_user, monkeypa
 
     public = create_room(public_member, preset="public_chat")
     readable = create_room(readable_member)
-    set_state(readable_member, readable, "m.room.history_visibility",
-              {"history_visibility": "world_readable"})
+    put_state_ok(readable_member, readable, "m.room.history_visibility",
+                 {"history_visibility": "world_readable"})
     create_room(hidden)
 
     found, seen = _search_statements(monkeypatch, seeker, "target")
@@ -53,9 +53,9 @@ def test_search_cost_does_not_follow_the_number_of_rooms(register_user, monkeypa
     assert touching(seen, Event._meta.table_name) == []
 
     # Closing the rooms hides their members from strangers.
-    set_state(public_member, public, "m.room.join_rules", {"join_rule": "invite"})
-    set_state(readable_member, readable, "m.room.history_visibility",
-              {"history_visibility": "shared"})
+    put_state_ok(public_member, public, "m.room.join_rules", {"join_rule": "invite"})
+    put_state_ok(readable_member, readable, "m.room.history_visibility",
+                 {"history_visibility": "shared"})
     assert _found(seeker, "target") == []
     # ...but not from those who share a room with them.
     shared = create_room(hidden)
