@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from homeserver import create_app, db
 from homeserver.config import load_config
 from homeserver.services import passwords, workers
+from helpers.accounts import make_admin
 from helpers.database import release_connections
 from helpers.push_gateway import Gateway
 from helpers.rooms import create_room, join
@@ -218,6 +219,12 @@ def bob(register_user):
 @pytest.fixture
 def eve(register_user):
     return register_user("eve")
+
+
+@pytest.fixture
+def admin(register_user):
+    """A server admin (the ``is_admin`` flag)."""
+    return make_admin(register_user("admin"))
 
 
 @pytest.fixture

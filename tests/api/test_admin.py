@@ -5,19 +5,10 @@ from urllib.parse import quote
 import pytest
 
 from homeserver.models.users import User
+from helpers.accounts import make_admin
 
 ADMIN = "/_matrix/client/v1/admin"
 WHOIS = "/_matrix/client/v3/admin/whois"
-
-
-def make_admin(handle):
-    User.update(is_admin=True).where(User.user_id == handle.user_id).execute()
-    return handle
-
-
-@pytest.fixture
-def admin(register_user):
-    return make_admin(register_user("admin"))
 
 
 @pytest.mark.parametrize("flag,path", [("locked", "lock"), ("suspended", "suspend")])

@@ -1,7 +1,6 @@
 """GET /rooms/{roomId}/context/{eventId} and GET /v1/rooms/{roomId}/timestamp_to_event."""
 
 import json
-import time
 from urllib.parse import quote
 
 import pytest
@@ -118,10 +117,10 @@ def origin_ts(user, room, event_id):
     return ok(user.get(f"{V3}/rooms/{quote(room)}/event/{quote(event_id)}"))["origin_server_ts"]
 
 
-def test_timestamp_to_event_both_directions(alice):
+def test_timestamp_to_event_both_directions(alice, clock):
     room = create_room(alice)
     first = send_ok(alice, room, "first")
-    time.sleep(0.01)
+    clock.advance(10)
     second = send_ok(alice, room, "second")
     ts_first, ts_second = origin_ts(alice, room, first), origin_ts(alice, room, second)
     assert ts_first < ts_second
@@ -142,11 +141,11 @@ def test_timestamp_to_event_not_found(alice):
     assert timestamp_to_event(alice, room, 0, "b").status_code == 404
 
 
-def test_timestamp_to_event_respects_visibility(alice, bob):
+def test_timestamp_to_event_respects_visibility(alice, bob, clock):
     room = create_room(alice, preset="public_chat")
     put_state_ok(alice, room, "m.room.history_visibility", {"history_visibility": "joined"})
     secret = send_ok(alice, room, "secret")
-    time.sleep(0.01)
+    clock.advance(10)
     join(bob, room)
     response = timestamp_to_event(bob, room, origin_ts(alice, room, secret), "b")
     assert response.status_code == 404 or response.get_json()["event_id"] != secret

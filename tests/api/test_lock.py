@@ -3,10 +3,6 @@ M_USER_LOCKED with soft_logout true; sessions survive the lock and work again on
 
 from urllib.parse import quote
 
-import pytest
-
-from homeserver.models.users import User
-
 V3 = "/_matrix/client/v3"
 
 
@@ -14,13 +10,6 @@ def lock(admin, user, value=True):
     response = admin.put(f"/_matrix/client/v1/admin/lock/{quote(user.user_id)}",
                          json={"locked": value})
     assert response.status_code == 200, response.get_json()
-
-
-@pytest.fixture
-def admin(register_user):
-    handle = register_user("admin")
-    User.update(is_admin=True).where(User.user_id == handle.user_id).execute()
-    return handle
 
 
 def assert_locked(response):

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from homeserver.services.media import repository
 from helpers.media import DOWNLOAD, SERVER, UPLOAD, media_files, upload
 
 CREATE = "/_matrix/media/v1/create"
@@ -266,10 +267,20 @@ def test_pending_uploads_are_limited(make_app, register_user_for):
     assert alice.post(CREATE, json={}).status_code == 200
 
 
-def test_download_waits_for_the_upload(app, client, register_user):
+def test_download_waits_for_the_upload(app, client, register_user, monkeypatch):
     alice, bob = register_user("alice"), register_user("bob")
     ref, _ = create(alice)
     result = {}
+    found_no_content = threading.Event()
+    lookup = repository._lookup
+
+    def watched_lookup(media_id):
+        row, quarantined = lookup(media_id)
+        if row is not None and row.sha256 is None:
+            found_no_content.set()
+        return row, quarantined
+
+    monkeypatch.setattr(repository, "_lookup", watched_lookup)
 
     def download_waiting():
         with app.test_client() as other:
@@ -278,8 +289,8 @@ def test_download_waits_for_the_upload(app, client, register_user):
 
     waiter = threading.Thread(target=download_waiting)
     waiter.start()
-    time.sleep(0.3)
-    assert "response" not in result  # still waiting for the content
+    assert found_no_content.wait(30)  # the download has looked for the content: it waits now
+    assert "response" not in result
     with app.test_client() as uploader:
         response = uploader.put(f"{UPLOAD}/{ref}", data=b"arrived", headers=alice.headers)
         assert response.status_code == 200

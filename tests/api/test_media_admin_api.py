@@ -2,18 +2,15 @@
 
 import pytest
 
-from homeserver.models.users import User
+from helpers.accounts import make_admin
 from helpers.media import DOWNLOAD, THUMBNAIL, image_bytes, media_files, upload
 
 ADMIN = "/_homeserver/admin/v1"
 
 
 @pytest.fixture
-def admin_user(app, register_user):
-    handle = register_user("root")
-    with app.app_context():
-        User.update(is_admin=True).where(User.user_id == handle.user_id).execute()
-    return handle
+def admin_user(register_user):
+    return make_admin(register_user("root"))
 
 
 def test_non_admins_are_refused(client, register_user):

@@ -28,6 +28,8 @@ PLAIN = """<html><head><title>  Plain
 
 class Handler(BaseHTTPRequestHandler):
     hits: dict = {}
+    # /slow answers only once the test has seen the preview give up (set by the test).
+    slow_release = threading.Event()
 
     def log_message(self, *args):
         """Quiet: the test run's output stays clean."""
@@ -60,7 +62,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/big":
             self._send(200, "text/html", b"<html>" + b"a" * 300_000)
         elif path == "/slow":
-            time.sleep(2)
+            Handler.slow_release.wait(60)
             self._send(200, "text/html", b"<title>late</title>")
         elif path == "/file.bin":
             self._send(200, "application/octet-stream", b"\x00" * 10)
@@ -175,7 +177,10 @@ def test_size_and_time_are_bounded(previewer, site):
     response = preview(previewer, f"{site}/big")
     assert response.status_code == 502
     assert response.get_json()["errcode"] == "M_TOO_LARGE"
-    response = preview(previewer, f"{site}/slow")
+    try:
+        response = preview(previewer, f"{site}/slow")
+    finally:
+        Handler.slow_release.set()
     assert response.status_code == 502
     assert response.get_json()["errcode"] == "M_UNKNOWN"
 

@@ -2,13 +2,13 @@
 payload in both formats, retries with backoff, rejected pushkeys. A small gateway started by
 each test records what it receives."""
 
-import time
-
 import pytest
 
-from helpers.push_gateway import Gateway
+from homeserver.models.push import PushDelivery
 from helpers.api import V3, ok
+from helpers.push_gateway import Gateway
 from helpers.rooms import create_room, join, send_ok
+from helpers.waiting import wait_until
 
 
 @pytest.fixture
@@ -30,13 +30,6 @@ def tea_room(register_user):
     room_id = create_room(alice, preset="public_chat", name="Tea room")
     join(bob, room_id)
     return room_id, alice, bob
-
-
-def wait_until(condition, timeout_s=30.0):
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return condition()
 
 
 def test_full_format_notification(tea_room, gateway):
@@ -98,7 +91,8 @@ def test_gateway_down_then_back(tea_room, gateway):
     gateway.close()
     set_pusher(bob, url)
     event_id = send_ok(alice, room_id, "queued")
-    time.sleep(1.5)  # at least one attempt fails against the closed port
+    # At least one attempt fails against the closed port before the gateway comes back.
+    assert wait_until(lambda: PushDelivery.select().where(PushDelivery.attempts >= 1).exists())
     port = int(url.split(":")[2].split("/")[0])
     back = Gateway.on_port(port)
     try:

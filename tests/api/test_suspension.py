@@ -5,10 +5,6 @@ changes, room creation, media uploads and redacting other users' events."""
 
 from urllib.parse import quote
 
-import pytest
-
-from homeserver.models.users import User
-
 from helpers.api import V3, error, ok, q
 from helpers.rooms import (create_room, invite, join, membership_action, put_state, redact,
                            room_with_members, send, send_ok)
@@ -17,13 +13,6 @@ from helpers.rooms import (create_room, invite, join, membership_action, put_sta
 def suspend(admin, user, value=True):
     ok(admin.put(f"/_matrix/client/v1/admin/suspend/{quote(user.user_id)}",
                  json={"suspended": value}))
-
-
-@pytest.fixture
-def admin(register_user):
-    handle = register_user("admin")
-    User.update(is_admin=True).where(User.user_id == handle.user_id).execute()
-    return handle
 
 
 def suspended_error(response):

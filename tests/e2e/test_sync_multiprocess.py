@@ -11,8 +11,10 @@ import uuid
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from helpers.gunicorn_server import GunicornServer
+from helpers.waiting import wait_until
 
 ROUNDS = 5
 SERVER_NAME = "localhost:8008"
@@ -39,12 +41,23 @@ def two_servers(database_url, tmp_path):
     try:
         for name in ("a", "b"):
             server = GunicornServer(database_url, tmp_path / name, workers=2,
-                                    server_name=SERVER_NAME)
+                                    server_name=SERVER_NAME, metrics={"enabled": True})
             servers.append(server.start())
         yield servers
     finally:
         for server in servers:
             server.stop()
+
+
+def long_polls_held(base_url: str) -> float:
+    """homeserver_sync_long_polls_held in a scrape of all the server's workers."""
+    response = requests.get(base_url + "/metrics", timeout=30)
+    assert response.status_code == 200
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name == "homeserver_sync_long_polls_held":
+                return sample.value
+    return 0.0
 
 
 def test_message_reaches_long_poll_on_other_server(two_servers):
@@ -71,7 +84,8 @@ def test_message_reaches_long_poll_on_other_server(two_servers):
 
         poll = threading.Thread(target=hold_sync, daemon=True)
         poll.start()
-        time.sleep(0.5)  # let the long-poll reach server B and start waiting
+        # Send once the long-poll waits on server B (or has answered: the assertion then says so).
+        wait_until(lambda: long_polls_held(b.base_url) >= 1 or not poll.is_alive())
         assert poll.is_alive(), result.get("body")
         sent_at = time.monotonic()
         event_id = call("PUT", f"{client_a}/rooms/{room}/send/m.room.message/txn{round_number}",

@@ -1,5 +1,6 @@
 """Accounts through the HTTP API: the password stage of user-interactive auth, deactivation."""
 
+from homeserver.models.users import User
 from helpers.api import V3
 
 DEFAULT_PASSWORD = "correct horse battery"  # register_user's default
@@ -12,6 +13,12 @@ def password_auth(user, password=DEFAULT_PASSWORD, session=None) -> dict:
     if session is not None:
         auth["session"] = session
     return auth
+
+
+def make_admin(handle):
+    """The server admin flag (no API sets it: the operator does, in the database)."""
+    User.update(is_admin=True).where(User.user_id == handle.user_id).execute()
+    return handle
 
 
 def deactivate(user, **body):

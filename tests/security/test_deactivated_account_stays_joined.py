@@ -10,13 +10,13 @@ leaves would); the request still succeeds, the account is recorded as still to l
 room, and once the leave works again the sweep completes it.
 """
 
-import time
 
 from helpers.api import V3, ok, q
 from helpers.rooms import create_room, invite, join, state_map
 
 from homeserver.models.deactivation import PendingLeave
 from homeserver.services import deactivation, membership
+from helpers.waiting import wait_until
 
 
 def deactivate(user):
@@ -29,13 +29,6 @@ def deactivate(user):
 
 def membership_of(viewer, room_id, user_id) -> str:
     return state_map(viewer, room_id)[("m.room.member", user_id)]["content"]["membership"]
-
-
-def wait_until(condition, timeout_s=30.0):
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return condition()
 
 
 def test_failed_leave_is_retried_until_done(register_user, monkeypatch, clock):

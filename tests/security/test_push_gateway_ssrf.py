@@ -13,7 +13,6 @@ the server has made (and failed) its delivery attempt, then checks the recorder 
 import http.server
 import socket
 import threading
-import time
 
 import pytest
 
@@ -22,13 +21,7 @@ from helpers.local_http import LocalHTTPServer
 from helpers.push_gateway import Gateway
 from helpers.api import V3, ok
 from helpers.rooms import send_ok
-
-
-def wait_until(condition, timeout_s=30.0):
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return condition()
+from helpers.waiting import wait_until
 
 
 def set_pusher(user, url):

@@ -2,7 +2,6 @@
 a waiting request holds no database connection."""
 
 import os
-import time
 import subprocess
 import sys
 import threading
@@ -11,6 +10,7 @@ import pytest
 
 from homeserver import db
 from homeserver.services import notifier, streams
+from helpers.waiting import wait_until
 
 LONG = 60  # seconds: only ever reached if the code under test is broken
 
@@ -122,10 +122,8 @@ def test_recreated_database_does_not_wake_forever(start):
     # The counter went backwards (a restored or recreated database). Once the listener has read
     # the counter (SQLite: its next poll; PostgreSQL: its safety poll, at most
     # POSTGRES_SAFETY_POLL_S later), waiting from 0 must wait instead of waking at once.
-    deadline = time.monotonic() + notifier.POSTGRES_SAFETY_POLL_S + LONG
-    while notifier.wait_for_position_above(0, 0.5) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert notifier.wait_for_position_above(0, 0.5) is False
+    assert wait_until(lambda: notifier.wait_for_position_above(0, 0.5) is False,
+                      timeout_s=notifier.POSTGRES_SAFETY_POLL_S + LONG)
     waiter = Waiter(0, LONG)
     waiter.start()
     waiter.registered.wait(LONG)
