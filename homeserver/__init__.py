@@ -43,7 +43,9 @@ def create_app(config=None, *, overrides: dict | None = None, check_schema: bool
     from .api.error_handlers import register_error_handlers
     from .config import load_config
     from .request_body import DrainUnreadBody
-    from .services import metrics, presence, workers
+    from .services.server import metrics
+    from .services.ephemeral import presence
+    from .services import workers
 
     if config is None:
         config = load_config(overrides=overrides)

@@ -72,7 +72,7 @@ def migrate():
 def create_user(localpart, password, admin):
     """Create an account with LOCALPART on this server."""
     from . import errors
-    from .services import accounts
+    from .services.accounts import accounts
 
     config = _config()
     _open_database(config)
@@ -102,7 +102,7 @@ def registration_token():
 def registration_token_create(token, length, uses_allowed, expiry_days):
     """Create a registration token and print it."""
     from . import errors
-    from .services import registration_tokens
+    from .services.accounts import registration_tokens
 
     _open_database(_config())
     try:
@@ -123,7 +123,7 @@ def _format_expiry(expiry_ts):
 @registration_token.command("list")
 def registration_token_list():
     """List registration tokens: uses (completed/allowed, pending) and expiry."""
-    from .services import registration_tokens
+    from .services.accounts import registration_tokens
 
     _open_database(_config())
     rows = registration_tokens.list_tokens()
@@ -143,7 +143,7 @@ def registration_token_list():
 @click.argument("token")
 def registration_token_delete(token):
     """Delete TOKEN (registrations already made with it stay)."""
-    from .services import registration_tokens
+    from .services.accounts import registration_tokens
 
     _open_database(_config())
     if not registration_tokens.delete(token):

@@ -21,7 +21,7 @@ def reports():
 def reports_list(limit, kind, as_json):
     """List the latest reports: when, kind, reporter, what was reported, reason."""
     from .cli import _config, _open_database
-    from .services import reports as reports_service
+    from .services.accounts import reports as reports_service
 
     _open_database(_config())
     rows = reports_service.list_reports(limit=limit, kind=kind)

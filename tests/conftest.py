@@ -18,7 +18,8 @@ from argon2 import PasswordHasher
 
 from homeserver import create_app, db
 from homeserver.config import load_config
-from homeserver.services import passwords, workers
+from homeserver.services.accounts import passwords
+from homeserver.services import workers
 from db_support import release_connections
 from user_handle import UserHandle
 

@@ -9,7 +9,7 @@ import pytest
 
 from auth_rules_support import (ALICE, BOB, CREATOR, EVE, MOD, Case, Room, V, default_power,
                                 params, run_case)
-from homeserver.services import auth_rules
+from homeserver.services.rooms import auth_rules
 
 ALL = range(1, 13)
 

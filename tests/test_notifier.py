@@ -1,4 +1,4 @@
-"""services.notifier: long-poll wake-ups from this process, from other processes, with hints;
+"""services.streams.notifier: long-poll wake-ups from this process, from other processes, with hints;
 a waiting request holds no database connection."""
 
 import os
@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from homeserver import db
-from homeserver.services import notifier, streams
+from homeserver.services.streams import notifier, positions as streams
 
 LONG = 60  # seconds: only ever reached if the code under test is broken
 

@@ -312,8 +312,8 @@ def test_reference_aggregation(alice):
 
 
 def test_bundling_in_the_sync_shape(app, alice):
-    """What /sync (events without room_id) gets from services.relations.bundle_aggregations."""
-    from homeserver.services.relations import bundle_aggregations
+    """What /sync (events without room_id) gets from services.reading.relations.bundle_aggregations."""
+    from homeserver.services.reading.relations import bundle_aggregations
 
     room = create_room(alice)
     root = send_ok(alice, room, "root")

@@ -6,8 +6,8 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.auth import (Add3pidBody, ChangePasswordBody, DeactivateBody, Delete3pidBody,
                             EmailRequestTokenBody, MsisdnRequestTokenBody, Post3pidBody)
-from ..services import accounts, uia
-from .auth import interactive
+from ..services.accounts import accounts, uia
+from .uia import interactive
 from .http import CLIENT_PREFIX, load_body, require_auth
 from .media import media_store
 

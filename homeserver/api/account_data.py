@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from ..services import account_data
+from ..services.users import account_data
 from .http import CLIENT_PREFIX, config, json_body, require_auth
 
 bp = Blueprint("account_data", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/user/<user_id>")

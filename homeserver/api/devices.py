@@ -3,8 +3,8 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.auth import DeleteDevicesBody, EmptyBody, UpdateDeviceBody
-from ..services import devices, uia
-from .auth import interactive
+from ..services.accounts import devices, uia
+from .uia import interactive
 from .http import CLIENT_PREFIX, load_body, require_auth
 
 bp = Blueprint("devices", __name__, url_prefix=CLIENT_PREFIX)

@@ -4,7 +4,7 @@ POST /rooms/{roomId}/read_markers."""
 from flask import Blueprint, jsonify
 
 from ..schemas.ephemeral import ReceiptBody
-from ..services import read_markers, receipts
+from ..services.ephemeral import read_markers, receipts
 from .http import CLIENT_PREFIX, json_body, load_body, require_auth
 
 bp = Blueprint("receipts", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_id>")

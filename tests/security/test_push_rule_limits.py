@@ -16,8 +16,8 @@ from sync_support import V3, create_room, join, ok, send
 from homeserver import db
 from homeserver.migrations import m0100_push_rules_per_user as migration
 from homeserver.models.push import PushRule, PushRuleDefaultSetting, PushRulesUserVersion
-from homeserver.services import push_rules
-from homeserver.services.push_evaluator import EventFacts, compile_rule
+from homeserver.services.push import rules as push_rules
+from homeserver.services.push.evaluator import EventFacts, compile_rule
 
 RULES = f"{V3}/pushrules/global"
 TWEAK = {"set_tweak": "sound", "value": "own-rule"}

@@ -12,7 +12,7 @@ A provider module defines:
     (inclusive). Read nothing above ``ctx.now``: the response's next_batch is ``ctx.now``, so
     anything later belongs to the next sync. Runs inside one read-only snapshot transaction
     (REPEATABLE READ on PostgreSQL): do not write here. Useful context (``context.py``):
-    ``ctx.is_initial``, ``ctx.full_state``, ``ctx.filter`` (``services.filters.Filter``:
+    ``ctx.is_initial``, ``ctx.full_state``, ``ctx.filter`` (``services.reading.filters.Filter``:
     ``.presence``, ``.account_data``, ``.room.ephemeral``, ``.room.account_data``, each with
     ``.matches(event)`` / ``.filter(events)`` / ``.limit_or(default)``), ``ctx.joined_room_ids``,
     ``ctx.newly_joined_room_ids`` (joined rooms to send in full: all of them on initial and
@@ -36,7 +36,7 @@ A provider module defines:
     messages the client acknowledged by syncing from ``request.since``.
 
 WAKING LONG-POLLS: a provider needs nothing special. Its writer takes a position with
-``services.streams.next_position(rooms=[...], users=[...])`` inside the writing transaction; a
+``services.streams.positions.next_position(rooms=[...], users=[...])`` inside the writing transaction; a
 waiting sync re-runs every provider when a position names one of the user's joined, invited or
 knocked rooms, or the user (see streams.py). Name the right rooms/users or nobody wakes up.
 """

@@ -6,7 +6,7 @@ about the room afresh); otherwise only what changed is sent.
 
 from __future__ import annotations
 
-from .. import account_data
+from ..users import account_data
 
 
 def build(ctx, response) -> None:

@@ -9,14 +9,15 @@ from dataclasses import dataclass
 import peewee
 
 from ...db import database
-from .. import filters as filters_service
-from .. import metrics, notifier, streams
+from ..reading import filters as filters_service
+from ..server import metrics
+from ..streams import notifier, positions as streams
 from . import providers
 from .context import SyncContext
 from .long_polls import registry as long_polls
 from .memberships import memberships_at
 from .response import SyncResponse
-from .tokens import parse_sync_token, sync_token
+from ..reading.stream_tokens import parse_sync_token, sync_token
 
 # Long-polls waiting at once, per device and per user, when the caller passes no limits.
 DEFAULT_LONG_POLLS = {"max_long_polls_per_device": 2, "max_long_polls_per_user": 10}
