@@ -16,7 +16,8 @@ import psycopg2
 import pytest
 from argon2 import PasswordHasher
 
-from homeserver import create_app, db
+from homeserver import db
+from homeserver.app import create_app
 from homeserver.config import load_config
 from homeserver.services.accounts import passwords
 from homeserver.services import workers

@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.auth import (Add3pidBody, ChangePasswordBody, DeactivateBody, Delete3pidBody,
                             EmailRequestTokenBody, MsisdnRequestTokenBody, Post3pidBody)
-from ..services.accounts import accounts, uia
+from ..services.accounts import after_uia, uia
 from .uia import interactive
 from .http import CLIENT_PREFIX, load_body, require_auth
 from .media import media_store
@@ -23,7 +23,7 @@ def change_password():
     requester = require_auth()
     body, passed = interactive(ChangePasswordBody(), [[uia.PASSWORD]],
                                requester=requester.user_id, secret_fields=("new_password",))
-    accounts.change_password_after_uia(passed, body, requester_device=requester.device_id)
+    after_uia.change_password_after_uia(passed, body, requester_device=requester.device_id)
     return jsonify({})
 
 
@@ -31,7 +31,7 @@ def change_password():
 def deactivate():
     requester = require_auth()
     body, passed = interactive(DeactivateBody(), [[uia.PASSWORD]], requester=requester.user_id)
-    return jsonify(accounts.deactivate_after_uia(passed, erase=body["erase"],
+    return jsonify(after_uia.deactivate_after_uia(passed, erase=body["erase"],
                                                  media_store=media_store()))
 
 

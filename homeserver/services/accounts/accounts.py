@@ -140,33 +140,3 @@ def change_password(user_id: str, *, password_hash: str, logout_devices: bool,
             LoginToken.delete().where(LoginToken.user == user_id).execute()
 
 
-def change_password_after_uia(passed, body: dict, *, requester_device: str | None) -> None:
-    """POST /account/password once its user-interactive auth passed (for ``passed.user_id``).
-
-    The new password is hashed only now, never on a leg that did not complete the flow; a
-    retry of a completed request answers its result without changing anything again.
-    """
-    if passed.replayed:
-        return
-    new_password = body.get("new_password")
-    if new_password is None:
-        raise errors.MissingParam("Missing parameter: new_password")
-    validate_password(new_password)
-    password_hash = hash_password(new_password)
-    from . import uia  # uia resolves identifiers through this module: import when used
-    uia.complete(passed, lambda: change_password(
-        passed.user_id, password_hash=password_hash, logout_devices=body["logout_devices"],
-        keep_device=requester_device))
-
-
-def deactivate_after_uia(passed, *, erase: bool = False, media_store=None) -> dict:
-    """POST /account/deactivate once its user-interactive auth passed (services/accounts/deactivation.py
-    says what goes, services/accounts/erasure.py what ``erase`` adds)."""
-    from . import deactivation, uia  # see change_password_after_uia
-    if passed.replayed:
-        return {"id_server_unbind_result": "success"}
-    orphaned = uia.complete(
-        passed, lambda: deactivation.deactivate_account(passed.user_id, erase=erase))
-    deactivation.after_commit(passed.user_id, orphaned, media_store)
-    # No third-party identifiers are kept, so there is nothing to unbind: the spec's "success".
-    return {"id_server_unbind_result": "success"}

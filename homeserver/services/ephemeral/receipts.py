@@ -1,4 +1,6 @@
-"""Read receipts (POST /rooms/{roomId}/receipt/{receiptType}/{eventId}).
+"""Read receipts (POST /rooms/{roomId}/receipt/{receiptType}/{eventId}) and the fully read
+marker (POST /rooms/{roomId}/read_markers: the ``m.fully_read`` room account data, plus the
+m.read / m.read.private receipts the same request may carry).
 
 One receipt per (user, room, type, thread): ``thread_key`` "" for unthreaded receipts, else
 the ``thread_id`` ("main" or a thread root's event ID). ``m.read.private`` receipts are only
@@ -13,6 +15,7 @@ from ...db import write_transaction
 from ...models.ephemeral import Receipt
 from ...models.rooms import CurrentState, Event
 from ..push import notifications
+from ..users import account_data
 from ..streams.positions import next_position
 
 READ = "m.read"
@@ -52,8 +55,7 @@ def post_receipt(user_id: str, room_id: str, receipt_type: str, event_id: str,
     if receipt_type == FULLY_READ:
         if thread_id is not None:
             raise errors.InvalidParam("thread_id cannot be given for m.fully_read")
-        from . import read_markers
-        read_markers.set_markers(user_id, room_id, {FULLY_READ: event_id})
+        set_markers(user_id, room_id, {FULLY_READ: event_id})
         return
     if receipt_type not in RECEIPT_TYPES:
         raise errors.InvalidParam(f"Unknown receipt type {receipt_type!r}")
@@ -124,3 +126,33 @@ def receipts_in(room_ids: list[str], viewer: str, *, since: int | None,
         if event is not None:
             out[room_id] = event
     return out
+
+
+# --- the fully read marker (POST /rooms/{roomId}/read_markers) ---------------------------------
+
+def set_markers(user_id: str, room_id: str, body: dict) -> None:
+    """POST /rooms/{roomId}/read_markers: the fully read marker only moves forward."""
+    for key in (FULLY_READ, READ, READ_PRIVATE):
+        if key in body and not isinstance(body[key], str):
+            raise errors.BadJson(f"{key} must be an event ID")
+    with write_transaction():
+        require_joined(room_id, user_id)
+        if FULLY_READ in body:
+            _set_fully_read(user_id, room_id, body[FULLY_READ])
+        for receipt_type in (READ, READ_PRIVATE):
+            if receipt_type in body:
+                set_receipt(user_id, room_id, receipt_type, body[receipt_type])
+
+
+def _set_fully_read(user_id: str, room_id: str, event_id: str) -> None:
+    row = event_in_room(room_id, event_id)
+    current = account_data.get(user_id, FULLY_READ, room_id=room_id) or {}
+    current_id = current.get("event_id")
+    if current_id == event_id:
+        return
+    if isinstance(current_id, str):
+        previous = (Event.select(Event.stream_ordering)
+                    .where((Event.event_id == current_id) & (Event.room == room_id)).scalar())
+        if previous is not None and previous > row.stream_ordering:
+            return  # the marker only moves forward
+    account_data.put(user_id, FULLY_READ, {"event_id": event_id}, room_id=room_id)

@@ -27,7 +27,7 @@ from ...models.rooms import Room
 from ..rooms import directory
 from ..rooms import state as room_state
 from ..rooms.room_versions import get_room_version
-from ..sync.service import read_snapshot
+from .snapshot import read_snapshot
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100

@@ -15,7 +15,7 @@ from . import filters as filters_service
 from ..streams import positions as streams
 from .filters import MAX_LIMIT, EventFilter, Filter
 from . import timeline
-from ..sync.service import read_snapshot
+from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
 from .visibility import RoomHistory
 

@@ -44,6 +44,7 @@ from ..users.account_data import ignored_users
 from .filters import MAX_LIMIT
 from .stream_tokens import pagination_token, parse_pagination_token
 from .visibility import RoomHistory
+from .snapshot import read_snapshot
 
 REPLACE, THREAD, REFERENCE = "m.replace", "m.thread", "m.reference"
 AGGREGATED = (REPLACE, THREAD, REFERENCE)
@@ -239,9 +240,6 @@ def relating_events(user_id: str, device_id: str | None, room_id: str, event_id:
                     limit: int | None = None, direction: str = "b",
                     recurse: bool | None = None) -> dict:
     """GET /v1/rooms/{roomId}/relations/{eventId}[/{relType}[/{eventType}]]."""
-    # Imported here: the sync code imports this module for bundled aggregations.
-    from ..sync.service import read_snapshot
-
     limit = max(1, min(DEFAULT_LIMIT if limit is None else limit, MAX_LIMIT))
     with read_snapshot():
         current = streams.current_position()

@@ -25,7 +25,8 @@ from ..streams import positions as streams
 from .filters import Filter
 from . import timeline
 from ..sync.long_polls import registry as long_polls
-from ..sync.service import DEFAULT_LONG_POLLS, MAX_TIMEOUT_MS, read_snapshot
+from ..sync.service import DEFAULT_LONG_POLLS, MAX_TIMEOUT_MS
+from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token, sync_token
 from .visibility import RoomHistory
 

@@ -33,7 +33,7 @@ from .filters import EventFilter
 from .relations import bundle_aggregations
 from .serialize import serialize_events
 from . import timeline
-from ..sync.service import read_snapshot
+from .snapshot import read_snapshot
 from .stream_tokens import pagination_token
 from .visibility import RoomHistory
 

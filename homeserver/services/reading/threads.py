@@ -22,7 +22,7 @@ from .filters import MAX_LIMIT
 from .relations import THREAD, Reader, bundle_aggregations
 from ..rooms.room_versions import get_room_version
 from ..rooms.state import room_version
-from ..sync.service import read_snapshot
+from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
 
 DEFAULT_LIMIT = 20

@@ -19,6 +19,7 @@ from . import relations, serialize
 from ..rooms import state as room_state
 from .visibility import DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory
 from .filters import EventFilter, Filter, apply_event_fields
+from ..users import account_data
 
 MEMBER = "m.room.member"
 # Rows fetched per query while filling a page, and the most rows one page may look at (a
@@ -307,6 +308,4 @@ def content_of(row: Event) -> dict:
 
 def ignored_users(user_id: str) -> set[str]:
     """Users whose messages ``user_id`` ignores (m.ignored_user_list, kept by account data)."""
-    from ..users import account_data
-
     return account_data.ignored_users(user_id)

@@ -19,7 +19,7 @@ from ...db import write_transaction
 from ...models.rooms import Room
 from . import aliases, membership
 from .events import MEMBER, RoomAppender, new_room_id
-from ..users.profile import member_profile
+from .membership import member_profile
 from .room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_room_version
 
 PRESETS = {

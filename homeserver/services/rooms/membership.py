@@ -25,12 +25,23 @@ from ..users import account_data
 from . import aliases, power_levels
 from .event_content import InviteBlocked, invites_blocked
 from .events import MEMBER, RoomAppender, Sent
-from ..users.profile import member_profile
 from ..users.tags import TAG_TYPE
 
 AUTHORISING_USER = "join_authorised_via_users_server"
 # Request body keys never copied into a join's content: set by the server, or not content.
 _SERVER_SET_KEYS = frozenset({"membership", AUTHORISING_USER, "reason", "third_party_signed"})
+
+
+def member_profile(user_id: str) -> dict:
+    """The ``displayname``/``avatar_url`` to put in the user's m.room.member events."""
+    user = User.get_or_none(User.user_id == user_id)
+    out = {}
+    if user is not None:
+        if user.displayname is not None:
+            out["displayname"] = user.displayname
+        if user.avatar_url is not None:
+            out["avatar_url"] = user.avatar_url
+    return out
 
 
 def _content(membership: str, reason: str | None = None, **extra) -> dict:

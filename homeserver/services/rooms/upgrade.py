@@ -14,7 +14,7 @@ from ...db import write_transaction
 from ...models.rooms import CurrentState, Room
 from . import aliases, power_levels
 from .events import MEMBER, RoomAppender, new_room_id
-from ..users.profile import member_profile
+from .membership import member_profile
 from .room_versions import RoomVersion, get_room_version
 
 # Recommended by the spec, in a working order (power levels first, so the rest is allowed).

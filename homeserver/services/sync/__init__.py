@@ -1,8 +1,8 @@
 """/sync, built by one small provider per stream.
 
 HOW TO ADD A STREAM (to-device, device lists, receipts, typing, account data, presence, unread
-counts, ...): write ``homeserver/services/sync/<name>.py`` and add its name to ``PROVIDERS``
-below. Nothing else changes.
+counts, ...): write ``homeserver/services/sync/<name>.py`` and add the module to
+``PROVIDERS`` in ``providers.py``. Nothing else changes.
 
 A provider module defines:
 
@@ -40,34 +40,3 @@ WAKING LONG-POLLS: a provider needs nothing special. Its writer takes a position
 waiting sync re-runs every provider when a position names one of the user's joined, invited or
 knocked rooms, or the user (see streams.py). Name the right rooms/users or nobody wakes up.
 """
-
-from __future__ import annotations
-
-import importlib
-from types import ModuleType
-
-# The providers, in the order they run. One line per stream.
-PROVIDERS = (
-    "rooms",
-    "to_device",
-    "device_lists",
-    "account_data",
-    "ephemeral",
-    "presence",
-    "unread",  # after every provider that adds rooms
-)
-
-_loaded: list[ModuleType] | None = None
-
-
-def providers() -> list[ModuleType]:
-    global _loaded
-    if _loaded is None:
-        _loaded = [importlib.import_module(f"{__name__}.{name}") for name in PROVIDERS]
-    return _loaded
-
-
-def sync(*args, **kwargs) -> dict:
-    from .service import sync as run
-
-    return run(*args, **kwargs)

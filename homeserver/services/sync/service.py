@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-import peewee
-
-from ...db import database
 from ..reading import filters as filters_service
 from ..server import metrics
 from ..streams import notifier, positions as streams
-from . import providers
+from ..reading.snapshot import read_snapshot
+from .providers import PROVIDERS
 from .context import SyncContext
 from .long_polls import registry as long_polls
 from .memberships import memberships_at
@@ -36,17 +33,6 @@ class SyncRequest:
     timeout_ms: int
 
 
-@contextmanager
-def read_snapshot():
-    """One consistent view of the database for the whole build: a read-only REPEATABLE READ
-    transaction on PostgreSQL; on SQLite (WAL) a read transaction is already a snapshot."""
-    db = database.obj
-    with db.atomic():
-        if isinstance(db, peewee.PostgresqlDatabase):
-            db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
-
-
 def _build(request: SyncRequest, filter: filters_service.Filter,
            use_state_after: bool) -> tuple[SyncContext, SyncResponse]:
     response = SyncResponse()
@@ -55,7 +41,7 @@ def _build(request: SyncRequest, filter: filters_service.Filter,
                           since=request.since, now=streams.current_position(),
                           full_state=request.full_state, filter=filter,
                           set_presence=request.set_presence, use_state_after=use_state_after)
-        for provider in providers():
+        for provider in PROVIDERS:
             provider.build(ctx, response)
     return ctx, response
 
@@ -70,7 +56,7 @@ def sync(user_id: str, device_id: str, *, since: str | None, filter_ref: dict | 
                       if since else None)
     request = SyncRequest(user_id, device_id, since_position, full_state, set_presence,
                           min(timeout_ms, MAX_TIMEOUT_MS))
-    for provider in providers():
+    for provider in PROVIDERS:
         hook = getattr(provider, "on_sync_request", None)
         if hook is not None:
             hook(request)

@@ -26,12 +26,12 @@ PUSH_RULES = "m.push_rules"
 MAX_TYPE_LENGTH = 255
 
 
-def _check_owner(requester_user_id: str, user_id: str, verb: str) -> None:
+def check_owner(requester_user_id: str, user_id: str, verb: str) -> None:
     if requester_user_id != user_id:
         raise errors.Forbidden(f"Cannot {verb} account data for other users")
 
 
-def _check_room_id(room_id: str) -> None:
+def check_room_id(room_id: str) -> None:
     if not is_valid_room_id(room_id):
         raise errors.InvalidParam(f"{room_id} is not a valid room ID")
 
@@ -47,9 +47,9 @@ def set_for_client(requester_user_id: str, user_id: str, data_type: str, content
                    room_id: str | None = None, limits: dict | None = None) -> None:
     """PUT /user/{userId}[/rooms/{roomId}]/account_data/{type}. ``limits``: the
     ``per_user_limits`` configuration (how many types a user may keep)."""
-    _check_owner(requester_user_id, user_id, "add")
+    check_owner(requester_user_id, user_id, "add")
     if room_id is not None:
-        _check_room_id(room_id)
+        check_room_id(room_id)
     _check_type(data_type)
     if data_type in SERVER_MANAGED_TYPES:
         raise errors.BadJson(f"Cannot set {data_type} through this API", status=405)
@@ -84,22 +84,6 @@ def check_room_for_type(user_id: str, data_type: str, room_id: str | None,
     for where, cap, what in caps:
         if AccountData.select().where(where).count() >= cap:
             raise errors.UserLimitExceeded(f"You cannot have more than {cap} {what}")
-
-
-def get_for_client(requester_user_id: str, user_id: str, data_type: str,
-                   room_id: str | None = None) -> dict:
-    """GET /user/{userId}[/rooms/{roomId}]/account_data/{type}."""
-    _check_owner(requester_user_id, user_id, "read")
-    if room_id is not None:
-        _check_room_id(room_id)
-    if room_id is None and data_type == PUSH_RULES:
-        from ..push import rules as push_rules  # push_rules writes account data itself: import on use
-        return push_rules.account_data_content(user_id)
-    content = get(user_id, data_type, room_id=room_id)
-    if content is None:
-        where = "Room account data" if room_id is not None else "Account data"
-        raise errors.NotFound(f"{where} not found")
-    return content
 
 
 def _check_ignored_user_list(content: dict) -> None:
@@ -148,42 +132,6 @@ def room_events(user_id: str, room_id: str) -> list[dict]:
 def bump(user_id: str, data_type: str, *, room_id: str | None = None) -> int:
     """Give a server-computed type (m.push_rules) a new position so syncs deliver it again."""
     return put(user_id, data_type, {}, room_id=room_id)
-
-
-class Changes:
-    """Account data of one user written in a stream range, as sync events."""
-
-    def __init__(self):
-        self.global_events: list[dict] = []
-        self.room_events: dict[str, list[dict]] = {}
-
-
-def changes(user_id: str, since: int | None, until: int) -> Changes:
-    """Account data written after ``since`` (everything when None) up to ``until``.
-
-    m.push_rules is always computed from the rule tables; on a full sync (``since`` None) it is
-    included even when the user never changed a rule, as clients expect it there.
-    """
-    query = AccountData.select().where((AccountData.user_id == user_id)
-                                       & (AccountData.stream_id <= until))
-    if since is not None:
-        query = query.where(AccountData.stream_id > since)
-    out = Changes()
-    saw_push_rules = False
-    for row in query.order_by(AccountData.stream_id):
-        if row.room_id == GLOBAL:
-            if row.type == PUSH_RULES:
-                saw_push_rules = True
-                continue
-            out.global_events.append({"type": row.type, "content": json.loads(row.content)})
-        else:
-            out.room_events.setdefault(row.room_id, []).append(
-                {"type": row.type, "content": json.loads(row.content)})
-    if saw_push_rules or since is None:
-        from ..push import rules as push_rules
-        out.global_events.append({"type": PUSH_RULES,
-                                  "content": push_rules.account_data_content(user_id)})
-    return out
 
 
 def latest_position(user_id: str) -> int:

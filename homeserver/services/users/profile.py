@@ -20,6 +20,8 @@ from ...db import database, write_transaction
 from ...identifiers import is_valid_server_name, is_valid_user_id
 from ...models.profile import ProfileField
 from ...models.users import User
+from ..ephemeral import presence
+from ..rooms import membership
 
 # The spec: "the total profile MUST be under 64 KiB"; a key is at most 255 bytes.
 MAX_PROFILE_BYTES = 64 * 1024
@@ -231,9 +233,6 @@ def _announce(change: ProfileChange) -> ProfileChange:
     room the user has joined, and their presence again (spec: Events on Change of Profile
     Information). Each room is its own transaction, as the profile write is."""
     if change.affects_membership:
-        # Both modules build member content from this one: imported here to avoid a cycle.
-        from ..rooms import membership
-        from ..ephemeral import presence
         membership.refresh_profile(change.user_id)
         presence.on_profile_changed(change.user_id)
     return change
@@ -245,13 +244,3 @@ def clear_profile(user_id: str) -> None:
     ProfileField.delete().where(ProfileField.user == user_id).execute()
 
 
-def member_profile(user_id: str) -> dict:
-    """The ``displayname``/``avatar_url`` to put in the user's m.room.member events."""
-    user = User.get_or_none(User.user_id == user_id)
-    out = {}
-    if user is not None:
-        if user.displayname is not None:
-            out[DISPLAYNAME] = user.displayname
-        if user.avatar_url is not None:
-            out[AVATAR_URL] = user.avatar_url
-    return out
