@@ -36,8 +36,7 @@ from ..rooms import event_format
 from ..push import rules_versions as push_rules_versions
 from ..rooms.room_versions import get_room_version
 from ..streams.positions import next_position
-
-MEMBER = "m.room.member"
+from ..event_types import MEMBER
 
 
 def erase(user_id: str) -> list[str]:

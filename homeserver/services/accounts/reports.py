@@ -16,8 +16,7 @@ from ...models.rooms import CurrentState, Event, Room
 from ...models.users import User
 from ..rooms import state as room_state
 from ..reading.visibility import can_see_event
-
-MEMBER = "m.room.member"
+from ..event_types import MEMBER
 
 
 def _store(**fields) -> None:

@@ -12,9 +12,9 @@ from ...models.keys import (DeviceKeys, DeviceListChange, FallbackKey, KeySignat
                            OneTimeKey)
 from ...models.rooms import CurrentState, Event
 from ...models.to_device import ToDeviceMessage
+from ..event_types import MEMBER
 from ..streams.positions import next_position
 
-MEMBER = "m.room.member"
 # IDs per IN (...) query, well under the databases' limits on bound parameters.
 _CHUNK = 500
 

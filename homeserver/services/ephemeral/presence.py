@@ -24,6 +24,7 @@ from ...models.presence import Presence
 from ...models.rooms import CurrentState, Event
 from ...models.users import User
 from ..streams.positions import next_position
+from ..event_types import MEMBER
 
 ONLINE, UNAVAILABLE, OFFLINE = "online", "unavailable", "offline"
 STATES = (ONLINE, UNAVAILABLE, OFFLINE)
@@ -31,7 +32,6 @@ STATES = (ONLINE, UNAVAILABLE, OFFLINE)
 CURRENTLY_ACTIVE_MS = 60_000
 # Times only needing a refresh (no state change) are written at most this often.
 REFRESH_GRANULARITY_MS = 10_000
-MEMBER = "m.room.member"
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,7 @@ from ..rooms import power_levels
 from ..ephemeral import presence
 from .evaluator import EventFacts, highlights, notifies
 from ..rooms.room_versions import RoomVersion
-
-MEMBER = "m.room.member"
+from ..event_types import MEMBER
 
 
 def _memberships(room_id: str) -> list[tuple[str, str, str]]:

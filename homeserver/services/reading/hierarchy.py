@@ -28,12 +28,12 @@ from ..rooms import directory
 from ..rooms import state as room_state
 from ..rooms.room_versions import get_room_version
 from .snapshot import read_snapshot
+from ..event_types import SPACE_CHILD as CHILD
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 MAX_DEPTH = 50
 PAGE_TTL_MS = 60 * 60 * 1000
-CHILD = "m.space.child"
 _ROOM_TYPES = ["m.room.create", "m.room.join_rules", "m.room.history_visibility",
                "m.room.encryption", CHILD]
 

@@ -18,9 +18,9 @@ from . import timeline
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
 from .visibility import RoomHistory
+from ..event_types import MEMBER
 
 DEFAULT_LIMIT = 10
-MEMBER = "m.room.member"
 
 
 def _reader(room_id: str, user_id: str) -> RoomHistory:

@@ -13,8 +13,7 @@ from . import relations
 from ..rooms import state as room_state
 from .serialize import serialize_event, serialize_events
 from .visibility import RoomHistory
-
-MEMBER = "m.room.member"
+from ..event_types import MEMBER
 
 
 def get_event(user_id: str, device_id: str | None, room_id: str, event_id: str) -> dict:

@@ -20,8 +20,8 @@ from ...models.rooms import CurrentState
 from ..rooms import directory
 from ..rooms import state as room_state
 from ..rooms.membership import resolve_room
+from ..event_types import MEMBER
 
-MEMBER = "m.room.member"
 OPEN_JOIN_RULES = ("public", "knock", "knock_restricted")
 RESTRICTED_JOIN_RULES = ("restricted", "knock_restricted")
 # The only algorithm the summary schema names; others are left out rather than misreported.

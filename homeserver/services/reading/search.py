@@ -36,8 +36,8 @@ from . import timeline
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token
 from .visibility import RoomHistory
+from ..event_types import MEMBER
 
-MEMBER = "m.room.member"
 KEYS = search_index.KEYS
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100

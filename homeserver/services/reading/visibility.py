@@ -47,9 +47,8 @@ from typing import Iterable
 
 from ... import errors
 from ...models.rooms import Event
+from ..event_types import HISTORY_VISIBILITY, MEMBER
 
-MEMBER = "m.room.member"
-HISTORY_VISIBILITY = "m.room.history_visibility"
 VISIBILITIES = ("world_readable", "shared", "invited", "joined")
 DEFAULT_VISIBILITY = "shared"
 

@@ -42,9 +42,9 @@ from .. import txn_ids
 from ..server.metrics import EVENTS_PERSISTED
 from .room_versions import RoomVersion, get_room_version
 from ..txn_ids import TxnKey
+from ..event_types import MEMBER
 
 CREATE_KEY = ("m.room.create", "")
-MEMBER = "m.room.member"
 
 _ID_ALPHABET = string.ascii_letters
 

@@ -24,7 +24,8 @@ from ...models.users import User
 from ..users import account_data
 from . import aliases, power_levels
 from .event_content import InviteBlocked, invites_blocked
-from .events import MEMBER, RoomAppender, Sent
+from ..event_types import MEMBER
+from .events import RoomAppender, Sent
 from ..users.tags import TAG_TYPE
 
 AUTHORISING_USER = "join_authorised_via_users_server"

@@ -15,8 +15,8 @@ import json
 import peewee
 
 from ...models.rooms import CurrentState, Event, ForgottenRoom, Room
+from ..event_types import MEMBER
 
-MEMBER = "m.room.member"
 
 # Stripped state given with invites and knocks (client-server "Stripped state").
 STRIPPED_STATE_TYPES = ("m.room.create", "m.room.name", "m.room.avatar", "m.room.topic",

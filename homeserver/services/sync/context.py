@@ -9,8 +9,7 @@ import peewee
 from ...models.rooms import Event
 from ..reading.filters import Filter
 from .memberships import Membership, changes_between, memberships_at
-
-MEMBER = "m.room.member"
+from ..event_types import MEMBER
 
 
 class SyncContext:

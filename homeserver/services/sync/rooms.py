@@ -26,8 +26,8 @@ from ..reading import timeline as reading
 from .context import SyncContext
 from .response import SyncResponse
 from ..reading.stream_tokens import pagination_token
+from ..event_types import MEMBER
 
-MEMBER = "m.room.member"
 # Below this many positions since the last sync, finding the active rooms scans the range
 # itself; above it, each joined room is probed by its index.
 RANGE_SCAN_LIMIT = 2000

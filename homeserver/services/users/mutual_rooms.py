@@ -13,8 +13,8 @@ import binascii
 
 from ... import errors, identifiers
 from ...models.rooms import CurrentState
+from ..event_types import MEMBER
 
-MEMBER = "m.room.member"
 PAGE_SIZE = 100
 _TOKEN_PREFIX = "mr1."
 

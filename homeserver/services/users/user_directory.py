@@ -15,8 +15,8 @@ from peewee import fn
 
 from ...models.rooms import CurrentState, Room
 from ...models.users import User
+from ..event_types import MEMBER
 
-MEMBER = "m.room.member"
 # The server decides how many results a search may return at most.
 MAX_LIMIT = 100
 # Matches fetched for ranking; beyond this the answer is marked limited anyway.
