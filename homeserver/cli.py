@@ -9,7 +9,7 @@ import click
 
 from . import cli_setup, db, errors
 from .app import create_app
-from .config import ConfigError, render_default_config
+from .config import render_default_config
 from .media_cli import media as _media_commands
 from .reports_cli import reports as _reports_commands
 from .services.accounts import accounts, registration_tokens

@@ -1,5 +1,5 @@
-"""services.streams.notifier: long-poll wake-ups from this process, from other processes, with hints;
-a waiting request holds no database connection."""
+"""services.streams.notifier: long-poll wake-ups from this process, from other processes, with
+hints; a waiting request holds no database connection."""
 
 import os
 import time

@@ -32,7 +32,7 @@ def deactivate():
     requester = require_auth()
     body, passed = interactive(DeactivateBody(), [[uia.PASSWORD]], requester=requester.user_id)
     return jsonify(after_uia.deactivate_after_uia(passed, erase=body["erase"],
-                                                 media_store=media_store()))
+                                                  media_store=media_store()))
 
 
 @bp.get("/v3/account/3pid")

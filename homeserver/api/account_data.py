@@ -34,4 +34,4 @@ def set_room(user_id, room_id, data_type):
 def get_room(user_id, room_id, data_type):
     requester = require_auth()
     return jsonify(account_data_reads.get_for_client(requester.user_id, user_id, data_type,
-                                               room_id=room_id))
+                                                     room_id=room_id))

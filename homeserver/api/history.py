@@ -35,4 +35,4 @@ def timestamp_to_event(room_id: str):
     requester = require_auth()
     args = load_args(TimestampArgs())
     return jsonify(messages.event_at_timestamp(requester.user_id, room_id, args["ts"],
-                                              args["dir"]))
+                                               args["dir"]))

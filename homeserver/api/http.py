@@ -113,7 +113,7 @@ def require_auth() -> access_tokens.Requester:
     if token is None:
         raise errors.MissingToken()
     requester = access_tokens.authenticate(token, client_ip(),
-                                  user_agent=request.headers.get("User-Agent"))
+                                           user_agent=request.headers.get("User-Agent"))
     g.requester = requester
     return requester
 

@@ -64,8 +64,8 @@ def get_state_event(room_id, event_type, state_key):
     requester = require_auth()
     args = load_args(StateArgs())
     return jsonify(room_lookups.get_state_event(requester.user_id, requester.device_id, room_id,
-                                              event_type, state_key,
-                                              as_event=args["format"] == "event"))
+                                                event_type, state_key,
+                                                as_event=args["format"] == "event"))
 
 
 @bp.get("/rooms/<room_id>/members")
@@ -76,8 +76,8 @@ def get_members(room_id):
     if args["at"] is not None:
         at = parse_pagination_token(args["at"], current_position(), "at")
     chunk = room_lookups.get_members(requester.user_id, requester.device_id, room_id, at=at,
-                                   membership=args["membership"],
-                                   not_membership=args["not_membership"])
+                                     membership=args["membership"],
+                                     not_membership=args["not_membership"])
     return jsonify({"chunk": chunk})
 
 
@@ -91,4 +91,4 @@ def get_joined_members(room_id):
 def get_event(room_id, event_id):
     requester = require_auth()
     return jsonify(room_lookups.get_event(requester.user_id, requester.device_id, room_id,
-                                        event_id))
+                                          event_id))

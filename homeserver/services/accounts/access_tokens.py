@@ -141,7 +141,8 @@ def refresh(refresh_token: str, lifetime_ms: int) -> IssuedTokens:
             raise errors.UserLocked()
         issued = issue_tokens(row.user.user_id, row.device_id, with_refresh=True,
                               lifetime_ms=lifetime_ms)
-        new_row = RefreshToken.get(RefreshToken.token_hash == client_secrets.digest(issued.refresh_token))
+        new_row = RefreshToken.get(
+            RefreshToken.token_hash == client_secrets.digest(issued.refresh_token))
         # Access tokens minted from the old refresh token are superseded by the new pair.
         if row.next_token_id is not None:
             RefreshToken.delete().where(RefreshToken.id == row.next_token_id).execute()

@@ -33,7 +33,7 @@ def _to_dict(device: Device) -> dict:
 
 def list_devices(user_id: str) -> list[dict]:
     query = Device.select().where(Device.user == user_id).order_by(Device.created_ts,
-                                                                    Device.device_id)
+                                                                   Device.device_id)
     return [_to_dict(device) for device in query]
 
 

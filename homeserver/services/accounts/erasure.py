@@ -13,8 +13,8 @@ What the spec asks, and how far this server honours it:
 - "erase any non-event data associated with the user, such as account data and contact
   3PIDs": ``erase`` deletes account data (room tags included), the ignored-users list,
   filters, push rules and the media the user uploaded (its mxc URIs answer 404 from the
-  erasure's commit; the files go right after, services/accounts/deactivation.py); this server keeps no
-  3PIDs. Profile data, devices, keys, pushers and key backups go at every deactivation.
+  erasure's commit; the files go right after, services/accounts/deactivation.py); this server keeps
+  no 3PIDs. Profile data, devices, keys, pushers and key backups go at every deactivation.
 
 Not erased: the search index, which may still match words of erased events in POST /search
 (the events it returns are served redacted as above).

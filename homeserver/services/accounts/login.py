@@ -89,8 +89,9 @@ def login(body: dict, *, server_name: str, ip: str | None, limits: LoginLimits,
         if device_id is None:
             device_id = devices.new_device_id(user_id)
         devices.ensure_device(user_id, device_id, body.get("initial_device_display_name"), ip)
-        issued = access_tokens.issue_tokens(user_id, device_id, with_refresh=bool(body.get("refresh_token")),
-                                   lifetime_ms=token_lifetime_ms)
+        issued = access_tokens.issue_tokens(
+            user_id, device_id, with_refresh=bool(body.get("refresh_token")),
+            lifetime_ms=token_lifetime_ms)
     return {"user_id": user_id, "device_id": device_id, "home_server": server_name,
             **issued.to_dict()}
 
@@ -98,7 +99,8 @@ def login(body: dict, *, server_name: str, ip: str | None, limits: LoginLimits,
 def issue_login_token(passed: uia.UiaPassed, *, per_user: dict | None) -> dict:
     """POST /login/get_token after its user-interactive auth: a single-use m.login.token."""
     ratelimit.check("login_token", passed.user_id, per_user)
-    token, lifetime_ms = uia.complete(passed, lambda: access_tokens.create_login_token(passed.user_id))
+    token, lifetime_ms = uia.complete(
+        passed, lambda: access_tokens.create_login_token(passed.user_id))
     return {"login_token": token, "expires_in_ms": lifetime_ms}
 
 

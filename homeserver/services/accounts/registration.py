@@ -86,8 +86,9 @@ def _logged_in(user_id: str, body: dict, *, server_name: str, token_lifetime_ms:
         return {"user_id": user_id, "home_server": server_name}
     device_id = body.get("device_id") or devices.new_device_id(user_id)
     devices.ensure_device(user_id, device_id, body.get("initial_device_display_name"), ip)
-    issued = access_tokens.issue_tokens(user_id, device_id, with_refresh=bool(body.get("refresh_token")),
-                               lifetime_ms=token_lifetime_ms)
+    issued = access_tokens.issue_tokens(
+        user_id, device_id, with_refresh=bool(body.get("refresh_token")),
+        lifetime_ms=token_lifetime_ms)
     return {"user_id": user_id, "device_id": device_id, "home_server": server_name,
             **issued.to_dict()}
 

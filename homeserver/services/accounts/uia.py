@@ -165,11 +165,11 @@ def _body_digest(public: dict) -> str:
 
 def _session_body(session: UiaSession) -> dict:
     return {"flows": [{"stages": stages} for stages in json.loads(session.flows)],
-           "params": json.loads(session.params),
-           "session": session.session_id,
-           # Always present, [] before any stage (Synapse sends it with every failed attempt;
-           # SyTest and some clients read it unconditionally).
-           "completed": json.loads(session.completed)}
+            "params": json.loads(session.params),
+            "session": session.session_id,
+            # Always present, [] before any stage (Synapse sends it with every failed attempt;
+            # SyTest and some clients read it unconditionally).
+            "completed": json.loads(session.completed)}
 
 
 def _release_reservations(rows) -> None:

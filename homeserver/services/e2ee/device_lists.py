@@ -9,7 +9,7 @@ them, together with users who started or stopped sharing a room with the syncing
 from __future__ import annotations
 
 from ...models.keys import (DeviceKeys, DeviceListChange, FallbackKey, KeySignature,
-                           OneTimeKey)
+                            OneTimeKey)
 from ...models.rooms import CurrentState, Event
 from ...models.to_device import ToDeviceMessage
 from ..event_types import MEMBER

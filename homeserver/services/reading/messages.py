@@ -1,8 +1,8 @@
 """Reading a room's history: GET /rooms/{roomId}/messages, /context/{eventId} and
 /timestamp_to_event.
 
-Tokens are stream positions (``services/reading/stream_tokens.py``): a point between events, so a /sync
-``prev_batch`` or ``next_batch`` works as ``from``/``to`` here. History visibility applies to
+Tokens are stream positions (``services/reading/stream_tokens.py``): a point between events, so a
+/sync ``prev_batch`` or ``next_batch`` works as ``from``/``to`` here. History visibility applies to
 every event returned; a user who never was in the room (and it is not world_readable) is
 refused with 403.
 """
@@ -45,7 +45,7 @@ def _readable_upper(history: RoomHistory, current: int) -> int:
 
 def _serialize(rows: list[Event], user_id: str, device_id: str | None, histories) -> list[dict]:
     return timeline.to_client(rows, user_id, device_id, Filter(), include_room_id=True,
-                             histories=histories)
+                              histories=histories)
 
 
 def _lazy_members(room_id: str, rows: list[Event], position: int, now: int,
@@ -65,8 +65,8 @@ def readable_page(history: RoomHistory, user_id: str, device_id: str | None, *,
     (newest first for "b"), for the room previews (room initialSync, /events): the same
     reading path as /messages, unfiltered."""
     page = timeline.room_events(history.room_id, lower=lower, upper=upper, direction=direction,
-                               limit=min(limit, MAX_LIMIT), event_filter=EventFilter(),
-                               visible=history.visible)
+                                limit=min(limit, MAX_LIMIT), event_filter=EventFilter(),
+                                visible=history.visible)
     return _serialize(page.rows, user_id, device_id, {history.room_id: history}), page
 
 
@@ -91,8 +91,8 @@ def messages(user_id: str, device_id: str | None, room_id: str, *, direction: st
         if not event_filter.allows_room(room_id) or (lower is not None and upper <= lower):
             return body
         page = timeline.room_events(room_id, lower=lower, upper=upper, direction=direction,
-                                   limit=limit, event_filter=event_filter,
-                                   visible=history.visible)
+                                    limit=limit, event_filter=event_filter,
+                                    visible=history.visible)
         histories = {room_id: history}
         body["chunk"] = _serialize(page.rows, user_id, device_id, histories)
         # As Synapse: "end" whenever the scan went past any event (even if none was visible
@@ -121,12 +121,12 @@ def context(user_id: str, device_id: str | None, room_id: str, event_id: str, *,
         before_limit = limit // 2
         after_limit = limit - before_limit
         before = timeline.room_events(room_id, lower=None, upper=event.stream_ordering - 1,
-                                     direction="b", limit=before_limit,
-                                     event_filter=event_filter, visible=history.visible)
+                                      direction="b", limit=before_limit,
+                                      event_filter=event_filter, visible=history.visible)
         after = timeline.room_events(room_id, lower=event.stream_ordering,
-                                    upper=_readable_upper(history, current), direction="f",
-                                    limit=after_limit, event_filter=event_filter,
-                                    visible=history.visible)
+                                     upper=_readable_upper(history, current), direction="f",
+                                     limit=after_limit, event_filter=event_filter,
+                                     visible=history.visible)
         first = before.rows[-1].stream_ordering if before.rows else event.stream_ordering
         last = after.rows[-1].stream_ordering if after.rows else event.stream_ordering
         shown = before.rows + [event] + after.rows

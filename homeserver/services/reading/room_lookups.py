@@ -1,7 +1,7 @@
 """What members read about a room: one event, its state, its members, the joined rooms.
 
-Every read applies history visibility (``services.reading.visibility``): an event the user may not see
-is "not found"; /state and /members show the current state to members (and to anyone in a
+Every read applies history visibility (``services.reading.visibility``): an event the user may not
+see is "not found"; /state and /members show the current state to members (and to anyone in a
 world_readable room) and the state as of leaving to former members.
 """
 

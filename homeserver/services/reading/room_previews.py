@@ -62,7 +62,7 @@ def room_initial_sync(user_id: str, device_id: str | None, room_id: str, *,
         room_history = RoomHistory.load(room_id, user_id)
         upper, departed = _upper_bound(room_history, current)
         events, page = messages.readable_page(room_history, user_id, device_id, lower=None,
-                                             upper=upper, direction="b", limit=limit)
+                                              upper=upper, direction="b", limit=limit)
         state_rows = sorted(timeline.state_at(room_id, upper, current).values(),
                             key=lambda row: row.stream_ordering)
         body = {
@@ -70,8 +70,8 @@ def room_initial_sync(user_id: str, device_id: str | None, room_id: str, *,
             "messages": {"chunk": events[::-1], "start": pagination_token(page.boundary),
                          "end": pagination_token(upper)},
             "state": timeline.to_client(state_rows, user_id, device_id, Filter(),
-                                       include_room_id=True, bundle=False,
-                                       histories={room_id: room_history}),
+                                        include_room_id=True, bundle=False,
+                                        histories={room_id: room_history}),
             "presence": [],
             "receipts": [],
             "account_data": account_data.room_events(user_id, room_id),
@@ -101,8 +101,8 @@ def _events_since(user_id: str, device_id: str | None, room_id: str, since: int,
                 "end": sync_token(max(since, current))}
         if since < current:
             events, page = messages.readable_page(room_history, user_id, device_id,
-                                                 lower=since, upper=current, direction="f",
-                                                 limit=EVENTS_PAGE)
+                                                  lower=since, upper=current, direction="f",
+                                                  limit=EVENTS_PAGE)
             body["chunk"] = events
             if page.more:
                 body["end"] = sync_token(page.boundary)

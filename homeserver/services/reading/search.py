@@ -1,10 +1,10 @@
 """POST /v3/search (spec module "Server Side Search"), the ``room_events`` category.
 
 Searched: ``content.body`` of m.room.message, ``content.name`` of m.room.name,
-``content.topic`` (and the plain-text ``m.topic``) of m.room.topic (``services.reading.search_index``),
-in every room the user has been in (left ones too) except end-to-end encrypted rooms. Only
-events the user may see are returned (history visibility: nothing after they left), never
-those of users they ignore, and the RoomEventFilter narrows the rest.
+``content.topic`` (and the plain-text ``m.topic``) of m.room.topic
+(``services.reading.search_index``), in every room the user has been in (left ones too) except
+end-to-end encrypted rooms. Only events the user may see are returned (history visibility: nothing
+after they left), never those of users they ignore, and the RoomEventFilter narrows the rest.
 
 Ordering: ``rank`` (default; most relevant first, then newest) or ``recent`` (newest first).
 One request looks at most ``SCAN_LIMIT`` matching rows; ``count`` is the number of visible
@@ -302,12 +302,12 @@ def _context(user_id: str, device_id: str | None, row: Match, options: dict,
     visible = timeline.visibility(history, searcher.ignored)
     current = streams.current_position()
     before = timeline.room_events(row.room_id, lower=None, upper=row.stream_ordering - 1,
-                                 direction="b", limit=before_limit,
-                                 event_filter=EventFilter(), visible=visible).rows \
+                                  direction="b", limit=before_limit,
+                                  event_filter=EventFilter(), visible=visible).rows \
         if before_limit > 0 else []
     after = timeline.room_events(row.room_id, lower=row.stream_ordering, upper=current,
-                                direction="f", limit=after_limit,
-                                event_filter=EventFilter(), visible=visible).rows \
+                                 direction="f", limit=after_limit,
+                                 event_filter=EventFilter(), visible=visible).rows \
         if after_limit > 0 else []
     first = before[-1].stream_ordering if before else row.stream_ordering
     last = after[-1].stream_ordering if after else row.stream_ordering

@@ -1,8 +1,8 @@
 """Tokens handed to clients: ``next_batch``/``since`` of /sync and the pagination tokens of
 /messages, /context and ``prev_batch``.
 
-Both encode one stream position (``services.streams.positions``): a point *between* events, "after every
-event at or below p". A room's history is a line whose order is the stream order, so one
+Both encode one stream position (``services.streams.positions``): a point *between* events, "after
+every event at or below p". A room's history is a line whose order is the stream order, so one
 position is also a topological position inside any room, and a sync token is a valid /messages
 token. Clients treat tokens as opaque; the prefixes only let us tell them apart and evolve them.
 """

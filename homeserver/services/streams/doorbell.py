@@ -1,7 +1,7 @@
 """SQLite only: a nudge between the processes of one host that a write is about to commit.
 
-Each stream listener (``services.streams.notifier``) binds a Unix datagram socket in a directory that
-belongs to the database file; ``streams.next_position`` sends one byte to each socket there.
+Each stream listener (``services.streams.notifier``) binds a Unix datagram socket in a directory
+that belongs to the database file; ``streams.next_position`` sends one byte to each socket there.
 The nudge arrives before the write commits, so a listener that gets one reads the stream
 counter every few milliseconds for a moment instead of waiting for its regular poll. Best
 effort only: without it (no directory, another user's directory, a full socket buffer) the

@@ -1,8 +1,9 @@
 """Waking long-polling requests when a stream position they care about commits, in any process.
 
 One listener thread per process and database learns about new stream positions:
-- PostgreSQL: ``LISTEN`` on a dedicated connection (``services.streams.positions`` NOTIFYs in every writing
-  transaction, so writes from any worker or host arrive), plus a slow safety read of the counter;
+- PostgreSQL: ``LISTEN`` on a dedicated connection (``services.streams.positions`` NOTIFYs in every
+  writing transaction, so writes from any worker or host arrive), plus a slow safety read of the
+  counter;
 - SQLite: a read of the counter every ~50 ms on its own connection (one host only), with the
   wake-up hints writers left in ``stream_wake_hint``; writers also nudge the listeners of the
   host (``services.streams.doorbell``) so that they look at once rather than at their next poll.

@@ -5,8 +5,8 @@ the order in which positions commit equal the order in which they are handed out
 has seen position p can never later miss a write at a position below p.
 
 Taking a position also wakes the long-polling /syncs of every process and host
-(``services.streams.notifier``): on PostgreSQL by a NOTIFY sent in the same transaction (delivered at
-commit, never for a rollback); on SQLite the listener polls the counter, and a nudge
+(``services.streams.notifier``): on PostgreSQL by a NOTIFY sent in the same transaction (delivered
+at commit, never for a rollback); on SQLite the listener polls the counter, and a nudge
 (``services.streams.doorbell``) makes the listeners of the host look at once.
 
 Wake-up hints: a writer says who its write concerns, so only those syncs wake up:

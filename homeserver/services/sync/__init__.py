@@ -36,7 +36,8 @@ A provider module defines:
     messages the client acknowledged by syncing from ``request.since``.
 
 WAKING LONG-POLLS: a provider needs nothing special. Its writer takes a position with
-``services.streams.positions.next_position(rooms=[...], users=[...])`` inside the writing transaction; a
-waiting sync re-runs every provider when a position names one of the user's joined, invited or
-knocked rooms, or the user (see streams.py). Name the right rooms/users or nobody wakes up.
+``services.streams.positions.next_position(rooms=[...], users=[...])`` inside the writing
+transaction; a waiting sync re-runs every provider when a position names one of the user's joined,
+invited or knocked rooms, or the user (see streams.py). Name the right rooms/users or nobody wakes
+up.
 """

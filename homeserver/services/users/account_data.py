@@ -1,7 +1,7 @@
 """Account data: per-user JSON documents, global or scoped to a room, synced to every device.
 
-Every write takes a stream position (services/streams/positions.py) so /sync delivers it. Two types are
-managed by the server and refused on PUT (spec: Client Config, Server Behaviour):
+Every write takes a stream position (services/streams/positions.py) so /sync delivers it. Two types
+are managed by the server and refused on PUT (spec: Client Config, Server Behaviour):
 ``m.fully_read`` (set through /read_markers) and ``m.push_rules`` (set through /pushrules, and
 always read as the user's current rule set).
 

@@ -14,7 +14,7 @@ MAX_TAG_BYTES = 255
 def _check(requester_user_id: str, user_id: str, room_id: str) -> None:
     if requester_user_id != user_id:
         raise errors.Forbidden("Cannot access tags of other users")
-    account_data._check_room_id(room_id)
+    account_data.check_room_id(room_id)
 
 
 def _current(user_id: str, room_id: str) -> dict:
