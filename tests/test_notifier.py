@@ -137,7 +137,7 @@ def test_recreated_database_does_not_wake_forever(start):
 WRITER = """
 import sys
 from homeserver import db
-from homeserver.services import streams
+from homeserver.services.streams import positions as streams
 db.init_database(sys.argv[1], 1)
 with db.write_transaction():
     streams.next_position(rooms=["!other:localhost"])
