@@ -18,9 +18,9 @@ from .api import register_blueprints, request_log
 from .api.error_handlers import register_error_handlers
 from .config import load_config
 from .request_body import DrainUnreadBody
-from .services.server import metrics
-from .services.ephemeral import presence
 from .services import workers
+from .services.ephemeral import presence
+from .services.server import metrics
 
 # The logger and Flask's import name stay "homeserver", as before create_app moved here.
 logger = logging.getLogger("homeserver")

@@ -16,8 +16,8 @@ from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
 
 from homeserver import errors
-from homeserver.services.rooms import auth_rules, event_format
 from homeserver.services import canonical
+from homeserver.services.rooms import auth_rules, event_format
 from homeserver.services.rooms.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
 
 HS = "hs"

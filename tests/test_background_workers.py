@@ -5,11 +5,11 @@ import logging
 import threading
 
 from homeserver.services import background
+from homeserver.services import workers
 from homeserver.services.accounts import deactivation
 from homeserver.services.ephemeral import expiry as ephemeral_expiry
-from homeserver.services.streams import notifier
 from homeserver.services.push import sender as push_sender
-from homeserver.services import workers
+from homeserver.services.streams import notifier
 
 NAMES = {"stream-listener", "ephemeral-expiry", "pending-leaves", "push-sender"}
 

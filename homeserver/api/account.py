@@ -7,9 +7,9 @@ from .. import errors
 from ..schemas.auth import (Add3pidBody, ChangePasswordBody, DeactivateBody, Delete3pidBody,
                             EmailRequestTokenBody, MsisdnRequestTokenBody, Post3pidBody)
 from ..services.accounts import after_uia, uia
-from .uia import interactive
 from .http import CLIENT_PREFIX, load_body, require_auth
 from .media import media_store
+from .uia import interactive
 
 bp = Blueprint("account", __name__, url_prefix=CLIENT_PREFIX)
 

@@ -4,8 +4,8 @@ from flask import Blueprint, jsonify
 
 from ..schemas.auth import DeleteDevicesBody, EmptyBody, UpdateDeviceBody
 from ..services.accounts import devices, uia
-from .uia import interactive
 from .http import CLIENT_PREFIX, load_body, require_auth
+from .uia import interactive
 
 bp = Blueprint("devices", __name__, url_prefix=CLIENT_PREFIX)
 

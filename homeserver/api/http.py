@@ -8,8 +8,8 @@ from flask import current_app, g, request
 from marshmallow import Schema, ValidationError
 
 from .. import errors
-from ..services.accounts import access_tokens
 from ..services import json_input
+from ..services.accounts import access_tokens
 
 CLIENT_PREFIX = "/_matrix/client"
 

@@ -6,8 +6,8 @@ from ..schemas.keys import (CrossSigningUploadSchema, KeysChangesArgs, KeysClaim
                             KeysQuerySchema, KeysUploadSchema)
 from ..services.accounts import uia
 from ..services.e2ee.keys import changes, claim, cross_signing, query, upload
-from .uia import interactive
 from .http import CLIENT_PREFIX, config, json_body, load_args, load_body, require_auth
+from .uia import interactive
 
 bp = Blueprint("keys", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/keys")
 

@@ -8,8 +8,8 @@ from ..schemas.auth import (EmailRequestTokenBody, MsisdnRequestTokenBody, Regis
                             RegisterBody, TokenArgs, UsernameArgs)
 from ..services import ratelimit
 from ..services.accounts import registration, registration_tokens
-from .uia import interactive, rate_rule
 from .http import CLIENT_PREFIX, client_ip, config, load_args, load_body
+from .uia import interactive, rate_rule
 
 bp = Blueprint("register", __name__, url_prefix=CLIENT_PREFIX)
 

@@ -4,12 +4,12 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import CreateRoomSchema, MembersArgs, StateArgs, UpgradeSchema
-from ..services.accounts import moderation
 from ..services import ratelimit
+from ..services.accounts import moderation
 from ..services.reading import room_lookups
+from ..services.reading.stream_tokens import parse_pagination_token
 from ..services.rooms import create as rooms, upgrade
 from ..services.streams.positions import current_position
-from ..services.reading.stream_tokens import parse_pagination_token
 from .http import CLIENT_PREFIX, config, load_args, load_body, require_auth
 
 bp = Blueprint("rooms", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")

@@ -7,8 +7,8 @@ from flask import request
 from marshmallow import Schema
 
 from .. import errors
-from ..services.accounts import access_tokens as auth_service
 from ..services import ratelimit
+from ..services.accounts import access_tokens as auth_service
 from ..services.accounts import uia
 from .http import access_token_from_request, client_ip, config, json_body, load_body
 

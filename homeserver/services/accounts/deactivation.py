@@ -38,11 +38,11 @@ from ...models.push import Pusher
 from ...models.users import UiaSession, User
 from .. import background
 from ..e2ee import device_lists, key_backup
-from . import devices, erasure
-from ..rooms import membership
-from ..rooms import state as room_state
 from ..media import admin as media_admin
 from ..media.storage import MediaStore
+from ..rooms import membership
+from ..rooms import state as room_state
+from . import devices, erasure
 
 logger = logging.getLogger(__name__)
 

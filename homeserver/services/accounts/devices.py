@@ -10,10 +10,10 @@ from __future__ import annotations
 from ... import db, errors
 from ...models.keys import CrossSigningKey
 from ...models.users import Device
-from . import access_tokens, client_secrets
+from .. import txn_ids
 from ..e2ee import device_lists
 from ..push import pushers
-from .. import txn_ids
+from . import access_tokens, client_secrets
 
 MAX_DEVICE_ID_LENGTH = 255
 # IDs per IN (...) query, well under the database's limit on bound parameters.

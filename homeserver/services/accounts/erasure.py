@@ -32,11 +32,11 @@ from ...models.filters import Filter
 from ...models.media import Media
 from ...models.push import PushRule, PushRuleDefaultSetting
 from ...models.rooms import Event, Room
-from ..rooms import event_format
+from ..event_types import MEMBER
 from ..push import rules_versions as push_rules_versions
+from ..rooms import event_format
 from ..rooms.room_versions import get_room_version
 from ..streams.positions import next_position
-from ..event_types import MEMBER
 
 
 def erase(user_id: str) -> list[str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ... import db, errors
-from . import accounts, access_tokens, devices, uia
 from .. import ratelimit
+from . import accounts, access_tokens, devices, uia
 from .passwords import verify_password
 
 PASSWORD = "m.login.password"

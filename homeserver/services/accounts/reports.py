@@ -14,9 +14,9 @@ from ...db import write_transaction
 from ...models.reports import Report
 from ...models.rooms import CurrentState, Event, Room
 from ...models.users import User
-from ..rooms import state as room_state
-from ..reading.visibility import can_see_event
 from ..event_types import MEMBER
+from ..reading.visibility import can_see_event
+from ..rooms import state as room_state
 
 
 def _store(**fields) -> None:

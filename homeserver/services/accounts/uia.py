@@ -27,8 +27,8 @@ import peewee
 
 from ... import db, errors
 from ...models.users import UiaSession
-from . import accounts, registration_tokens, client_secrets
 from .. import ratelimit
+from . import accounts, registration_tokens, client_secrets
 from .passwords import verify_password
 
 SESSION_LIFETIME_MS = 30 * 60 * 1000

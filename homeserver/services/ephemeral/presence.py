@@ -23,8 +23,8 @@ from ...db import write_transaction
 from ...models.presence import Presence
 from ...models.rooms import CurrentState, Event
 from ...models.users import User
-from ..streams.positions import next_position
 from ..event_types import MEMBER
+from ..streams.positions import next_position
 
 ONLINE, UNAVAILABLE, OFFLINE = "online", "unavailable", "offline"
 STATES = (ONLINE, UNAVAILABLE, OFFLINE)

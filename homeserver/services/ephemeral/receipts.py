@@ -15,8 +15,8 @@ from ...db import write_transaction
 from ...models.ephemeral import Receipt
 from ...models.rooms import CurrentState, Event
 from ..push import notifications
-from ..users import account_data
 from ..streams.positions import next_position
+from ..users import account_data
 
 READ = "m.read"
 READ_PRIVATE = "m.read.private"

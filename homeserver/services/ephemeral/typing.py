@@ -13,8 +13,8 @@ from __future__ import annotations
 from ... import db, errors
 from ...db import write_transaction
 from ...models.ephemeral import Typing
-from . import receipts
 from ..streams.positions import next_position
+from . import receipts
 
 DEFAULT_TIMEOUT_MS = 30_000
 MAX_TIMEOUT_MS = 120_000

@@ -23,13 +23,13 @@ from collections import Counter
 from ... import db
 from ...models.push import NotifyingEvent, PushAction, PushDelivery, Pusher
 from ...models.rooms import CurrentState, Event
+from ..ephemeral import presence
+from ..event_types import MEMBER
+from ..rooms import power_levels
+from ..rooms.room_versions import RoomVersion
 from ..users import account_data
 from . import notifications, rules as push_rules
-from ..rooms import power_levels
-from ..ephemeral import presence
 from .evaluator import EventFacts, highlights, notifies
-from ..rooms.room_versions import RoomVersion
-from ..event_types import MEMBER
 
 
 def _memberships(room_id: str) -> list[tuple[str, str, str]]:

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from ... import errors
 from ...db import write_transaction
 from ...models.push import PushRule, PushRuleDefaultSetting
-from ..users import account_data
 from .. import globs
+from ..users import account_data
 from . import rules_versions as push_rules_versions
-from .evaluator import DEFAULT_GLOB_BUDGET, HISTORICAL_ACTIONS, Rule, compile_rule
 from .default_rules import DEFAULT_RULE_KINDS, DEFAULTS, KINDS, render
+from .evaluator import DEFAULT_GLOB_BUDGET, HISTORICAL_ACTIONS, Rule, compile_rule
 
 PUSH_RULES_TYPE = "m.push_rules"
 CONDITION_PARAMS = {

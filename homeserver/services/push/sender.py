@@ -38,9 +38,9 @@ from ...db import database, write_transaction
 from ...models.push import PushDelivery, Pusher
 from ...models.rooms import CurrentState, Event
 from .. import background
-from . import notifications, pushers
-from ..streams import notifier, positions as streams
 from ..outbound_http import AddressPolicy, FetchError, post_json
+from ..streams import notifier, positions as streams
+from . import notifications, pushers
 from .evaluator import tweaks
 
 logger = logging.getLogger(__name__)

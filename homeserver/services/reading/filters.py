@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import peewee
 
 from ... import errors
-from ...property_paths import split_property_path
 from ...db import now_ms, write_transaction
 from ...identifiers import is_ascii_number
 from ...models.filters import Filter as StoredFilter
+from ...property_paths import split_property_path
 from .. import globs
 from ..user_lock import lock_user
 

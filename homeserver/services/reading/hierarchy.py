@@ -24,11 +24,11 @@ from ... import db, errors
 from ...db import write_transaction
 from ...models.hierarchy import HierarchyPage
 from ...models.rooms import Room
+from ..event_types import SPACE_CHILD as CHILD
 from ..rooms import directory
 from ..rooms import state as room_state
 from ..rooms.room_versions import get_room_version
 from .snapshot import read_snapshot
-from ..event_types import SPACE_CHILD as CHILD
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from ... import errors
 from ...models.rooms import CurrentState, Event
-from . import filters as filters_service
+from ..event_types import MEMBER
 from ..streams import positions as streams
-from .filters import MAX_LIMIT, EventFilter, Filter
+from . import filters as filters_service
 from . import timeline
+from .filters import MAX_LIMIT, EventFilter, Filter
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
 from .visibility import RoomHistory
-from ..event_types import MEMBER
 
 DEFAULT_LIMIT = 10
 

@@ -38,13 +38,13 @@ from collections import namedtuple
 
 from ... import errors
 from ...models.rooms import Event
-from . import serialize
 from ..streams import positions as streams
 from ..users.account_data import ignored_users
+from . import serialize
 from .filters import MAX_LIMIT
+from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
 from .visibility import RoomHistory
-from .snapshot import read_snapshot
 
 REPLACE, THREAD, REFERENCE = "m.replace", "m.thread", "m.reference"
 AGGREGATED = (REPLACE, THREAD, REFERENCE)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from ... import errors
 from ...models.rooms import Event, Room
-from . import relations
+from ..event_types import MEMBER
 from ..rooms import state as room_state
+from . import relations
 from .serialize import serialize_event, serialize_events
 from .visibility import RoomHistory
-from ..event_types import MEMBER
 
 
 def get_event(user_id: str, device_id: str | None, room_id: str, event_id: str) -> dict:

@@ -15,17 +15,17 @@ from __future__ import annotations
 import time
 
 from ... import errors
-from ..users import account_data
-from ..rooms import directory
-from . import messages
-from ..streams import notifier
 from ..ephemeral import presence, receipts
+from ..rooms import directory
 from ..rooms import state as room_state
+from ..streams import notifier
 from ..streams import positions as streams
-from .filters import Filter
+from ..streams.long_polls import DEFAULT_LONG_POLLS, MAX_TIMEOUT_MS
+from ..streams.long_polls import registry as long_polls
+from ..users import account_data
+from . import messages
 from . import timeline
-from ..sync.long_polls import registry as long_polls
-from ..sync.service import DEFAULT_LONG_POLLS, MAX_TIMEOUT_MS
+from .filters import Filter
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token, sync_token
 from .visibility import RoomHistory

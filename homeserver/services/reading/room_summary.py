@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from ... import errors
 from ...models.rooms import CurrentState
+from ..event_types import MEMBER
 from ..rooms import directory
 from ..rooms import state as room_state
 from ..rooms.membership import resolve_room
-from ..event_types import MEMBER
 
 OPEN_JOIN_RULES = ("public", "knock", "knock_restricted")
 RESTRICTED_JOIN_RULES = ("restricted", "knock_restricted")

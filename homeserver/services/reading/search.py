@@ -25,18 +25,18 @@ from dataclasses import dataclass, field
 from ... import errors
 from ...db import database
 from ...models.rooms import CurrentState, Event
-from . import search_index
-from ..streams import positions as streams
+from ..event_types import MEMBER
 from ..rooms import state as room_state
+from ..streams import positions as streams
 from ..users.account_data import ignored_users
+from . import search_index
+from . import timeline
 from .filters import EventFilter
 from .relations import bundle_aggregations
 from .serialize import serialize_events
-from . import timeline
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token
 from .visibility import RoomHistory
-from ..event_types import MEMBER
 
 KEYS = search_index.KEYS
 DEFAULT_LIMIT = 10

@@ -17,11 +17,11 @@ import peewee
 from ... import errors
 from ...models.rooms import Event
 from ..rooms import event_format
+from ..rooms.room_versions import get_room_version
+from ..rooms.state import room_version
 from ..streams import positions as streams
 from .filters import MAX_LIMIT
 from .relations import THREAD, Reader, bundle_aggregations
-from ..rooms.room_versions import get_room_version
-from ..rooms.state import room_version
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
 

@@ -15,12 +15,12 @@ import peewee
 
 from ...models.rooms import CurrentState, Event
 from ..accounts import erasure
-from . import relations, serialize
-from ..rooms import state as room_state
-from .visibility import DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory
-from .filters import EventFilter, Filter, apply_event_fields
-from ..users import account_data
 from ..event_types import MEMBER
+from ..rooms import state as room_state
+from ..users import account_data
+from . import relations, serialize
+from .filters import EventFilter, Filter, apply_event_fields
+from .visibility import DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory
 
 # Rows fetched per query while filling a page, and the most rows one page may look at (a
 # filter or visibility that hides almost everything must not make a request scan a whole room).

@@ -16,8 +16,8 @@ import peewee
 from ... import db, errors, identifiers
 from ...db import database, write_transaction
 from ...models.rooms import Room, RoomAlias
-from . import power_levels
 from ..reading import visibility
+from . import power_levels
 from . import state as room_state
 from .events import send_state_event
 from .room_versions import get_room_version

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from ... import errors, identifiers
 from ...db import write_transaction
 from ...models.rooms import Room
-from . import aliases, membership
 from ..event_types import MEMBER
+from . import aliases, membership
 from .events import RoomAppender, new_room_id
 from .membership import member_profile
 from .room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_room_version

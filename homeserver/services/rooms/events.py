@@ -35,14 +35,14 @@ import peewee
 from ... import db, errors, identifiers
 from ...db import database, write_transaction
 from ...models.rooms import Event, ForgottenRoom, Room
-from . import auth_rules, event_content, event_format, event_store
-from ..push import actions as push_actions
-from ..streams import positions as streams
 from .. import txn_ids
-from ..server.metrics import EVENTS_PERSISTED
-from .room_versions import RoomVersion, get_room_version
-from ..txn_ids import TxnKey
 from ..event_types import MEMBER
+from ..push import actions as push_actions
+from ..server.metrics import EVENTS_PERSISTED
+from ..streams import positions as streams
+from ..txn_ids import TxnKey
+from . import auth_rules, event_content, event_format, event_store
+from .room_versions import RoomVersion, get_room_version
 
 CREATE_KEY = ("m.room.create", "")
 

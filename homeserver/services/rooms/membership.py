@@ -21,12 +21,12 @@ from ... import errors, identifiers
 from ...db import write_transaction
 from ...models.rooms import CurrentState, ForgottenRoom, Room
 from ...models.users import User
+from ..event_types import MEMBER
 from ..users import account_data
+from ..users.tags import TAG_TYPE
 from . import aliases, power_levels
 from .event_content import InviteBlocked, invites_blocked
-from ..event_types import MEMBER
 from .events import RoomAppender, Sent
-from ..users.tags import TAG_TYPE
 
 AUTHORISING_USER = "join_authorised_via_users_server"
 # Request body keys never copied into a join's content: set by the server, or not content.

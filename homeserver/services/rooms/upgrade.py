@@ -12,8 +12,8 @@ from __future__ import annotations
 from ... import errors, identifiers
 from ...db import write_transaction
 from ...models.rooms import CurrentState, Room
-from . import aliases, power_levels
 from ..event_types import MEMBER
+from . import aliases, power_levels
 from .events import RoomAppender, new_room_id
 from .membership import member_profile
 from .room_versions import RoomVersion, get_room_version

@@ -6,21 +6,16 @@ import time
 from dataclasses import dataclass
 
 from ..reading import filters as filters_service
+from ..reading.snapshot import read_snapshot
+from ..reading.stream_tokens import parse_sync_token, sync_token
 from ..server import metrics
 from ..streams import notifier, positions as streams
-from ..reading.snapshot import read_snapshot
-from .providers import PROVIDERS
+from ..streams.long_polls import DEFAULT_LONG_POLLS, MAX_TIMEOUT_MS
+from ..streams.long_polls import registry as long_polls
 from .context import SyncContext
-from .long_polls import registry as long_polls
 from .memberships import memberships_at
+from .providers import PROVIDERS
 from .response import SyncResponse
-from ..reading.stream_tokens import parse_sync_token, sync_token
-
-# Long-polls waiting at once, per device and per user, when the caller passes no limits.
-DEFAULT_LONG_POLLS = {"max_long_polls_per_device": 2, "max_long_polls_per_user": 10}
-# A long-poll never lasts longer than this, whatever the client asks (proxies cut idle
-# connections; the client just syncs again).
-MAX_TIMEOUT_MS = 120_000
 
 
 @dataclass(frozen=True)

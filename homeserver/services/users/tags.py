@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ... import errors
 from ...db import write_transaction
-from . import account_data
 from ..user_lock import lock_user
+from . import account_data
 
 TAG_TYPE = "m.tag"
 MAX_TAG_BYTES = 255

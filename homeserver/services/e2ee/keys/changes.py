@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .. import device_lists
-from ...streams.positions import current_position
 from ...reading.stream_tokens import parse_sync_token
+from ...streams.positions import current_position
+from .. import device_lists
 
 
 def key_changes(user_id: str, from_token: str, to_token: str) -> dict:

@@ -12,8 +12,8 @@ from .... import errors
 from ....db import now_ms, write_transaction
 from ....models.keys import DeviceKeys, FallbackKey, OneTimeKey
 from ... import canonical
-from .. import device_lists
 from ...accounts.access_tokens import Requester
+from .. import device_lists
 from . import signing
 
 # Clients look for this algorithm's count; it is always reported, zero included.

@@ -1,4 +1,5 @@
-"""How many /sync long-polls may wait at once, per device and per user (in one process).
+"""How many long-polls (/sync, /events) may wait at once, per device and per user (in one
+process), and for how long one may wait.
 
 A waiting long-poll holds a worker thread. A client has one /sync in flight per device; a
 second one for the same device means the first was abandoned (the client timed out or lost its
@@ -19,6 +20,12 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+
+# Long-polls waiting at once, per device and per user, when the caller passes no limits.
+DEFAULT_LONG_POLLS = {"max_long_polls_per_device": 2, "max_long_polls_per_user": 10}
+# A long-poll never lasts longer than this, whatever the client asks (proxies cut idle
+# connections; the client just syncs again).
+MAX_TIMEOUT_MS = 120_000
 
 
 class Slot:
