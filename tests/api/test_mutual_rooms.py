@@ -2,7 +2,7 @@
 
 from urllib.parse import quote
 
-from homeserver.services import mutual_rooms
+from homeserver.services.users import mutual_rooms
 
 from helpers.api import error, ok
 from helpers.rooms import create_room, invite, join, leave, room_with_members

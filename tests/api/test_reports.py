@@ -6,7 +6,7 @@ import json
 from click.testing import CliRunner
 
 from homeserver.cli import main
-from homeserver.services import reports as reports_service
+from homeserver.services.accounts import reports as reports_service
 from helpers.api import V3, error, ok, q
 from helpers.rooms import create_room, invite, join, leave, put_state_ok, send_ok
 

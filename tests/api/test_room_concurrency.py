@@ -7,7 +7,7 @@ import json
 import threading
 
 from homeserver.models.rooms import Event
-from homeserver.services import state as room_state
+from homeserver.services.rooms import state as room_state
 from helpers.api import V3, ok, q
 from helpers.rooms import create_room, join
 

@@ -15,7 +15,8 @@ from helpers.api import V3, ok, q
 from helpers.rooms import create_room, invite, join, state_map
 
 from homeserver.models.deactivation import PendingLeave
-from homeserver.services import deactivation, membership
+from homeserver.services.accounts import deactivation
+from homeserver.services.rooms import membership
 from helpers.waiting import wait_until
 
 

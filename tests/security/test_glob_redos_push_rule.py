@@ -15,7 +15,7 @@ from helpers.api import V3, ok
 from helpers.rooms import send_ok
 
 from homeserver.services import globs
-from homeserver.services.push_evaluator import EventFacts, compile_rule
+from homeserver.services.push.evaluator import EventFacts, compile_rule
 
 RULES = f"{V3}/pushrules/global"
 EVIL = "*a" * 12 + "*b"  # 25 wildcards: within the default limit of 50
