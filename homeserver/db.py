@@ -13,14 +13,13 @@ import importlib
 import logging
 import os
 import pkgutil
-import time
 from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
-from . import migrations
+from . import clock, migrations
 from .errors import DatabaseBusy
 
 logger = logging.getLogger(__name__)
@@ -122,10 +121,6 @@ def write_transaction():
         raise
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 # --- migrations ---------------------------------------------------------------------------------
 
 def _migration_modules() -> list[tuple[int, str, object]]:
@@ -178,7 +173,7 @@ def migrate() -> list[str]:
             continue
         with write_transaction():
             module.up(db)
-            SchemaVersion.create(version=number, name=name, applied_ts=now_ms())
+            SchemaVersion.create(version=number, name=name, applied_ts=clock.now_ms())
         logger.info("applied migration %s", name)
         done.append(name)
     return done

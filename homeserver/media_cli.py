@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import click
 
-from . import cli_setup, db
+from . import cli_setup, clock
 from .services.media import admin, storage
 
 DAY_MS = 24 * 3600 * 1000
@@ -33,10 +33,6 @@ def _bytes(count):
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} TiB"
-
-
-def _now_ms():
-    return db.now_ms()  # read through db at call time: the tests' clock patches db.now_ms
 
 
 @click.group()
@@ -98,7 +94,7 @@ def purge_command(older_than_days, idle_days):
     """Delete local media by age; always drops expired upload reservations, expired URL
     previews and stale temporary files. Quarantined media is kept."""
     _config, store = _setup()
-    now = _now_ms()
+    now = clock.now_ms()
     result = admin.purge(
         store,
         uploaded_before_ts=None if older_than_days is None else now - int(older_than_days * DAY_MS),

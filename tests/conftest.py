@@ -16,6 +16,7 @@ import psycopg2
 import pytest
 from argon2 import PasswordHasher
 
+from homeserver import clock as server_clock
 from homeserver import db
 from homeserver.app import create_app
 from homeserver.config import load_config
@@ -153,7 +154,7 @@ def client(app):
 
 
 class Clock:
-    """A controllable ``homeserver.db.now_ms``: ``clock.advance(ms)`` moves time forward."""
+    """A controllable ``homeserver.clock.now_ms``: ``clock.advance(ms)`` moves time forward."""
 
     def __init__(self, start_ms: int):
         self.now = start_ms
@@ -167,9 +168,10 @@ class Clock:
 
 @pytest.fixture
 def clock(monkeypatch):
-    """Services that read the time as ``db.now_ms()`` (module attribute) follow this clock."""
-    fake = Clock(db.now_ms())
-    monkeypatch.setattr(db, "now_ms", fake)
+    """The server's time (homeserver/clock.py, read by every module), stopped: it moves only with
+    ``clock.advance(ms)``, so a test makes time pass without sleeping."""
+    fake = Clock(server_clock.now_ms())
+    monkeypatch.setattr(server_clock, "now_ms", fake)
     return fake
 
 

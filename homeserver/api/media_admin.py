@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from .. import errors
-from ..db import now_ms
+from .. import clock, errors
 from ..identifiers import is_valid_user_id
 from ..schemas.media import (AdminListArgs, AdminPurgeBody, AdminQuarantineBody,
                              AdminUsageArgs)
@@ -79,7 +78,7 @@ def quarantine(server_name, media_id):
 def purge():
     _require_admin()
     body = load_body(AdminPurgeBody(), json_body(allow_empty=True))
-    now = now_ms()
+    now = clock.now_ms()
     older, idle = body["older_than_days"], body["not_accessed_for_days"]
     return jsonify(admin.purge(
         media_store(),

@@ -18,7 +18,7 @@ import secrets
 
 import peewee
 
-from .. import db, errors
+from .. import clock, db, errors
 from ..models.users import RateLimitBucket
 from .server import metrics
 
@@ -68,7 +68,7 @@ def _take(key_kind: str, key: str, rule: dict | None, *, consume: bool, enforce:
     rate = float(rule["per_second"])
     burst = float(rule["burst"])
     bucket_key = f"{key_kind}:{key}"[:512]
-    now = db.now_ms()
+    now = clock.now_ms()
     if not consume:
         # Only looking: no write, no lock.
         bucket = RateLimitBucket.get_or_none(RateLimitBucket.key == bucket_key)

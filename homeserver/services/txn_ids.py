@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .. import db, errors
+from .. import clock, db, errors
 from ..models.rooms import EventTransaction
 from .rooms import event_store
 
@@ -51,7 +51,7 @@ def check(txn_id: str) -> None:
 
 
 def _cutoff() -> int:
-    return db.now_ms() - _lifetime_ms
+    return clock.now_ms() - _lifetime_ms
 
 
 def previous_result(txn: TxnKey) -> dict | None:
@@ -66,7 +66,7 @@ def record(txn: TxnKey, result: dict) -> None:
     device go first, so that an expired txnId can be used again."""
     event_store.delete_expired_txns(txn.user_id, txn.device_id, _cutoff())
     event_store.insert_txn(txn.user_id, txn.device_id, txn.endpoint, txn.txn_id,
-                           json.dumps(result), db.now_ms())
+                           json.dumps(result), clock.now_ms())
 
 
 def delete_for_device(user_id: str, device_id: str) -> None:
@@ -79,7 +79,7 @@ def delete_for_device(user_id: str, device_id: str) -> None:
 def expire_due() -> int:
     """``delete_expired()``, unless this process swept less than ``SWEEP_EVERY_MS`` ago."""
     global _last_sweep_ms
-    now = db.now_ms()
+    now = clock.now_ms()
     if 0 <= now - _last_sweep_ms < SWEEP_EVERY_MS:
         return 0
     _last_sweep_ms = now

@@ -243,11 +243,11 @@ def test_upload_to_unknown_mxc(client, register_user):
         assert response.get_json()["errcode"] == "M_NOT_FOUND"
 
 
-def test_expired_mxc(make_app, register_user_for):
+def test_expired_mxc(make_app, register_user_for, clock):
     app = make_app(media={"unused_expiration_ms": 1000})
     alice = register_user_for(app, "alice")
     ref, _ = create(alice)
-    time.sleep(1.1)
+    clock.advance(1_100)
     response = alice.put(f"{UPLOAD}/{ref}", data=b"x")
     assert response.status_code == 404
     assert alice.get(f"{DOWNLOAD}/{ref}?timeout_ms=0").status_code == 404

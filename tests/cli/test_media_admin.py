@@ -7,6 +7,7 @@ import os
 import pytest
 from click.testing import CliRunner
 
+from homeserver import clock as server_clock
 from homeserver import db
 from homeserver.cli import main
 from homeserver.models.media import Media
@@ -81,7 +82,7 @@ def test_delete_removes_thumbnails(app, client, register_user, cli):
 
 
 def _age(ref, *, uploaded_days_ago, read_days_ago=None):
-    now = db.now_ms()
+    now = server_clock.now_ms()
     media_id = ref.split("/", 1)[1]
     uploaded = now - uploaded_days_ago * DAY_MS
     Media.update(uploaded_ts=uploaded, created_ts=uploaded,
@@ -114,7 +115,7 @@ def test_purge_drops_expired_reservations(make_app, register_user, cli):
     from helpers.user_handle import UserHandle
     alice = UserHandle(app.test_client(), alice.user_id, alice.access_token, alice.device_id, "")
     ref = alice.post("/_matrix/media/v1/create").get_json()["content_uri"][len("mxc://"):]
-    Media.update(unused_expires_ts=db.now_ms() - 1).where(
+    Media.update(unused_expires_ts=server_clock.now_ms() - 1).where(
         Media.media_id == ref.split("/")[1]).execute()
     result = cli("media", "purge")
     assert "dropped 1 expired reservation(s)" in result.output

@@ -10,7 +10,8 @@ import canonicaljson
 from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
 
-from homeserver.db import now_ms, write_transaction
+from homeserver import clock as server_clock
+from homeserver.db import write_transaction
 from homeserver.models.users import Device
 from homeserver.services.accounts import accounts, access_tokens
 from helpers.user_handle import UserHandle
@@ -43,7 +44,7 @@ def new_device(client, user_id: str, device_id: str | None = None,
     device_id = device_id or secrets.token_hex(5).upper()
     with write_transaction():
         Device.create(user=user_id, device_id=device_id, display_name=display_name,
-                      created_ts=now_ms())
+                      created_ts=server_clock.now_ms())
         issued = access_tokens.issue_tokens(user_id, device_id, with_refresh=False, lifetime_ms=0)
     return UserHandle(client, user_id, issued.access_token, device_id, password)
 

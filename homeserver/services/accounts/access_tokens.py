@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import peewee
 
-from ... import db, errors
+from ... import clock, db, errors
 from ...db import write_transaction
 from ...models.users import AccessToken, Device, LoginToken, RefreshToken, User
 from . import client_secrets
@@ -58,7 +58,7 @@ def authenticate(token: str, ip: str | None = None, *, allow_locked: bool = Fals
     user = row.user
     if user.deactivated:
         raise errors.UnknownToken("This account has been deactivated")
-    if row.expires_ts is not None and row.expires_ts <= db.now_ms():
+    if row.expires_ts is not None and row.expires_ts <= clock.now_ms():
         raise errors.UnknownToken("Access token has expired", soft_logout=True)
     if user.locked and not allow_locked:
         raise errors.UserLocked()
@@ -82,7 +82,7 @@ def _retire_previous_tokens(row: AccessToken) -> None:
 
 def _touch_device(user_id: str, device_id: str, ip: str | None,
                   user_agent: str | None = None) -> None:
-    now = db.now_ms()
+    now = clock.now_ms()
     stale = now - LAST_SEEN_GRANULARITY_MS
     user_agent = user_agent[:MAX_USER_AGENT] if user_agent else None
     changed = (Device.last_seen_ts.is_null()) | (Device.last_seen_ts < stale) | (
@@ -103,7 +103,7 @@ def _touch_device(user_id: str, device_id: str, ip: str | None,
 def issue_tokens(user_id: str, device_id: str, *, with_refresh: bool,
                  lifetime_ms: int) -> IssuedTokens:
     """Create an access token (and a refresh token when asked) for a device. Call in a txn."""
-    now = db.now_ms()
+    now = clock.now_ms()
     access = client_secrets.generate("syt_")
     refresh = None
     expires_in = None
@@ -183,7 +183,7 @@ LOGIN_TOKEN_LIFETIME_MS = 120_000
 def create_login_token(user_id: str) -> tuple[str, int]:
     """A single-use token for m.login.token; returns (token, lifetime in ms)."""
     token = client_secrets.generate("syl_")
-    now = db.now_ms()
+    now = clock.now_ms()
     with write_transaction():
         LoginToken.delete().where(LoginToken.expires_ts <= now).execute()
         LoginToken.insert(token_hash=client_secrets.digest(token), user=user_id,
@@ -200,6 +200,6 @@ def consume_login_token(token: str) -> str | None:
             return None
         # Deleting by digest and counting rows makes the token single-use under concurrency.
         deleted = LoginToken.delete().where(LoginToken.token_hash == digest).execute()
-        if deleted != 1 or row.expires_ts <= db.now_ms():
+        if deleted != 1 or row.expires_ts <= clock.now_ms():
             return None
         return row.user_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import peewee
 
-from ... import db, errors
+from ... import clock, db, errors
 from ...identifiers import is_valid_localpart, split_id, user_id_for
 from ...models.users import LoginToken, User
 from . import devices
@@ -69,7 +69,7 @@ def create_user(user_id: str, password: str | None, *, admin: bool = False,
                 raise errors.UserInUse("User ID already taken")
             return User.create(user_id=user_id, password_hash=password_hash, is_admin=admin,
                                displayname=displayname if displayname is not None else localpart,
-                               created_ts=db.now_ms())
+                               created_ts=clock.now_ms())
     except peewee.IntegrityError:
         raise errors.UserInUse("User ID already taken") from None
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from ... import db
+from ... import clock
 from ...db import database, write_transaction
 from ...models.deactivation import PendingLeave
 from ...models.keys import CrossSigningKey, KeySignature, RoomKeysVersion
@@ -74,7 +74,7 @@ def deactivate_account(user_id: str, *, erase: bool = False) -> list[str]:
                         .tuples())
         for (version_id,) in list(live_backups):
             key_backup.delete_version(user_id, str(version_id))
-        now = db.now_ms()
+        now = clock.now_ms()
         rows = [{"user_id": user_id, "room_id": room_id, "next_attempt_ts": now,
                  "created_ts": now}
                 for room_id in sorted(room_state.rooms_of_user(user_id, LEAVING))]
@@ -121,7 +121,7 @@ def leave_pending(user_id: str | None = None) -> list[str]:
     and delete the row; a failure keeps the row for a retry. Returns the rooms done."""
     done = []
     while True:
-        now = db.now_ms()
+        now = clock.now_ms()
         query = PendingLeave.select().where(PendingLeave.next_attempt_ts <= now)
         if user_id is not None:
             query = query.where(PendingLeave.user_id == user_id)
@@ -154,7 +154,7 @@ def _leave_one(row: PendingLeave) -> bool:
             logger.warning("deactivated %s could not leave %s yet; will retry", row.user_id,
                            row.room_id, exc_info=True)
             delay = min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** min(row.attempts, 20))
-            retry_at = db.now_ms() + delay
+            retry_at = clock.now_ms() + delay
             with write_transaction():
                 PendingLeave.update(attempts=row.attempts + 1,
                                     next_attempt_ts=retry_at).where(_key(row)).execute()

@@ -7,7 +7,7 @@ of the user's device list.
 
 from __future__ import annotations
 
-from ... import db, errors
+from ... import clock, db, errors
 from ...models.keys import CrossSigningKey
 from ...models.users import Device
 from .. import txn_ids
@@ -95,7 +95,7 @@ def ensure_device(user_id: str, device_id: str, display_name: str | None,
     "the server will invalidate any access and refresh tokens previously assigned to that
     device". Call inside a write transaction.
     """
-    now = db.now_ms()
+    now = clock.now_ms()
     if _get(user_id, device_id) is not None:
         access_tokens.revoke_device_tokens(user_id, device_id)
         (Device.update(last_seen_ts=now, last_seen_ip=ip)

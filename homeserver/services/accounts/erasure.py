@@ -25,7 +25,7 @@ from __future__ import annotations
 import bisect
 import json
 
-from ...db import now_ms
+from ... import clock
 from ...models.account_data import AccountData, IgnoredUser
 from ...models.erasure import ErasedUser
 from ...models.filters import Filter
@@ -44,7 +44,7 @@ def erase(user_id: str) -> list[str]:
     Returns the SHA-256 of the content of the media items deleted (their files may now be
     unreferenced)."""
     position = next_position(users=[user_id])
-    (ErasedUser.insert(user_id=user_id, stream_position=position, erased_ts=now_ms())
+    (ErasedUser.insert(user_id=user_id, stream_position=position, erased_ts=clock.now_ms())
      .on_conflict_ignore().execute())
     AccountData.delete().where(AccountData.user_id == user_id).execute()
     IgnoredUser.delete().where(IgnoredUser.user_id == user_id).execute()

@@ -6,7 +6,7 @@ access token). Only its SHA-256 digest is stored.
 
 from __future__ import annotations
 
-from ... import db, errors
+from ... import clock, errors
 from ...db import write_transaction
 from ...models.openid import OpenIdToken
 from . import client_secrets
@@ -18,7 +18,7 @@ def request_token(requester_user_id: str, user_id: str, server_name: str) -> dic
     if requester_user_id != user_id:
         raise errors.Forbidden("You can only request OpenID tokens for your own user")
     token = client_secrets.generate("oit_")
-    now = db.now_ms()
+    now = clock.now_ms()
     with write_transaction():
         OpenIdToken.delete().where(OpenIdToken.expires_ts <= now).execute()
         OpenIdToken.insert(token_digest=client_secrets.digest(token), user_id=user_id,
@@ -30,5 +30,5 @@ def request_token(requester_user_id: str, user_id: str, server_name: str) -> dic
 def user_for_token(token: str) -> str | None:
     """The user an unexpired OpenID token was issued to (for ``/openid/userinfo``), or None."""
     row = OpenIdToken.get_or_none((OpenIdToken.token_digest == client_secrets.digest(token))
-                                  & (OpenIdToken.expires_ts > db.now_ms()))
+                                  & (OpenIdToken.expires_ts > clock.now_ms()))
     return row.user_id if row is not None else None

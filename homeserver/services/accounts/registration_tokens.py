@@ -13,7 +13,7 @@ import string
 
 import peewee
 
-from ... import db, errors
+from ... import clock, db, errors
 from ...models.users import RegistrationToken
 
 # The spec's opaque identifier grammar, at most 64 characters.
@@ -39,7 +39,7 @@ def is_valid(token: str) -> bool:
     if not is_valid_token_string(token):
         return False
     row = RegistrationToken.get_or_none(RegistrationToken.token == token)
-    return row is not None and _usable(row, db.now_ms())
+    return row is not None and _usable(row, clock.now_ms())
 
 
 def reserve(token: str) -> bool:
@@ -50,7 +50,7 @@ def reserve(token: str) -> bool:
     """
     if not is_valid_token_string(token):
         return False
-    now = db.now_ms()
+    now = clock.now_ms()
     T = RegistrationToken
     usable = ((T.token == token)
               & (T.expiry_ts.is_null() | (T.expiry_ts > now))
@@ -86,7 +86,7 @@ def create(token: str | None = None, *, length: int = 16, uses_allowed: int | No
         raise errors.InvalidParam("uses allowed cannot be negative")
     if expiry_days is not None and expiry_days <= 0:
         raise errors.InvalidParam("expiry days must be positive")
-    now = db.now_ms()
+    now = clock.now_ms()
     expiry_ts = now + int(expiry_days * DAY_MS) if expiry_days is not None else None
     try:
         with db.write_transaction():
@@ -100,7 +100,7 @@ def create(token: str | None = None, *, length: int = 16, uses_allowed: int | No
 def describe(row: RegistrationToken) -> dict:
     return {"token": row.token, "uses_allowed": row.uses_allowed, "pending": row.pending,
             "completed": row.completed, "expiry_ts": row.expiry_ts,
-            "valid": _usable(row, db.now_ms())}
+            "valid": _usable(row, clock.now_ms())}
 
 
 def list_tokens() -> list[dict]:

@@ -9,7 +9,7 @@ or user this server does not know.
 
 from __future__ import annotations
 
-from ... import db, errors, identifiers
+from ... import clock, errors, identifiers
 from ...db import write_transaction
 from ...models.reports import Report
 from ...models.rooms import CurrentState, Event, Room
@@ -21,7 +21,7 @@ from ..rooms import state as room_state
 
 def _store(**fields) -> None:
     with write_transaction():
-        Report.insert(received_ts=db.now_ms(), **fields).execute()
+        Report.insert(received_ts=clock.now_ms(), **fields).execute()
 
 
 def report_event(reporter: str, room_id: str, event_id: str, reason: str | None) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import peewee
 
-from ... import db, errors
+from ... import clock, db, errors
 from ...models.users import UiaSession
 from .. import ratelimit
 from . import accounts, registration_tokens, client_secrets
@@ -191,7 +191,7 @@ def _delete_expired(now: int) -> None:
 
 def _create(request: UiaRequest, flows: list[list[str]], params: dict,
             secret_fields) -> UiaSession:
-    now = db.now_ms()
+    now = clock.now_ms()
     public = _public_body(request.body, secret_fields)
     session = UiaSession(
         session_id=client_secrets.generate("", 32),
@@ -218,7 +218,7 @@ def _load(session_id: str, *, for_update: bool = False) -> UiaSession | None:
     if for_update and not isinstance(db.database.obj, peewee.SqliteDatabase):
         query = query.for_update()
     session = query.first()
-    if session is None or session.created_ts < db.now_ms() - SESSION_LIFETIME_MS:
+    if session is None or session.created_ts < clock.now_ms() - SESSION_LIFETIME_MS:
         return None
     return session
 
@@ -345,7 +345,7 @@ def finish(session_id: str, outcome: dict | None = None) -> None:
     Call inside the operation's transaction; raises SessionSpent (rolling it back) when a
     concurrent request spent the session first.
     """
-    spent = (UiaSession.update(spent_ts=db.now_ms(), outcome=json.dumps(outcome or {}))
+    spent = (UiaSession.update(spent_ts=clock.now_ms(), outcome=json.dumps(outcome or {}))
              .where((UiaSession.session_id == session_id) & UiaSession.spent_ts.is_null())
              .execute())
     if not spent:

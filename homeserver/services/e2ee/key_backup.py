@@ -15,8 +15,8 @@ import json
 
 import peewee
 
-from ... import errors
-from ...db import database, now_ms, write_transaction
+from ... import clock, errors
+from ...db import database, write_transaction
 from ...identifiers import MAX_ID_LENGTH, is_ascii_number
 from ...models.keys import BackedUpRoomKey, RoomKeysVersion
 from .. import canonical
@@ -80,7 +80,7 @@ def create_version(user_id: str, algorithm: str, auth_data) -> dict:
     _check_auth_data(algorithm, auth_data)
     with write_transaction():
         row = RoomKeysVersion.create(user_id=user_id, algorithm=algorithm,
-                                     auth_data=json.dumps(auth_data), created_ts=now_ms())
+                                     auth_data=json.dumps(auth_data), created_ts=clock.now_ms())
     return {"version": str(row.id)}
 
 

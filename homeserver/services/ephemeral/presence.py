@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import peewee
 
-from ... import db, errors
+from ... import clock, errors
 from ...db import write_transaction
 from ...models.presence import Presence
 from ...models.rooms import CurrentState, Event
@@ -109,7 +109,7 @@ def set_presence(requester_user_id: str, user_id: str, state: str,
         raise errors.Forbidden("You cannot set the presence state of another user")
     if not _settings.enabled:
         return
-    now = db.now_ms()
+    now = clock.now_ms()
     with write_transaction():
         row = Presence.get_or_none(Presence.user_id == user_id)
         last_active = now if state == ONLINE or row is None else row.last_active_ts
@@ -122,7 +122,7 @@ def on_sync(user_id: str, set_presence: str | None) -> None:
     if not _settings.enabled or set_presence == OFFLINE:
         return
     target = UNAVAILABLE if set_presence == UNAVAILABLE else ONLINE
-    now = db.now_ms()
+    now = clock.now_ms()
     row = Presence.get_or_none(Presence.user_id == user_id)
     if row is not None:
         shown = shown_state(row, now)
@@ -152,7 +152,7 @@ def on_activity(user_id: str) -> None:
     row = Presence.get_or_none(Presence.user_id == user_id)
     if row is None:
         return  # presence never tracked for this user (or presence is off)
-    now = db.now_ms()
+    now = clock.now_ms()
     if shown_state(row, now) != ONLINE:
         _save(user_id, row, notify=True, state=ONLINE, last_active_ts=now, last_seen_ts=now)
     elif now - row.last_active_ts > REFRESH_GRANULARITY_MS:
@@ -175,7 +175,7 @@ def expire_due() -> int:
     """Write the idle (online -> unavailable) and offline transitions that came due."""
     if not _settings.enabled:
         return 0
-    now = db.now_ms()
+    now = clock.now_ms()
     gone = (Presence.state != OFFLINE) & (Presence.last_seen_ts < now - _settings.offline_after_ms)
     idle = ((Presence.state == ONLINE)
             & (Presence.last_active_ts < now - _settings.idle_after_ms))
@@ -221,7 +221,7 @@ def get_presence(requester_user_id: str, user_id: str) -> dict:
         raise errors.Forbidden("You are not allowed to see their presence")
     row = Presence.get_or_none(Presence.user_id == user_id)
     # No status_msg key when none is set: a null breaks clients (matrix-nio).
-    return _content(row, None, db.now_ms())
+    return _content(row, None, clock.now_ms())
 
 
 def presence_of(user_ids: list[str]) -> list[dict]:
@@ -233,7 +233,7 @@ def presence_of(user_ids: list[str]) -> list[dict]:
             .where(Presence.user_id.in_(sorted(user_ids)))}
     users = {u.user_id: u for u in User.select(User.user_id, User.displayname, User.avatar_url)
              .where(User.user_id.in_(sorted(user_ids)))}
-    now = db.now_ms()
+    now = clock.now_ms()
     return [{"type": "m.presence", "sender": user_id,
              "content": _content(rows.get(user_id), users.get(user_id), now)}
             for user_id in sorted(user_ids)]
@@ -291,7 +291,7 @@ def presence_events(viewer: str, *, since: int | None, upto: int,
     ids = [row if isinstance(row, str) else row.user_id for row in rows]
     users = {u.user_id: u for u in User.select(User.user_id, User.displayname, User.avatar_url)
              .where(User.user_id.in_(ids))}
-    now = db.now_ms()
+    now = clock.now_ms()
     return [{"type": "m.presence", "sender": user_id,
              "content": _content(None if isinstance(row, str) else row, users.get(user_id), now)}
             for user_id, row in zip(ids, rows)]

@@ -10,7 +10,7 @@ ever shown to their owner. Both types move the user's read position for notifica
 
 from __future__ import annotations
 
-from ... import db, errors
+from ... import clock, errors
 from ...db import write_transaction
 from ...models.ephemeral import Receipt
 from ...models.rooms import CurrentState, Event
@@ -78,7 +78,7 @@ def set_receipt(user_id: str, room_id: str, receipt_type: str, event_id: str,
     else:
         position = next_position(rooms=[room_id])
     values = {"event_id": event_id, "event_stream_ordering": row.stream_ordering,
-              "ts": db.now_ms(), "stream_id": position}
+              "ts": clock.now_ms(), "stream_id": position}
     (Receipt.insert(room_id=room_id, user_id=user_id, receipt_type=receipt_type,
                     thread_key=thread_key, **values)
      .on_conflict(conflict_target=[Receipt.room_id, Receipt.user_id, Receipt.receipt_type,

@@ -10,7 +10,7 @@ readers never show an expired row whatever that sweep's timing.
 
 from __future__ import annotations
 
-from ... import db, errors
+from ... import clock, errors
 from ...db import write_transaction
 from ...models.ephemeral import Typing
 from ..streams.positions import next_position
@@ -24,7 +24,7 @@ def set_typing(requester_user_id: str, user_id: str, room_id: str, typing: bool,
                timeout_ms: int | None) -> None:
     if requester_user_id != user_id:
         raise errors.Forbidden("You cannot set the typing state of another user")
-    now = db.now_ms()
+    now = clock.now_ms()
     with write_transaction():
         receipts.require_joined(room_id, user_id)
         row = Typing.get_or_none((Typing.room_id == room_id) & (Typing.user_id == user_id))
@@ -58,7 +58,7 @@ def anything_to_expire() -> bool:
 
 def expire_due() -> int:
     """Mark typing that ran out as stopped, under one new position. Returns how many."""
-    now = db.now_ms()
+    now = clock.now_ms()
     due = (Typing.select(Typing.room_id, Typing.user_id)
            .where((Typing.expires_ts > 0) & (Typing.expires_ts <= now)).tuples())
     due = list(due)
@@ -77,7 +77,7 @@ def typing_events(room_ids: list[str], *, since: int | None, upto: int,
     where someone types, when ``since`` is None). ``hide``: users not to list (ignored)."""
     if not room_ids:
         return {}
-    now = db.now_ms()
+    now = clock.now_ms()
     if since is None:
         changed = {room_id for (room_id,) in Typing.select(Typing.room_id).where(
             Typing.room_id.in_(room_ids) & (Typing.expires_ts > now)

@@ -12,7 +12,8 @@ import time
 
 import peewee
 
-from ...db import now_ms, write_transaction
+from ... import clock
+from ...db import write_transaction
 from ...models.media import Media, MediaContent, MediaThumbnail, UrlPreview
 from . import ids
 from .repository import lock_content
@@ -89,7 +90,7 @@ def purge(store: MediaStore, *, uploaded_before_ts: int | None = None,
     """Delete local media uploaded before a time and/or not read since a time (media never
     read counts from its upload), plus expired reservations, expired URL previews and stale
     temporary files. Quarantined media is kept (it is evidence)."""
-    now = now_ms()
+    now = clock.now_ms()
     selected = []
     if uploaded_before_ts is not None or not_accessed_since_ts is not None:
         query = (Media.select(Media.media_id)
@@ -118,6 +119,8 @@ def purge(store: MediaStore, *, uploaded_before_ts: int | None = None,
 
 def _remove_stale_tmp(store: MediaStore) -> int:
     removed = 0
+    # Compared with file modification times, which the OS keeps in wall-clock seconds: not the
+    # server's clock (services never read time.time otherwise; tests/unit/test_clock.py).
     limit = time.time() - STALE_TMP_S
     for name in os.listdir(store.tmp_dir):
         path = os.path.join(store.tmp_dir, name)

@@ -14,8 +14,8 @@ import logging
 import os
 from urllib.parse import unquote, urljoin, urlsplit
 
-from ... import errors
-from ...db import now_ms, write_transaction
+from ... import clock, errors
+from ...db import write_transaction
 from ...models.media import UrlPreview
 from . import fetch, opengraph, repository, thumbnails
 from .storage import MediaStore
@@ -42,13 +42,13 @@ def _media_type(content_type: str) -> str:
 
 def _cached(url_hash: str) -> dict | None:
     row = UrlPreview.get_or_none(UrlPreview.url_hash == url_hash)
-    if row is None or row.expires_ts <= now_ms():
+    if row is None or row.expires_ts <= clock.now_ms():
         return None
     return json.loads(row.og)
 
 
 def _remember(url_hash: str, url: str, og: dict, ttl_ms: int) -> None:
-    now = now_ms()
+    now = clock.now_ms()
     fields = {"url": url, "og": json.dumps(og), "fetched_ts": now, "expires_ts": now + ttl_ms}
     with write_transaction():
         UrlPreview.insert(url_hash=url_hash, **fields).on_conflict(

@@ -15,8 +15,8 @@ from typing import BinaryIO
 
 import peewee
 
-from ... import errors
-from ...db import database, now_ms, write_transaction
+from ... import clock, errors
+from ...db import database, write_transaction
 from ...identifiers import is_valid_server_name
 from ...models.media import Media, MediaContent
 from .. import user_lock
@@ -100,9 +100,9 @@ def _check_declared_size(media_config: dict, declared_length: int | None) -> Non
 
 def _commit_content(store: MediaStore, staged: StagedFile) -> None:
     """In a write transaction: claim the content row, refuse quarantined bytes, place the file."""
-    MediaContent.insert(sha256=staged.sha256, size=staged.size, created_ts=now_ms()).on_conflict(
-        conflict_target=[MediaContent.sha256],
-        update={MediaContent.size: staged.size}).execute()
+    (MediaContent.insert(sha256=staged.sha256, size=staged.size, created_ts=clock.now_ms())
+     .on_conflict(conflict_target=[MediaContent.sha256], update={MediaContent.size: staged.size})
+     .execute())
     if MediaContent.get(MediaContent.sha256 == staged.sha256).quarantined:
         raise errors.Forbidden("Cannot upload this content")
     store.place(staged)
@@ -120,7 +120,7 @@ def upload(config, store: MediaStore, request: UploadRequest, stream: BinaryIO) 
             user_lock.lock_user(request.user_id)
             _check_quota(media_config, request.user_id, staged.size)
             media_id = ids.new_media_id()
-            now = now_ms()
+            now = clock.now_ms()
             Media.create(media_id=media_id, user_id=request.user_id,
                          content_type=normalize_content_type(request.content_type),
                          upload_name=filename, sha256=staged.sha256, size=staged.size,
@@ -138,7 +138,7 @@ def store_server_media(config, store: MediaStore, data: bytes, content_type: str
     try:
         with write_transaction():
             media_id = ids.new_media_id()
-            now = now_ms()
+            now = clock.now_ms()
             Media.create(media_id=media_id, user_id=None,
                          content_type=normalize_content_type(content_type),
                          upload_name=check_filename(filename), sha256=staged.sha256,
@@ -152,7 +152,7 @@ def store_server_media(config, store: MediaStore, data: bytes, content_type: str
 def create_pending(config, user_id: str) -> dict:
     """POST /_matrix/media/v1/create: a new mxc URI whose content comes later."""
     media_config = config.media
-    now = now_ms()
+    now = clock.now_ms()
     with write_transaction():
         # Counted under the user's lock: concurrent creates cannot both take the last slot.
         user_lock.lock_user(user_id)
@@ -186,7 +186,7 @@ def _pending_for_upload(config, user_id: str, server_name: str, media_id: str) -
         if row.user_id != user_id:
             raise errors.Forbidden("This media ID belongs to another user")
         raise errors.CannotOverwriteMedia("Media already uploaded")
-    if row.unused_expires_ts is not None and row.unused_expires_ts <= now_ms():
+    if row.unused_expires_ts is not None and row.unused_expires_ts <= clock.now_ms():
         raise errors.NotFound("This media ID has expired")
     if row.user_id != user_id:
         raise errors.Forbidden("This media ID belongs to another user")
@@ -206,7 +206,7 @@ def upload_to_pending(config, store: MediaStore, request: UploadRequest, server_
         with write_transaction():
             user_lock.lock_user(request.user_id)
             _check_quota(media_config, request.user_id, staged.size)
-            now = now_ms()
+            now = clock.now_ms()
             updated = (Media.update(sha256=staged.sha256, size=staged.size,
                                     content_type=normalize_content_type(request.content_type),
                                     upload_name=filename, uploaded_ts=now,
@@ -266,7 +266,7 @@ def find_for_serving(config, server_name: str, media_id: str, timeout_ms: int | 
     delay = 0.1
     while True:
         row, quarantined = _lookup(media_id)
-        now = now_ms()
+        now = clock.now_ms()
         if row is None or quarantined:
             raise errors.NotFound("Not found")
         if cutoff is not None and (row.uploaded_ts or row.created_ts) >= cutoff:
@@ -288,7 +288,7 @@ def find_for_serving(config, server_name: str, media_id: str, timeout_ms: int | 
 
 
 def record_access(stored: StoredMedia) -> None:
-    now = now_ms()
+    now = clock.now_ms()
     if stored.last_access_ts is not None and stored.last_access_ts >= now - ACCESS_GRANULARITY_MS:
         return  # recorded recently enough: no write for this read
     media_id = stored.media_id

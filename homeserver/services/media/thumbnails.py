@@ -25,8 +25,8 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from PIL import (BmpImagePlugin, GifImagePlugin, JpegImagePlugin,  # noqa: F401
                  PngImagePlugin, WebPImagePlugin)
 
-from ... import errors
-from ...db import database, now_ms, write_transaction
+from ... import clock, errors
+from ...db import database, write_transaction
 from ...models.media import MediaThumbnail
 from .repository import StoredMedia
 from .storage import MediaStore
@@ -277,7 +277,7 @@ def _save(store: MediaStore, sha256: str, variant: str, data: bytes, content_typ
           width: int, height: int) -> Thumbnail:
     path = store.write_thumbnail(sha256, variant, data)
     fields = dict(content_type=content_type, width=width, height=height, size=len(data),
-                  created_ts=now_ms())
+                  created_ts=clock.now_ms())
     with write_transaction():
         MediaThumbnail.insert(sha256=sha256, variant=variant, **fields).on_conflict(
             conflict_target=[MediaThumbnail.sha256, MediaThumbnail.variant],

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from ... import db
+from ... import clock
 from ...models.push import NotifyingEvent, PushAction, PushDelivery, Pusher
 from ...models.rooms import CurrentState, Event
 from ..ephemeral import presence
@@ -119,7 +119,7 @@ def _store(room_id: str, event_id: str, sender: str, stream_ordering: int, threa
     """One NotifyingEvent for the members' most common outcome when it notifies, a PushAction
     for each member with another outcome (and for a notified invitee, who is no member yet),
     a PushDelivery for each pusher of a notified user."""
-    now = db.now_ms()
+    now = clock.now_ms()
     # Outcomes compared by their JSON (actions hold dicts, so tuples of them do not hash).
     encoded: dict[int, tuple[str, bool, bool] | None] = {}
     by_user: dict[str, tuple[str, bool, bool] | None] = {}

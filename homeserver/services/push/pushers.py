@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlparse
 
-from ... import db, errors
+from ... import clock, errors
 from ...db import write_transaction
 from ...models.push import Pusher
 
@@ -103,7 +103,7 @@ def set_pusher(user_id: str, device_id: str | None, body: dict, *,
             & (Pusher.pushkey == pushkey)).execute()
         if not updated:
             Pusher.insert(user_id=user_id, app_id=app_id, pushkey=pushkey,
-                          created_ts=db.now_ms(), **values).execute()
+                          created_ts=clock.now_ms(), **values).execute()
 
 
 def remove_for_device(user_id: str, device_id: str) -> None:

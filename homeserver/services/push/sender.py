@@ -33,7 +33,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ... import db
+from ... import clock
 from ...db import database, write_transaction
 from ...models.push import PushDelivery, Pusher
 from ...models.rooms import CurrentState, Event
@@ -185,7 +185,7 @@ def dispatch(settings: Settings) -> int:
         executor = _executor
         if executor is None:
             return int(IDLE_WAIT_S * 1000)
-        now = db.now_ms()
+        now = clock.now_ms()
         picked = _pick(settings, now)
         if picked:
             token = uuid.uuid4().hex
@@ -213,7 +213,7 @@ def dispatch(settings: Settings) -> int:
                     .order_by(PushDelivery.next_attempt_ts).limit(1).scalar())
     if upcoming is None:
         return int(IDLE_WAIT_S * 1000)
-    return max(1, upcoming - db.now_ms())
+    return max(1, upcoming - clock.now_ms())
 
 
 def _work(row: PushDelivery, settings: Settings) -> None:
@@ -263,7 +263,7 @@ def _deliver(row: PushDelivery, settings: Settings) -> None:
         if isinstance(rejected, list) and pusher.pushkey in rejected:
             pushers.remove_rejected(pusher.user_id, pusher.app_id, [pusher.pushkey])
         return
-    now = db.now_ms()
+    now = clock.now_ms()
     if now - row.created_ts >= settings.give_up_after_ms:
         logger.warning("giving up on a push notification for %s to %s", pusher.user_id, url)
         _finish(row)

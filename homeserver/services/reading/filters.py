@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import peewee
 
-from ... import errors
-from ...db import now_ms, write_transaction
+from ... import clock, errors
+from ...db import write_transaction
 from ...identifiers import is_ascii_number
 from ...models.filters import Filter as StoredFilter
 from ...property_paths import split_property_path
@@ -286,7 +286,7 @@ def create_filter(requester_user_id: str, user_id: str, definition: dict,
         if existing is not None:
             return str(existing.id)
         filter_id = StoredFilter.insert(user_id=user_id, definition=text,
-                                        created_ts=now_ms()).execute()
+                                        created_ts=clock.now_ms()).execute()
         if max_filters is not None:
             keep = (StoredFilter.select(StoredFilter.id).where(owned)
                     .order_by(StoredFilter.id.desc()).limit(max_filters))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import secrets
 
-from ... import db, errors
+from ... import clock, errors
 from ...db import write_transaction
 from ...models.hierarchy import HierarchyPage
 from ...models.rooms import Room
@@ -182,7 +182,7 @@ def _resume(user_id: str, room_id: str, token: str, suggested_only: bool,
     row = HierarchyPage.get_or_none(
         (HierarchyPage.token == token) & (HierarchyPage.user_id == user_id)
         & (HierarchyPage.room_id == room_id)
-        & (HierarchyPage.created_ts > db.now_ms() - PAGE_TTL_MS))
+        & (HierarchyPage.created_ts > clock.now_ms() - PAGE_TTL_MS))
     if row is None:
         raise errors.InvalidParam("Unknown pagination token")
     if row.suggested_only != suggested_only or row.max_depth != max_depth:
@@ -195,7 +195,7 @@ def _resume(user_id: str, room_id: str, token: str, suggested_only: bool,
 def _save(user_id: str, room_id: str, suggested_only: bool, max_depth: int, stack: list,
           seen: set) -> str:
     token = secrets.token_urlsafe(24)
-    now = db.now_ms()
+    now = clock.now_ms()
     with write_transaction():
         HierarchyPage.delete().where(HierarchyPage.created_ts <= now - PAGE_TTL_MS).execute()
         HierarchyPage.insert(token=token, user_id=user_id, room_id=room_id,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 
-from ... import db
+from ... import clock
 from ...models.rooms import Event, Room
 from ..accounts import erasure
 from ..rooms import event_format
@@ -41,7 +41,7 @@ def serialize_events(rows: list[Event], user_id: str | None, device_id: str | No
                      histories: dict[str, RoomHistory] | None = None) -> list[dict]:
     if not rows:
         return []
-    now = db.now_ms()
+    now = clock.now_ms()
     histories = {} if histories is None else histories
 
     def history_of(room_id: str) -> RoomHistory:

@@ -13,7 +13,7 @@ import json
 
 import peewee
 
-from ... import db, errors, identifiers
+from ... import clock, errors, identifiers
 from ...db import database, write_transaction
 from ...models.rooms import Room, RoomAlias
 from ..reading import visibility
@@ -61,7 +61,7 @@ def insert_alias(alias: str, room_id: str, creator: str, *, status: int = 409) -
     try:
         with database.atomic():  # a savepoint: a concurrent claim must not abort the caller
             RoomAlias.insert(alias=alias, room=room_id, creator=creator,
-                             created_ts=db.now_ms()).execute()
+                             created_ts=clock.now_ms()).execute()
     except peewee.IntegrityError:
         raise taken from None
 

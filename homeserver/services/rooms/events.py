@@ -32,7 +32,7 @@ from typing import Iterable
 
 import peewee
 
-from ... import db, errors, identifiers
+from ... import clock, errors, identifiers
 from ...db import database, write_transaction
 from ...models.rooms import Event, ForgottenRoom, Room
 from .. import txn_ids
@@ -97,7 +97,7 @@ class RoomAppender:
         """A room about to be created; its first event must be the m.room.create event.
         ``room_id`` is None for v12+ rooms (derived from the create event's ID)."""
         room = Room(room_id=room_id, room_version=version.identifier, creator=creator,
-                    latest_event_id=None, latest_depth=0, created_ts=db.now_ms())
+                    latest_event_id=None, latest_depth=0, created_ts=clock.now_ms())
         appender = cls(room, version)
         appender._unsaved = True
         return appender
@@ -158,7 +158,7 @@ class RoomAppender:
         auth_state = self.state([CREATE_KEY, *keys])
         auth_event_ids = [self._state[k].event_id for k in keys if self._state.get(k)]
         hashes = self._reference_hashes(keys) if version.event_id_in_pdu else None
-        timestamp = db.now_ms()
+        timestamp = clock.now_ms()
         while True:
             event_id, pdu = event_format.new_event(
                 version, room_id=self.room_id, sender=sender, event_type=event_type,

@@ -22,7 +22,7 @@ from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from ... import db
+from ... import clock
 from ...models.push import PushDelivery
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -119,7 +119,7 @@ def push_queue() -> tuple[int, float]:
     # key's index answers without a scan.
     oldest = (PushDelivery.select(PushDelivery.created_ts)
               .order_by(PushDelivery.id).limit(1).scalar())
-    age = max(0.0, (db.now_ms() - oldest) / 1000) if oldest is not None else 0.0
+    age = max(0.0, (clock.now_ms() - oldest) / 1000) if oldest is not None else 0.0
     return depth, age
 
 

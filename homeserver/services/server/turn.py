@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 
-from ... import db, errors
+from ... import clock, errors
 
 
 def is_configured(section: dict) -> bool:
@@ -25,7 +25,7 @@ def credentials(section: dict, user_id: str) -> dict:
     if not is_configured(section):
         raise errors.Unrecognized("This server offers no TURN server")
     lifetime_s = section["user_lifetime_ms"] // 1000
-    expiry = db.now_ms() // 1000 + lifetime_s
+    expiry = clock.now_ms() // 1000 + lifetime_s
     username = f"{expiry}:{user_id}"
     digest = hmac.new(section["shared_secret"].encode("utf-8"), username.encode("utf-8"),
                       hashlib.sha1).digest()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 
-from .... import errors
-from ....db import now_ms, write_transaction
+from .... import clock, errors
+from ....db import write_transaction
 from ....models.keys import CrossSigningKey, DeviceKeys, KeySignature
 from ....models.users import Device
 from ... import canonical
@@ -97,11 +97,11 @@ def upload_cross_signing_keys(user_id: str, keys: dict[str, dict | None]) -> Non
                 continue
             (CrossSigningKey.insert(user_id=user_id, key_type=key_type,
                                     public_key=publics[key_type], key_json=key_json,
-                                    updated_ts=now_ms())
+                                    updated_ts=clock.now_ms())
              .on_conflict(conflict_target=[CrossSigningKey.user_id, CrossSigningKey.key_type],
                           update={CrossSigningKey.public_key: publics[key_type],
                                   CrossSigningKey.key_json: key_json,
-                                  CrossSigningKey.updated_ts: now_ms()})
+                                  CrossSigningKey.updated_ts: clock.now_ms()})
              .execute())
             changed = True
         if changed:

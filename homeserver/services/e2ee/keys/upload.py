@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import peewee
 
-from .... import errors
-from ....db import now_ms, write_transaction
+from .... import clock, errors
+from ....db import write_transaction
 from ....models.keys import DeviceKeys, FallbackKey, OneTimeKey
 from ... import canonical
 from ...accounts.access_tokens import Requester
@@ -125,9 +125,9 @@ def _store_device_keys(user_id: str, device_id: str, key_json: str) -> None:
     if existing is not None and existing.key_json == key_json:
         return
     (DeviceKeys.insert(user_id=user_id, device_id=device_id, key_json=key_json,
-                       updated_ts=now_ms())
+                       updated_ts=clock.now_ms())
      .on_conflict(conflict_target=[DeviceKeys.user_id, DeviceKeys.device_id],
-                  update={DeviceKeys.key_json: key_json, DeviceKeys.updated_ts: now_ms()})
+                  update={DeviceKeys.key_json: key_json, DeviceKeys.updated_ts: clock.now_ms()})
      .execute())
     device_lists.mark_changed(user_id)
 
@@ -143,7 +143,7 @@ def _store_one_time_keys(user_id: str, device_id: str, keys: list[tuple[str, str
                        & (OneTimeKey.key_id.in_(key_ids[start:start + 500]))).tuples())
         existing.update({(algorithm, key_id): key_json for algorithm, key_id, key_json in rows})
     new_rows = []
-    now = now_ms()
+    now = clock.now_ms()
     for (algorithm, key_id), key_json in wanted.items():
         old = existing.get((algorithm, key_id))
         if old is None:
