@@ -1,0 +1,94 @@
+"""Login through an OpenID Connect provider (spec: "SSO client login/authentication").
+
+    GET  /_matrix/client/v3/login/sso/redirect[/{idpId}]?redirectUrl=...   -> 302 to the provider
+    GET  /_homeserver/client/sso/oidc/callback?code=...&state=...          <- the provider's answer
+    POST /_homeserver/client/sso/new_user    (the username page of a first login)
+
+The redirect endpoints answer the client's mistakes (no redirectUrl, unknown provider) with
+standard errors; the pages a person sees after that answer failures with an HTML page.
+With no provider configured, every route here answers 404 M_UNRECOGNIZED.
+"""
+
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+
+from .. import errors
+from ..services.sso import attempts
+from ..services.sso import login as sso_login
+from ..services.sso.errors import SsoError
+from ..services.sso.redirects import check_redirect_url
+from .http import CLIENT_PREFIX, config
+
+bp = Blueprint("sso", __name__)
+
+
+def _settings() -> sso_login.SsoSettings:
+    settings = sso_login.SsoSettings.from_config(config())
+    if not settings.providers:
+        raise errors.Unrecognized("Single sign-on is not enabled on this server")
+    return settings
+
+
+@bp.after_request
+def _private_page(response):
+    """Pages carrying codes and login tokens: never framed, cached, or sent on as a Referer."""
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(SsoError)
+def _sso_error(exc: SsoError):
+    return render_template("sso_error.html", message=exc.message,
+                           server_name=config().server_name), exc.status
+
+
+def _answer(outcome) -> ResponseReturnValue:
+    if isinstance(outcome, sso_login.Redirect):
+        return redirect(outcome.url, 302)
+    return render_template(outcome.template, **outcome.context), outcome.status
+
+
+def _browser() -> tuple[str, bool]:
+    return attempts.browser_secret(request.cookies.get(attempts.COOKIE_NAME))
+
+
+@bp.get(CLIENT_PREFIX + "/v3/login/sso/redirect")
+@bp.get(CLIENT_PREFIX + "/v3/login/sso/redirect/<idp_id>")
+def sso_redirect(idp_id=None):
+    settings = _settings()
+    client_url = check_redirect_url(request.args.get("redirectUrl"))
+    if idp_id is None and len(settings.providers) > 1:
+        return render_template("sso_pick_idp.html", server_name=settings.server_name, providers=[
+            {"name": p.display_name, "url": _redirect_path(p.idp_id, client_url)}
+            for p in settings.providers])
+    provider = settings.provider(idp_id)
+    browser, _ = _browser()
+    response = redirect(sso_login.start(settings, provider, client_url, browser), 302)
+    response.set_cookie(attempts.COOKIE_NAME, browser, max_age=settings.session_lifetime_ms // 1000,
+                        path="/", secure=settings.base_url.startswith("https:"), httponly=True,
+                        samesite="Lax")
+    return response
+
+
+def _redirect_path(idp_id: str, client_url: str) -> str:
+    return (f"{CLIENT_PREFIX}/v3/login/sso/redirect/{quote(idp_id, safe='')}?"
+            f"{urlencode({'redirectUrl': client_url})}")
+
+
+@bp.get(sso_login.CALLBACK_PATH)
+def oidc_callback():
+    settings = _settings()
+    return _answer(sso_login.callback(settings, request.args.to_dict(),
+                                      request.cookies.get(attempts.COOKIE_NAME)))
+
+
+@bp.post(sso_login.NEW_USER_PATH)
+def new_user():
+    settings = _settings()
+    return _answer(sso_login.submit_username(settings, request.form.to_dict(),
+                                             request.cookies.get(attempts.COOKIE_NAME)))
