@@ -1,0 +1,145 @@
+"""Login through an OpenID Connect provider (spec: "SSO client login/authentication"), with a
+real provider on loopback (tests/oidc_provider.py) and a requests session as the browser."""
+
+import pytest
+import requests
+
+from sso_support import CLIENT_URL, hs, idp, sso_login, start_hs, token_login  # noqa: F401
+
+
+def test_login_flows_list_sso_only_with_a_provider(make_app, idp):
+    plain = make_app().test_client().get("/_matrix/client/v3/login").get_json()
+    assert "m.login.sso" not in [flow["type"] for flow in plain["flows"]]
+
+    app = make_app(oidc_providers=[idp.homeserver_config(idp_icon="mxc://example.org/icon",
+                                                         idp_brand="keycloak")])
+    flows = app.test_client().get("/_matrix/client/v3/login").get_json()["flows"]
+    sso = [flow for flow in flows if flow["type"] == "m.login.sso"]
+    assert sso == [{"type": "m.login.sso", "identity_providers": [
+        {"id": "test-idp", "name": "Test IdP", "icon": "mxc://example.org/icon",
+         "brand": "keycloak"}]}]
+    assert {"type": "m.login.token", "get_login_token": True} in flows
+
+
+def test_sso_redirect_is_not_routed_without_a_provider(client):
+    response = client.get("/_matrix/client/v3/login/sso/redirect?redirectUrl=https://c.example/")
+    assert response.status_code == 404
+    assert response.get_json()["errcode"] == "M_UNRECOGNIZED"
+
+
+def test_first_login_creates_the_account_and_logs_in(hs, idp):
+    browser = requests.Session()
+    landing = sso_login(browser, hs, "alice", "alice's password")
+    assert landing.client_url is not None, landing.response.text
+    # The client's own parameters are kept, the token added.
+    assert landing.client_url.startswith("https://client.example.org/sso-done?client_state=1&")
+    login = token_login(hs, landing.login_token)
+    assert login.status_code == 200, login.text
+    body = login.json()
+    # The claim "Alice" mapped to a lower-case localpart; display name from the "name" claim.
+    assert body["user_id"] == "@alice:localhost:8008"
+    profile = requests.get(hs.url("/_matrix/client/v3/profile/@alice:localhost:8008"), timeout=30)
+    assert profile.json()["displayname"] == "Alice Liddell"
+    whoami = requests.get(hs.url("/_matrix/client/v3/account/whoami"), timeout=30,
+                          headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert whoami.json()["user_id"] == "@alice:localhost:8008"
+
+
+def test_next_login_finds_the_same_account(hs, idp):
+    first = sso_login(requests.Session(), hs, "alice", "alice's password")
+    assert token_login(hs, first.login_token).json()["user_id"] == "@alice:localhost:8008"
+    # The provider renames the user: the subject still names the same account.
+    idp.users["alice"].claims["preferred_username"] = "someone-else"
+    again = sso_login(requests.Session(), hs, "alice", "alice's password")
+    assert token_login(hs, again.login_token).json()["user_id"] == "@alice:localhost:8008"
+
+
+def test_a_taken_username_gets_the_next_free_one(hs, idp, register_user):
+    register_user("alice")
+    landing = sso_login(requests.Session(), hs, "alice", "alice's password")
+    assert token_login(hs, landing.login_token).json()["user_id"] == "@alice1:localhost:8008"
+
+
+def test_existing_users_are_linked_only_when_allowed(start_hs, idp, register_user):
+    register_user("alice")
+    hs = start_hs(providers=[idp.homeserver_config(allow_existing_users=True)])
+    landing = sso_login(requests.Session(), hs, "alice", "alice's password")
+    assert token_login(hs, landing.login_token).json()["user_id"] == "@alice:localhost:8008"
+    # A second provider user with the same username does not get into alice's account.
+    idp.add_user("mallory", "pw", sub="sub-mallory", preferred_username="alice")
+    stolen = sso_login(requests.Session(), hs, "mallory", "pw")
+    assert stolen.client_url is None
+    assert stolen.response.status_code == 403
+    assert "belongs to another user" in stolen.response.text
+
+
+def test_the_username_page_when_the_provider_gives_none(start_hs, idp, register_user):
+    register_user("taken")
+    hs = start_hs(providers=[idp.homeserver_config(
+        user_mapping={"localpart_template": "{{ user.nickname }}"})])
+    browser = requests.Session()
+    landing = sso_login(browser, hs, "alice", "alice's password")
+    page = landing.response
+    assert page.status_code == 200 and "Choose your username" in page.text
+    session = _hidden_field(page.text, "session")
+    new_user = hs.url("/_homeserver/client/sso/new_user")
+
+    taken = browser.post(new_user, data={"session": session, "username": "taken"},
+                         allow_redirects=False)
+    assert taken.status_code == 400 and "already taken" in taken.text
+    # Another browser (no cookie) cannot use the page's session.
+    stranger = requests.post(new_user, data={"session": session, "username": "stolen"},
+                             allow_redirects=False, timeout=30)
+    assert stranger.status_code == 400 and "expired or was already used" in stranger.text
+
+    chosen = browser.post(new_user, data={"session": session, "username": "Wonderland"},
+                          allow_redirects=False)
+    assert chosen.status_code == 302, chosen.text
+    token = chosen.headers["Location"].split("loginToken=")[1]
+    assert token_login(hs, token).json()["user_id"] == "@wonderland:localhost:8008"
+    # The page's session is spent.
+    again = browser.post(new_user, data={"session": session, "username": "another"},
+                         allow_redirects=False)
+    assert again.status_code == 400
+
+
+def test_confirm_localpart_suggests_the_mapped_name(start_hs, idp):
+    hs = start_hs(providers=[idp.homeserver_config(user_mapping={"confirm_localpart": True})])
+    landing = sso_login(requests.Session(), hs, "alice", "alice's password")
+    assert 'value="alice"' in landing.response.text
+
+
+def test_several_providers_get_a_picker_page(start_hs, idp):
+    hs = start_hs(providers=[idp.homeserver_config(),
+                             idp.homeserver_config(idp_id="other", idp_name="Other IdP")])
+    page = requests.get(hs.url("/_matrix/client/v3/login/sso/redirect"),
+                        params={"redirectUrl": CLIENT_URL}, allow_redirects=False, timeout=30)
+    assert page.status_code == 200
+    assert "/_matrix/client/v3/login/sso/redirect/other?redirectUrl=" in page.text
+    assert "Other IdP" in page.text
+    unknown = requests.get(hs.url("/_matrix/client/v3/login/sso/redirect/nope"),
+                           params={"redirectUrl": CLIENT_URL}, allow_redirects=False, timeout=30)
+    assert unknown.status_code == 404 and unknown.json()["errcode"] == "M_NOT_FOUND"
+
+
+def test_redirect_needs_a_redirect_url(hs):
+    response = requests.get(hs.url("/_matrix/client/v3/login/sso/redirect/test-idp"), timeout=30)
+    assert response.status_code == 400
+    assert response.json()["errcode"] == "M_MISSING_PARAM"
+
+
+def test_userinfo_claims_when_configured(start_hs, idp):
+    hs = start_hs(providers=[idp.homeserver_config(
+        user_profile_method="userinfo_endpoint",
+        user_mapping={"display_name_template": "{{ user.nickname }}"})])
+    idp.users["alice"].userinfo_only["nickname"] = "From userinfo"
+    landing = sso_login(requests.Session(), hs, "alice", "alice's password")
+    user_id = token_login(hs, landing.login_token).json()["user_id"]
+    profile = requests.get(hs.url(f"/_matrix/client/v3/profile/{user_id}"), timeout=30)
+    assert profile.json()["displayname"] == "From userinfo"
+
+
+def _hidden_field(html: str, name: str) -> str:
+    marker = f'name="{name}" value="'
+    start = html.index(marker) + len(marker)
+    return html[start:html.index('"', start)]
