@@ -143,3 +143,71 @@ def _hidden_field(html: str, name: str) -> str:
     marker = f'name="{name}" value="'
     start = html.index(marker) + len(marker)
     return html[start:html.index('"', start)]
+
+
+def _sso_account(hs, idp_username="alice", password="alice's password"):
+    landing = sso_login(requests.Session(), hs, idp_username, password)
+    return token_login(hs, landing.login_token).json()
+
+
+def _delete_device(hs, account, auth=None):
+    body = {"auth": auth} if auth else {}
+    return requests.delete(hs.url(f"/_matrix/client/v3/devices/{account['device_id']}"),
+                           json=body, timeout=30,
+                           headers={"Authorization": f"Bearer {account['access_token']}"})
+
+
+def _confirm_in_browser(hs, session, username, password):
+    browser = requests.Session()
+    page = browser.get(hs.url("/_matrix/client/v3/auth/m.login.sso/fallback/web"),
+                       params={"session": session}, allow_redirects=False)
+    assert page.status_code == 200, page.text
+    assert "delete a device" in page.text
+    link = _link_text(page.text, "Continue with")
+    form = browser.get(link, allow_redirects=False)
+    callback = browser.post(form.url, data={"username": username, "password": password},
+                            allow_redirects=False)
+    return browser.get(callback.headers["Location"], allow_redirects=False)
+
+
+def test_sso_accounts_confirm_operations_with_the_provider(hs, idp):
+    """User-interactive auth for an account without a password: m.login.sso, completed on the
+    stage's fallback page by signing in at the provider again."""
+    account = _sso_account(hs)
+    challenge = _delete_device(hs, account)
+    assert challenge.status_code == 401
+    assert challenge.json()["flows"] == [{"stages": ["m.login.sso"]}]
+    session = challenge.json()["session"]
+    # Until the browser confirmed, the stage is not complete.
+    early = _delete_device(hs, account, {"type": "m.login.sso", "session": session})
+    assert early.status_code == 401 and early.json()["completed"] == []
+
+    done = _confirm_in_browser(hs, session, "alice", "alice's password")
+    assert done.status_code == 200 and "onAuthDone" in done.text
+    deleted = _delete_device(hs, account, {"session": session})
+    assert deleted.status_code == 200, deleted.text
+
+
+def test_another_provider_user_cannot_confirm_for_the_account(hs, idp):
+    account = _sso_account(hs)
+    idp.add_user("mallory", "pw", sub="sub-mallory", preferred_username="mallory")
+    _sso_account(hs, "mallory", "pw")
+    session = _delete_device(hs, account).json()["session"]
+    refused = _confirm_in_browser(hs, session, "mallory", "pw")
+    assert refused.status_code == 403 and "another user" in refused.text
+    still = _delete_device(hs, account, {"session": session})
+    assert still.status_code == 401 and still.json()["completed"] == []
+
+
+def test_password_accounts_keep_the_password_flow(hs, register_user):
+    user = register_user("carol")
+    response = requests.delete(hs.url(f"/_matrix/client/v3/devices/{user.device_id}"), json={},
+                               headers={"Authorization": f"Bearer {user.access_token}"},
+                               timeout=30)
+    assert response.json()["flows"] == [{"stages": ["m.login.password"]}]
+
+
+def _link_text(html: str, label: str) -> str:
+    end = html.index(label)
+    start = html.rindex('href="', 0, end) + len('href="')
+    return html[start:html.index('"', start)].replace("&amp;", "&")

@@ -13,102 +13,20 @@ login via SSO"): from ``GET /login/sso/redirect`` to the client's ``redirectUrl`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ... import db, errors
 from .. import accounts, auth
-from . import attempts, mapping, oidc, redirects
+from . import attempts, mapping, redirects, uia_stage
 from .errors import SsoError
-from .providers import Provider, metadata, providers_from_config
-
-CALLBACK_PATH = "/_homeserver/client/sso/oidc/callback"
-NEW_USER_PATH = "/_homeserver/client/sso/new_user"
-
-
-@dataclass(frozen=True)
-class SsoSettings:
-    providers: tuple
-    client_whitelist: tuple
-    session_lifetime_ms: int
-    server_name: str
-    base_url: str
-
-    @classmethod
-    def from_config(cls, config) -> "SsoSettings":
-        return cls(providers=tuple(providers_from_config(config.oidc_providers)),
-                   client_whitelist=tuple(config.sso["client_whitelist"]),
-                   session_lifetime_ms=config.sso["session_lifetime_ms"],
-                   server_name=config.server_name, base_url=config.base_url)
-
-    @property
-    def callback_url(self) -> str:
-        return self.base_url + CALLBACK_PATH
-
-    def provider(self, idp_id: str | None) -> Provider:
-        """The provider ``idp_id`` names; without one, the only provider (404 otherwise)."""
-        if idp_id is None and len(self.providers) == 1:
-            return self.providers[0]
-        for provider in self.providers:
-            if provider.idp_id == idp_id:
-                return provider
-        raise errors.NotFound("Unknown identity provider")
-
-
-@dataclass(frozen=True)
-class Redirect:
-    url: str
-
-
-@dataclass(frozen=True)
-class Page:
-    """An HTML page for the person in the browser (templates/)."""
-
-    template: str
-    context: dict = field(default_factory=dict)
-    status: int = 200
-
-
-def start(settings: SsoSettings, provider: Provider, client_redirect_url: str, browser: str,
-          *, uia_session_id: str | None = None) -> str:
-    """The provider's authorization URL for a new attempt of this browser."""
-    meta = metadata(provider)
-    state, nonce, verifier = oidc.new_secret(), oidc.new_secret(), oidc.new_secret()
-    attempts.record(state=state, browser=browser, idp_id=provider.idp_id, nonce=nonce,
-                    code_verifier=verifier, client_redirect_url=client_redirect_url,
-                    lifetime_ms=settings.session_lifetime_ms, uia_session_id=uia_session_id)
-    return oidc.authorization_url(provider, meta, callback_url=settings.callback_url,
-                                  state=state, nonce=nonce, code_verifier=verifier)
-
-
-def provider_identity(settings: SsoSettings, args: dict, browser: str | None):
-    """The attempt the callback's ``state`` names and the identity the provider vouched for."""
-    attempt = attempts.take(args.get("state"), browser)
-    provider = settings.provider(attempt.idp_id)
-    error = args.get("error")
-    if error is not None:
-        # The person cancelled, or the provider refused: its error code is safe to show.
-        shown = error if isinstance(error, str) and error.isascii() and len(error) < 100 \
-            else "error"
-        raise SsoError(f"The identity provider did not sign you in ({shown}).", status=403)
-    code = args.get("code")
-    if not isinstance(code, str) or not code:
-        raise SsoError("The identity provider sent no authorization code", status=400)
-    meta = metadata(provider)
-    answer = oidc.exchange_code(provider, meta, code=code, callback_url=settings.callback_url,
-                                code_verifier=attempt.code_verifier)
-    claims = oidc.verify_id_token(provider, meta, answer["id_token"], nonce=attempt.nonce)
-    if provider.user_profile_method == "userinfo_endpoint" and \
-            isinstance(answer.get("access_token"), str):
-        claims = {**oidc.userinfo(provider, meta, answer["access_token"], claims["sub"]),
-                  **claims}
-    return attempt, provider, mapping.identity_from_claims(provider, claims)
+from .flow import provider_identity
+from .providers import Provider
+from .settings import NEW_USER_PATH, Page, Redirect, SsoSettings
 
 
 def callback(settings: SsoSettings, args: dict, browser: str | None) -> Redirect | Page:
     """``GET`` of the callback URL: log the browser in (or ask it for a username)."""
     attempt, provider, identity = provider_identity(settings, args, browser)
     if attempt.uia_session_id is not None:
-        raise SsoError("This sign-in link belongs to a confirmation, not a login")
+        return uia_stage.confirmed(settings, attempt.uia_session_id, identity)
     user_id = mapping.user_for(identity.idp_id, identity.subject)
     if user_id is None:
         user_id = _existing_or_new_user(settings, provider, identity)
