@@ -1,7 +1,6 @@
 """Login through an OpenID Connect provider (spec: "SSO client login/authentication"), with a
 real provider on loopback (tests/oidc_provider.py) and a requests session as the browser."""
 
-import pytest
 import requests
 
 from sso_support import CLIENT_URL, hs, idp, sso_login, start_hs, token_login  # noqa: F401

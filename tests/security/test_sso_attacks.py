@@ -7,9 +7,8 @@ import logging
 import pytest
 import requests
 
-from sso_support import (CLIENT_URL, follow_until_client, hs, idp,  # noqa: F401
-                         open_provider_login, sign_in_at_provider, sso_login, start_hs,
-                         token_login)
+from sso_support import (follow_until_client, hs, idp, open_provider_login,  # noqa: F401
+                         sign_in_at_provider, sso_login, start_hs, token_login)
 
 
 def _no_account_made(hs):
