@@ -142,3 +142,14 @@ def test_tokens_and_codes_stay_out_of_the_logs(hs, idp, caplog):
     assert "a client secret" not in text
     for code in idp.issued_codes:
         assert code not in text
+
+
+def test_an_answer_naming_another_issuer_is_refused(hs, idp):
+    """RFC 9207 mix-up defence: the callback's ``iss`` must be the attempt's provider."""
+    browser = requests.Session()
+    form = open_provider_login(browser, hs)
+    callback = sign_in_at_provider(browser, form, "alice", "alice's password")
+    mixed = browser.get(callback.headers["Location"] + "&iss=https%3A%2F%2Fother.example",
+                        allow_redirects=False)
+    assert mixed.status_code == 403 and "another identity provider" in mixed.text
+    assert idp.token_requests == 0

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from ... import errors
 from . import attempts, mapping, oidc
 from .errors import SsoError
 from .providers import Provider, metadata
@@ -25,7 +26,14 @@ def start(settings: SsoSettings, provider: Provider, client_redirect_url: str, b
 def provider_identity(settings: SsoSettings, args: dict, browser: str | None):
     """The attempt the callback's ``state`` names and the identity the provider vouched for."""
     attempt = attempts.take(args.get("state"), browser)
-    provider = settings.provider(attempt.idp_id)
+    try:
+        provider = settings.provider(attempt.idp_id)
+    except errors.NotFound:
+        raise SsoError("This identity provider is no longer configured", status=404) from None
+    # RFC 9207: a provider that names itself in its answer must be the one this attempt went to
+    # (a mix-up between providers would hand one provider's code to another).
+    if args.get("iss") is not None and args.get("iss") != provider.issuer:
+        raise SsoError("The answer came from another identity provider", status=403)
     error = args.get("error")
     if error is not None:
         # The person cancelled, or the provider refused: its error code is safe to show.
