@@ -288,3 +288,26 @@ class OidcProvider:
             return jsonify({"error": exc.error, "error_description": exc.description}), 400
 
         return app
+
+
+def main() -> None:
+    """``python tests/oidc_provider.py --port P --redirect-uri URL``: the provider in the
+    foreground (tests/sytest/launch.py runs one beside the server), with the user
+    ``sytest`` (password ``sytest``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--redirect-uri", required=True)
+    args = parser.parse_args()
+    provider = OidcProvider()
+    provider.add_user("sytest", "sytest", sub="sytest", preferred_username="sytest")
+    provider.register_client(args.redirect_uri)
+    server = LocalWSGIServer(("127.0.0.1", args.port), QuietHandler)
+    provider.issuer = f"http://127.0.0.1:{args.port}"
+    server.set_app(provider.app)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,7 @@ import requests
 from oidc_provider import LocalWSGIServer, OidcProvider, QuietHandler, serve_wsgi
 
 from homeserver.services.sso import providers as sso_providers
+from homeserver.services.sso.settings import CALLBACK_PATH as HS_CALLBACK_PATH
 
 CLIENT_URL = "https://client.example.org/sso-done?client_state=1"
 REDIRECT_PATH = "/_matrix/client/v3/login/sso/redirect"
@@ -69,7 +70,7 @@ class HttpHomeserver:
 
     @property
     def callback_url(self) -> str:
-        return self.base_url + "/_homeserver/client/sso/oidc/callback"
+        return self.base_url + HS_CALLBACK_PATH
 
 
 def start_homeserver(make_app, idp: OidcProvider, *, providers=None, **overrides):
@@ -82,7 +83,7 @@ def start_homeserver(make_app, idp: OidcProvider, *, providers=None, **overrides
     overrides.setdefault("sso", {"client_whitelist": ["https://client.example.org/"]})
     app = make_app(public_baseurl=base_url, oidc_providers=providers, **overrides)
     server, thread = serve_wsgi(app, server)
-    idp.register_client(base_url + "/_homeserver/client/sso/oidc/callback")
+    idp.register_client(base_url + HS_CALLBACK_PATH)
     return HttpHomeserver(base_url, "localhost:8008", server, thread)
 
 

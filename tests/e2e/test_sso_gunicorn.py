@@ -15,7 +15,7 @@ import requests
 
 from sso_support import CLIENT_URL, follow_until_client, idp, sign_in_at_provider  # noqa: F401
 
-CALLBACK = "/_homeserver/client/sso/oidc/callback"
+from homeserver.services.sso.settings import CALLBACK_PATH as CALLBACK
 JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js_sso")
 
 
