@@ -24,6 +24,7 @@ from ..services.sso.redirects import check_redirect_url
 from ..services.sso.settings import CALLBACK_PATH, NEW_USER_PATH, Page, Redirect, SsoSettings
 from .auth import rate_rule
 from .fallback import _action as describe_uia_action
+from .fallback import _refuse_framing as refuse_framing
 from .http import CLIENT_PREFIX, client_ip, config
 
 bp = Blueprint("sso", __name__)
@@ -36,14 +37,9 @@ def _settings() -> SsoSettings:
     return settings
 
 
-@bp.after_request
-def _private_page(response):
-    """Pages carrying codes and login tokens: never framed, cached, or sent on as a Referer."""
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# Pages carrying codes and login tokens: never framed, cached, or sent on as a Referer (the
+# headers of the auth fallback pages).
+bp.after_request(refuse_framing)
 
 
 @bp.errorhandler(SsoError)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
 import requests
 
+from js_packages import npm_installed
 from sso_support import CLIENT_URL, follow_until_client, idp, sign_in_at_provider  # noqa: F401
 
 from homeserver.services.sso.settings import CALLBACK_PATH as CALLBACK
@@ -63,16 +63,8 @@ def test_sso_login_through_gunicorn(sso_server, idp):
 
 @pytest.fixture(scope="session")
 def js_sso():
-    """matrix-js-sdk from js_sso/package-lock.json, npm ci once."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are needed for the matrix-js-sdk test")
-    import fcntl
-    with open(os.path.join(JS_DIR, ".install.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers install once
-        if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "matrix-js-sdk")):
-            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                           cwd=JS_DIR, check=True, timeout=600)
-    return JS_DIR
+    """matrix-js-sdk from js_sso/package-lock.json."""
+    return npm_installed(JS_DIR)
 
 
 def _node(js_dir: str, *args: str) -> dict:
