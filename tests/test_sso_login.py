@@ -210,3 +210,14 @@ def _link_text(html: str, label: str) -> str:
     end = html.index(label)
     start = html.rindex('href="', 0, end) + len('href="')
     return html[start:html.index('"', start)].replace("&amp;", "&")
+
+
+def test_an_unreachable_or_misconfigured_provider_gets_an_error_page(start_hs, idp):
+    hs = start_hs(providers=[idp.homeserver_config(idp_id="down", issuer="http://127.0.0.1:1"),
+                             idp.homeserver_config(idp_id="wrong", issuer=idp.issuer + "/")])
+    for idp_id, message in (("down", "could not be reached"), ("wrong", "misconfigured")):
+        page = requests.get(hs.url(f"/_matrix/client/v3/login/sso/redirect/{idp_id}"),
+                            params={"redirectUrl": CLIENT_URL}, allow_redirects=False,
+                            timeout=30)
+        assert page.status_code == 502, page.text
+        assert message in page.text and page.headers["Content-Type"].startswith("text/html")
