@@ -3,6 +3,7 @@ real provider on loopback (tests/oidc_provider.py) and a requests session as the
 
 import requests
 
+from media_helpers import register_user_for, upload  # noqa: F401
 from sso_support import CLIENT_URL, hs, idp, sso_login, start_hs, token_login  # noqa: F401
 
 
@@ -221,3 +222,15 @@ def test_an_unreachable_or_misconfigured_provider_gets_an_error_page(start_hs, i
                             timeout=30)
         assert page.status_code == 502, page.text
         assert message in page.text and page.headers["Content-Type"].startswith("text/html")
+
+
+def test_provider_icons_stay_on_the_unauthenticated_media_endpoints(make_app, register_user_for,
+                                                                     idp):
+    """Clients show IdP icons before they have a token (spec: m.login.sso flow, ``icon``)."""
+    uploader = make_app()
+    alice = register_user_for(uploader, "alice")
+    icon, other = upload(alice, b"icon", "image/png"), upload(alice, b"other", "image/png")
+    app = make_app(oidc_providers=[idp.homeserver_config(idp_icon=f"mxc://{icon}")])
+    anonymous = app.test_client()
+    assert anonymous.get(f"/_matrix/media/v3/download/{icon}").data == b"icon"
+    assert anonymous.get(f"/_matrix/media/v3/download/{other}").status_code == 404
