@@ -234,3 +234,12 @@ def test_provider_icons_stay_on_the_unauthenticated_media_endpoints(make_app, re
     anonymous = app.test_client()
     assert anonymous.get(f"/_matrix/media/v3/download/{icon}").data == b"icon"
     assert anonymous.get(f"/_matrix/media/v3/download/{other}").status_code == 404
+
+
+def test_claims_beyond_any_user_id_get_the_username_page(start_hs, idp):
+    idp.add_user("long", "pw", sub="sub-long", preferred_username="Ü" * 5000)
+    hs = start_hs()
+    landing = sso_login(requests.Session(), hs, "long", "pw")
+    assert landing.response.status_code == 200
+    assert "Choose your username" in landing.response.text
+    assert 'name="username" value=""' in landing.response.text

@@ -31,9 +31,11 @@ def callback(settings: SsoSettings, args: dict, browser: str | None) -> Redirect
     if user_id is None:
         user_id = _existing_or_new_user(settings, provider, identity)
     if user_id is None:
+        usable = mapping.usable_localpart(identity.localpart, settings.server_name)
         pending = attempts.record_registration(
             browser=browser, idp_id=identity.idp_id, subject=identity.subject,
-            suggested=identity.localpart, display_name=identity.display_name,
+            suggested=identity.localpart if usable else None,
+            display_name=identity.display_name,
             client_redirect_url=attempt.client_redirect_url,
             lifetime_ms=settings.session_lifetime_ms)
         return username_page(settings, pending)

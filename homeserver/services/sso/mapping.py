@@ -26,6 +26,8 @@ from .providers import Provider
 MAX_SUFFIX = 999
 _SUFFIX_BATCH = 100
 MAX_SUBJECT_LENGTH = 255
+# A longer suggestion could not make a valid user ID anyway (255 bytes in all).
+MAX_SUGGESTION_LENGTH = 255
 _ALLOWED = re.compile(rb"[a-z0-9._=\-/]")
 _environment = jinja2.sandbox.SandboxedEnvironment(autoescape=False,
                                                    undefined=jinja2.ChainableUndefined)
@@ -71,7 +73,7 @@ def identity_from_claims(provider: Provider, claims: dict) -> Identity:
         raise SsoError("The identity provider did not identify the user", status=502)
     localpart = _render(mapping["localpart_template"], claims)
     if localpart is not None:
-        localpart = map_username_to_localpart(localpart)
+        localpart = map_username_to_localpart(localpart[:MAX_SUGGESTION_LENGTH])
     display_name = _render(mapping["display_name_template"], claims)
     if display_name is not None:
         display_name = display_name[:MAX_DISPLAYNAME_LENGTH]
