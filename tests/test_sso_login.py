@@ -243,3 +243,12 @@ def test_claims_beyond_any_user_id_get_the_username_page(start_hs, idp):
     assert landing.response.status_code == 200
     assert "Choose your username" in landing.response.text
     assert 'name="username" value=""' in landing.response.text
+
+
+def test_usernames_are_mapped_as_the_spec_appendix_says(start_hs, idp):
+    """Appendices, "Mapping from other character sets": lower-case; other bytes as =xx."""
+    idp.add_user("jose", "pw", sub="sub-jose", preferred_username="_José Smith")
+    hs = start_hs()
+    landing = sso_login(requests.Session(), hs, "jose", "pw")
+    assert token_login(hs, landing.login_token).json()["user_id"] == \
+        "@=5fjos=c3=a9=20smith:localhost:8008"
