@@ -15,6 +15,7 @@ Misbehaviours for the attack tests: ``sign_with`` (a key not in the JWKS), ``aud
 
 from __future__ import annotations
 
+import argparse
 import threading
 import time
 from dataclasses import dataclass, field
@@ -294,8 +295,6 @@ def main() -> None:
     """``python tests/oidc_provider.py --port P --redirect-uri URL``: the provider in the
     foreground (tests/sytest/launch.py runs one beside the server), with the user
     ``sytest`` (password ``sytest``)."""
-    import argparse
-
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--redirect-uri", required=True)
