@@ -7,6 +7,7 @@ Appendices, "Mapping from other character sets" (the encoding of a suggested loc
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from .. import accounts
 from ..profile import MAX_DISPLAYNAME_LENGTH
 from .errors import SsoError
 from .providers import Provider
+
+log = logging.getLogger(__name__)
 
 # Suffixes tried after a suggested localpart that is taken: name, name1, name2, ...
 MAX_SUFFIX = 999
@@ -137,6 +140,7 @@ def create_linked_user(identity: Identity, user_id: str) -> str:
             link(identity.idp_id, identity.subject, user_id)
     except peewee.IntegrityError:
         raise SsoError("This account was just created: start the login again") from None
+    log.info("SSO: created %s for a new user of identity provider %s", user_id, identity.idp_id)
     return user_id
 
 
@@ -153,6 +157,8 @@ def link_existing(identity: Identity, user_id: str) -> str:
                     raise SsoError("This username belongs to another user of the identity "
                                    "provider", status=403)
                 link(identity.idp_id, identity.subject, user_id)
+                log.info("SSO: linked the existing account %s to a user of identity provider %s",
+                         user_id, identity.idp_id)
     except peewee.IntegrityError:
         pass  # linked by a concurrent login of the same subject: the same outcome
     return user_for(identity.idp_id, identity.subject)
