@@ -252,3 +252,14 @@ def test_usernames_are_mapped_as_the_spec_appendix_says(start_hs, idp):
     landing = sso_login(requests.Session(), hs, "jose", "pw")
     assert token_login(hs, landing.login_token).json()["user_id"] == \
         "@=5fjos=c3=a9=20smith:localhost:8008"
+
+
+def test_client_secret_post_and_explicit_endpoints(start_hs, idp):
+    """A provider configured without discovery, authenticating this client in the form body."""
+    hs = start_hs(providers=[idp.homeserver_config(
+        client_auth_method="client_secret_post", discover=False,
+        authorization_endpoint=idp.issuer + "/authorize", token_endpoint=idp.issuer + "/token",
+        jwks_uri=idp.issuer + "/jwks", pkce_method="always")])
+    idp.register_client(hs.callback_url, auth_method="client_secret_post")
+    landing = sso_login(requests.Session(), hs, "alice", "alice's password")
+    assert token_login(hs, landing.login_token).json()["user_id"] == "@alice:localhost:8008"

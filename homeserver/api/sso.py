@@ -104,6 +104,9 @@ def _redirect_path(idp_id: str, client_url: str) -> str:
 @bp.get(CALLBACK_PATH)
 def oidc_callback():
     settings = _settings()
+    if request.method == "HEAD":
+        # A link checker's HEAD must not spend the browser's single-use attempt.
+        return "", 200
     return _answer(sso_login.callback(settings, request.args.to_dict(),
                                       request.cookies.get(attempts.COOKIE_NAME)))
 

@@ -56,6 +56,16 @@ def test_a_callback_works_once(hs, idp):
     assert replay.status_code == 400 and "Location" not in replay.headers
 
 
+def test_a_head_request_does_not_spend_the_callback(hs, idp):
+    browser = requests.Session()
+    form = open_provider_login(browser, hs)
+    callback = sign_in_at_provider(browser, form, "alice", "alice's password")
+    assert browser.head(callback.headers["Location"], allow_redirects=False).status_code == 200
+    landing = follow_until_client(browser, browser.get(callback.headers["Location"],
+                                                       allow_redirects=False))
+    assert landing.login_token is not None
+
+
 def test_an_attempt_expires(hs, idp, clock):
     browser = requests.Session()
     form = open_provider_login(browser, hs)
