@@ -16,16 +16,17 @@ from flask import Blueprint, make_response, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from .. import errors
-from ..services import ratelimit, uia
+from ..services import ratelimit
+from ..services.accounts import uia
 from ..services.sso import attempts, flow, uia_stage
 from ..services.sso import login as sso_login
 from ..services.sso.errors import SsoError
 from ..services.sso.redirects import check_redirect_url
 from ..services.sso.settings import CALLBACK_PATH, NEW_USER_PATH, Page, Redirect, SsoSettings
-from .auth import rate_rule
 from .fallback import _action as describe_uia_action
 from .fallback import _refuse_framing as refuse_framing
 from .http import CLIENT_PREFIX, client_ip, config
+from .uia import rate_rule
 
 bp = Blueprint("sso", __name__)
 

@@ -1,5 +1,5 @@
 """Outgoing HTTP to addresses the operator allows: the one address policy of URL previews
-(services/media/fetch.py) and push gateways (services/push_sender.py); the calls to
+(services/media/fetch.py) and push gateways (services/push/sender.py); the calls to
 configured OpenID Connect providers (services/sso/) use it with a policy of their own.
 
 A host is resolved here, every address it resolves to is checked, and the connection goes to

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ... import db
 from ...models.sso import SsoAttempt, SsoPendingRegistration
-from .. import tokens
+from ..accounts import client_secrets
 from .errors import SsoError
 
 COOKIE_NAME = "homeserver_sso"
@@ -30,7 +30,7 @@ def browser_secret(cookie_value: str | None) -> tuple[str, bool]:
         body = cookie_value[len(_SECRET_PREFIX):]
         if len(body) == _SECRET_LENGTH and body.isascii() and body.isalnum():
             return cookie_value, False
-    return tokens.generate(_SECRET_PREFIX, _SECRET_LENGTH), True
+    return client_secrets.generate(_SECRET_PREFIX, _SECRET_LENGTH), True
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,8 @@ def record(*, state: str, browser: str, idp_id: str, nonce: str, code_verifier: 
     now = db.now_ms()
     with db.write_transaction():
         _delete_expired(now)
-        SsoAttempt.insert(state_hash=tokens.digest(state), browser_hash=tokens.digest(browser),
+        SsoAttempt.insert(state_hash=client_secrets.digest(state),
+                          browser_hash=client_secrets.digest(browser),
                           idp_id=idp_id, nonce=nonce, code_verifier=code_verifier,
                           client_redirect_url=client_redirect_url,
                           uia_session_id=uia_session_id, expires_ts=now + lifetime_ms).execute()
@@ -62,7 +63,7 @@ def take(state, browser: str | None) -> Attempt:
     """The attempt ``state`` names, deleted; SsoError unless this browser started it in time."""
     if not isinstance(state, str) or not state or browser is None:
         raise SsoError(EXPIRED)
-    state_hash, browser_hash = tokens.digest(state), tokens.digest(browser)
+    state_hash, browser_hash = client_secrets.digest(state), client_secrets.digest(browser)
     with db.write_transaction():
         row = SsoAttempt.get_or_none((SsoAttempt.state_hash == state_hash)
                                      & (SsoAttempt.browser_hash == browser_hash))
@@ -89,12 +90,13 @@ class PendingRegistration:
 def record_registration(*, browser: str, idp_id: str, subject: str, suggested: str | None,
                         display_name: str | None, client_redirect_url: str,
                         lifetime_ms: int) -> PendingRegistration:
-    token = tokens.generate("", 32)
+    token = client_secrets.generate("", 32)
     now = db.now_ms()
     with db.write_transaction():
         _delete_expired(now)
         SsoPendingRegistration.insert(
-            token_hash=tokens.digest(token), browser_hash=tokens.digest(browser), idp_id=idp_id,
+            token_hash=client_secrets.digest(token), browser_hash=client_secrets.digest(browser),
+            idp_id=idp_id,
             subject=subject, suggested_localpart=suggested, display_name=display_name,
             client_redirect_url=client_redirect_url, expires_ts=now + lifetime_ms).execute()
     return PendingRegistration(token, idp_id, subject, suggested, display_name,
@@ -106,8 +108,8 @@ def pending_registration(token, browser: str | None) -> PendingRegistration:
     if not isinstance(token, str) or not token or browser is None:
         raise SsoError(EXPIRED)
     row = SsoPendingRegistration.get_or_none(
-        (SsoPendingRegistration.token_hash == tokens.digest(token))
-        & (SsoPendingRegistration.browser_hash == tokens.digest(browser)))
+        (SsoPendingRegistration.token_hash == client_secrets.digest(token))
+        & (SsoPendingRegistration.browser_hash == client_secrets.digest(browser)))
     if row is None or row.expires_ts <= db.now_ms():
         raise SsoError(EXPIRED)
     return PendingRegistration(token, row.idp_id, row.subject, row.suggested_localpart,
@@ -118,6 +120,6 @@ def finish_registration(token: str) -> None:
     """Spend the pending registration. Call in the transaction that creates the account;
     SsoError if a concurrent submission spent it first."""
     deleted = (SsoPendingRegistration.delete()
-               .where(SsoPendingRegistration.token_hash == tokens.digest(token)).execute())
+               .where(SsoPendingRegistration.token_hash == client_secrets.digest(token)).execute())
     if deleted != 1:
         raise SsoError(EXPIRED)

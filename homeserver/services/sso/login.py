@@ -7,14 +7,14 @@ login via SSO"): from ``GET /login/sso/redirect`` to the client's ``redirectUrl`
 2. ``callback``: the provider sends the browser back with ``code`` and ``state``; the attempt
    is taken (single use), the code exchanged, the ID token verified, the identity mapped to an
    account (created on first login, or a username page when one must be chosen).
-3. ``finish``: a single-use login token (services/auth.py, two minutes) for that account, sent
+3. ``finish``: a single-use login token (accounts/access_tokens.py, two minutes) for that account, sent
    to a trusted client directly, to any other through a confirmation page.
 """
 
 from __future__ import annotations
 
 from ... import db, errors
-from .. import accounts, auth
+from ..accounts import access_tokens, accounts
 from . import attempts, mapping, redirects, uia_stage
 from .errors import SsoError
 from .flow import provider_identity
@@ -101,7 +101,7 @@ def finish(settings: SsoSettings, user_id: str, client_redirect_url: str) -> Red
     user = accounts.get_user(user_id)
     if user is None or user.deactivated:
         raise SsoError("This account has been deactivated", status=403)
-    token, _ = auth.create_login_token(user_id)
+    token, _ = access_tokens.create_login_token(user_id)
     target = redirects.with_login_token(client_redirect_url, token)
     if redirects.is_whitelisted(client_redirect_url, settings.client_whitelist):
         return Redirect(target)

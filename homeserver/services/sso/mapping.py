@@ -18,8 +18,8 @@ import peewee
 from ... import db, errors
 from ...models.sso import UserExternalId
 from ...models.users import User
-from .. import accounts
-from ..profile import MAX_DISPLAYNAME_LENGTH
+from ..accounts import accounts
+from ..users.profile import MAX_DISPLAYNAME_LENGTH
 from .errors import SsoError
 from .providers import Provider
 

@@ -10,7 +10,7 @@ session's own user.
 
 from __future__ import annotations
 
-from .. import accounts, uia
+from ..accounts import accounts, uia
 from . import mapping
 from .errors import SsoError
 from .flow import start
