@@ -3,14 +3,8 @@
 //        node sso.mjs login BASE_URL LOGIN_TOKEN  -> {"user_id", "whoami"}
 // Prints one JSON line with what it saw.
 
-// matrix-js-sdk 43 targets Node 22; this machine has Node 20, which lacks only this.
-if (!Promise.withResolvers) {
-  Promise.withResolvers = function withResolvers() {
-    let resolve, reject;
-    const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
-    return { promise, resolve, reject };
-  };
-}
+import "../node20_polyfill.mjs";
+
 const sdk = await import("matrix-js-sdk");
 
 const [command, base, argument] = process.argv.slice(2);
