@@ -157,12 +157,12 @@ def _delete_device(hs, account, auth=None):
                            headers={"Authorization": f"Bearer {account['access_token']}"})
 
 
-def _confirm_in_browser(hs, session, username, password):
+def _confirm_in_browser(hs, session, username, password, action="delete a device"):
     browser = requests.Session()
     page = browser.get(hs.url("/_matrix/client/v3/auth/m.login.sso/fallback/web"),
                        params={"session": session}, allow_redirects=False)
     assert page.status_code == 200, page.text
-    assert "delete a device" in page.text
+    assert action in page.text
     link = _link_text(page.text, "Continue with")
     form = browser.get(link, allow_redirects=False)
     callback = browser.post(form.url, data={"username": username, "password": password},
@@ -263,3 +263,19 @@ def test_client_secret_post_and_explicit_endpoints(start_hs, idp):
     idp.register_client(hs.callback_url, auth_method="client_secret_post")
     landing = sso_login(requests.Session(), hs, "alice", "alice's password")
     assert token_login(hs, landing.login_token).json()["user_id"] == "@alice:localhost:8008"
+
+
+def test_a_deactivated_account_gets_no_new_one(hs, idp):
+    account = _sso_account(hs)
+    auth = {"Authorization": f"Bearer {account['access_token']}"}
+    deactivate = hs.url("/_matrix/client/v3/account/deactivate")
+    session = requests.post(deactivate, json={}, headers=auth, timeout=30).json()["session"]
+    done = _confirm_in_browser(hs, session, "alice", "alice's password",
+                               action="deactivate the account")
+    assert done.status_code == 200
+    gone = requests.post(deactivate, json={"auth": {"session": session}}, headers=auth,
+                         timeout=30)
+    assert gone.status_code == 200, gone.text
+    again = sso_login(requests.Session(), hs, "alice", "alice's password")
+    assert again.client_url is None
+    assert again.response.status_code == 403 and "deactivated" in again.response.text
