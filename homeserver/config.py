@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from .config_sso import OidcProviderSchema, SsoSchema, check_unique_idp_ids
 from .identifiers import is_valid_server_name, is_valid_user_id
 
 ENV_PREFIX = "HOMESERVER_"
@@ -295,6 +296,9 @@ class ConfigSchema(_Strict):
     log_format = fields.String(load_default="text", validate=validate.OneOf(["text", "json"]))
     metrics = fields.Nested(MetricsSchema, load_default=lambda: MetricsSchema().load({}))
     registration = fields.Nested(RegistrationSchema, load_default=lambda: RegistrationSchema().load({}))
+    # Login through OpenID Connect providers (config_sso.py; README "SSO").
+    oidc_providers = fields.List(fields.Nested(OidcProviderSchema), load_default=list)
+    sso = fields.Nested(SsoSchema, load_default=lambda: SsoSchema().load({}))
     rate_limits = fields.Nested(RateLimitsSchema, load_default=lambda: RateLimitsSchema().load({}))
     # Largest accepted request body for JSON endpoints (media uploads have their own limit).
     max_request_size = fields.Integer(load_default=1024 * 1024, strict=True,
@@ -324,6 +328,7 @@ class ConfigSchema(_Strict):
             raise ValidationError("must be a SQLite file path or a postgresql:// URL", "database")
         if not is_valid_server_name(data["server_name"]):
             raise ValidationError("is not a valid Matrix server name", "server_name")
+        check_unique_idp_ids(data["oidc_providers"])
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 import uuid
 
 import psycopg2
@@ -29,6 +32,7 @@ sys.path.insert(0, REPO)
 
 from homeserver import db  # noqa: E402
 from homeserver.config import load_config  # noqa: E402
+from homeserver.services.sso.settings import CALLBACK_PATH as SSO_CALLBACK_PATH  # noqa: E402
 
 POSTGRES_ADMIN_URL = os.environ.get("SYTEST_POSTGRES_URL",
                                     "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -45,9 +49,10 @@ def _env(name: str) -> str:
     return value
 
 
-def server_config(data_dir: str, database: str | None) -> dict:
+def server_config(data_dir: str, database: str | None, oidc_providers: list) -> dict:
     """The configuration SyTest expects of a permissive test server."""
     return {
+        "oidc_providers": oidc_providers,
         "server_name": _env("SYTEST_HS_SERVER_NAME"),
         "public_baseurl": _env("SYTEST_HS_PUBLIC_BASEURL"),
         "data_dir": data_dir,
@@ -62,6 +67,36 @@ def server_config(data_dir: str, database: str | None) -> dict:
                             "ip_range_allowlist": ["127.0.0.0/8", "::1/128"]},
         },
     }
+
+
+def start_identity_provider() -> list[dict]:
+    """The test OpenID Connect provider (tests/oidc_provider.py) on a free loopback port, in
+    SyTest's process group (stopped with the server), as the server's one SSO provider: SyTest
+    checks that GET /login lists m.login.sso, and then SSO works as it would for a client.
+    Without Authlib (the test extra), no provider."""
+    try:
+        import authlib  # noqa: F401
+    except ImportError:
+        print("launch.py: Authlib missing, no SSO provider", flush=True)
+        return []
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    issuer = f"http://127.0.0.1:{port}"
+    callback = _env("SYTEST_HS_PUBLIC_BASEURL").rstrip("/") + SSO_CALLBACK_PATH
+    subprocess.Popen([sys.executable, os.path.join(REPO, "tests", "oidc_provider.py"),
+                      "--port", str(port), "--redirect-uri", callback])
+    give_up = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(issuer + "/.well-known/openid-configuration", timeout=2):
+                break
+        except OSError:
+            if time.monotonic() > give_up:
+                sys.exit("launch.py: the test identity provider did not start")
+            time.sleep(0.1)
+    return [{"idp_id": "sytest", "idp_name": "SyTest IdP", "issuer": issuer,
+             "client_id": "homeserver", "client_secret": "a client secret"}]
 
 
 def ca_bundle(data_dir: str) -> str | None:
@@ -138,7 +173,8 @@ def main() -> int:
         print(f"launch.py: PostgreSQL database {db_name}", flush=True)
     config_path = os.path.join(data_dir, "homeserver.yaml")
     with open(config_path, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(server_config(data_dir, database), handle, sort_keys=False)
+        yaml.safe_dump(server_config(data_dir, database, start_identity_provider()), handle,
+                       sort_keys=False)
     os.environ["HOMESERVER_CONFIG"] = config_path
     bundle = ca_bundle(data_dir)
     if bundle:

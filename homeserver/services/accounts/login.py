@@ -11,10 +11,15 @@ from .passwords import verify_password
 
 PASSWORD = "m.login.password"
 TOKEN = "m.login.token"
+SSO = "m.login.sso"
 
 
-def flows() -> dict:
-    return {"flows": [{"type": PASSWORD}, {"type": TOKEN, "get_login_token": True}]}
+def flows(identity_providers: list[dict] | None = None) -> dict:
+    """GET /login; ``identity_providers``: those of services/sso (m.login.sso only with some)."""
+    listed = [{"type": PASSWORD}, {"type": TOKEN, "get_login_token": True}]
+    if identity_providers:
+        listed.append({"type": SSO, "identity_providers": identity_providers})
+    return {"flows": listed}
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ SESSION_LIFETIME_MS = 30 * 60 * 1000
 DUMMY = "m.login.dummy"
 PASSWORD = "m.login.password"
 REGISTRATION_TOKEN = "m.login.registration_token"
+# Completed only in a browser, through the fallback page (services/sso/uia_stage.py).
+SSO = "m.login.sso"
 
 
 @dataclass(frozen=True)
@@ -143,10 +145,15 @@ def _commit_plain(session, prepared):
     return prepared
 
 
+def _check_sso(session, auth, request):
+    raise StageFailed("Sign in with single sign-on on this stage's fallback page first")
+
+
 _STAGES = {
     DUMMY: (_check_dummy, _commit_plain),
     PASSWORD: (_check_password, _commit_plain),
     REGISTRATION_TOKEN: (_check_registration_token, _commit_registration_token),
+    SSO: (_check_sso, _commit_plain),
 }
 
 SUPPORTED_STAGES = frozenset(_STAGES)
@@ -365,6 +372,27 @@ def complete(passed: UiaPassed, operation):
 
 
 # --- the fallback web page ----------------------------------------------------------------------
+
+def complete_in_browser(session_id: str, stage: str, user_id: str) -> None:
+    """A stage the browser completed elsewhere (SSO: the provider proved ``user_id``); refused
+    unless the session is for that user and offers the stage next."""
+    with db.write_transaction():
+        session = _load(session_id, for_update=True)
+        if session is None or session.spent_ts is not None:
+            raise StageFailed("The authentication session has expired")
+        if session.user_id is None or session.user_id != user_id:
+            raise StageFailed("You signed in as another user than the one this is for")
+        completed = json.loads(session.completed)
+        if stage in completed:
+            return
+        if not _is_offered_next(json.loads(session.flows), completed, stage):
+            raise StageFailed(f"The stage {stage} is not the next stage of any offered flow")
+        results = json.loads(session.stage_results)
+        results[stage] = {}
+        session.completed = json.dumps(completed + [stage])
+        session.stage_results = json.dumps(results)
+        session.save()
+
 
 def fallback_state(session_id: str, stage: str) -> dict:
     """What the fallback page for ``stage`` of a session shows (standard errors otherwise)."""
