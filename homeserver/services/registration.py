@@ -6,16 +6,22 @@ import secrets
 import string
 
 from .. import db, errors
-from . import accounts, auth, devices, registration_tokens, uia
+from . import accounts, auth, devices, registration_tokens, threepids, uia
 from .passwords import hash_password, verify_password
 
 _GENERATED_ALPHABET = string.ascii_lowercase + string.digits
 
 
-def flows(require_token: bool) -> list[list[str]]:
-    if require_token:
-        return [[uia.REGISTRATION_TOKEN]]
-    return [[uia.DUMMY]]
+def flows(require_token: bool, *, email: bool = False,
+          require_email: bool = False) -> list[list[str]]:
+    """The registration flows: a token first if required; with ``email`` (mail configured)
+    also a flow proving an address, which ``require_email`` makes the only one."""
+    first = [uia.REGISTRATION_TOKEN] if require_token else []
+    plain = first or [uia.DUMMY]
+    with_email = first + [uia.EMAIL_IDENTITY]
+    if require_email:
+        return [with_email]
+    return [plain, with_email] if email else [plain]
 
 
 def precheck(body: dict, server_name: str) -> None:
@@ -58,6 +64,9 @@ def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifet
 
     with db.write_transaction():
         accounts.create_user(user_id, None, password_hash=password_hash)
+        email = passed.stage_results.get(uia.EMAIL_IDENTITY)
+        if email is not None:
+            threepids.add(user_id, email["medium"], email["address"], email["validated_at"])
         token = passed.stage_results.get(uia.REGISTRATION_TOKEN, {}).get("token")
         if token is not None:
             registration_tokens.complete(token)

@@ -1,0 +1,75 @@
+"""The pages a validation mail leads to (services/threepid_sessions.py): the link's page and
+the ``submit_url`` a client posts a typed code to (with the Identity Service API's
+``POST /validate/email/submitToken`` parameters, as the spec says of ``submit_url``).
+
+Opening the link validates the session, except for a password reset: that page asks to
+confirm first (a button posting the form), so a victim who opens a reset mail somebody else
+asked for, or a mail scanner fetching links, does not hand the account over.
+"""
+
+from flask import Blueprint, jsonify, redirect, render_template, request
+
+from .. import errors
+from ..services import ratelimit, threepid_sessions
+from .auth import rate_rule
+from .http import client_ip, config, json_body
+
+bp = Blueprint("email_validation", __name__, url_prefix="/_homeserver/email")
+
+
+@bp.before_request
+def _only_with_email():
+    if config().email is None:
+        raise errors.Unrecognized("This server sends no mail")
+
+
+@bp.after_request
+def _private_page(response):
+    # The URL holds the session's secret and token: never framed, cached or sent on.
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _params(source) -> tuple[str, str, str]:
+    return (source.get("sid", ""), source.get("client_secret", ""), source.get("token", ""))
+
+
+def _result(session):
+    cfg = config()
+    if session is not None and session.next_link:
+        return redirect(session.next_link, code=302)
+    return render_template("email_validated.html", ok=session is not None,
+                           app_name=cfg.email["app_name"], server_name=cfg.server_name,
+                           password_reset=session is not None
+                           and session.purpose == threepid_sessions.PASSWORD)
+
+
+@bp.get("/validate")
+def validation_link():
+    sid, client_secret, token = _params(request.args)
+    ratelimit.check("email_submit_ip", client_ip(), rate_rule("login_per_ip"))
+    if threepid_sessions.is_password_reset(sid, client_secret):
+        cfg = config()
+        return render_template("email_confirm_reset.html", sid=sid, client_secret=client_secret,
+                               token=token, app_name=cfg.email["app_name"],
+                               server_name=cfg.server_name)
+    return _result(threepid_sessions.submit_token(sid, client_secret, token))
+
+
+@bp.post("/validate")
+def validation_confirmed():
+    sid, client_secret, token = _params(request.form)
+    ratelimit.check("email_submit_ip", client_ip(), rate_rule("login_per_ip"))
+    return _result(threepid_sessions.submit_token(sid, client_secret, token))
+
+
+@bp.post("/submit_token")
+def submit_token():
+    body = json_body()
+    ratelimit.check("email_submit_ip", client_ip(), rate_rule("login_per_ip"))
+    session = threepid_sessions.submit_token(body.get("sid"), body.get("client_secret"),
+                                             body.get("token"))
+    return jsonify({"success": session is not None})

@@ -1,0 +1,86 @@
+"""A real SMTP server for the email tests: aiosmtpd on 127.0.0.1, recording what it receives."""
+
+import email
+import email.policy
+import re
+import socket
+import threading
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from rooms_support import V3
+
+
+class MailServer:
+    """``wait_for(address)`` answers the next mail to ``address`` (a parsed EmailMessage);
+    ``refuse_with`` makes the server answer DATA with that SMTP status line instead."""
+
+    def __init__(self):
+        self.received: list[email.message.EmailMessage] = []
+        self.taken = 0
+        self.refuse_with: str | None = None
+        self.arrived = threading.Condition()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse_with is not None:
+            return self.refuse_with
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.arrived:
+            self.received.append(message)
+            self.arrived.notify_all()
+        return "250 OK"
+
+    def wait_for(self, address: str, timeout_s: float = 30.0):
+        """The first mail to ``address`` not taken before (waits for it to arrive)."""
+        def find():
+            for message in self.received:
+                if message["To"] == address and not getattr(message, "taken", False):
+                    return message
+            return None
+        with self.arrived:
+            self.arrived.wait_for(lambda: find() is not None, timeout_s)
+            found = find()
+        assert found is not None, f"no mail to {address} arrived"
+        found.taken = True
+        return found
+
+    def count_to(self, address: str) -> int:
+        with self.arrived:
+            return sum(1 for message in self.received if message["To"] == address)
+
+    def close(self):
+        self.controller.stop()
+
+
+def email_settings(server: MailServer, **extra) -> dict:
+    return {"smtp_host": "127.0.0.1", "smtp_port": server.port,
+            "notif_from": "Test Server <noreply@example.org>", "app_name": "Testrix", **extra}
+
+
+def link_in(message) -> str:
+    body = message.get_body(("plain",)).get_content()
+    return re.search(r"(http\S*)", body).group(1)
+
+
+def code_in(message) -> str:
+    body = message.get_body(("plain",)).get_content()
+    return re.search(r"enter: (\S+)", body).group(1)
+
+
+def request_token(client, path: str, address: str, secret: str = "s3cret", attempt: int = 1,
+                  **extra):
+    return client.post(f"{V3}{path}", json={"client_secret": secret, "email": address,
+                                             "send_attempt": attempt, **extra})
+
+
+@pytest.fixture
+def mail_server():
+    server = MailServer()
+    yield server
+    server.close()

@@ -1,0 +1,275 @@
+"""Email addresses on accounts, end to end through a real SMTP server (aiosmtpd on loopback):
+requestToken mails a link, the test follows it, then adds the address, logs in with it,
+registers with it, resets a password with it (spec: "Adding Account Administrative Contact
+Information", "Password management", m.login.email.identity)."""
+
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from homeserver.models.email import OutgoingMail
+from mail_support import (code_in, email_settings, link_in, mail_server,  # noqa: F401
+                          request_token)
+from rooms_support import V3, error, ok
+
+ADD_TOKEN = "/account/3pid/email/requestToken"
+REGISTER_TOKEN = "/register/email/requestToken"
+RESET_TOKEN = "/account/password/email/requestToken"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def app(mail_server, make_app):  # noqa: F811 - the SMTP server outlives the app
+    return make_app(email=email_settings(mail_server))
+
+
+def follow(client, link: str, method: str = "GET", **kw):
+    """Open a link of the mail (it names the public base URL) on the test client."""
+    parts = urlsplit(link)
+    assert f"{parts.scheme}://{parts.netloc}" == "http://localhost:8008"
+    return client.open(f"{parts.path}?{parts.query}", method=method, **kw)
+
+
+def validate(client, mail_server, address, path=ADD_TOKEN, secret="s3cret"):  # noqa: F811
+    sid = ok(request_token(client, path, address, secret))["sid"]
+    link = link_in(mail_server.wait_for(address))
+    page = follow(client, link)
+    if path == RESET_TOKEN:  # its page asks for confirmation: press the button
+        assert "Reset your password?" in page.get_data(True)
+        page = client.post("/_homeserver/email/validate", data=link_query(link))
+    assert page.status_code == 200 and "Email address validated" in page.get_data(True)
+    return {"sid": sid, "client_secret": secret}
+
+
+def link_query(link: str) -> dict:
+    return dict(parse_qsl(urlsplit(link).query))
+
+
+def password_auth(user, session):
+    return {"type": "m.login.password", "session": session, "password": PASSWORD,
+            "identifier": {"type": "m.id.user", "user": user.user_id}}
+
+
+def add_address(user, creds):
+    first = user.post(f"{V3}/account/3pid/add", json=creds)
+    assert first.status_code == 401
+    assert first.get_json()["flows"] == [{"stages": ["m.login.password"]}]
+    session = first.get_json()["session"]
+    return user.post(f"{V3}/account/3pid/add",
+                     json={**creds, "auth": password_auth(user, session)})
+
+
+def test_add_address_then_log_in_with_it(client, register_user, mail_server):  # noqa: F811
+    alice = register_user("alice")
+    answer = ok(request_token(client, ADD_TOKEN, "Alice@Example.ORG"))
+    assert answer["submit_url"] == "http://localhost:8008/_homeserver/email/submit_token"
+    mail = mail_server.wait_for("alice@example.org")
+    assert mail["From"] == "Test Server <noreply@example.org>"
+    assert "Testrix" in mail["Subject"]
+    creds = {"sid": answer["sid"], "client_secret": "s3cret"}
+    # Not validated yet: the address cannot be added.
+    error(alice.post(f"{V3}/account/3pid/add",
+                     json={**creds, "auth": password_auth(alice, "nope")}),
+          401, "M_FORBIDDEN")
+    page = follow(client, link_in(mail))
+    assert "Email address validated" in page.get_data(True)
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    ok(add_address(alice, creds))
+    listed = ok(alice.get(f"{V3}/account/3pid"))["threepids"]
+    assert [(t["medium"], t["address"]) for t in listed] == [("email", "alice@example.org")]
+    assert {"validated_at", "added_at"} <= set(listed[0])
+
+    logged_in = ok(client.post(f"{V3}/login", json={
+        "type": "m.login.password", "password": PASSWORD,
+        "identifier": {"type": "m.id.thirdparty", "medium": "email",
+                       "address": "ALICE@example.org"}}))
+    assert logged_in["user_id"] == alice.user_id
+    legacy = ok(client.post(f"{V3}/login", json={
+        "type": "m.login.password", "password": PASSWORD, "medium": "email",
+        "address": "alice@example.org"}))
+    assert legacy["user_id"] == alice.user_id
+    # An unknown address is a failed login like a wrong password, nothing more.
+    error(client.post(f"{V3}/login", json={
+        "type": "m.login.password", "password": PASSWORD,
+        "identifier": {"type": "m.id.thirdparty", "medium": "email",
+                       "address": "nobody@example.org"}}), 403, "M_FORBIDDEN")
+    assert ok(alice.get(f"{V3}/capabilities"))["capabilities"]["m.3pid_changes"] == {
+        "enabled": True}
+
+    deleted = ok(alice.post(f"{V3}/account/3pid/delete",
+                            json={"medium": "email", "address": "alice@example.org"}))
+    assert deleted == {"id_server_unbind_result": "no-support"}
+    assert ok(alice.get(f"{V3}/account/3pid")) == {"threepids": []}
+    error(alice.post(f"{V3}/account/3pid/delete",
+                     json={"medium": "email", "address": "alice@example.org"}),
+          400, "M_THREEPID_NOT_FOUND")
+
+
+def test_code_through_submit_url(client, register_user, mail_server):  # noqa: F811
+    alice = register_user("alice")
+    answer = ok(request_token(client, ADD_TOKEN, "alice@example.org"))
+    code = code_in(mail_server.wait_for("alice@example.org"))
+    submit = urlsplit(answer["submit_url"]).path
+    wrong = client.post(submit, json={"sid": answer["sid"], "client_secret": "s3cret",
+                                      "token": "wrong"})
+    assert ok(wrong) == {"success": False}
+    other_secret = client.post(submit, json={"sid": answer["sid"], "client_secret": "other",
+                                             "token": code})
+    assert ok(other_secret) == {"success": False}
+    right = client.post(submit, json={"sid": answer["sid"], "client_secret": "s3cret",
+                                      "token": code})
+    assert ok(right) == {"success": True}
+    ok(add_address(alice, {"sid": answer["sid"], "client_secret": "s3cret"}))
+
+
+def test_send_attempt_and_expiry(client, mail_server, clock):  # noqa: F811
+    first = ok(request_token(client, ADD_TOKEN, "bob@example.org", attempt=1))
+    old_mail = mail_server.wait_for("bob@example.org")
+    # The same attempt again: the same session, no second mail.
+    again = ok(request_token(client, ADD_TOKEN, "bob@example.org", attempt=1))
+    assert again["sid"] == first["sid"]
+    # A higher attempt mails a new token; only the newest works.
+    ok(request_token(client, ADD_TOKEN, "bob@example.org", attempt=2))
+    new_mail = mail_server.wait_for("bob@example.org")
+    assert mail_server.count_to("bob@example.org") == 2
+    assert "does not work" in follow(client, link_in(old_mail)).get_data(True)
+    clock.advance(3600 * 1000 + 1)
+    assert "does not work" in follow(client, link_in(new_mail)).get_data(True)
+    ok(request_token(client, ADD_TOKEN, "bob@example.org", attempt=3))
+    assert "validated" in follow(client, link_in(mail_server.wait_for("bob@example.org"))
+                                 ).get_data(True)
+
+
+def test_spec_errors(client, register_user, mail_server):  # noqa: F811
+    alice = register_user("alice")
+    ok(add_address(alice, validate(client, mail_server, "alice@example.org")))
+    error(request_token(client, ADD_TOKEN, "alice@example.org", "x2"), 400, "M_THREEPID_IN_USE")
+    error(request_token(client, REGISTER_TOKEN, "alice@example.org", "x3"), 400,
+          "M_THREEPID_IN_USE")
+    error(request_token(client, RESET_TOKEN, "nobody@example.org"), 400,
+          "M_THREEPID_NOT_FOUND")
+    error(request_token(client, ADD_TOKEN, "x@example.org", secret="not secret!"), 400,
+          "M_INVALID_PARAM")
+    error(request_token(client, ADD_TOKEN, "x@example.org", next_link="javascript:alert(1)"),
+          400, "M_INVALID_PARAM")
+    for bad in ("no-at-sign", "a@b", "two@at@example.org", "a b@example.org", ""):
+        error(request_token(client, ADD_TOKEN, bad), 400, "M_INVALID_PARAM")
+    error(client.post(f"{V3}{ADD_TOKEN}", json={"client_secret": "s", "email": "a@b.org"}),
+          400, "M_BAD_JSON")
+    # Another account cannot take an address that is in use, even with a session of its own.
+    bob = register_user("bob")
+    error(add_address(bob, {"sid": "unknown", "client_secret": "s3cret"}), 400,
+          "M_THREEPID_AUTH_FAILED")
+
+
+def test_header_injection_refused(client, mail_server):  # noqa: F811
+    """An address that would add a header (Bcc) or a second SMTP recipient is refused."""
+    for hostile in ("victim@example.org\r\nBcc: all@example.org",
+                    "victim@example.org>, <other@example.org",
+                    "victim@example.org\nSubject: x"):
+        error(request_token(client, ADD_TOKEN, hostile), 400, "M_INVALID_PARAM")
+    with client.application.app_context():
+        assert OutgoingMail.select().count() == 0
+
+
+def test_password_reset_by_email(client, register_user, mail_server):  # noqa: F811
+    alice = register_user("alice")
+    ok(add_address(alice, validate(client, mail_server, "alice@example.org")))
+    start = client.post(f"{V3}/account/password", json={"new_password": "brand new"})
+    assert start.status_code == 401
+    assert start.get_json()["flows"] == [{"stages": ["m.login.email.identity"]}]
+    session = start.get_json()["session"]
+
+    sid = ok(request_token(client, RESET_TOKEN, "alice@example.org", "r3set"))["sid"]
+    link = link_in(mail_server.wait_for("alice@example.org"))
+    # Opening the link only asks for confirmation: a reset nobody confirmed proves nothing.
+    page = follow(client, link)
+    assert "Reset your password?" in page.get_data(True)
+    creds = {"sid": sid, "client_secret": "r3set"}
+    auth = {"type": "m.login.email.identity", "session": session, "threepid_creds": creds}
+    refused = client.post(f"{V3}/account/password",
+                          json={"new_password": "brand new", "auth": auth})
+    assert refused.status_code == 401
+    assert refused.get_json()["errcode"] == "M_THREEPID_AUTH_FAILED"
+    confirmed = client.post("/_homeserver/email/validate", data=link_query(link))
+    assert "Email address validated" in confirmed.get_data(True)
+
+    ok(client.post(f"{V3}/account/password", json={"new_password": "brand new", "auth": auth}))
+    # Every device is logged out (logout_devices defaults to true); the new password works.
+    error(alice.get(f"{V3}/account/whoami"), 401, "M_UNKNOWN_TOKEN")
+    error(client.post(f"{V3}/login", json={"type": "m.login.password", "password": PASSWORD,
+                                           "user": "alice"}), 403, "M_FORBIDDEN")
+    ok(client.post(f"{V3}/login", json={"type": "m.login.password", "password": "brand new",
+                                        "user": "alice"}))
+
+
+def test_password_reset_can_keep_devices(client, register_user, mail_server):  # noqa: F811
+    alice = register_user("alice")
+    ok(add_address(alice, validate(client, mail_server, "alice@example.org")))
+    creds = validate(client, mail_server, "alice@example.org", RESET_TOKEN, "r3set")
+    start = client.post(f"{V3}/account/password",
+                        json={"new_password": "brand new", "logout_devices": False})
+    session = start.get_json()["session"]
+    ok(client.post(f"{V3}/account/password", json={
+        "new_password": "brand new", "logout_devices": False,
+        "auth": {"type": "m.login.email.identity", "session": session, "threepid_creds": creds}}))
+    ok(alice.get(f"{V3}/account/whoami"))
+
+
+def test_register_with_email(client, mail_server):  # noqa: F811
+    body = {"username": "carol", "password": PASSWORD}
+    start = client.post(f"{V3}/register", json=body)
+    assert start.status_code == 401
+    assert start.get_json()["flows"] == [{"stages": ["m.login.dummy"]},
+                                         {"stages": ["m.login.email.identity"]}]
+    creds = validate(client, mail_server, "carol@example.org", REGISTER_TOKEN)
+    done = ok(client.post(f"{V3}/register", json={**body, "auth": {
+        "type": "m.login.email.identity", "session": start.get_json()["session"],
+        "threepid_creds": creds}}))
+    carol_headers = {"Authorization": f"Bearer {done['access_token']}"}
+    listed = ok(client.get(f"{V3}/account/3pid", headers=carol_headers))["threepids"]
+    assert [t["address"] for t in listed] == ["carol@example.org"]
+    # Deactivation frees the address.
+    start = client.post(f"{V3}/account/deactivate", json={}, headers=carol_headers)
+    ok(client.post(f"{V3}/account/deactivate", headers=carol_headers, json={"auth": {
+        "type": "m.login.password", "session": start.get_json()["session"],
+        "password": PASSWORD, "identifier": {"type": "m.id.user", "user": "carol"}}}))
+    ok(request_token(client, REGISTER_TOKEN, "carol@example.org", "again"))
+
+
+def test_registration_can_require_email(mail_server, make_app):  # noqa: F811
+    client = make_app(email=email_settings(mail_server),
+                      registration={"require_email": True}).test_client()
+    start = client.post(f"{V3}/register", json={"username": "dan", "password": PASSWORD})
+    assert start.get_json()["flows"] == [{"stages": ["m.login.email.identity"]}]
+    error(client.post(f"{V3}/register", json={"username": "dan", "password": PASSWORD,
+                                              "auth": {"type": "m.login.dummy",
+                                                       "session": start.get_json()["session"]}}),
+          401, "M_FORBIDDEN")
+
+
+def test_rate_limit_per_address(mail_server, make_app):  # noqa: F811
+    limits = {"enabled": True, "email_request_per_address": {"per_second": 0.001, "burst": 1}}
+    client = make_app(email=email_settings(mail_server), rate_limits=limits).test_client()
+    ok(request_token(client, ADD_TOKEN, "eve@example.org", "one"))
+    # A repeated attempt sends nothing and costs nothing.
+    ok(request_token(client, ADD_TOKEN, "eve@example.org", "one"))
+    error(request_token(client, ADD_TOKEN, "eve@example.org", "two"), 429, "M_LIMIT_EXCEEDED")
+    error(request_token(client, ADD_TOKEN, "EVE@example.org ", "three"), 429, "M_LIMIT_EXCEEDED")
+    ok(request_token(client, ADD_TOKEN, "frank@example.org", "four"))
+    mail_server.wait_for("frank@example.org")
+    assert mail_server.count_to("eve@example.org") == 1
+
+
+def test_without_email_config(make_app):
+    client = make_app().test_client()
+    error(request_token(client, ADD_TOKEN, "a@example.org"), 400,
+          "M_THREEPID_MEDIUM_NOT_SUPPORTED")
+    error(request_token(client, REGISTER_TOKEN, "a@example.org"), 403, "M_THREEPID_DENIED")
+    error(request_token(client, RESET_TOKEN, "a@example.org"), 403, "M_THREEPID_DENIED")
+    error(client.post(f"{V3}/account/password", json={"new_password": "x"}), 401,
+          "M_MISSING_TOKEN")
+    error(client.get("/_homeserver/email/validate?sid=a&client_secret=b&token=c"), 404,
+          "M_UNRECOGNIZED")
+    start = client.post(f"{V3}/register", json={"username": "gus", "password": PASSWORD})
+    assert start.get_json()["flows"] == [{"stages": ["m.login.dummy"]}]
