@@ -5,11 +5,17 @@ import email.policy
 import re
 import socket
 import threading
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from rooms_support import V3
+from rooms_support import V3, ok
+
+ADD_TOKEN = "/account/3pid/email/requestToken"
+REGISTER_TOKEN = "/register/email/requestToken"
+RESET_TOKEN = "/account/password/email/requestToken"
+PASSWORD = "correct horse battery"  # register_user's default
 
 
 class MailServer:
@@ -77,6 +83,42 @@ def request_token(client, path: str, address: str, secret: str = "s3cret", attem
                   **extra):
     return client.post(f"{V3}{path}", json={"client_secret": secret, "email": address,
                                              "send_attempt": attempt, **extra})
+
+
+def follow(client, link: str, method: str = "GET", **kw):
+    """Open a link of the mail (it names the public base URL) on the test client."""
+    parts = urlsplit(link)
+    assert f"{parts.scheme}://{parts.netloc}" == "http://localhost:8008"
+    return client.open(f"{parts.path}?{parts.query}", method=method, **kw)
+
+
+def validate(client, mail_server, address, path=ADD_TOKEN, secret="s3cret"):  # noqa: F811
+    sid = ok(request_token(client, path, address, secret))["sid"]
+    link = link_in(mail_server.wait_for(address))
+    page = follow(client, link)
+    if path == RESET_TOKEN:  # its page asks for confirmation: press the button
+        assert "Reset your password?" in page.get_data(True)
+        page = client.post("/_homeserver/email/validate", data=link_query(link))
+    assert page.status_code == 200 and "Email address validated" in page.get_data(True)
+    return {"sid": sid, "client_secret": secret}
+
+
+def link_query(link: str) -> dict:
+    return dict(parse_qsl(urlsplit(link).query))
+
+
+def password_auth(user, session):
+    return {"type": "m.login.password", "session": session, "password": PASSWORD,
+            "identifier": {"type": "m.id.user", "user": user.user_id}}
+
+
+def add_address(user, creds):
+    first = user.post(f"{V3}/account/3pid/add", json=creds)
+    assert first.status_code == 401
+    assert first.get_json()["flows"] == [{"stages": ["m.login.password"]}]
+    session = first.get_json()["session"]
+    return user.post(f"{V3}/account/3pid/add",
+                     json={**creds, "auth": password_auth(user, session)})
 
 
 @pytest.fixture
