@@ -12,7 +12,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request
 from .. import errors
 from ..services import ratelimit, threepid_sessions
 from .auth import rate_rule
-from .http import client_ip, config, json_body
+from .http import client_ip, config, json_body, private_page
 
 bp = Blueprint("email_validation", __name__, url_prefix="/_homeserver/email")
 
@@ -23,14 +23,8 @@ def _only_with_email():
         raise errors.Unrecognized("This server sends no mail")
 
 
-@bp.after_request
-def _private_page(response):
-    # The URL holds the session's secret and token: never framed, cached or sent on.
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# The URL holds the session's secret and token.
+bp.after_request(private_page)
 
 
 def _params(source) -> tuple[str, str, str]:
