@@ -297,6 +297,16 @@ class EmailSchema(_Strict):
     # A mail the SMTP server keeps refusing (temporarily) is retried with backoff this long.
     give_up_after_ms = fields.Integer(load_default=24 * 3600 * 1000, strict=True,
                                       validate=validate.Range(min=60 * 1000))
+    # Mails about unread notifications, to users with an email pusher (kind "email").
+    enable_notifs = fields.Boolean(load_default=False)
+    # A notification unread this long is mailed; a pusher gets at most one mail per delay.
+    notif_delay_ms = fields.Integer(load_default=10 * 60 * 1000, strict=True,
+                                    validate=validate.Range(min=60 * 1000))
+    # Accounts registered with an address get an email pusher for it.
+    notif_for_new_users = fields.Boolean(load_default=True)
+    # A web client the notification mails link to (e.g. https://app.element.io).
+    client_base_url = fields.Url(load_default=None, allow_none=True, require_tld=False,
+                                 schemes={"http", "https"})
 
     @validates_schema
     def _check(self, data, **kwargs):

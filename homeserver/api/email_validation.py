@@ -1,6 +1,7 @@
-"""The pages a validation mail leads to (services/threepid_sessions.py): the link's page and
+"""The pages a mail leads to: a validation mail's link (services/threepid_sessions.py): the link's page and
 the ``submit_url`` a client posts a typed code to (with the Identity Service API's
-``POST /validate/email/submitToken`` parameters, as the spec says of ``submit_url``).
+``POST /validate/email/submitToken`` parameters, as the spec says of ``submit_url``); a
+notification mail's unsubscribe link (services/email_notifs.py).
 
 Opening the link validates the session, except for a password reset: that page asks to
 confirm first (a button posting the form), so a victim who opens a reset mail somebody else
@@ -10,7 +11,7 @@ asked for, or a mail scanner fetching links, does not hand the account over.
 from flask import Blueprint, jsonify, redirect, render_template, request
 
 from .. import errors
-from ..services import ratelimit, threepid_sessions
+from ..services import email_notifs, ratelimit, threepid_sessions
 from .auth import rate_rule
 from .http import client_ip, config, json_body, private_page
 
@@ -67,3 +68,24 @@ def submit_token():
     session = threepid_sessions.submit_token(body.get("sid"), body.get("client_secret"),
                                              body.get("token"))
     return jsonify({"success": session is not None})
+
+
+@bp.get("/unsubscribe")
+def unsubscribe_page():
+    # A page with a button: mail scanners fetch links, and must not unsubscribe anybody.
+    cfg = config()
+    return render_template("email_unsubscribe.html", done=False, ok=True,
+                           pusher=request.args.get("pusher", ""),
+                           token=request.args.get("token", ""),
+                           app_name=cfg.email["app_name"], server_name=cfg.server_name)
+
+
+@bp.post("/unsubscribe")
+def unsubscribe():
+    """The page's button, or a mail client's RFC 8058 one-click POST (parameters in the URL)."""
+    ratelimit.check("email_submit_ip", client_ip(), rate_rule("login_per_ip"))
+    cfg = config()
+    done = email_notifs.unsubscribe(request.values.get("pusher", ""),
+                                    request.values.get("token", ""))
+    return render_template("email_unsubscribe.html", done=True, ok=done,
+                           app_name=cfg.email["app_name"], server_name=cfg.server_name)

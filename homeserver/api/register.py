@@ -32,7 +32,10 @@ def register():
         precheck=lambda checked: registration.precheck(checked, cfg.server_name))
     return jsonify(registration.register(body, passed, server_name=cfg.server_name,
                                          token_lifetime_ms=cfg.access_token_lifetime_ms,
-                                         ip=client_ip()))
+                                         ip=client_ip(),
+                                         email_pusher=cfg.email is not None
+                                         and cfg.email["enable_notifs"]
+                                         and cfg.email["notif_for_new_users"]))
 
 
 @bp.get("/v3/register/available")

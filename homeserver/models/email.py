@@ -54,3 +54,17 @@ class UserThreepid(BaseModel):
 
     class Meta:
         primary_key = peewee.CompositeKey("medium", "address")
+
+
+class EmailPusherState(BaseModel):
+    """What the notification mails of an email pusher (kind "email") have covered."""
+
+    pusher_id = peewee.IntegerField(primary_key=True)
+    # Whose pusher it was made for: a reused pusher ID (SQLite) starts a new state.
+    user_id = peewee.CharField(max_length=255)
+    pushkey = peewee.CharField(max_length=512)
+    # Notifications up to this time (their ``ts``) were in a mail already.
+    mailed_upto_ts = peewee.BigIntegerField()
+    last_mail_ts = peewee.BigIntegerField(null=True)
+    # In the mails' unsubscribe link; it only removes this pusher.
+    unsubscribe_token = peewee.CharField(max_length=64, unique=True)

@@ -31,12 +31,14 @@ _sender: threading.Thread | None = None
 _wake = threading.Event()
 
 
-def enqueue(settings: dict, recipient: str, subject: str, text: str) -> None:
+def enqueue(settings: dict, recipient: str, subject: str, text: str,
+            headers: dict | None = None) -> None:
     """Queue one mail; call inside the write transaction that decided to send it, then
     ``kick(settings)`` after the commit."""
     now = db.now_ms()
     OutgoingMail.insert(recipient=recipient,
-                        message=mailer.build_message(settings, recipient, subject, text),
+                        message=mailer.build_message(settings, recipient, subject, text,
+                                                     headers),
                         next_attempt_ts=now, created_ts=now).execute()
 
 

@@ -38,7 +38,8 @@ def normalise_address(address: str) -> str:
     return text
 
 
-def build_message(settings: dict, recipient: str, subject: str, text: str) -> str:
+def build_message(settings: dict, recipient: str, subject: str, text: str,
+                  headers: dict | None = None) -> str:
     message = EmailMessage()
     message["From"] = settings["notif_from"]
     message["To"] = recipient
@@ -46,6 +47,8 @@ def build_message(settings: dict, recipient: str, subject: str, text: str) -> st
     message["Date"] = formatdate(localtime=False)
     domain = parseaddr(settings["notif_from"])[1].rpartition("@")[2] or None
     message["Message-ID"] = make_msgid(domain=domain)
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(text)
     return message.as_string()
 

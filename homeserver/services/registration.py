@@ -6,7 +6,7 @@ import secrets
 import string
 
 from .. import db, errors
-from . import accounts, auth, devices, registration_tokens, threepids, uia
+from . import accounts, auth, devices, pushers, registration_tokens, threepids, uia
 from .passwords import hash_password, verify_password
 
 _GENERATED_ALPHABET = string.ascii_lowercase + string.digits
@@ -43,10 +43,11 @@ def _generated_user_id(server_name: str) -> str:
 
 
 def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifetime_ms: int,
-             ip: str | None = None) -> dict:
+             ip: str | None = None, email_pusher: bool = False) -> dict:
     """Create the account (and, unless ``inhibit_login``, a device and its tokens).
 
-    The password is hashed only here, once the flow is complete. A retry of a completed
+    The password is hashed only here, once the flow is complete. ``email_pusher``: an address
+    the registration proved gets an email pusher (notification mails). A retry of a completed
     registration answers for the account it created (with the password: a login again).
     """
     password = body.get("password")
@@ -67,6 +68,8 @@ def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifet
         email = passed.stage_results.get(uia.EMAIL_IDENTITY)
         if email is not None:
             threepids.add(user_id, email["medium"], email["address"], email["validated_at"])
+            if email_pusher:
+                pushers.add_email_pusher(user_id, email["address"])
         token = passed.stage_results.get(uia.REGISTRATION_TOKEN, {}).get("token")
         if token is not None:
             registration_tokens.complete(token)

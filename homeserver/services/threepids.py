@@ -10,6 +10,7 @@ import peewee
 
 from .. import db, errors
 from ..models.email import UserThreepid
+from ..models.push import Pusher
 from .user_lock import lock_user
 
 EMAIL = "email"
@@ -62,6 +63,9 @@ def delete(user_id: str, medium: str, address: str) -> bool:
     if medium == EMAIL:
         address = address.strip().lower()  # as stored (mailer.normalise_address)
     with db.write_transaction():
+        # Notification mails stop with the address (as Synapse).
+        Pusher.delete().where((Pusher.user_id == user_id) & (Pusher.kind == medium)
+                              & (Pusher.pushkey == address)).execute()
         return UserThreepid.delete().where(
             (UserThreepid.user_id == user_id) & (UserThreepid.medium == medium)
             & (UserThreepid.address == address)).execute() > 0

@@ -5,7 +5,7 @@ work (a pusher set, a typing notice, a deactivation with rooms left to leave).""
 
 from __future__ import annotations
 
-from . import deactivation, ephemeral_expiry, mail_outbox, push_sender
+from . import deactivation, email_notifs, ephemeral_expiry, mail_outbox, push_sender
 from .background import stop_all
 
 __all__ = ["start_if_work", "stop_all"]
@@ -20,3 +20,6 @@ def start_if_work(config) -> None:
     deactivation.start_sweep_if_work()
     # Mails queued before a restart (or while the SMTP server was down) go out.
     mail_outbox.start_if_work(config.email)
+    # Notification mails look for unread notifications all the time they are on.
+    if config.email is not None and config.email["enable_notifs"]:
+        email_notifs.ensure_running(config.email, config.base_url)
