@@ -5,6 +5,7 @@ import email.policy
 import re
 import socket
 import threading
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -22,21 +23,26 @@ class MailServer:
     """``wait_for(address)`` answers the next mail to ``address`` (a parsed EmailMessage);
     ``refuse_with`` makes the server answer DATA with that SMTP status line instead."""
 
-    def __init__(self):
+    def __init__(self, **controller_options):
+        """``controller_options``: aiosmtpd's Controller options (``tls_context`` for STARTTLS,
+        ``ssl_context`` for implicit TLS, ``authenticator``...)."""
         self.received: list[email.message.EmailMessage] = []
-        self.taken = 0
         self.refuse_with: str | None = None
         self.arrived = threading.Condition()
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port,
+                                     **controller_options)
         self.controller.start()
 
     async def handle_DATA(self, server, session, envelope):
         if self.refuse_with is not None:
             return self.refuse_with
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        # How it came: over TLS (STARTTLS or implicit), and as which SMTP AUTH login.
+        message.over_tls = server.transport.get_extra_info("ssl_object") is not None
+        message.login = session.auth_data
         with self.arrived:
             self.received.append(message)
             self.arrived.notify_all()
@@ -119,6 +125,14 @@ def add_address(user, creds):
     session = first.get_json()["session"]
     return user.post(f"{V3}/account/3pid/add",
                      json={**creds, "auth": password_auth(user, session)})
+
+
+def wait_until(condition, timeout_s=30.0):
+    """Polls ``condition`` (for what only the database shows, e.g. a failed attempt)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ registers with it, resets a password with it (spec: "Adding Account Administrati
 Information", "Password management", m.login.email.identity)."""
 
 import socket
-import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,7 +12,7 @@ from homeserver.models.email import OutgoingMail
 from homeserver.services import mail_outbox, workers
 from mail_support import (ADD_TOKEN, PASSWORD, REGISTER_TOKEN, RESET_TOKEN,  # noqa: F401
                           add_address, code_in, email_settings, follow, link_in, link_query,
-                          mail_server, password_auth, request_token, validate)
+                          mail_server, password_auth, request_token, validate, wait_until)
 from rooms_support import V3, error, ok
 
 
@@ -231,13 +230,6 @@ def test_without_email_config(make_app):
 def outbox(app) -> list[OutgoingMail]:
     with app.app_context():
         return list(OutgoingMail.select())
-
-
-def wait_until(condition, timeout_s=30.0):
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return condition()
 
 
 def test_mail_outlives_a_failing_smtp_server(app, client, mail_server, clock):  # noqa: F811
