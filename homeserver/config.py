@@ -515,5 +515,11 @@ def render_default_config(server_name: str, data_dir: str = "data", database: st
         "  require_token: false",
         "rate_limits:",
         "  enabled: true",
+        "# Mail (address validation, password reset, notification mails): README \"Email\".",
+        "# email:",
+        "#   smtp_host: mail.example.org",
+        "#   smtp_port: 587",
+        "#   require_transport_security: true",
+        "#   notif_from: \"Matrix <noreply@example.org>\"",
     ]
     return "\n".join(lines) + "\n"
