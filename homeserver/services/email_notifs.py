@@ -174,7 +174,8 @@ def _text(pusher: Pusher, unread: list[dict], settings: dict, base_url: str,
 
 def unsubscribe(pusher_id: str, token: str) -> bool:
     """Remove the email pusher an unsubscribe link names; False if the link is wrong."""
-    if not isinstance(pusher_id, str) or not pusher_id.isdigit() or not isinstance(token, str):
+    if (not isinstance(pusher_id, str) or not pusher_id.isascii() or not pusher_id.isdigit()
+            or len(pusher_id) > 18 or not isinstance(token, str)):
         return False
     state = EmailPusherState.get_or_none(EmailPusherState.pusher_id == int(pusher_id))
     if state is None or not tokens.same(state.unsubscribe_token, token):

@@ -27,6 +27,8 @@ from .mailer import normalise_address
 
 SESSION_LIFETIME_MS = 24 * 3600 * 1000
 MAX_NEXT_LINK_LENGTH = 2000
+# A stored BIGINT.
+MIN_SEND_ATTEMPT, MAX_SEND_ATTEMPT = -(2 ** 63), 2 ** 63 - 1
 # The spec's grammar of client_secret.
 _CLIENT_SECRET = re.compile(r"[0-9a-zA-Z.=_-]{1,255}")
 
@@ -96,6 +98,8 @@ def request_token(request: TokenRequest, *, settings: dict, base_url: str,
     ``per_address`` (None: no limit)."""
     _check_client_secret(request.client_secret)
     _check_next_link(request.next_link)
+    if not MIN_SEND_ATTEMPT <= request.send_attempt <= MAX_SEND_ATTEMPT:
+        raise errors.InvalidParam("send_attempt is out of range")
     address = normalise_address(request.email)
     ratelimit.check("email_request_ip", request.ip, rules.get("per_ip"))
     _check_purpose(request.purpose, address)
