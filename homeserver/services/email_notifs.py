@@ -14,10 +14,10 @@ import threading
 from urllib.parse import urlencode
 
 from .. import db
-from ..db import database, write_transaction
+from ..db import write_transaction
 from ..models.email import EmailPusherState
 from ..models.push import Pusher
-from . import background, mail_outbox, notifications, tokens
+from . import background, mail_outbox, notifications, notifier, tokens
 from . import state as room_state
 
 logger = logging.getLogger(__name__)
@@ -57,9 +57,7 @@ def _run(stop: threading.Event, settings: dict, base_url: str) -> None:
         except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
             failures.failed(exc, stop)
         finally:
-            conn = database.obj
-            if conn is not None and not conn.is_closed() and not conn.in_transaction():
-                conn.close()
+            notifier.release_connection()
         _wake.wait(SWEEP_INTERVAL_S)
 
 

@@ -15,9 +15,9 @@ import logging
 import threading
 
 from .. import db
-from ..db import database, write_transaction
+from ..db import write_transaction
 from ..models.email import OutgoingMail
-from . import background, mailer
+from . import background, mailer, notifier
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,5 @@ def _run(stop: threading.Event, settings: dict) -> None:
             failures.failed(exc, stop)
             wait_s = IDLE_POLL_S * 5
         finally:
-            conn = database.obj
-            if conn is not None and not conn.is_closed() and not conn.in_transaction():
-                conn.close()
+            notifier.release_connection()
         _wake.wait(min(wait_s, 60.0))
