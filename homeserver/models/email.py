@@ -66,5 +66,7 @@ class EmailPusherState(BaseModel):
     # Notifications up to this time (their ``ts``) were in a mail already.
     mailed_upto_ts = peewee.BigIntegerField()
     last_mail_ts = peewee.BigIntegerField(null=True)
+    # The sweeps of all processes look at a pusher once per interval: the first claims it.
+    next_check_ts = peewee.BigIntegerField(default=0)
     # In the mails' unsubscribe link; it only removes this pusher.
     unsubscribe_token = peewee.CharField(max_length=64, unique=True)

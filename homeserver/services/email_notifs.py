@@ -3,7 +3,8 @@ with an email pusher (POST /pushers/set, kind ``email``) gets a mail listing the
 notifications they left unread for ``email.notif_delay_ms``, at most one mail per pusher per
 delay. A per-process sweep thread reads the notifications (the ones GET /notifications lists)
 and queues the mail in the outbox (mail_outbox.py) in the transaction that records what it
-covered, so a notification is mailed once. Each mail has an unsubscribe link (and RFC 8058
+covered, so a notification is mailed once. Each pusher is looked at about once a minute
+whatever the number of processes (a claim on its state row). Each mail has an unsubscribe link (and RFC 8058
 List-Unsubscribe headers) that removes the pusher (api/email_validation.py).
 """
 
@@ -94,6 +95,13 @@ def _mail_pusher(pusher: Pusher, now: int, settings: dict, base_url: str) -> boo
     delay = settings["notif_delay_ms"]
     if state.last_mail_ts is not None and now - state.last_mail_ts < delay:
         return False
+    with write_transaction():
+        claimed = EmailPusherState.update(
+            next_check_ts=now + int(SWEEP_INTERVAL_S * 1000) - 1000).where(
+            (EmailPusherState.pusher_id == pusher.id)
+            & (EmailPusherState.next_check_ts <= now)).execute()
+    if not claimed:
+        return False  # another process's sweep looked at it a moment ago
     page = notifications.list_notifications(pusher.user_id, None, from_token=None,
                                             limit=MAX_LISTED * 2, only=None)
     unread = [n for n in page["notifications"]
