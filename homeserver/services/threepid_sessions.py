@@ -44,8 +44,11 @@ _SUBJECTS = {
     PASSWORD: "[{app}] Password reset",
 }
 _INTROS = {
-    REGISTER: "You have asked us to register this email with a new {app} account.",
-    ADD: "You have asked us to add this email address to your {app} account.",
+    REGISTER: "You have asked us to register this email with a new {app} account. If this "
+              "was not you, do not follow the link: ignore this mail.",
+    ADD: "You have asked us to add this email address to your {app} account. If this was "
+         "not you, do not follow the link (it would add your address to somebody else's "
+         "account): ignore this mail.",
     PASSWORD: "A password reset request has been received for your {app} account. If this "
               "was not you, do not follow the link: ignore this mail.",
 }
