@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from homeserver.models.email import OutgoingMail
-from homeserver.services import mail_outbox, workers
+from homeserver.services import workers
+from homeserver.services.mail import outbox as mail_outbox
 from mail_support import (ADD_TOKEN, PASSWORD, REGISTER_TOKEN, RESET_TOKEN,  # noqa: F401
                           add_address, code_in, email_settings, follow, link_in, link_query,
                           mail_server, password_auth, request_token, validate, wait_until)

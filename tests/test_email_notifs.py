@@ -4,7 +4,7 @@ unsubscribe link removes the pusher."""
 
 import pytest
 
-from homeserver.services import email_notifs
+from homeserver.services.push import email_notifs
 from mail_support import (PASSWORD, REGISTER_TOKEN, add_address, email_settings,  # noqa: F401
                           follow, link_query, mail_server, validate)
 from rooms_support import V3, create_room, error, join, ok, q, send_ok

@@ -7,11 +7,11 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.auth import (Add3pidBody, ChangePasswordBody, DeactivateBody, Delete3pidBody,
                             MsisdnRequestTokenBody, Post3pidBody)
-from ..services import accounts, threepid_sessions, threepids, uia
-from .auth import interactive
+from ..services.accounts import after_uia, threepid_sessions, threepids, uia
 from .email_tokens import request_email_token
 from .http import CLIENT_PREFIX, config, load_body, optional_auth, require_auth
 from .media import media_store
+from .uia import interactive
 
 bp = Blueprint("account", __name__, url_prefix=CLIENT_PREFIX)
 
@@ -30,7 +30,7 @@ def change_password():
     body, passed = interactive(ChangePasswordBody(), flows,
                                requester=requester.user_id if requester else None,
                                secret_fields=("new_password",))
-    accounts.change_password_after_uia(
+    after_uia.change_password_after_uia(
         passed, body, requester_device=requester.device_id if requester else None)
     return jsonify({})
 
@@ -39,8 +39,8 @@ def change_password():
 def deactivate():
     requester = require_auth()
     body, passed = interactive(DeactivateBody(), [[uia.PASSWORD]], requester=requester.user_id)
-    return jsonify(accounts.deactivate_after_uia(passed, erase=body["erase"],
-                                                 media_store=media_store()))
+    return jsonify(after_uia.deactivate_after_uia(passed, erase=body["erase"],
+                                                  media_store=media_store()))
 
 
 @bp.get("/v3/account/3pid")

@@ -8,9 +8,9 @@ from flask import jsonify
 
 from .. import errors
 from ..schemas.auth import EmailRequestTokenBody
-from ..services import threepid_sessions
-from .auth import rate_rule
+from ..services.accounts import threepid_sessions
 from .http import client_ip, config, load_body
+from .uia import rate_rule
 
 
 def request_email_token(purpose: str, refusal: errors.MatrixError):

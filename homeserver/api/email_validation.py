@@ -1,7 +1,7 @@
-"""The pages a mail leads to: a validation mail's link (services/threepid_sessions.py): the link's page and
-the ``submit_url`` a client posts a typed code to (with the Identity Service API's
+"""The pages a mail leads to: a validation mail's link (services/accounts/threepid_sessions.py)
+and the ``submit_url`` a client posts a typed code to (with the Identity Service API's
 ``POST /validate/email/submitToken`` parameters, as the spec says of ``submit_url``); a
-notification mail's unsubscribe link (services/email_notifs.py).
+notification mail's unsubscribe link (services/push/email_notifs.py).
 
 Opening the link validates the session, except for a password reset: that page asks to
 confirm first (a button posting the form), so a victim who opens a reset mail somebody else
@@ -11,9 +11,11 @@ asked for, or a mail scanner fetching links, does not hand the account over.
 from flask import Blueprint, jsonify, redirect, render_template, request
 
 from .. import errors
-from ..services import email_notifs, ratelimit, threepid_sessions
-from .auth import rate_rule
+from ..services import ratelimit
+from ..services.accounts import threepid_sessions
+from ..services.push import email_notifs
 from .http import client_ip, config, json_body, private_page
+from .uia import rate_rule
 
 bp = Blueprint("email_validation", __name__, url_prefix="/_homeserver/email")
 

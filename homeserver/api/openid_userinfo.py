@@ -7,7 +7,7 @@ from POST /user/{userId}/openid/request_token belongs to (Server-Server API: Ope
 from flask import Blueprint, jsonify, request
 
 from .. import errors
-from ..services import openid
+from ..services.accounts import openid
 
 bp = Blueprint("openid_userinfo", __name__, url_prefix="/_matrix/federation/v1")
 

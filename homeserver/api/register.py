@@ -6,10 +6,11 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.auth import (EmailRequestTokenBody, MsisdnRequestTokenBody, RegisterArgs,
                             RegisterBody, TokenArgs, UsernameArgs)
-from ..services import ratelimit, registration, registration_tokens, threepid_sessions
-from .auth import interactive, rate_rule
+from ..services import ratelimit
+from ..services.accounts import registration, registration_tokens, threepid_sessions
 from .email_tokens import request_email_token
 from .http import CLIENT_PREFIX, client_ip, config, load_args, load_body
+from .uia import interactive, rate_rule
 
 bp = Blueprint("register", __name__, url_prefix=CLIENT_PREFIX)
 

@@ -1,4 +1,4 @@
-"""Notification mails: what each email pusher's mails covered (services/email_notifs.py)."""
+"""Notification mails: what each email pusher's mails covered (services/push/email_notifs.py)."""
 
 from ..models.email import EmailPusherState
 

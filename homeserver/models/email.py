@@ -1,6 +1,6 @@
 """Email: the outbox of mails to send, address validation sessions, and the addresses
-(third-party identifiers) on accounts (services/mail_outbox.py, threepid_sessions.py,
-threepids.py)."""
+(third-party identifiers) on accounts (services/mail/outbox.py,
+accounts/threepid_sessions.py, accounts/threepids.py)."""
 
 import peewee
 

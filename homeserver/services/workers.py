@@ -5,8 +5,12 @@ work (a pusher set, a typing notice, a deactivation with rooms left to leave).""
 
 from __future__ import annotations
 
-from . import deactivation, email_notifs, ephemeral_expiry, mail_outbox, push_sender
+from .accounts import deactivation
 from .background import stop_all
+from .ephemeral import expiry as ephemeral_expiry
+from .mail import outbox as mail_outbox
+from .push import email_notifs
+from .push import sender as push_sender
 
 __all__ = ["start_if_work", "stop_all"]
 
