@@ -7,6 +7,7 @@ import socket
 from urllib.parse import urlsplit
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from homeserver.models.email import OutgoingMail
 from homeserver.services import workers
@@ -264,3 +265,32 @@ def test_permanent_refusal_drops_the_mail(app, client, mail_server):  # noqa: F8
     ok(request_token(client, ADD_TOKEN, "ivy@example.org"))
     assert wait_until(lambda: outbox(app) == [])  # not retried for a day
     assert mail_server.count_to("ivy@example.org") == 0
+
+
+def test_metrics_count_mails(mail_server, make_app, clock):  # noqa: F811
+    app = make_app(email=email_settings(mail_server), metrics={"enabled": True})
+    client = app.test_client()
+
+    def sample(name, **labels):
+        text = client.get("/metrics").get_data(as_text=True)
+        for family in text_string_to_metric_families(text):
+            for s in family.samples:
+                if s.name == name and s.labels == labels:
+                    return s.value
+        return 0.0
+
+    sent = sample("homeserver_mails_total", outcome="sent")
+    retried = sample("homeserver_mails_total", outcome="retry")
+    mail_server.refuse_with = "451 4.3.0 Try again later"
+    ok(request_token(client, ADD_TOKEN, "kim@example.org"))
+    assert wait_until(lambda: [m.attempts for m in outbox(app)] == [1])
+    clock.advance(30_000)
+    assert sample("homeserver_mail_queue_depth") == 1
+    assert sample("homeserver_mail_queue_oldest_age_seconds") == 30.0
+    assert sample("homeserver_mails_total", outcome="retry") == retried + 1
+    mail_server.refuse_with = None
+    clock.advance(mail_outbox.FIRST_RETRY_MS)
+    mail_outbox.kick(app.config["HOMESERVER"].email)
+    mail_server.wait_for("kim@example.org")
+    assert wait_until(lambda: sample("homeserver_mails_total", outcome="sent") == sent + 1)
+    assert sample("homeserver_mail_queue_depth") == 0

@@ -18,6 +18,7 @@ from ... import db
 from ...db import write_transaction
 from ...models.email import OutgoingMail
 from .. import background
+from ..server import metrics
 from ..streams import notifier
 from . import smtp as mailer
 
@@ -70,13 +71,17 @@ def _claim(row: OutgoingMail, until: int) -> bool:
 def _send_one(settings: dict, row: OutgoingMail, now: int) -> None:
     try:
         mailer.send(settings, row.recipient, row.message)
+        metrics.mail_handled("sent")
     except mailer.PermanentFailure as exc:
+        metrics.mail_handled("refused")
         logger.warning("mail %d refused by the SMTP server, dropped: %s", row.id, exc)
     except Exception as exc:  # noqa: BLE001 - network, TLS, 4xx: all retried
         if now - row.created_ts >= settings["give_up_after_ms"]:
+            metrics.mail_handled("expired")
             logger.error("mail %d could not be sent for %d ms, dropped: %s", row.id,
                          now - row.created_ts, exc)
         else:
+            metrics.mail_handled("retry")
             delay = min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** min(row.attempts, 20))
             logger.warning("mail %d not sent (attempt %d), retry in %d s: %s", row.id,
                            row.attempts + 1, delay // 1000, exc)
