@@ -25,8 +25,7 @@ from ...models.email import ThreepidSession
 from .. import ratelimit
 from ..mail import outbox as mail_outbox
 from ..mail.smtp import normalise_address
-from . import client_secrets as tokens
-from . import threepids
+from . import client_secrets, threepids
 
 SESSION_LIFETIME_MS = 24 * 3600 * 1000
 MAX_NEXT_LINK_LENGTH = 2000
@@ -120,7 +119,7 @@ def request_token(request: TokenRequest, *, settings: dict, base_url: str,
         return _answer(existing.sid, base_url)
     # Counted only when a mail goes out: a retried attempt costs the mailbox nothing.
     ratelimit.check("email_request_address", address, rules.get("per_address"))
-    token = tokens.generate("", 32)
+    token = client_secrets.generate("", 32)
     lifetime = settings["validation_token_lifetime_ms"]
     try:
         with db.write_transaction():
@@ -128,10 +127,10 @@ def request_token(request: TokenRequest, *, settings: dict, base_url: str,
                 ThreepidSession.created_ts <= now - SESSION_LIFETIME_MS).execute()
             session = ThreepidSession.get_or_none(key)
             fields = {"last_send_attempt": request.send_attempt,
-                      "token_digest": tokens.digest(token), "token_expires_ts": now + lifetime,
+                      "token_digest": client_secrets.digest(token), "token_expires_ts": now + lifetime,
                       "next_link": request.next_link}
             if session is None:
-                sid = tokens.generate("", 32)
+                sid = client_secrets.generate("", 32)
                 ThreepidSession.insert(sid=sid, client_secret=request.client_secret,
                                        medium=threepids.EMAIL, address=address,
                                        purpose=request.purpose, validated_ts=None,
@@ -162,7 +161,7 @@ def _find(sid: str, client_secret: str) -> ThreepidSession | None:
     if not isinstance(sid, str) or not isinstance(client_secret, str) or len(sid) > 64:
         return None
     session = ThreepidSession.get_or_none(ThreepidSession.sid == sid)
-    if (session is None or not tokens.same(session.client_secret, client_secret)
+    if (session is None or not client_secrets.same(session.client_secret, client_secret)
             or session.created_ts <= db.now_ms() - SESSION_LIFETIME_MS):
         return None
     return session
@@ -176,9 +175,9 @@ def submit_token(sid: str, client_secret: str, token: str) -> ThreepidSession | 
         return None
     now = db.now_ms()
     if session.validated_ts is not None:
-        return session if tokens.same(session.token_digest, tokens.digest(token)) else None
-    if session.token_expires_ts <= now or not tokens.same(session.token_digest,
-                                                           tokens.digest(token)):
+        return session if client_secrets.same(session.token_digest, client_secrets.digest(token)) else None
+    if session.token_expires_ts <= now or not client_secrets.same(session.token_digest,
+                                                           client_secrets.digest(token)):
         return None
     with db.write_transaction():
         ThreepidSession.update(validated_ts=now).where(

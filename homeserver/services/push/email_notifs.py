@@ -19,7 +19,7 @@ from ...db import write_transaction
 from ...models.email import EmailPusherState
 from ...models.push import Pusher
 from .. import background
-from ..accounts import client_secrets as tokens
+from ..accounts import client_secrets
 from ..mail import outbox as mail_outbox
 from ..rooms import state as room_state
 from ..streams import notifier
@@ -89,7 +89,7 @@ def _state(pusher: Pusher) -> EmailPusherState:
         EmailPusherState.insert(pusher_id=pusher.id, user_id=pusher.user_id,
                                 pushkey=pusher.pushkey,
                                 mailed_upto_ts=pusher.created_ts - 1,
-                                unsubscribe_token=tokens.generate("", 32)
+                                unsubscribe_token=client_secrets.generate("", 32)
                                 ).on_conflict_ignore().execute()
     return EmailPusherState.get(EmailPusherState.pusher_id == pusher.id)
 
@@ -188,7 +188,7 @@ def unsubscribe(pusher_id: str, token: str) -> bool:
             or len(pusher_id) > 18 or not isinstance(token, str)):
         return False
     state = EmailPusherState.get_or_none(EmailPusherState.pusher_id == int(pusher_id))
-    if state is None or not tokens.same(state.unsubscribe_token, token):
+    if state is None or not client_secrets.same(state.unsubscribe_token, token):
         return False
     with write_transaction():
         Pusher.delete().where((Pusher.id == state.pusher_id) & (Pusher.kind == "email")
