@@ -294,3 +294,17 @@ def test_metrics_count_mails(mail_server, make_app, clock):  # noqa: F811
     mail_server.wait_for("kim@example.org")
     assert wait_until(lambda: sample("homeserver_mails_total", outcome="sent") == sent + 1)
     assert sample("homeserver_mail_queue_depth") == 0
+
+
+def test_deprecated_post_3pid_and_next_link(client, register_user, mail_server):  # noqa: F811
+    alice = register_user("alice")
+    sid = ok(request_token(client, ADD_TOKEN, "alice@example.org",
+                           next_link="https://app.example.org/done"))["sid"]
+    page = follow(client, link_in(mail_server.wait_for("alice@example.org")))
+    # Validated, then sent on to the client's next_link.
+    assert page.status_code == 302 and page.headers["Location"] == "https://app.example.org/done"
+    ok(alice.post(f"{V3}/account/3pid", json={"three_pid_creds": {
+        "sid": sid, "client_secret": "s3cret", "id_server": "id.example.org",
+        "id_access_token": "unused"}}))
+    listed = ok(alice.get(f"{V3}/account/3pid"))["threepids"]
+    assert [t["address"] for t in listed] == ["alice@example.org"]
