@@ -4,8 +4,9 @@ SyTest's runner (../shared/sytest/run.sh, plugin ``-I Command``) runs this in th
 SYTEST_HS_* variables set. This maps them onto the server's configuration (a YAML file in the data
 directory, named by HOMESERVER_CONFIG), runs the migrations, and starts gunicorn with the
 project's gunicorn.conf.py, bound where SyTest wants it: the server as it runs in production,
-configured the way SyTest expects a test server (open registration, no rate limits, http push
-gateways and URL previews of loopback addresses allowed, SyTest's CA trusted for HTTPS).
+configured the way SyTest expects a test server (open registration, no rate limits, its SMTP
+server for mail, http push gateways and URL previews of loopback addresses allowed, SyTest's CA
+trusted for HTTPS).
 
 SYTEST_DATABASE=postgresql runs on a fresh PostgreSQL database (created on SYTEST_POSTGRES_URL,
 default postgresql://postgres@127.0.0.1:5432/postgres) that is dropped when the server stops;
@@ -49,6 +50,24 @@ def _env(name: str) -> str:
     return value
 
 
+def _sytest_info() -> dict:
+    """SYTEST_HS_CONFIG_JSON: what SyTest offers the server (its CA, its SMTP server...)."""
+    path = os.environ.get("SYTEST_HS_CONFIG_JSON")
+    if not path:
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def email_config(info: dict) -> dict | None:
+    """SyTest's SMTP server (plain, on loopback) for the email validation tests."""
+    smtp = info.get("smtp")
+    if not smtp:
+        return None
+    return {"smtp_host": smtp["host"], "smtp_port": int(smtp["port"]),
+            "notif_from": "SyTest Homeserver <sytest@localhost>", "app_name": "SyTest"}
+
+
 def server_config(data_dir: str, database: str | None, oidc_providers: list) -> dict:
     """The configuration SyTest expects of a permissive test server."""
     return {
@@ -66,6 +85,7 @@ def server_config(data_dir: str, database: str | None, oidc_providers: list) -> 
             "url_preview": {"enabled": True,
                             "ip_range_allowlist": ["127.0.0.0/8", "::1/128"]},
         },
+        "email": email_config(_sytest_info()),
     }
 
 
@@ -101,11 +121,7 @@ def start_identity_provider() -> list[dict]:
 
 def ca_bundle(data_dir: str) -> str | None:
     """A CA file with the system CAs plus SyTest's own (its mock servers' certificates)."""
-    sytest_ca = None
-    info_path = os.environ.get("SYTEST_HS_CONFIG_JSON")
-    if info_path:
-        with open(info_path, encoding="utf-8") as handle:
-            sytest_ca = json.load(handle).get("ca_cert")
+    sytest_ca = _sytest_info().get("ca_cert")
     if not sytest_ca or not os.path.exists(sytest_ca):
         print("launch.py: SyTest's CA not found; HTTPS to its mock servers will fail", flush=True)
         return None

@@ -35,7 +35,8 @@ def _password_user(body: dict, server_name: str, ip: str | None, limits: LoginLi
     """The user a correct password proves. Only failures count against a user, and per
     address: a stranger's wrong guesses fill the stranger's bucket, not the owner's."""
     user_id = accounts.identified_user(body.get("identifier"), body.get("user"), server_name,
-                                       legacy_medium=body.get("medium"))
+                                       legacy_medium=body.get("medium"),
+                                       legacy_address=body.get("address"))
     # Unknown users are limited under the name they were tried with, like real ones.
     failures_key = f"{ip}|{user_id or _tried_name(body)}"
     ratelimit.ensure_room("login_failures", failures_key, limits.failures_per_user)

@@ -28,7 +28,7 @@ import peewee
 from ... import db, errors
 from ...models.users import UiaSession
 from .. import ratelimit
-from . import accounts, registration_tokens, client_secrets
+from . import accounts, client_secrets, registration_tokens, threepid_sessions
 from .passwords import verify_password
 
 SESSION_LIFETIME_MS = 30 * 60 * 1000
@@ -38,6 +38,7 @@ PASSWORD = "m.login.password"
 REGISTRATION_TOKEN = "m.login.registration_token"
 # Completed only in a browser, through the fallback page (services/sso/uia_stage.py).
 SSO = "m.login.sso"
+EMAIL_IDENTITY = "m.login.email.identity"
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,17 @@ def _commit_registration_token(session, prepared):
     return prepared
 
 
+def _check_email_identity(session, auth, request):
+    # threepidCreds: the name before the spec settled on threepid_creds (Synapse takes both).
+    creds = auth.get("threepid_creds", auth.get("threepidCreds"))
+    try:
+        proven = threepid_sessions.validated(creds)
+    except errors.MatrixError as exc:
+        raise StageFailed(exc.message, exc.errcode) from None
+    return {"medium": proven.medium, "address": proven.address,
+            "validated_at": proven.validated_at}
+
+
 def _commit_plain(session, prepared):
     return prepared
 
@@ -154,6 +166,7 @@ _STAGES = {
     PASSWORD: (_check_password, _commit_plain),
     REGISTRATION_TOKEN: (_check_registration_token, _commit_registration_token),
     SSO: (_check_sso, _commit_plain),
+    EMAIL_IDENTITY: (_check_email_identity, _commit_plain),
 }
 
 SUPPORTED_STAGES = frozenset(_STAGES)
@@ -396,7 +409,8 @@ def complete_in_browser(session_id: str, stage: str, user_id: str) -> None:
 
 def fallback_state(session_id: str, stage: str) -> dict:
     """What the fallback page for ``stage`` of a session shows (standard errors otherwise)."""
-    if stage not in _STAGES:
+    # The email stage has none: the mail's link is its page.
+    if stage not in _STAGES or stage == EMAIL_IDENTITY:
         raise errors.Unrecognized(f"This server has no fallback page for {stage}")
     session = _load(session_id)
     if session is None:
