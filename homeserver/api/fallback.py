@@ -39,7 +39,7 @@ _ACTIONS = {
 }
 
 
-def _action(state: dict) -> str:
+def describe_action(state: dict) -> str:
     try:
         endpoint, _ = current_app.url_map.bind("").match(state["path"], state["method"])
     except HTTPException:
@@ -52,7 +52,7 @@ def _action(state: dict) -> str:
 def _page(state: dict, error: str | None = None):
     template = "auth_done.html" if state["done"] else _TEMPLATES[state["stage"]]
     return render_template(template, session=state["session"], stage=state["stage"],
-                           user_id=state["user_id"], action=_action(state), error=error,
+                           user_id=state["user_id"], action=describe_action(state), error=error,
                            server_name=config().server_name)
 
 

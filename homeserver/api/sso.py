@@ -23,9 +23,8 @@ from ..services.sso import login as sso_login
 from ..services.sso.errors import SsoError
 from ..services.sso.redirects import check_redirect_url
 from ..services.sso.settings import CALLBACK_PATH, NEW_USER_PATH, Page, Redirect, SsoSettings
-from .fallback import _action as describe_uia_action
-from .fallback import _refuse_framing as refuse_framing
-from .http import CLIENT_PREFIX, client_ip, config
+from .fallback import describe_action as describe_uia_action
+from .http import CLIENT_PREFIX, client_ip, config, private_page
 from .uia import rate_rule
 
 bp = Blueprint("sso", __name__)
@@ -40,7 +39,7 @@ def _settings() -> SsoSettings:
 
 # Pages carrying codes and login tokens: never framed, cached, or sent on as a Referer (the
 # headers of the auth fallback pages).
-bp.after_request(refuse_framing)
+bp.after_request(private_page)
 
 
 @bp.errorhandler(SsoError)
