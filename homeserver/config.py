@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from .services.appservice import registrations
+
 ENV_PREFIX = "HOMESERVER_"
 CONFIG_ENV = "HOMESERVER_CONFIG"
 DEFAULT_CONFIG_PATH = "homeserver.yaml"
@@ -315,6 +317,17 @@ class ConfigSchema(_Strict):
     support = fields.Nested(SupportSchema, load_default=lambda: SupportSchema().load({}))
     turn = fields.Nested(TurnSchema, load_default=lambda: TurnSchema().load({}))
     requests = fields.Nested(RequestsSchema, load_default=lambda: RequestsSchema().load({}))
+    # Registration files of application services (bridges), read and checked at startup.
+    app_service_config_files = fields.List(fields.String(validate=validate.Length(min=1)),
+                                           load_default=list)
+    # Transactions to one application service: events per transaction, and how long a
+    # service that keeps failing waits at most between retries.
+    app_service_max_events_per_transaction = fields.Integer(
+        load_default=100, strict=True, validate=validate.Range(min=1, max=1000))
+    app_service_max_backoff_ms = fields.Integer(load_default=5 * 60 * 1000, strict=True,
+                                                validate=validate.Range(min=1000))
+    app_service_timeout_s = fields.Float(load_default=60.0,
+                                         validate=validate.Range(min=1, max=600))
 
     @validates_schema
     def _check(self, data, **kwargs):
@@ -428,6 +441,11 @@ def load_config(path: str | None = None, environ: dict | None = None,
         loaded = ConfigSchema().load(data)
     except ValidationError as exc:
         raise ConfigError(f"configuration key {_first_error(exc.messages)}") from None
+    try:
+        loaded["app_services"] = registrations.load_all(loaded["app_service_config_files"],
+                                                        loaded["server_name"])
+    except registrations.RegistrationError as exc:
+        raise ConfigError(str(exc)) from None
     return Config(loaded)
 
 

@@ -8,7 +8,8 @@ from flask import current_app, g, request
 from marshmallow import Schema, ValidationError
 
 from .. import errors
-from ..services import auth, json_input
+from ..services import auth, json_input, ratelimit
+from ..services.appservice import requesters
 
 CLIENT_PREFIX = "/_matrix/client"
 
@@ -111,10 +112,30 @@ def require_auth() -> auth.Requester:
     token = access_token_from_request()
     if token is None:
         raise errors.MissingToken()
-    requester = auth.authenticate(token, client_ip(),
-                                  user_agent=request.headers.get("User-Agent"))
+    service = config().app_services.by_token(token)
+    if service is not None:
+        requester = requesters.requester_for(
+            service, request.args.get("user_id"),
+            request.args.get("device_id") or request.args.get("org.matrix.msc3202.device_id"),
+            config().server_name)
+    else:
+        requester = auth.authenticate(token, client_ip(),
+                                      user_agent=request.headers.get("User-Agent"))
     g.requester = requester
     return requester
+
+
+def require_app_service():
+    """The application service whose as_token authenticates this request (M_MISSING_TOKEN,
+    M_UNKNOWN_TOKEN, or M_FORBIDDEN for a user's own access token)."""
+    token = access_token_from_request()
+    if token is None:
+        raise errors.MissingToken()
+    service = config().app_services.by_token(token)
+    if service is None:
+        auth.authenticate(token, client_ip())  # an unknown token is M_UNKNOWN_TOKEN
+        raise errors.Forbidden("This request needs an application service's as_token")
+    return service
 
 
 def optional_auth() -> auth.Requester | None:
@@ -122,6 +143,14 @@ def optional_auth() -> auth.Requester | None:
     if access_token_from_request() is None:
         return None
     return require_auth()
+
+
+def rate_rule_for(requester: auth.Requester, name: str) -> dict | None:
+    """The rule ``rate_limits.<name>`` for this requester: None when rate limits are off or
+    the requester is a service registered with ``rate_limited: false``."""
+    if not requester.rate_limited:
+        return None
+    return ratelimit.rule(config().rate_limits, name)
 
 
 def config():

@@ -5,21 +5,26 @@ from flask import Blueprint, jsonify
 from ..schemas.auth import EmptyBody, LoginBody, RefreshBody
 from ..services import login as login_service
 from ..services import uia
+from ..services.appservice import accounts as appservice_accounts
 from .auth import interactive, rate_rule, require_auth_even_if_locked
-from .http import CLIENT_PREFIX, client_ip, config, load_body, require_auth
+from .http import CLIENT_PREFIX, client_ip, config, load_body, require_app_service, require_auth
 
 bp = Blueprint("login", __name__, url_prefix=CLIENT_PREFIX)
 
 
 @bp.get("/v3/login")
 def login_flows():
-    return jsonify(login_service.flows())
+    return jsonify(login_service.flows(with_app_services=bool(config().app_services)))
 
 
 @bp.post("/v3/login")
 def login():
     cfg = config()
     body = load_body(LoginBody())
+    if body["type"] == appservice_accounts.LOGIN_TYPE:
+        return jsonify(appservice_accounts.login(
+            cfg.app_services, require_app_service(), body, server_name=cfg.server_name,
+            token_lifetime_ms=cfg.access_token_lifetime_ms, ip=client_ip()))
     limits = login_service.LoginLimits(per_ip=rate_rule("login_per_ip"),
                                        per_user=rate_rule("login_per_user"),
                                        failures_per_user=rate_rule("login_failures_per_user"))
@@ -59,5 +64,7 @@ def logout_all():
 @bp.get("/v3/account/whoami")
 def whoami():
     requester = require_auth()
-    return jsonify({"user_id": requester.user_id, "device_id": requester.device_id,
-                    "is_guest": False})
+    answer = {"user_id": requester.user_id, "is_guest": False}
+    if requester.device_id:  # an application service acting without a device has none
+        answer["device_id"] = requester.device_id
+    return jsonify(answer)

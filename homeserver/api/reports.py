@@ -6,14 +6,14 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.reports import EventReportBody, ReportBody
 from ..services import ratelimit, reports
-from .http import CLIENT_PREFIX, config, load_body, require_auth
+from .http import CLIENT_PREFIX, config, load_body, require_auth, rate_rule_for
 
 bp = Blueprint("reports", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
 
 def _rate_limit(requester) -> None:
     ratelimit.check("report", requester.user_id,
-                    ratelimit.rule(config().rate_limits, "messages_per_user"))
+                    rate_rule_for(requester, "messages_per_user"))
 
 
 @bp.post("/rooms/<room_id>/report/<event_id>")

@@ -7,7 +7,7 @@ from ..schemas.rooms import CreateRoomSchema, MembersArgs, StateArgs, UpgradeSch
 from ..services import moderation, ratelimit, room_reads, rooms, upgrade
 from ..services.streams import current_position
 from ..services.sync.tokens import parse_pagination_token
-from .http import CLIENT_PREFIX, config, load_args, load_body, require_auth
+from .http import CLIENT_PREFIX, config, load_args, load_body, require_auth, rate_rule_for
 
 bp = Blueprint("rooms", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
@@ -19,7 +19,7 @@ refuse_suspended = moderation.ensure_not_suspended
 
 def rate_limit_messages(requester) -> None:
     ratelimit.check("send", requester.user_id,
-                    ratelimit.rule(config().rate_limits, "messages_per_user"))
+                    rate_rule_for(requester, "messages_per_user"))
 
 
 @bp.post("/createRoom")

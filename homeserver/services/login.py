@@ -12,8 +12,14 @@ PASSWORD = "m.login.password"
 TOKEN = "m.login.token"
 
 
-def flows() -> dict:
-    return {"flows": [{"type": PASSWORD}, {"type": TOKEN, "get_login_token": True}]}
+APPLICATION_SERVICE = "m.login.application_service"
+
+
+def flows(*, with_app_services: bool = False) -> dict:
+    listed = [{"type": PASSWORD}, {"type": TOKEN, "get_login_token": True}]
+    if with_app_services:
+        listed.append({"type": APPLICATION_SERVICE})
+    return {"flows": listed}
 
 
 @dataclass(frozen=True)
