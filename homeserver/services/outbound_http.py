@@ -1,5 +1,6 @@
 """Outgoing HTTP to addresses the operator allows: the one address policy of URL previews
-(services/media/fetch.py) and push gateways (services/push_sender.py).
+(services/media/fetch.py) and push gateways (services/push_sender.py); application services
+(services/appservice/client.py) are at URLs the operator wrote, so any address is allowed.
 
 A host is resolved here, every address it resolves to is checked, and the connection goes to
 the checked address itself (so a DNS answer that changes between check and connect, DNS
@@ -41,6 +42,12 @@ class ResponseTooLarge(FetchError):
 class AddressPolicy:
     allowlist: tuple
     denylist: tuple
+
+    @classmethod
+    def trusted(cls) -> "AddressPolicy":
+        """Every address: for URLs the operator configured themselves (application services)."""
+        return cls(allowlist=(ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")),
+                   denylist=())
 
     @classmethod
     def from_config(cls, section: dict) -> "AddressPolicy":
@@ -136,6 +143,14 @@ def post_json(url: str, body: bytes, policy: AddressPolicy, timeout_s: float,
               max_bytes: int, user_agent: str) -> tuple[int, bytes]:
     """POST ``body`` (JSON) to ``url``; (status, response body). Redirects are answers like
     any other (never followed); the whole exchange ends within ``timeout_s``."""
+    return request("POST", url, body, policy, timeout_s, max_bytes, user_agent)
+
+
+def request(method: str, url: str, body: bytes | None, policy: AddressPolicy, timeout_s: float,
+            max_bytes: int, user_agent: str,
+            headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """Send one request (a JSON ``body``, if any) and read the answer: (status, body), within
+    ``timeout_s`` in all; redirects are never followed."""
     deadline = time.monotonic() + timeout_s
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -146,10 +161,11 @@ def post_json(url: str, body: bytes, policy: AddressPolicy, timeout_s: float,
         raise FetchError("bad port") from None
     connection = connect(parts.scheme, parts.hostname, port, policy, deadline)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    sent = {"User-Agent": user_agent, "Accept-Encoding": "identity", **(headers or {})}
+    if body is not None:
+        sent["Content-Type"] = "application/json"
     try:
-        connection.request("POST", target, body=body, headers={
-            "User-Agent": user_agent, "Content-Type": "application/json",
-            "Accept-Encoding": "identity"})
+        connection.request(method, target, body=body, headers=sent)
         if connection.sock is not None:
             connection.sock.settimeout(remaining(deadline))
         response = connection.getresponse()

@@ -6,6 +6,7 @@ work (a pusher set, a typing notice, a deactivation with rooms left to leave).""
 from __future__ import annotations
 
 from . import deactivation, ephemeral_expiry, push_sender
+from .appservice import sender as appservice_sender
 from .background import stop_all
 
 __all__ = ["start_if_work", "stop_all"]
@@ -18,3 +19,6 @@ def start_if_work(config) -> None:
     ephemeral_expiry.start_if_work()
     # Rooms a deactivated account had still to leave when a process stopped: leave them.
     deactivation.start_sweep_if_work()
+    # Application services are sent what happened since they were last sent anything.
+    appservice_sender.start_all(config.app_services,
+                                appservice_sender.Settings.from_config(config))
