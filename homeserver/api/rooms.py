@@ -27,6 +27,9 @@ def create_room():
     requester = require_auth()
     refuse_suspended(requester)
     body = load_body(CreateRoomSchema())
+    if isinstance(body.get("room_alias_name"), str):
+        config().app_services.check_alias_not_reserved(
+            f"#{body['room_alias_name']}:{config().server_name}", requester.app_service)
     rate_limit_messages(requester)
     room_id = rooms.create_room(requester.user_id, rooms.RoomRequest(**body))
     return jsonify({"room_id": room_id})

@@ -39,3 +39,29 @@ class AppServiceTransaction(BaseModel):
 
     class Meta:
         primary_key = peewee.CompositeKey("service_id", "txn_id")
+
+
+class AppServiceRoomList(BaseModel):
+    """Rooms a service published in the room directory of one of its networks (PUT
+    /directory/list/appservice/{networkId}/{roomId}); /publicRooms lists them under the
+    third_party_instance_id ``<service id>|<network id>``."""
+
+    service_id = peewee.CharField(max_length=255)
+    network_id = peewee.CharField(max_length=255)
+    room_id = peewee.CharField(max_length=255, index=True)
+
+    class Meta:
+        primary_key = peewee.CompositeKey("service_id", "network_id", "room_id")
+
+
+class AppServiceProtocolCache(BaseModel):
+    """A service's answer to GET /thirdparty/protocol/{protocol}, kept for an hour as Synapse
+    does (clients ask for the protocol list often; the metadata rarely changes)."""
+
+    service_id = peewee.CharField(max_length=255)
+    protocol = peewee.CharField(max_length=255)
+    body = peewee.TextField()
+    fetched_ts = peewee.BigIntegerField()
+
+    class Meta:
+        primary_key = peewee.CompositeKey("service_id", "protocol")

@@ -30,6 +30,10 @@ class FetchError(Exception):
     """The request failed (network error, bad status, timeout...)."""
 
 
+class TimedOut(FetchError):
+    """The exchange did not end within its time."""
+
+
 class AddressRefused(FetchError):
     """The host resolves to an address this server may not reach."""
 
@@ -115,7 +119,7 @@ def connect(scheme: str, host: str, port: int, policy: AddressPolicy,
 def remaining(deadline: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
-        raise FetchError("timed out")
+        raise TimedOut("timed out")
     return left
 
 
@@ -170,6 +174,8 @@ def request(method: str, url: str, body: bytes | None, policy: AddressPolicy, ti
             connection.sock.settimeout(remaining(deadline))
         response = connection.getresponse()
         return response.status, read_body(response, connection, max_bytes, deadline)
+    except TimeoutError:
+        raise TimedOut("timed out") from None
     except (OSError, http.client.HTTPException) as exc:
         raise FetchError(f"request failed: {exc}") from None
     finally:

@@ -22,10 +22,12 @@ _POLICY = outbound_http.AddressPolicy.trusted()
 class ServiceError(Exception):
     """The call failed: no URL, connection failure, timeout, or a status other than 2xx."""
 
-    def __init__(self, message: str, status: int | None = None, body: bytes = b""):
+    def __init__(self, message: str, status: int | None = None, body: bytes = b"",
+                 timed_out: bool = False):
         super().__init__(message)
         self.status = status
         self.body = body
+        self.timed_out = timed_out
 
 
 def call(service: AppService, method: str, path: str, *, body: dict | None = None,
@@ -48,7 +50,7 @@ def call_raw(service: AppService, method: str, path: str, data: bytes | None,
             MAX_RESPONSE_BYTES, USER_AGENT,
             headers={"Authorization": f"Bearer {service.hs_token}"})
     except outbound_http.FetchError as exc:
-        raise ServiceError(str(exc)) from None
+        raise ServiceError(str(exc), timed_out=isinstance(exc, outbound_http.TimedOut)) from None
     if not 200 <= status < 300:
         raise ServiceError(f"answered HTTP {status}", status, answer)
     return status, answer
