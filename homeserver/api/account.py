@@ -8,7 +8,7 @@ from ..schemas.auth import (Add3pidBody, ChangePasswordBody, DeactivateBody, Del
                             EmailRequestTokenBody, MsisdnRequestTokenBody, Post3pidBody)
 from ..services import accounts, uia
 from .auth import interactive
-from .http import CLIENT_PREFIX, load_body, require_auth
+from .http import CLIENT_PREFIX, json_body, load_body, require_auth
 from .media import media_store
 
 bp = Blueprint("account", __name__, url_prefix=CLIENT_PREFIX)
@@ -30,6 +30,10 @@ def change_password():
 @bp.post("/v3/account/deactivate")
 def deactivate():
     requester = require_auth()
+    if requester.app_service is not None:
+        body = load_body(DeactivateBody(), json_body(allow_empty=True))
+        return jsonify(accounts.deactivate_by_app_service(
+            requester.user_id, erase=body["erase"], media_store=media_store()))
     body, passed = interactive(DeactivateBody(), [[uia.PASSWORD]], requester=requester.user_id)
     return jsonify(accounts.deactivate_after_uia(passed, erase=body["erase"],
                                                  media_store=media_store()))

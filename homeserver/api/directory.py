@@ -18,8 +18,12 @@ bp = Blueprint("directory", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 def set_room_alias(room_alias):
     requester = require_auth()
     body = load_body(AliasSchema())
-    config().app_services.check_alias_not_reserved(room_alias, requester.app_service)
-    aliases.create(requester.user_id, room_alias, body["room_id"])
+    service = requester.app_service
+    config().app_services.check_alias_not_reserved(room_alias, service)
+    # A service makes the rooms of its aliases without being in them (Synapse: the same).
+    aliases.create(requester.user_id, room_alias, body["room_id"],
+                   need_membership=service is None or not service.is_interested_in_alias(
+                       room_alias))
     return jsonify({})
 
 
@@ -95,4 +99,12 @@ def set_network_visibility(network_id, room_id):
     service = require_app_service()
     body = load_body(VisibilitySchema(), json_body(allow_empty=True))
     directory.set_network_visibility(service.id, network_id, room_id, body["visibility"])
+    return jsonify({})
+
+
+@bp.delete("/directory/list/appservice/<network_id>/<room_id>")
+def remove_from_network(network_id, room_id):
+    """Unlisting by DELETE, as Synapse (and SyTest) also accept."""
+    service = require_app_service()
+    directory.set_network_visibility(service.id, network_id, room_id, "private")
     return jsonify({})

@@ -159,6 +159,15 @@ def change_password_after_uia(passed, body: dict, *, requester_device: str | Non
         keep_device=requester_device))
 
 
+def deactivate_by_app_service(user_id: str, *, erase: bool = False, media_store=None) -> dict:
+    """POST /account/deactivate by an application service for a user of its namespaces: the
+    service's as_token is the authentication (no user-interactive auth, as Synapse)."""
+    from . import deactivation  # see change_password_after_uia
+    orphaned = deactivation.deactivate_account(user_id, erase=erase)
+    deactivation.after_commit(user_id, orphaned, media_store)
+    return {"id_server_unbind_result": "success"}
+
+
 def deactivate_after_uia(passed, *, erase: bool = False, media_store=None) -> dict:
     """POST /account/deactivate once its user-interactive auth passed (services/deactivation.py
     says what goes, services/erasure.py what ``erase`` adds)."""

@@ -61,7 +61,21 @@ def server_config(data_dir: str, database: str | None) -> dict:
             "url_preview": {"enabled": True,
                             "ip_range_allowlist": ["127.0.0.0/8", "::1/128"]},
         },
+        "app_service_config_files": app_service_config_files(),
     }
+
+
+def app_service_config_files() -> list[str]:
+    """SyTest's application service registrations: SYTEST_HS_APPSERVICE_CONFIGS (colon-
+    separated paths), else ``app_service_config_files`` of SYTEST_HS_CONFIG_JSON."""
+    listed = os.environ.get("SYTEST_HS_APPSERVICE_CONFIGS")
+    if listed:
+        return [path for path in listed.split(":") if path]
+    info_path = os.environ.get("SYTEST_HS_CONFIG_JSON")
+    if info_path:
+        with open(info_path, encoding="utf-8") as handle:
+            return list(json.load(handle).get("app_service_config_files") or [])
+    return []
 
 
 def ca_bundle(data_dir: str) -> str | None:
