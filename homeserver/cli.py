@@ -1,4 +1,5 @@
-"""The ``homeserver`` command: generate-config, migrate, create-user, run, registration-token."""
+"""The ``homeserver`` command: generate-config, migrate, create-user, run, registration-token
+(and media, reports, appservice from their own modules)."""
 
 from __future__ import annotations
 
@@ -172,6 +173,10 @@ main.add_command(_media_commands)
 from .reports_cli import reports as _reports_commands  # noqa: E402  (`homeserver reports ...`)
 
 main.add_command(_reports_commands)
+
+from .appservice_cli import appservice as _appservice_commands  # noqa: E402
+
+main.add_command(_appservice_commands)
 
 
 if __name__ == "__main__":  # pragma: no cover

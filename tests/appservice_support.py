@@ -2,6 +2,7 @@
 registration file."""
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from local_http import LocalHTTPServer
+from user_handle import UserHandle
 
 SERVER = "localhost:8008"
 AS_TOKEN = "as-secret-token"
@@ -149,3 +151,20 @@ def write_registration(directory, data, name="registration.yaml") -> str:
 
 def as_headers(token=AS_TOKEN):
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def unused_port():
+    """A loopback port nobody listens on (a service that is down)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def register_user_on(client, localpart: str) -> UserHandle:
+    """A regular user registered through ``client`` (the app with the services configured)."""
+    response = client.post("/_matrix/client/v3/register", json={
+        "username": localpart, "password": "pw", "auth": {"type": "m.login.dummy"}})
+    assert response.status_code == 200, response.get_json()
+    data = response.get_json()
+    return UserHandle(client, data["user_id"], data["access_token"], data["device_id"], "pw")

@@ -5,7 +5,7 @@ hs_token; retried with the same txnId after failures and restarts."""
 import pytest
 
 from appservice_support import (HS_TOKEN, SERVER, as_headers, fake_service,  # noqa: F401
-                                registration, write_registration)
+                                register_user_on, registration, write_registration)
 from homeserver.models.appservice import AppServiceTransaction
 from homeserver.services import workers
 from sync_support import V3, create_room, ok, send
@@ -36,11 +36,10 @@ def ghost_joins(client, room_id, ghost=GHOST):
     ok(client.post(f"{V3}/join/{room_id}?user_id={ghost}", headers=as_headers(), json={}))
 
 
-def test_message_in_a_room_with_a_ghost_is_pushed(service_app, fake_service,  # noqa: F811
-                                                  register_user):
+def test_message_in_a_room_with_a_ghost_is_pushed(service_app, fake_service):  # noqa: F811
     client = service_app().test_client()
     register_ghost(client)
-    alice = register_user("alice")
+    alice = register_user_on(client, "alice")
     room_id = create_room(alice, preset="public_chat")
     invite_ghost(alice, room_id)
     ghost_joins(client, room_id)
@@ -57,11 +56,10 @@ def test_message_in_a_room_with_a_ghost_is_pushed(service_app, fake_service,  # 
     assert ("m.room.member", GHOST) in types
 
 
-def test_rooms_without_namespace_users_are_not_pushed(service_app, fake_service,  # noqa: F811
-                                                       register_user):
+def test_rooms_without_namespace_users_are_not_pushed(service_app, fake_service):  # noqa: F811
     client = service_app().test_client()
     register_ghost(client)
-    alice, bob = register_user("alice"), register_user("bob")
+    alice, bob = register_user_on(client, "alice"), register_user_on(client, "bob")
     private = create_room(alice)
     send(alice, private, "not for the bridge")
     shared = create_room(bob, preset="public_chat")
@@ -72,11 +70,11 @@ def test_rooms_without_namespace_users_are_not_pushed(service_app, fake_service,
     assert all(e["room_id"] != private for e in fake_service.events())
 
 
-def test_failures_are_retried_in_order_with_the_same_txn_id(service_app, fake_service,  # noqa: F811
-                                                            register_user):
+def test_failures_are_retried_in_order_with_the_same_txn_id(service_app,
+                                                            fake_service):  # noqa: F811
     client = service_app().test_client()
     register_ghost(client)
-    alice = register_user("alice")
+    alice = register_user_on(client, "alice")
     room_id = create_room(alice, preset="public_chat")
     invite_ghost(alice, room_id)
     ghost_joins(client, room_id)
@@ -94,12 +92,11 @@ def test_failures_are_retried_in_order_with_the_same_txn_id(service_app, fake_se
     assert ids == sorted(ids) and len(ids) == len(set(ids))
 
 
-def test_queued_transactions_survive_a_restart(service_app, fake_service,  # noqa: F811
-                                               register_user):
+def test_queued_transactions_survive_a_restart(service_app, fake_service):  # noqa: F811
     app = service_app()
     client = app.test_client()
     register_ghost(client)
-    alice = register_user("alice")
+    alice = register_user_on(client, "alice")
     room_id = create_room(alice, preset="public_chat")
     invite_ghost(alice, room_id)
     ghost_joins(client, room_id)
@@ -124,11 +121,11 @@ def test_queued_transactions_survive_a_restart(service_app, fake_service,  # noq
     assert delivered.count(event_id) == 1
 
 
-def test_no_url_means_no_transactions(make_app, tmp_path, register_user):
+def test_no_url_means_no_transactions(make_app, tmp_path):
     path = write_registration(tmp_path, registration(None))
     client = make_app(app_service_config_files=[path]).test_client()
     register_ghost(client)
-    alice = register_user("alice")
+    alice = register_user_on(client, "alice")
     room_id = create_room(alice, preset="public_chat")
     invite_ghost(alice, room_id)
     with client.application.app_context():

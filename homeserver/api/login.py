@@ -7,7 +7,8 @@ from ..services import login as login_service
 from ..services import uia
 from ..services.appservice import accounts as appservice_accounts
 from .auth import interactive, rate_rule, require_auth_even_if_locked
-from .http import CLIENT_PREFIX, client_ip, config, load_body, require_app_service, require_auth
+from .http import (CLIENT_PREFIX, access_token_from_request, client_ip, config, load_body,
+                   require_auth)
 
 bp = Blueprint("login", __name__, url_prefix=CLIENT_PREFIX)
 
@@ -22,8 +23,10 @@ def login():
     cfg = config()
     body = load_body(LoginBody())
     if body["type"] == appservice_accounts.LOGIN_TYPE:
+        # The spec answers a missing or wrong token here with M_FORBIDDEN.
+        service = cfg.app_services.by_token(access_token_from_request() or "")
         return jsonify(appservice_accounts.login(
-            cfg.app_services, require_app_service(), body, server_name=cfg.server_name,
+            cfg.app_services, service, body, server_name=cfg.server_name,
             token_lifetime_ms=cfg.access_token_lifetime_ms, ip=client_ip()))
     limits = login_service.LoginLimits(per_ip=rate_rule("login_per_ip"),
                                        per_user=rate_rule("login_per_user"),

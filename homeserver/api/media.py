@@ -14,7 +14,7 @@ from .. import errors
 from ..schemas.media import DownloadArgs, PreviewArgs, ThumbnailArgs, UploadArgs
 from ..services import ratelimit
 from ..services.media import previews, repository, serving, storage, thumbnails
-from .http import config, load_args, require_auth, rate_rule_for
+from .http import config, load_args, rate_rule_for, require_auth
 
 bp = Blueprint("media", __name__)
 

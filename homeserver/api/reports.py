@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.reports import EventReportBody, ReportBody
 from ..services import ratelimit, reports
-from .http import CLIENT_PREFIX, config, load_body, require_auth, rate_rule_for
+from .http import CLIENT_PREFIX, load_body, rate_rule_for, require_auth
 
 bp = Blueprint("reports", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 

@@ -7,7 +7,7 @@ from ..schemas.rooms import CreateRoomSchema, MembersArgs, StateArgs, UpgradeSch
 from ..services import moderation, ratelimit, room_reads, rooms, upgrade
 from ..services.streams import current_position
 from ..services.sync.tokens import parse_pagination_token
-from .http import CLIENT_PREFIX, config, load_args, load_body, require_auth, rate_rule_for
+from .http import CLIENT_PREFIX, config, load_args, load_body, rate_rule_for, require_auth
 
 bp = Blueprint("rooms", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
