@@ -194,7 +194,7 @@ def parse(data, path: str, server_name: str) -> AppService:
         raise ValueError("a registration must be a mapping of keys to values")
     localpart = _require_string(data, "sender_localpart")
     sender = f"@{localpart}:{server_name}"
-    if not identifiers.is_valid_user_id(sender):
+    if not identifiers.is_valid_user_id(sender, historical=False):
         raise ValueError(f"'sender_localpart' {localpart!r} does not make a valid user ID")
     protocols = data.get("protocols") or []
     if not isinstance(protocols, list) or not all(isinstance(p, str) and p for p in protocols):
