@@ -34,6 +34,10 @@ MIN_BACKOFF_MS = 2000
 IDLE_WAIT_S = 30.0
 # A process that does not hold a service's lease looks again this often.
 LEASE_RETRY_S = 5.0
+# After new events wake the sender, and after each delivered transaction, it waits this long
+# so that a burst goes out in few transactions: the cost of a transaction (queries, a write,
+# an HTTP exchange) is paid per transaction, in the worker processes that serve clients.
+COALESCE_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,9 @@ class Settings:
 _lock = threading.Lock()
 _threads: dict[str, threading.Thread] = {}
 _owner: tuple[int, str] = (0, "")
+# (owner, service ID) -> until when this process's lease holds (ms); renewed when a third is
+# left, so a busy sender does not write its lease at every step.
+_leases: dict[tuple[str, str], int] = {}
 
 
 def _owner_id() -> str:
@@ -99,7 +106,8 @@ def _run(stop: threading.Event, service: AppService, settings: Settings) -> None
             continue
         if above is not None:
             # Stopping wakes this wait too (the listener stops with the workers).
-            notifier.wait_for_position_above(above, wait_s)
+            if notifier.wait_for_position_above(above, wait_s):
+                stop.wait(COALESCE_S)
         else:
             stop.wait(wait_s)
     _release_lease(service)
@@ -119,12 +127,14 @@ def step(service: AppService, settings: Settings) -> tuple[float, int | None]:
             return 0, None
         return IDLE_WAIT_S, state.stream_position
     _send(service, pending, state, settings)
-    return 0, None
+    return COALESCE_S, None
 
 
 def _claim(service: AppService, settings: Settings) -> bool:
     now = db.now_ms()
     me = _owner_id()
+    if _leases.get((me, service.id), 0) - now > settings.lease_ms * 2 // 3:
+        return True
     with db.write_transaction():
         claimed = (AppServiceState.update(lease_owner=me, lease_until_ts=now + settings.lease_ms)
                    .where((AppServiceState.service_id == service.id)
@@ -132,10 +142,15 @@ def _claim(service: AppService, settings: Settings) -> bool:
                              | AppServiceState.lease_owner.is_null()
                              | (AppServiceState.lease_until_ts < now)))
                    .execute())
+    if claimed == 1:
+        _leases[(me, service.id)] = now + settings.lease_ms
+    else:
+        _leases.pop((me, service.id), None)
     return claimed == 1
 
 
 def _release_lease(service: AppService) -> None:
+    _leases.pop((_owner_id(), service.id), None)
     try:
         with db.write_transaction():
             (AppServiceState.update(lease_owner=None, lease_until_ts=None)
