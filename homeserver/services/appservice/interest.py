@@ -4,7 +4,7 @@ events of its users, and every event of a room where one of its users is joined)
 
 from __future__ import annotations
 
-from ...models.rooms import CurrentState, Event, RoomAlias
+from ...models.rooms import CurrentState, RoomAlias
 from .registrations import AppService
 
 
@@ -40,9 +40,10 @@ class RoomInterest:
     def wants_room(self, room_id: str) -> bool:
         return bool(self._rooms.get(room_id))
 
-    def wants(self, row: Event) -> bool:
+    def wants(self, room_id: str, sender: str, event_type: str, state_key: str | None) -> bool:
+        """Whether the service is sent this event (call ``load`` with its room first)."""
         service = self._service
-        if self._rooms.get(row.room_id) or service.is_interested_in_user(row.sender):
+        if self._rooms.get(room_id) or service.is_interested_in_user(sender):
             return True
-        return (row.type == "m.room.member" and row.state_key is not None
-                and service.is_interested_in_user(row.state_key))
+        return (event_type == "m.room.member" and state_key is not None
+                and service.is_interested_in_user(state_key))

@@ -57,26 +57,30 @@ def build_next(service: AppService, max_events: int) -> bool:
     if upper <= start:
         return False
     interest = RoomInterest(service)
-    chosen: list[Event] = []
+    chosen: list[int] = []
     upto = start
     while upto < upper and len(chosen) < max_events:
-        rows = list(Event.select()
+        # The few columns interest needs; whole rows only of the events chosen.
+        rows = list(Event.select(Event.stream_ordering, Event.room, Event.sender, Event.type,
+                                 Event.state_key)
                     .where((Event.stream_ordering > upto) & (Event.stream_ordering <= upper))
-                    .order_by(Event.stream_ordering).limit(SCAN_BATCH))
+                    .order_by(Event.stream_ordering).limit(SCAN_BATCH).tuples())
         if not rows:
             upto = upper
             break
-        interest.load({row.room_id for row in rows})
-        for row in rows:
-            if interest.wants(row):
-                chosen.append(row)
-            upto = row.stream_ordering
+        interest.load({row[1] for row in rows})
+        for position, room_id, sender, event_type, state_key in rows:
+            if interest.wants(room_id, sender, event_type, state_key):
+                chosen.append(position)
+            upto = position
             if len(chosen) >= max_events:
                 break
         if len(rows) < SCAN_BATCH and len(chosen) < max_events:
             upto = upper
     edus = ephemeral.collect(service, start, upto) if service.receive_ephemeral else []
-    events = serialize.serialize_events(chosen, None)
+    rows = list(Event.select().where(Event.stream_ordering.in_(chosen))
+                .order_by(Event.stream_ordering)) if chosen else []
+    events = serialize.serialize_events(rows, None)
     return _store(service, start, upto, events, edus)
 
 
