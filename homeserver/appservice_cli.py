@@ -8,6 +8,9 @@ from datetime import datetime, timezone
 
 import click
 
+from . import cli_setup
+from .services.appservice import sender
+
 
 def _when(ts):
     if ts is None:
@@ -24,11 +27,8 @@ def appservice():
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def appservice_list(as_json):
     """Each service: ID, URL, sender, registration file and its delivery state."""
-    from .cli import _config, _open_database
-    from .services.appservice import sender
-
-    config = _config()
-    _open_database(config)
+    config = cli_setup.config()
+    cli_setup.open_database(config)
     rows = sender.delivery_states(config.app_services)
     if as_json:
         for row in rows:

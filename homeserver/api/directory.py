@@ -6,8 +6,8 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.rooms import (AliasSchema, PublicRoomsArgs, PublicRoomsBodySchema,
                              VisibilitySchema)
-from ..services import aliases, directory
 from ..services.appservice import queries
+from ..services.rooms import aliases, directory
 from .http import (CLIENT_PREFIX, config, json_body, load_args, load_body, optional_auth,
                    require_app_service, require_auth)
 

@@ -8,7 +8,8 @@ from flask import current_app, g, request
 from marshmallow import Schema, ValidationError
 
 from .. import errors
-from ..services import auth, json_input, ratelimit
+from ..services import json_input, ratelimit
+from ..services.accounts import access_tokens
 from ..services.appservice import requesters
 
 CLIENT_PREFIX = "/_matrix/client"
@@ -104,7 +105,7 @@ def client_ip() -> str | None:
     return request.remote_addr
 
 
-def require_auth() -> auth.Requester:
+def require_auth() -> access_tokens.Requester:
     """The requester for this request; M_MISSING_TOKEN / M_UNKNOWN_TOKEN otherwise."""
     cached = g.get("requester")
     if cached is not None:
@@ -119,8 +120,8 @@ def require_auth() -> auth.Requester:
             request.args.get("device_id") or request.args.get("org.matrix.msc3202.device_id"),
             config().server_name)
     else:
-        requester = auth.authenticate(token, client_ip(),
-                                      user_agent=request.headers.get("User-Agent"))
+        requester = access_tokens.authenticate(token, client_ip(),
+                                               user_agent=request.headers.get("User-Agent"))
     g.requester = requester
     return requester
 
@@ -133,19 +134,19 @@ def require_app_service():
         raise errors.MissingToken()
     service = config().app_services.by_token(token)
     if service is None:
-        auth.authenticate(token, client_ip())  # an unknown token is M_UNKNOWN_TOKEN
+        access_tokens.authenticate(token, client_ip())  # an unknown token is M_UNKNOWN_TOKEN
         raise errors.Forbidden("This request needs an application service's as_token")
     return service
 
 
-def optional_auth() -> auth.Requester | None:
+def optional_auth() -> access_tokens.Requester | None:
     """The requester when a token is given (a bad token still fails), else None."""
     if access_token_from_request() is None:
         return None
     return require_auth()
 
 
-def rate_rule_for(requester: auth.Requester, name: str) -> dict | None:
+def rate_rule_for(requester: access_tokens.Requester, name: str) -> dict | None:
     """The rule ``rate_limits.<name>`` for this requester: None when rate limits are off or
     the requester is a service registered with ``rate_limited: false``."""
     if not requester.rate_limited:

@@ -3,12 +3,12 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.auth import EmptyBody, LoginBody, RefreshBody
-from ..services import login as login_service
-from ..services import uia
+from ..services.accounts import login as login_service
+from ..services.accounts import uia
 from ..services.appservice import accounts as appservice_accounts
-from .auth import interactive, rate_rule, require_auth_even_if_locked
 from .http import (CLIENT_PREFIX, access_token_from_request, client_ip, config, load_body,
                    require_auth)
+from .uia import interactive, rate_rule, require_auth_even_if_locked
 
 bp = Blueprint("login", __name__, url_prefix=CLIENT_PREFIX)
 

@@ -3,8 +3,8 @@
 from flask import Blueprint, jsonify
 from werkzeug.routing import BaseConverter
 
-from ..services import profile
 from ..services.appservice import queries
+from ..services.users import profile
 from .http import CLIENT_PREFIX, config, json_body, require_auth
 
 bp = Blueprint("profile", __name__)

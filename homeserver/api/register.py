@@ -7,11 +7,12 @@ from .. import errors
 from ..schemas.auth import (AppServiceRegisterBody, EmailRequestTokenBody,
                             MsisdnRequestTokenBody, RegisterArgs, RegisterBody, TokenArgs,
                             UsernameArgs)
-from ..services import ratelimit, registration, registration_tokens
+from ..services import ratelimit
+from ..services.accounts import registration, registration_tokens
 from ..services.appservice import accounts as appservice_accounts
-from .auth import interactive, rate_rule
 from .http import (CLIENT_PREFIX, client_ip, config, json_body, load_args, load_body,
                    require_app_service)
+from .uia import interactive, rate_rule
 
 bp = Blueprint("register", __name__, url_prefix=CLIENT_PREFIX)
 

@@ -1,10 +1,10 @@
 """Third-party lookups: /_matrix/client/v3/thirdparty/..., answered by the application
-services that declare the protocol (see services/thirdparty.py)."""
+services that declare the protocol (see services/appservice/thirdparty.py)."""
 
 from flask import Blueprint, jsonify, request
 
 from ..schemas.admin import AliasArgs, UserIdArgs
-from ..services import thirdparty
+from ..services.appservice import thirdparty
 from .http import CLIENT_PREFIX, config, load_args, require_auth
 
 bp = Blueprint("thirdparty", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/thirdparty")

@@ -1,5 +1,5 @@
 """Outgoing HTTP to addresses the operator allows: the one address policy of URL previews
-(services/media/fetch.py) and push gateways (services/push_sender.py); application services
+(services/media/fetch.py) and push gateways (services/push/sender.py); application services
 (services/appservice/client.py) are at URLs the operator wrote, so any address is allowed.
 
 A host is resolved here, every address it resolves to is checked, and the connection goes to

@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 from ... import db, errors, identifiers
-from .. import accounts, devices, registration
-from ..login import APPLICATION_SERVICE
+from ..accounts import accounts, deactivation, devices, registration
+from ..accounts.login import APPLICATION_SERVICE
 from .registrations import AppService, Registry
 
 LOGIN_TYPE = APPLICATION_SERVICE
@@ -49,6 +49,14 @@ def register(registry: Registry, service: AppService, body: dict, *, server_name
         accounts.create_user(user_id, None)
         return registration.logged_in(user_id, body, server_name=server_name,
                           token_lifetime_ms=token_lifetime_ms, ip=ip)
+
+
+def deactivate(user_id: str, *, erase: bool = False, media_store=None) -> dict:
+    """POST /account/deactivate by an application service for a user of its namespaces: the
+    service's as_token is the authentication (no user-interactive auth, as Synapse)."""
+    orphaned = deactivation.deactivate_account(user_id, erase=erase)
+    deactivation.after_commit(user_id, orphaned, media_store)
+    return {"id_server_unbind_result": "success"}
 
 
 def login(registry: Registry, service: AppService | None, body: dict, *, server_name: str,

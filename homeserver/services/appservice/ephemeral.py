@@ -7,7 +7,7 @@ is interested in. Each carries its ``room_id``."""
 from __future__ import annotations
 
 from ...models.ephemeral import Receipt, Typing
-from .. import receipts, typing
+from ..ephemeral import receipts, typing
 from .interest import RoomInterest
 from .registrations import AppService
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ... import identifiers
 from ...models.rooms import RoomAlias
-from .. import accounts
+from ..accounts import accounts
 from . import client
 from .registrations import Registry
 

@@ -12,8 +12,8 @@ one of that user's existing devices; without it the request has no device
 from __future__ import annotations
 
 from ... import errors, identifiers
-from .. import accounts, auth
 from ...models.users import Device
+from ..accounts import access_tokens, accounts
 from .registrations import AppService
 
 # The device of a request a service makes without naming one: none. Transaction IDs of such
@@ -22,7 +22,7 @@ NO_DEVICE = ""
 
 
 def requester_for(service: AppService, user_id: str | None, device_id: str | None,
-                  server_name: str) -> auth.Requester:
+                  server_name: str) -> access_tokens.Requester:
     """The requester an as_token request acts as (see the module docstring)."""
     if user_id is None or user_id == service.sender:
         user_id = service.sender
@@ -44,7 +44,7 @@ def requester_for(service: AppService, user_id: str | None, device_id: str | Non
                                       & (Device.device_id == device_id)).exists()
         if not known:
             raise errors.UnknownDevice("Application service has no such device for this user")
-    return auth.Requester(user_id=user_id, device_id=device_id or NO_DEVICE, token_id=0,
+    return access_tokens.Requester(user_id=user_id, device_id=device_id or NO_DEVICE, token_id=0,
                           is_admin=user.is_admin, is_suspended=user.suspended,
                           app_service=service)
 

@@ -23,7 +23,9 @@ import peewee
 
 from ... import db
 from ...models.appservice import AppServiceState, AppServiceTransaction
-from .. import background, notifier, streams
+from .. import background
+from ..streams import notifier
+from ..streams.positions import current_position
 from . import client, transactions
 from .registrations import AppService, Registry
 
@@ -203,7 +205,7 @@ def delivery_states(registry: Registry) -> list[dict]:
               AppServiceTransaction.select(AppServiceTransaction.service_id,
                                            peewee.fn.COUNT(AppServiceTransaction.txn_id))
               .group_by(AppServiceTransaction.service_id).tuples()}
-    position = streams.current_position()
+    position = current_position()
     out = []
     for service in registry.services:
         state = states.get(service.id)

@@ -18,7 +18,8 @@ import peewee
 from ... import db
 from ...models.appservice import AppServiceState, AppServiceTransaction
 from ...models.rooms import Event
-from .. import serialize, streams
+from ..reading import serialize
+from ..streams.positions import current_position
 from . import ephemeral
 from .interest import RoomInterest
 from .registrations import AppService
@@ -36,7 +37,7 @@ def state_of(service: AppService) -> AppServiceState:
     try:
         with db.write_transaction():
             AppServiceState.insert(service_id=service.id,
-                                   stream_position=streams.current_position()).execute()
+                                   stream_position=current_position()).execute()
     except peewee.IntegrityError:
         pass  # another process created it first
     return AppServiceState.get(AppServiceState.service_id == service.id)
@@ -53,7 +54,7 @@ def build_next(service: AppService, max_events: int) -> bool:
     """Store the next transaction of events after the service's position, if any interest
     it, and move its position on. True when the position moved (call again), else False."""
     start = state_of(service).stream_position
-    upper = streams.current_position()
+    upper = current_position()
     if upper <= start:
         return False
     interest = RoomInterest(service)
