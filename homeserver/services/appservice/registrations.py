@@ -13,6 +13,7 @@ match from the start of the value, as Synapse's ``re.match`` does; bridges write
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -95,10 +96,13 @@ class Registry:
     services: tuple[AppService, ...] = ()
 
     def by_token(self, as_token: str) -> AppService | None:
+        """The service with this as_token (compared in constant time, every service looked at,
+        so the answer's timing says nothing about the tokens)."""
+        found = None
         for service in self.services:
-            if service.as_token == as_token:
-                return service
-        return None
+            if hmac.compare_digest(service.as_token.encode(), as_token.encode()):
+                found = service
+        return found
 
     def by_id(self, service_id: str) -> AppService | None:
         for service in self.services:
