@@ -39,7 +39,7 @@ LEASE_RETRY_S = 5.0
 # After new events wake the sender, and after each delivered transaction, it waits this long
 # so that a burst goes out in few transactions: the cost of a transaction (queries, a write,
 # an HTTP exchange) is paid per transaction, in the worker processes that serve clients.
-COALESCE_S = 0.05
+COALESCE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def step(service: AppService, settings: Settings) -> tuple[float, int | None]:
         return (state.retry_at_ts - now) / 1000, None
     pending = transactions.pending(service.id)
     if pending is None:
-        if transactions.build_next(service, settings.max_events):
+        if transactions.build_next(service, settings.max_events, state.stream_position):
             return 0, None
         return IDLE_WAIT_S, state.stream_position
     _send(service, pending, state, settings)

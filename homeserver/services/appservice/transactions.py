@@ -50,10 +50,10 @@ def pending(service_id: str) -> AppServiceTransaction | None:
             .order_by(AppServiceTransaction.txn_id).first())
 
 
-def build_next(service: AppService, max_events: int) -> bool:
-    """Store the next transaction of events after the service's position, if any interest
-    it, and move its position on. True when the position moved (call again), else False."""
-    start = state_of(service).stream_position
+def build_next(service: AppService, max_events: int, start: int) -> bool:
+    """Store the next transaction of events after the service's position ``start`` (as just
+    read from its state), if any interest it, and move the position on. True when the
+    position moved (call again), else False."""
     upper = current_position()
     if upper <= start:
         return False
