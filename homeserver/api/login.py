@@ -6,6 +6,7 @@ from ..schemas.auth import EmptyBody, LoginBody, RefreshBody
 from ..services.accounts import login as login_service
 from ..services.accounts import uia
 from ..services.appservice import accounts as appservice_accounts
+from ..services.sso import providers as sso_providers
 from .http import (CLIENT_PREFIX, access_token_from_request, client_ip, config, load_body,
                    require_auth)
 from .uia import interactive, rate_rule, require_auth_even_if_locked
@@ -15,7 +16,8 @@ bp = Blueprint("login", __name__, url_prefix=CLIENT_PREFIX)
 
 @bp.get("/v3/login")
 def login_flows():
-    return jsonify(login_service.flows(with_app_services=bool(config().app_services)))
+    return jsonify(login_service.flows(sso_providers.public_descriptions(config().oidc_providers),
+                                       with_app_services=bool(config().app_services)))
 
 
 @bp.post("/v3/login")

@@ -1,6 +1,8 @@
 """Outgoing HTTP to addresses the operator allows: the one address policy of URL previews
-(services/media/fetch.py) and push gateways (services/push/sender.py); application services
-(services/appservice/client.py) are at URLs the operator wrote, so any address is allowed.
+(services/media/fetch.py) and push gateways (services/push/sender.py); the calls to
+configured OpenID Connect providers (services/sso/) use it with a policy of their own, and
+application services (services/appservice/client.py), at URLs the operator wrote, with one
+that allows any address (``AddressPolicy.trusted``).
 
 A host is resolved here, every address it resolves to is checked, and the connection goes to
 the checked address itself (so a DNS answer that changes between check and connect, DNS
@@ -147,14 +149,14 @@ def post_json(url: str, body: bytes, policy: AddressPolicy, timeout_s: float,
               max_bytes: int, user_agent: str) -> tuple[int, bytes]:
     """POST ``body`` (JSON) to ``url``; (status, response body). Redirects are answers like
     any other (never followed); the whole exchange ends within ``timeout_s``."""
-    return request("POST", url, body, policy, timeout_s, max_bytes, user_agent)
+    return request("POST", url, policy, timeout_s=timeout_s, max_bytes=max_bytes, body=body,
+                   headers={"User-Agent": user_agent, "Content-Type": "application/json"})
 
 
-def request(method: str, url: str, body: bytes | None, policy: AddressPolicy, timeout_s: float,
-            max_bytes: int, user_agent: str,
-            headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    """Send one request (a JSON ``body``, if any) and read the answer: (status, body), within
-    ``timeout_s`` in all; redirects are never followed."""
+def request(method: str, url: str, policy: AddressPolicy, *, timeout_s: float, max_bytes: int,
+            body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+    """One HTTP exchange with ``url``; (status, response body). Redirects are answers like any
+    other (never followed); the whole exchange ends within ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -165,11 +167,9 @@ def request(method: str, url: str, body: bytes | None, policy: AddressPolicy, ti
         raise FetchError("bad port") from None
     connection = connect(parts.scheme, parts.hostname, port, policy, deadline)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    sent = {"User-Agent": user_agent, "Accept-Encoding": "identity", **(headers or {})}
-    if body is not None:
-        sent["Content-Type"] = "application/json"
     try:
-        connection.request(method, target, body=body, headers=sent)
+        connection.request(method, target, body=body,
+                           headers={"Accept-Encoding": "identity", **(headers or {})})
         if connection.sock is not None:
             connection.sock.settimeout(remaining(deadline))
         response = connection.getresponse()

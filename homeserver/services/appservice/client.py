@@ -45,10 +45,12 @@ def call_raw(service: AppService, method: str, path: str, data: bytes | None,
     if service.url is None:
         raise ServiceError("the application service has no URL")
     try:
+        headers = {"User-Agent": USER_AGENT, "Authorization": f"Bearer {service.hs_token}"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
         status, answer = outbound_http.request(
-            method, service.url + APP_PREFIX + path, data, _POLICY, timeout_s,
-            MAX_RESPONSE_BYTES, USER_AGENT,
-            headers={"Authorization": f"Bearer {service.hs_token}"})
+            method, service.url + APP_PREFIX + path, _POLICY, timeout_s=timeout_s,
+            max_bytes=MAX_RESPONSE_BYTES, body=data, headers=headers)
     except outbound_http.FetchError as exc:
         raise ServiceError(str(exc), timed_out=isinstance(exc, outbound_http.TimedOut)) from None
     if not 200 <= status < 300:
