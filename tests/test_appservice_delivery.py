@@ -36,13 +36,24 @@ def ghost_joins(client, room_id, ghost=GHOST):
     ok(client.post(f"{V3}/join/{room_id}?user_id={ghost}", headers=as_headers(), json={}))
 
 
-def test_message_in_a_room_with_a_ghost_is_pushed(service_app, fake_service):  # noqa: F811
-    client = service_app().test_client()
+def room_with_ghost(client):
+    """alice's public room, the ghost (registered by the service) joined: (alice, room_id)."""
     register_ghost(client)
     alice = register_user_on(client, "alice")
     room_id = create_room(alice, preset="public_chat")
     invite_ghost(alice, room_id)
     ghost_joins(client, room_id)
+    return alice, room_id
+
+
+def ghost_join_delivered(service) -> bool:
+    return any(e["type"] == "m.room.member" and e.get("state_key") == GHOST
+               and e["content"].get("membership") == "join" for e in service.events())
+
+
+def test_message_in_a_room_with_a_ghost_is_pushed(service_app, fake_service):  # noqa: F811
+    client = service_app().test_client()
+    alice, room_id = room_with_ghost(client)
     event_id = send(alice, room_id, "hello ghost")
     assert fake_service.wait_for(lambda s: event_id in [e["event_id"] for e in s.events()])
     first = fake_service.transactions[0]
@@ -73,12 +84,9 @@ def test_rooms_without_namespace_users_are_not_pushed(service_app, fake_service)
 def test_failures_are_retried_in_order_with_the_same_txn_id(service_app,
                                                             fake_service):  # noqa: F811
     client = service_app().test_client()
-    register_ghost(client)
-    alice = register_user_on(client, "alice")
-    room_id = create_room(alice, preset="public_chat")
-    invite_ghost(alice, room_id)
-    ghost_joins(client, room_id)
-    assert fake_service.wait_for(lambda s: len(s.transactions) >= 1)
+    alice, room_id = room_with_ghost(client)
+    assert fake_service.wait_for(ghost_join_delivered)  # nothing else is on its way
+    first_failure = len(fake_service.attempts)
     fake_service.statuses = [500, 502]
     sent = [send(alice, room_id, f"message {n}") for n in range(5)]
     assert fake_service.wait_for(lambda s: set(sent) <= {e["event_id"] for e in s.events()})
@@ -86,8 +94,8 @@ def test_failures_are_retried_in_order_with_the_same_txn_id(service_app,
     assert [e for e in delivered if e in sent] == sent  # in order, each once
     assert len(delivered) == len(set(delivered))
     # The failed txnId was sent again, not replaced by a new one.
-    failed = fake_service.attempts[1]
-    assert fake_service.attempts[1:4] == [failed, failed, failed]
+    failed = fake_service.attempts[first_failure]
+    assert fake_service.attempts[first_failure:first_failure + 3] == [failed] * 3
     ids = [int(t["txn_id"]) for t in fake_service.transactions]
     assert ids == sorted(ids) and len(ids) == len(set(ids))
 
@@ -95,15 +103,12 @@ def test_failures_are_retried_in_order_with_the_same_txn_id(service_app,
 def test_queued_transactions_survive_a_restart(service_app, fake_service):  # noqa: F811
     app = service_app()
     client = app.test_client()
-    register_ghost(client)
-    alice = register_user_on(client, "alice")
-    room_id = create_room(alice, preset="public_chat")
-    invite_ghost(alice, room_id)
-    ghost_joins(client, room_id)
-    assert fake_service.wait_for(lambda s: len(s.transactions) >= 1)
+    alice, room_id = room_with_ghost(client)
+    assert fake_service.wait_for(ghost_join_delivered)
+    attempts_so_far = len(fake_service.attempts)
     fake_service.statuses = [503] * 1000
     event_id = send(alice, room_id, "while the bridge is down")
-    assert fake_service.wait_for(lambda s: len(s.attempts) >= 2)
+    assert fake_service.wait_for(lambda s: len(s.attempts) > attempts_so_far)  # it failed
     workers.stop_all()  # the process ends; what was built is in the database
     with app.app_context():
         stored = list(AppServiceTransaction.select())
