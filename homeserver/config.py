@@ -34,9 +34,13 @@ class _Strict(Schema):
 class RegistrationSchema(_Strict):
     enabled = fields.Boolean(load_default=False)
     require_token = fields.Boolean(load_default=False)
-    # Guest access is not built; the key exists so the refusal is explicit and documented.
-    allow_guests = fields.Boolean(load_default=False, validate=validate.Equal(
-        False, error="guest access is not supported by this server"))
+    # POST /register?kind=guest (spec: Guest Access): accounts without a password that may
+    # call only the endpoints api/guest_access.py lists.
+    allow_guests = fields.Boolean(load_default=False)
+    # A guest account with no request for this long is deactivated with its devices (it
+    # leaves its rooms); null: guests never expire.
+    guest_idle_expiry_ms = fields.Integer(load_default=30 * 24 * 3600 * 1000, allow_none=True,
+                                          strict=True, validate=validate.Range(min=60_000))
 
 
 class RateLimitRuleSchema(_Strict):
@@ -54,6 +58,9 @@ class RateLimitsSchema(_Strict):
     login_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.1, 5))
     login_failures_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.05, 5))
     register_per_ip = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.1, 5))
+    # POST /register?kind=guest, per client address (its own bucket: guests never use up the
+    # registrations of real users from the same address).
+    guest_register_per_ip = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.05, 5))
     messages_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(10, 50))
     # POST /media/v3/upload and /media/v1/create (a batch of 30 photos passes at once).
     media_upload_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.2, 30))
@@ -454,6 +461,8 @@ def render_default_config(server_name: str, data_dir: str = "data", database: st
         "registration:",
         f"  enabled: {'true' if open_registration else 'false'}",
         "  require_token: false",
+        "  # POST /register?kind=guest: accounts that may read and join guest-enabled rooms.",
+        f"  allow_guests: {'true' if local else 'false'}",
         "rate_limits:",
         "  enabled: true",
     ]

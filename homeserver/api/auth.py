@@ -6,10 +6,9 @@ from __future__ import annotations
 from flask import request
 from marshmallow import Schema
 
-from .. import errors
 from ..services import auth as auth_service
 from ..services import ratelimit, uia
-from .http import access_token_from_request, client_ip, config, json_body, load_body
+from .http import client_ip, config, json_body, load_body, require_auth
 
 
 def rate_rule(name: str) -> dict | None:
@@ -19,10 +18,7 @@ def rate_rule(name: str) -> dict | None:
 
 def require_auth_even_if_locked() -> auth_service.Requester:
     """For logout and logout/all, which the spec keeps open to locked accounts."""
-    token = access_token_from_request()
-    if token is None:
-        raise errors.MissingToken()
-    return auth_service.authenticate(token, client_ip(), allow_locked=True)
+    return require_auth(allow_locked=True)
 
 
 def interactive(schema: Schema, flows: list[list[str]], *, requester: str | None,

@@ -4,7 +4,7 @@ PUT /redact/{eventId}/{txnId}."""
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import RedactSchema
-from ..services import events, membership, moderation, txn_ids
+from ..services import events, guest_access, membership, moderation, txn_ids
 from .http import CLIENT_PREFIX, json_body, load_body, require_auth
 from .rooms import rate_limit_messages, refuse_suspended
 
@@ -43,6 +43,9 @@ def send_state(room_id, event_type, state_key):
     rate_limit_messages(requester)
     if event_type == "m.room.member":
         event_id = membership.set_member_state(requester.user_id, room_id, state_key, content)
+    elif event_type == guest_access.GUEST_ACCESS:
+        event_id = guest_access.set_guest_access(requester.user_id, room_id, state_key,
+                                                 content).event_id
     else:
         event_id = events.send_state_event(requester.user_id, room_id, event_type, state_key,
                                            content).event_id

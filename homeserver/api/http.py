@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError
 
 from .. import errors
 from ..services import auth, json_input
+from . import guest_access
 
 CLIENT_PREFIX = "/_matrix/client"
 
@@ -103,16 +104,21 @@ def client_ip() -> str | None:
     return request.remote_addr
 
 
-def require_auth() -> auth.Requester:
-    """The requester for this request; M_MISSING_TOKEN / M_UNKNOWN_TOKEN otherwise."""
+def require_auth(*, allow_locked: bool = False) -> auth.Requester:
+    """The requester for this request; M_MISSING_TOKEN / M_UNKNOWN_TOKEN otherwise, and
+    M_GUEST_ACCESS_FORBIDDEN for a guest at an endpoint not open to guests (guest_access.py).
+
+    ``allow_locked``: for the endpoints a locked account may still use (logout, logout/all).
+    """
     cached = g.get("requester")
     if cached is not None:
         return cached
     token = access_token_from_request()
     if token is None:
         raise errors.MissingToken()
-    requester = auth.authenticate(token, client_ip(),
+    requester = auth.authenticate(token, client_ip(), allow_locked=allow_locked,
                                   user_agent=request.headers.get("User-Agent"))
+    guest_access.check(request.endpoint, request.view_args, requester)
     g.requester = requester
     return requester
 

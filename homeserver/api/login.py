@@ -60,4 +60,4 @@ def logout_all():
 def whoami():
     requester = require_auth()
     return jsonify({"user_id": requester.user_id, "device_id": requester.device_id,
-                    "is_guest": False})
+                    "is_guest": requester.is_guest})

@@ -4,11 +4,11 @@ validity, and the third-party validation endpoints this server refuses."""
 from flask import Blueprint, jsonify
 
 from .. import errors
-from ..schemas.auth import (EmailRequestTokenBody, MsisdnRequestTokenBody, RegisterArgs,
-                            RegisterBody, TokenArgs, UsernameArgs)
+from ..schemas.auth import (EmailRequestTokenBody, GuestRegisterBody, MsisdnRequestTokenBody,
+                            RegisterArgs, RegisterBody, TokenArgs, UsernameArgs)
 from ..services import ratelimit, registration, registration_tokens
 from .auth import interactive, rate_rule
-from .http import CLIENT_PREFIX, client_ip, config, load_args, load_body
+from .http import CLIENT_PREFIX, client_ip, config, json_body, load_args, load_body
 
 bp = Blueprint("register", __name__, url_prefix=CLIENT_PREFIX)
 
@@ -18,17 +18,31 @@ def register():
     cfg = config()
     args = load_args(RegisterArgs())
     if args["kind"] == "guest":
-        raise errors.GuestAccessForbidden("Guest access is not supported by this server")
+        return register_guest()
     if not cfg.registration["enabled"]:
         raise errors.Forbidden("Registration is disabled on this server")
     ratelimit.check("register_ip", client_ip(), rate_rule("register_per_ip"))
     body, passed = interactive(
         RegisterBody(), registration.flows(cfg.registration["require_token"]), requester=None,
-        secret_fields=("password",),
+        secret_fields=("password", "guest_access_token"),
         precheck=lambda checked: registration.precheck(checked, cfg.server_name))
     return jsonify(registration.register(body, passed, server_name=cfg.server_name,
                                          token_lifetime_ms=cfg.access_token_lifetime_ms,
                                          ip=client_ip()))
+
+
+def register_guest():
+    """POST /register?kind=guest (spec: Guest Access), when ``registration.allow_guests``."""
+    cfg = config()
+    if not cfg.registration["allow_guests"]:
+        raise errors.GuestAccessForbidden("Guest access is disabled on this server")
+    ratelimit.check("guest_register_ip", client_ip(), rate_rule("guest_register_per_ip"))
+    body = load_body(GuestRegisterBody(), json_body(allow_empty=True))
+    return jsonify(registration.register_guest(body, server_name=cfg.server_name,
+                                               token_lifetime_ms=cfg.access_token_lifetime_ms,
+                                               idle_expiry_ms=cfg.registration[
+                                                   "guest_idle_expiry_ms"],
+                                               ip=client_ip()))
 
 
 @bp.get("/v3/register/available")

@@ -12,6 +12,8 @@ class User(BaseModel):
     deactivated = peewee.BooleanField(default=False)
     locked = peewee.BooleanField(default=False)
     suspended = peewee.BooleanField(default=False)
+    # Registered with kind=guest (spec: Guest Access) and not upgraded since.
+    is_guest = peewee.BooleanField(default=False, index=True)
     displayname = peewee.TextField(null=True)
     avatar_url = peewee.TextField(null=True)
     created_ts = peewee.BigIntegerField()

@@ -21,7 +21,7 @@ from .. import errors, identifiers
 from ..db import write_transaction
 from ..models.rooms import CurrentState, ForgottenRoom, Room
 from ..models.users import User
-from . import account_data, aliases, power_levels
+from . import account_data, aliases, guest_access, power_levels
 from .event_content import InviteBlocked, invites_blocked
 from .events import MEMBER, RoomAppender, Sent
 from .profile import member_profile
@@ -88,6 +88,7 @@ def _append_join(room: RoomAppender, user_id: str, content: dict) -> Sent:
     """The one way a join is appended: a restricted room's authorisation is computed here,
     never taken from the client."""
     content = {k: v for k, v in content.items() if k != AUTHORISING_USER}
+    guest_access.check_may_join(room, user_id)
     before = room.membership(user_id)
     if before not in ("join", "invite"):
         authoriser = _restricted_join_authoriser(room, user_id)

@@ -6,7 +6,7 @@ import secrets
 import string
 
 from .. import db, errors
-from . import accounts, auth, devices, registration_tokens, uia
+from . import accounts, auth, devices, guest_expiry, registration_tokens, uia
 from .passwords import hash_password, verify_password
 
 _GENERATED_ALPHABET = string.ascii_lowercase + string.digits
@@ -19,8 +19,11 @@ def flows(require_token: bool) -> list[list[str]]:
 
 
 def precheck(body: dict, server_name: str) -> None:
-    """What the spec asks to be refused before user-interactive auth: a bad or taken username."""
-    if body.get("username") is not None:
+    """What the spec asks to be refused before user-interactive auth: a bad or taken username
+    (a guest upgrading takes its own, see ``_upgraded_guest``)."""
+    if body.get("guest_access_token") is not None:
+        _upgraded_guest(body, server_name)
+    elif body.get("username") is not None:
         accounts.check_available(accounts.user_id_for_username(body["username"], server_name))
     if body.get("password") is not None:
         accounts.validate_password(body["password"])
@@ -28,9 +31,22 @@ def precheck(body: dict, server_name: str) -> None:
         devices.validate_device_id(body["device_id"])
 
 
-def _generated_user_id(server_name: str) -> str:
+def _upgraded_guest(body: dict, server_name: str) -> str:
+    """The guest account a registration with ``guest_access_token`` upgrades (spec: Guest
+    Access): the token must be a guest's, and ``username`` that guest's localpart."""
+    guest = auth.token_owner(body["guest_access_token"])
+    if body.get("username") is None:
+        raise errors.MissingParam("Upgrading a guest account needs its username")
+    user_id = accounts.user_id_for_username(body["username"], server_name)
+    if guest is None or not guest.is_guest or guest.user_id != user_id:
+        raise errors.Forbidden(
+            "Cannot register a taken user ID without valid guest credentials for that user")
+    return user_id
+
+
+def _generated_user_id(server_name: str, prefix: str = "u") -> str:
     while True:
-        localpart = "u" + "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(11))
+        localpart = prefix + "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(11))
         user_id = accounts.validate_localpart(localpart, server_name)
         if not accounts.user_exists(user_id):
             return user_id
@@ -57,7 +73,13 @@ def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifet
         user_id = _generated_user_id(server_name)
 
     with db.write_transaction():
-        accounts.create_user(user_id, None, password_hash=password_hash)
+        if body.get("guest_access_token") is not None:
+            # Same user ID, rooms and history: the account just stops being a guest's.
+            user_id = _upgraded_guest(body, server_name)
+            if not accounts.upgrade_guest(user_id, password_hash):
+                raise errors.Forbidden("This guest account was upgraded or deactivated already")
+        else:
+            accounts.create_user(user_id, None, password_hash=password_hash)
         token = passed.stage_results.get(uia.REGISTRATION_TOKEN, {}).get("token")
         if token is not None:
             registration_tokens.complete(token)
@@ -90,6 +112,20 @@ def _logged_in(user_id: str, body: dict, *, server_name: str, token_lifetime_ms:
                                lifetime_ms=token_lifetime_ms)
     return {"user_id": user_id, "device_id": device_id, "home_server": server_name,
             **issued.to_dict()}
+
+
+def register_guest(body: dict, *, server_name: str, token_lifetime_ms: int,
+                   idle_expiry_ms: int | None, ip: str | None = None) -> dict:
+    """POST /register?kind=guest (spec: Guest Access): a new guest account with a device and
+    its access token; no password, no user-interactive auth. The server picks the device ID
+    (as Synapse: a guest has nowhere to keep one of its own)."""
+    user_id = _generated_user_id(server_name, prefix="guest-")
+    with db.write_transaction():
+        accounts.create_user(user_id, None, guest=True)
+        response = _logged_in(user_id, {**body, "device_id": None}, server_name=server_name,
+                              token_lifetime_ms=token_lifetime_ms, ip=ip)
+    guest_expiry.ensure_running(idle_expiry_ms)
+    return response
 
 
 def username_available(username: str, server_name: str) -> dict:

@@ -74,7 +74,8 @@ def search(requester_id: str, search_term: str, limit: int) -> dict:
     if not words:
         return {"results": [], "limited": False}
     query = (User.select(User.user_id, User.displayname, User.avatar_url)
-             .where(~User.deactivated & _visible(requester_id, User.user_id)))
+             # Guests are never listed (as Synapse): they are passers-by, not people to find.
+             .where(~User.deactivated & ~User.is_guest & _visible(requester_id, User.user_id)))
     for word in words:
         query = query.where(_contains(User.user_id, word) | _contains(User.displayname, word))
     rows = list(query.order_by(User.user_id).limit(MAX_CANDIDATES).tuples())

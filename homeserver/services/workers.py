@@ -5,7 +5,7 @@ work (a pusher set, a typing notice, a deactivation with rooms left to leave).""
 
 from __future__ import annotations
 
-from . import deactivation, ephemeral_expiry, push_sender
+from . import deactivation, ephemeral_expiry, guest_expiry, push_sender
 from .background import stop_all
 
 __all__ = ["start_if_work", "stop_all"]
@@ -18,3 +18,5 @@ def start_if_work(config) -> None:
     ephemeral_expiry.start_if_work()
     # Rooms a deactivated account had still to leave when a process stopped: leave them.
     deactivation.start_sweep_if_work()
+    # Guest accounts left idle expire.
+    guest_expiry.start_if_work(config.registration)
