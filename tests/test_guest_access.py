@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from homeserver.api.guest_access import GUEST_ENDPOINTS
+from homeserver.services import guest_expiry
 from rooms_support import V3, create_room, error, ok, put_state, put_state_ok, q, send, send_ok
 from test_error_responses import routed_requests, rule_path
 from user_handle import UserHandle
@@ -234,3 +235,50 @@ def test_guest_registration_is_rate_limited_per_address_apart_from_real_ones(mak
     # Real registrations from the same address still have their own allowance.
     ok(client.post(f"{V3}/register", json={"username": "real", "password": "a fine password",
                                             "auth": {"type": "m.login.dummy"}}))
+
+
+HOUR_MS = 3_600_000
+
+
+def test_idle_guests_expire_with_their_devices(make_app, clock):
+    client = make_app(registration={"enabled": True, "allow_guests": True,
+                                    "guest_idle_expiry_ms": HOUR_MS}).test_client()
+    data = ok(client.post(f"{V3}/register", json={
+        "username": "alice", "password": "alice's password", "auth": {"type": "m.login.dummy"}}))
+    alice = UserHandle(client, data["user_id"], data["access_token"], data["device_id"], None)
+    room = guest_room(alice)
+    idle, active = register_guest(client), register_guest(client)
+    for visitor in (idle, active):
+        ok(visitor.post(f"{V3}/rooms/{q(room)}/join", json={}))
+    # The registration started the sweep in this process.
+    assert guest_expiry.background.alive(guest_expiry._thread)
+
+    clock.advance(HOUR_MS // 2)
+    ok(active.get(f"{V3}/account/whoami"))  # seen half-way: not idle for an hour yet
+    clock.advance(HOUR_MS // 2 + 1000)
+    assert guest_expiry.expire_idle(HOUR_MS) == [idle.user_id]  # what each sweep runs
+
+    error(idle.get(f"{V3}/account/whoami"), 401, "M_UNKNOWN_TOKEN")
+    assert membership(alice, room, idle.user_id) == "leave"
+    assert membership(alice, room, active.user_id) == "join"
+    assert ok(active.get(f"{V3}/account/whoami"))["user_id"] == active.user_id
+    # An expired guest's ID is not handed out again, nor can it be upgraded.
+    localpart = idle.user_id[1:].split(":")[0]
+    error(client.post(f"{V3}/register", json={
+        "username": localpart, "password": "a long new password",
+        "guest_access_token": idle.access_token, "auth": {"type": "m.login.dummy"}}),
+        403, "M_FORBIDDEN")
+    assert guest_expiry.expire_idle(HOUR_MS) == []
+
+
+def test_upgraded_accounts_never_expire_as_guests(make_app, clock):
+    client = make_app(registration={"enabled": True, "allow_guests": True,
+                                    "guest_idle_expiry_ms": HOUR_MS}).test_client()
+    guest = register_guest(client)
+    localpart = guest.user_id[1:].split(":")[0]
+    ok(client.post(f"{V3}/register", json={
+        "username": localpart, "password": "a long new password",
+        "guest_access_token": guest.access_token, "auth": {"type": "m.login.dummy"}}))
+    clock.advance(2 * HOUR_MS)
+    assert guest_expiry.expire_idle(HOUR_MS) == []
+    assert ok(guest.get(f"{V3}/account/whoami"))["is_guest"] is False
