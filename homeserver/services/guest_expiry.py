@@ -16,9 +16,8 @@ import threading
 from peewee import fn
 
 from .. import db
-from ..db import database
 from ..models.users import Device, User
-from . import background, deactivation
+from . import background, deactivation, notifier
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +85,4 @@ def _run(stop: threading.Event, idle_ms: int) -> None:
         except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
             failures.failed(exc, stop)
         finally:
-            conn = database.obj
-            if conn is not None and not conn.is_closed() and not conn.in_transaction():
-                conn.close()
+            notifier.release_connection()

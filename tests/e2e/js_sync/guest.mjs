@@ -6,19 +6,7 @@
 // Usage: node guest.mjs BASE_URL GUEST_ROOM READABLE_ROOM; the last line printed is one JSON
 // object with what it saw.
 
-// matrix-js-sdk 43 targets Node 22; Node 20 lacks only this.
-if (!Promise.withResolvers) {
-  Promise.withResolvers = function withResolvers() {
-    let resolve, reject;
-    const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
-    return { promise, resolve, reject };
-  };
-}
-const sdk = await import("matrix-js-sdk");
-const { logger } = await import("matrix-js-sdk/lib/logger.js");
-logger.setLevel("error");
-for (const name of ["log", "info", "debug"]) console[name] = () => {};
-const print = (line) => process.stdout.write(line + "\n");
+const { sdk, print } = await import("./sdk.mjs");
 
 const [base, guestRoomId, readableRoomId] = process.argv.slice(2);
 const WAIT_MS = 10000;
