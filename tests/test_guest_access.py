@@ -282,3 +282,30 @@ def test_upgraded_accounts_never_expire_as_guests(make_app, clock):
     clock.advance(2 * HOUR_MS)
     assert guest_expiry.expire_idle(HOUR_MS) == []
     assert ok(guest.get(f"{V3}/account/whoami"))["is_guest"] is False
+
+
+@pytest.mark.parametrize("visibility, readable", [("world_readable", True), ("shared", False),
+                                                  ("invited", False), ("joined", False)])
+def test_history_visibility_applies_to_guests_who_have_not_joined(alice, guest, visibility,
+                                                                   readable):
+    room = guest_room(alice)
+    put_state_ok(alice, room, "m.room.history_visibility", {"history_visibility": visibility})
+    event_id = send_ok(alice, room, "before the guest came")
+    reads = {
+        "messages": guest.get(f"{V3}/rooms/{q(room)}/messages?dir=b"),
+        "context": guest.get(f"{V3}/rooms/{q(room)}/context/{q(event_id)}"),
+        "event": guest.get(f"{V3}/rooms/{q(room)}/event/{q(event_id)}"),
+        "state": guest.get(f"{V3}/rooms/{q(room)}/state"),
+        "initialSync": guest.get(f"{V3}/rooms/{q(room)}/initialSync"),
+        "relations": guest.get(f"/_matrix/client/v1/rooms/{q(room)}/relations/{q(event_id)}"),
+    }
+    if readable:
+        assert {name: r.status_code for name, r in reads.items()} == dict.fromkeys(reads, 200)
+        assert event_id in [e["event_id"] for e in reads["messages"].get_json()["chunk"]]
+        assert reads["event"].get_json()["content"]["body"] == "before the guest came"
+    else:
+        for name, response in reads.items():
+            assert response.status_code in (403, 404), (name, response.get_json())
+            assert response.get_json()["errcode"] in ("M_FORBIDDEN", "M_NOT_FOUND"), name
+    # Reading never made the guest a member.
+    assert membership(alice, room, guest.user_id) is None

@@ -2,8 +2,8 @@
 authenticated endpoint answers a guest 403 M_GUEST_ACCESS_FORBIDDEN. ``require_auth`` (http.py)
 asks ``check`` for every guest request: this list is the one place the rule lives.
 
-The spec's list, plus what Synapse also opens to guests and a guest's client needs to take part
-in a room it joined: typing, receipts and read markers, filters, account data, key changes,
+The spec's list, plus what Synapse also opens to guests and a guest's client needs to read and
+take part in a room it joined: relations, threads, space hierarchies, joined members, typing, receipts and read markers, filters, account data, key changes,
 TURN credentials, the public room directory and alias lookups, room summaries, logout, capabilities. Endpoints
 without authentication (login, register, versions, profiles, the deprecated media downloads)
 are open to everyone and never reach this check. (No blueprint here.)
@@ -69,6 +69,11 @@ GUEST_ENDPOINTS: dict[str, Rule] = {
     "keys.query_keys": _always,
     "keys.claim_keys": _always,
     "keys.key_changes": _always,
+    # Reading rooms further (Synapse opens these to guests too; history visibility applies).
+    "relations.get_relating_events": _always,
+    "threads.get_thread_roots": _always,
+    "hierarchy.get_space_hierarchy": _always,
+    "rooms.get_joined_members": _always,
     # Taking part in a room (Synapse opens these to guests too).
     "typing.set_typing": _always,
     "receipts.post_receipt": _always,
