@@ -309,3 +309,12 @@ def test_history_visibility_applies_to_guests_who_have_not_joined(alice, guest, 
             assert response.get_json()["errcode"] in ("M_FORBIDDEN", "M_NOT_FOUND"), name
     # Reading never made the guest a member.
     assert membership(alice, room, guest.user_id) is None
+
+
+def test_guest_names_are_reserved_for_guests(client):
+    """Nobody registers a name that passes for a guest's (or that a guest is given next)."""
+    error(client.post(f"{V3}/register", json={
+        "username": "guest-admin00000", "password": "a long new password",
+        "auth": {"type": "m.login.dummy"}}), 400, "M_INVALID_USERNAME")
+    error(client.get(f"{V3}/register/available?username=guest-admin00000"),
+          400, "M_INVALID_USERNAME")

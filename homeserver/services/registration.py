@@ -24,11 +24,25 @@ def precheck(body: dict, server_name: str) -> None:
     if body.get("guest_access_token") is not None:
         _upgraded_guest(body, server_name)
     elif body.get("username") is not None:
-        accounts.check_available(accounts.user_id_for_username(body["username"], server_name))
+        accounts.check_available(_chosen_user_id(body["username"], server_name))
     if body.get("password") is not None:
         accounts.validate_password(body["password"])
     if body.get("device_id") is not None:
         devices.validate_device_id(body["device_id"])
+
+
+# Guest accounts are named GUEST_PREFIX + random characters; nobody else may take such a name
+# (as Synapse reserves numeric user IDs for guests), so no one passes for a guest or takes a
+# name a guest is given next.
+GUEST_PREFIX = "guest-"
+
+
+def _chosen_user_id(username: str, server_name: str) -> str:
+    user_id = accounts.user_id_for_username(username, server_name)
+    if user_id[1:].startswith(GUEST_PREFIX):
+        raise errors.InvalidUsername(f"User IDs starting with '{GUEST_PREFIX}' are reserved "
+                                     "for guest accounts")
+    return user_id
 
 
 def _upgraded_guest(body: dict, server_name: str) -> str:
@@ -67,18 +81,16 @@ def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifet
                                  token_lifetime_ms=token_lifetime_ms, ip=ip)
     precheck(body, server_name)
     password_hash = hash_password(password)
-    if body.get("username") is not None:
-        user_id = accounts.user_id_for_username(body["username"], server_name)
-    else:
-        user_id = _generated_user_id(server_name)
-
+    upgrading = body.get("guest_access_token") is not None
     with db.write_transaction():
-        if body.get("guest_access_token") is not None:
+        if upgrading:
             # Same user ID, rooms and history: the account just stops being a guest's.
             user_id = _upgraded_guest(body, server_name)
             if not accounts.upgrade_guest(user_id, password_hash):
                 raise errors.Forbidden("This guest account was upgraded or deactivated already")
         else:
+            user_id = (_chosen_user_id(body["username"], server_name)
+                       if body.get("username") is not None else _generated_user_id(server_name))
             accounts.create_user(user_id, None, password_hash=password_hash)
         token = passed.stage_results.get(uia.REGISTRATION_TOKEN, {}).get("token")
         if token is not None:
@@ -119,7 +131,7 @@ def register_guest(body: dict, *, server_name: str, token_lifetime_ms: int,
     """POST /register?kind=guest (spec: Guest Access): a new guest account with a device and
     its access token; no password, no user-interactive auth. The server picks the device ID
     (as Synapse: a guest has nowhere to keep one of its own)."""
-    user_id = _generated_user_id(server_name, prefix="guest-")
+    user_id = _generated_user_id(server_name, prefix=GUEST_PREFIX)
     with db.write_transaction():
         accounts.create_user(user_id, None, guest=True)
         response = _logged_in(user_id, {**body, "device_id": None}, server_name=server_name,
@@ -129,5 +141,5 @@ def register_guest(body: dict, *, server_name: str, token_lifetime_ms: int,
 
 
 def username_available(username: str, server_name: str) -> dict:
-    accounts.check_available(accounts.user_id_for_username(username, server_name))
+    accounts.check_available(_chosen_user_id(username, server_name))
     return {"available": True}
