@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from homeserver.api.guest_access import GUEST_ENDPOINTS
-from homeserver.services import guest_expiry
+from homeserver.services.accounts import guest_expiry
 from rooms_support import V3, create_room, error, ok, put_state, put_state_ok, q, send, send_ok
 from test_error_responses import routed_requests, rule_path
 from user_handle import UserHandle

@@ -4,7 +4,9 @@ PUT /redact/{eventId}/{txnId}."""
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import RedactSchema
-from ..services import events, guest_access, membership, moderation, txn_ids
+from ..services import txn_ids
+from ..services.accounts import moderation
+from ..services.rooms import events, guest_access, membership
 from .http import CLIENT_PREFIX, json_body, load_body, require_auth
 from .rooms import rate_limit_messages, refuse_suspended
 

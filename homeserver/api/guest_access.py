@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from .. import errors
-from ..services.auth import Requester
+from ..services.accounts.access_tokens import Requester
 
 Rule = Callable[[Mapping[str, str], Requester], bool]
 

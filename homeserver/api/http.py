@@ -8,7 +8,8 @@ from flask import current_app, g, request
 from marshmallow import Schema, ValidationError
 
 from .. import errors
-from ..services import auth, json_input
+from ..services import json_input
+from ..services.accounts import access_tokens
 from . import guest_access
 
 CLIENT_PREFIX = "/_matrix/client"
@@ -104,7 +105,7 @@ def client_ip() -> str | None:
     return request.remote_addr
 
 
-def require_auth(*, allow_locked: bool = False) -> auth.Requester:
+def require_auth(*, allow_locked: bool = False) -> access_tokens.Requester:
     """The requester for this request; M_MISSING_TOKEN / M_UNKNOWN_TOKEN otherwise, and
     M_GUEST_ACCESS_FORBIDDEN for a guest at an endpoint not open to guests (guest_access.py).
 
@@ -116,14 +117,14 @@ def require_auth(*, allow_locked: bool = False) -> auth.Requester:
     token = access_token_from_request()
     if token is None:
         raise errors.MissingToken()
-    requester = auth.authenticate(token, client_ip(), allow_locked=allow_locked,
-                                  user_agent=request.headers.get("User-Agent"))
+    requester = access_tokens.authenticate(token, client_ip(), allow_locked=allow_locked,
+                                           user_agent=request.headers.get("User-Agent"))
     guest_access.check(request.endpoint, request.view_args, requester)
     g.requester = requester
     return requester
 
 
-def optional_auth() -> auth.Requester | None:
+def optional_auth() -> access_tokens.Requester | None:
     """The requester when a token is given (a bad token still fails), else None."""
     if access_token_from_request() is None:
         return None

@@ -1,0 +1,146 @@
+"""Account registration (POST /register after its user-interactive auth has passed)."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from ... import db, errors
+from . import accounts, access_tokens, devices, guest_expiry, registration_tokens, uia
+from .passwords import hash_password, verify_password
+
+_GENERATED_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def flows(require_token: bool) -> list[list[str]]:
+    if require_token:
+        return [[uia.REGISTRATION_TOKEN]]
+    return [[uia.DUMMY]]
+
+
+def precheck(body: dict, server_name: str) -> None:
+    """What the spec asks to be refused before user-interactive auth: a bad or taken username
+    (a guest upgrading takes its own, see ``_upgraded_guest``)."""
+    if body.get("guest_access_token") is not None:
+        _upgraded_guest(body, server_name)
+    elif body.get("username") is not None:
+        accounts.check_available(_chosen_user_id(body["username"], server_name))
+    if body.get("password") is not None:
+        accounts.validate_password(body["password"])
+    if body.get("device_id") is not None:
+        devices.validate_device_id(body["device_id"])
+
+
+# Guest accounts are named GUEST_PREFIX + random characters; nobody else may take such a name
+# (as Synapse reserves numeric user IDs for guests), so no one passes for a guest or takes a
+# name a guest is given next.
+GUEST_PREFIX = "guest-"
+
+
+def _chosen_user_id(username: str, server_name: str) -> str:
+    user_id = accounts.user_id_for_username(username, server_name)
+    if user_id[1:].startswith(GUEST_PREFIX):
+        raise errors.InvalidUsername(f"User IDs starting with '{GUEST_PREFIX}' are reserved "
+                                     "for guest accounts")
+    return user_id
+
+
+def _upgraded_guest(body: dict, server_name: str) -> str:
+    """The guest account a registration with ``guest_access_token`` upgrades (spec: Guest
+    Access): the token must be a guest's, and ``username`` that guest's localpart."""
+    guest = access_tokens.token_owner(body["guest_access_token"])
+    if body.get("username") is None:
+        raise errors.MissingParam("Upgrading a guest account needs its username")
+    user_id = accounts.user_id_for_username(body["username"], server_name)
+    if guest is None or not guest.is_guest or guest.user_id != user_id:
+        raise errors.Forbidden(
+            "Cannot register a taken user ID without valid guest credentials for that user")
+    return user_id
+
+
+def _generated_user_id(server_name: str, prefix: str = "u") -> str:
+    while True:
+        localpart = prefix + "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(11))
+        user_id = accounts.validate_localpart(localpart, server_name)
+        if not accounts.user_exists(user_id):
+            return user_id
+
+
+def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifetime_ms: int,
+             ip: str | None = None) -> dict:
+    """Create the account (and, unless ``inhibit_login``, a device and its tokens).
+
+    The password is hashed only here, once the flow is complete. A retry of a completed
+    registration answers for the account it created (with the password: a login again).
+    """
+    password = body.get("password")
+    if password is None:
+        raise errors.MissingParam("Missing parameter: password")
+    if passed.replayed:
+        return _registered_again(body, passed, server_name=server_name,
+                                 token_lifetime_ms=token_lifetime_ms, ip=ip)
+    precheck(body, server_name)
+    password_hash = hash_password(password)
+    upgrading = body.get("guest_access_token") is not None
+    with db.write_transaction():
+        if upgrading:
+            # Same user ID, rooms and history: the account just stops being a guest's.
+            user_id = _upgraded_guest(body, server_name)
+            if not accounts.upgrade_guest(user_id, password_hash):
+                raise errors.Forbidden("This guest account was upgraded or deactivated already")
+        else:
+            user_id = (_chosen_user_id(body["username"], server_name)
+                       if body.get("username") is not None else _generated_user_id(server_name))
+            accounts.create_user(user_id, None, password_hash=password_hash)
+        token = passed.stage_results.get(uia.REGISTRATION_TOKEN, {}).get("token")
+        if token is not None:
+            registration_tokens.complete(token)
+        uia.finish(passed.session_id, {"user_id": user_id})
+        return _logged_in(user_id, body, server_name=server_name,
+                          token_lifetime_ms=token_lifetime_ms, ip=ip)
+
+
+def _registered_again(body: dict, passed: uia.UiaPassed, *, server_name: str,
+                      token_lifetime_ms: int, ip: str | None) -> dict:
+    user_id = passed.outcome.get("user_id")
+    user = accounts.get_user(user_id) if user_id else None
+    if user is None or user.deactivated:
+        raise errors.UserDeactivated()
+    if not verify_password(user.password_hash, body["password"]):
+        raise errors.Forbidden("This authentication session registered an account already")
+    with db.write_transaction():
+        return _logged_in(user_id, body, server_name=server_name,
+                          token_lifetime_ms=token_lifetime_ms, ip=ip)
+
+
+def _logged_in(user_id: str, body: dict, *, server_name: str, token_lifetime_ms: int,
+               ip: str | None) -> dict:
+    """The registration response; call in a write transaction."""
+    if body.get("inhibit_login"):
+        return {"user_id": user_id, "home_server": server_name}
+    device_id = body.get("device_id") or devices.new_device_id(user_id)
+    devices.ensure_device(user_id, device_id, body.get("initial_device_display_name"), ip)
+    issued = access_tokens.issue_tokens(
+        user_id, device_id, with_refresh=bool(body.get("refresh_token")),
+        lifetime_ms=token_lifetime_ms)
+    return {"user_id": user_id, "device_id": device_id, "home_server": server_name,
+            **issued.to_dict()}
+
+
+def register_guest(body: dict, *, server_name: str, token_lifetime_ms: int,
+                   idle_expiry_ms: int | None, ip: str | None = None) -> dict:
+    """POST /register?kind=guest (spec: Guest Access): a new guest account with a device and
+    its access token; no password, no user-interactive auth. The server picks the device ID
+    (as Synapse: a guest has nowhere to keep one of its own)."""
+    user_id = _generated_user_id(server_name, prefix=GUEST_PREFIX)
+    with db.write_transaction():
+        accounts.create_user(user_id, None, guest=True)
+        response = _logged_in(user_id, {**body, "device_id": None}, server_name=server_name,
+                              token_lifetime_ms=token_lifetime_ms, ip=ip)
+    guest_expiry.ensure_running(idle_expiry_ms)
+    return response
+
+
+def username_available(username: str, server_name: str) -> dict:
+    accounts.check_available(_chosen_user_id(username, server_name))
+    return {"available": True}
