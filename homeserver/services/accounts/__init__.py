@@ -1,4 +1,4 @@
 """Accounts and who a request is: registration (and its tokens), login, access
-tokens, passwords, user-interactive auth, devices, deactivation and erasure,
+tokens, passwords, user-interactive auth, devices, deactivation (idle guests' too) and erasure,
 OpenID tokens, suspension, server administration and content reports.
 """

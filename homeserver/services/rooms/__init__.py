@@ -1,4 +1,5 @@
 """The room graph: the one event writer (``events``, ``event_store``), the room-version
 event formats, the authorization rules, power levels, room state, and the writes that
-shape a room: creation, upgrades, membership, aliases and the published directory.
+shape a room: creation, upgrades, membership (and which guests may join), aliases and the
+published directory.
 """
