@@ -4,6 +4,8 @@ can_join, guests kicked when it stops being, and guests kept out of the user dir
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from homeserver.api.guest_access import GUEST_ENDPOINTS
@@ -318,3 +320,26 @@ def test_guest_names_are_reserved_for_guests(client):
         "auth": {"type": "m.login.dummy"}}), 400, "M_INVALID_USERNAME")
     error(client.get(f"{V3}/register/available?username=guest-admin00000"),
           400, "M_INVALID_USERNAME")
+
+
+def test_a_waiting_guest_sync_wakes_with_the_kick(app, alice, guest):
+    room = guest_room(alice)
+    ok(guest.post(f"{V3}/rooms/{q(room)}/join", json={}))
+    since = ok(guest.get(f"{V3}/sync?timeout=0"))["next_batch"]
+    result = {}
+    started = threading.Event()
+
+    def poll():
+        started.set()
+        result["response"] = app.test_client().get(f"{V3}/sync?timeout=60000&since={since}",
+                                                   headers=guest.headers)
+
+    waiter = threading.Thread(target=poll, daemon=True)
+    waiter.start()
+    started.wait(10)
+    put_state_ok(alice, room, "m.room.guest_access", {"guest_access": "forbidden"})
+    waiter.join(120)
+    assert not waiter.is_alive()
+    left = ok(result["response"])["rooms"]["leave"][room]
+    assert any(e["type"] == "m.room.member" and e["state_key"] == guest.user_id
+               and e["content"]["membership"] == "leave" for e in left["timeline"]["events"])
