@@ -39,6 +39,11 @@ class GuestRegisterBody(BodySchema):
     refresh_token = _optional_bool()
 
 
+class AppServiceRegisterBody(RegisterBody):
+    """POST /register by an application service: ``type`` is m.login.application_service."""
+    type = StrictString(required=True)
+
+
 class UsernameArgs(QuerySchema):
     username = fields.String(required=True)
 

@@ -29,6 +29,14 @@ class Requester:
     is_suspended: bool = False
     # A guest account (spec: Guest Access): api/guest_access.py lists what it may call.
     is_guest: bool = False
+    # The application service (appservice.registrations.AppService) whose as_token made
+    # this request, or None for a user's own access token.
+    app_service: object | None = None
+
+    @property
+    def rate_limited(self) -> bool:
+        """Whether rate limits apply (a service registered with rate_limited: false is free)."""
+        return self.app_service is None or self.app_service.rate_limited
 
 
 @dataclass(frozen=True)

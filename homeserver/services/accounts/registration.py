@@ -6,6 +6,7 @@ import secrets
 import string
 
 from ... import db, errors
+from ..appservice.registrations import Registry
 from ..push import pushers
 from . import accounts, access_tokens, devices, guest_expiry, registration_tokens, threepids, uia
 from .passwords import hash_password, verify_password
@@ -25,13 +26,14 @@ def flows(require_token: bool, *, email: bool = False,
     return [plain, with_email] if email else [plain]
 
 
-def precheck(body: dict, server_name: str) -> None:
-    """What the spec asks to be refused before user-interactive auth: a bad or taken username
-    (a guest upgrading takes its own, see ``_upgraded_guest``)."""
+def precheck(body: dict, server_name: str, registry: Registry) -> None:
+    """What the spec asks to be refused before user-interactive auth: a bad or taken username,
+    or one an application service reserves (M_EXCLUSIVE); a guest upgrading takes its own
+    (see ``_upgraded_guest``)."""
     if body.get("guest_access_token") is not None:
         _upgraded_guest(body, server_name)
     elif body.get("username") is not None:
-        accounts.check_available(_chosen_user_id(body["username"], server_name))
+        accounts.check_available(_chosen_user_id(body["username"], server_name, registry))
     if body.get("password") is not None:
         accounts.validate_password(body["password"])
     if body.get("device_id") is not None:
@@ -44,11 +46,14 @@ def precheck(body: dict, server_name: str) -> None:
 GUEST_PREFIX = "guest-"
 
 
-def _chosen_user_id(username: str, server_name: str) -> str:
+def _chosen_user_id(username: str, server_name: str, registry: Registry) -> str:
+    """The user ID a username asks for, unless reserved: for guests, or by an application
+    service (M_EXCLUSIVE)."""
     user_id = accounts.user_id_for_username(username, server_name)
     if user_id[1:].startswith(GUEST_PREFIX):
         raise errors.InvalidUsername(f"User IDs starting with '{GUEST_PREFIX}' are reserved "
                                      "for guest accounts")
+    registry.check_not_reserved(user_id)
     return user_id
 
 
@@ -74,7 +79,7 @@ def _generated_user_id(server_name: str, prefix: str = "u") -> str:
 
 
 def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifetime_ms: int,
-             ip: str | None = None, email_pusher: bool = False) -> dict:
+             registry: Registry, ip: str | None = None, email_pusher: bool = False) -> dict:
     """Create the account (and, unless ``inhibit_login``, a device and its tokens).
 
     The password is hashed only here, once the flow is complete. ``email_pusher``: an address
@@ -87,7 +92,7 @@ def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifet
     if passed.replayed:
         return _registered_again(body, passed, server_name=server_name,
                                  token_lifetime_ms=token_lifetime_ms, ip=ip)
-    precheck(body, server_name)
+    precheck(body, server_name, registry)
     password_hash = hash_password(password)
     upgrading = body.get("guest_access_token") is not None
     with db.write_transaction():
@@ -97,7 +102,7 @@ def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifet
             if not accounts.upgrade_guest(user_id, password_hash):
                 raise errors.Forbidden("This guest account was upgraded or deactivated already")
         else:
-            user_id = (_chosen_user_id(body["username"], server_name)
+            user_id = (_chosen_user_id(body["username"], server_name, registry)
                        if body.get("username") is not None else _generated_user_id(server_name))
             accounts.create_user(user_id, None, password_hash=password_hash)
         email = passed.stage_results.get(uia.EMAIL_IDENTITY)
@@ -109,7 +114,7 @@ def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifet
         if token is not None:
             registration_tokens.complete(token)
         uia.finish(passed.session_id, {"user_id": user_id})
-        return _logged_in(user_id, body, server_name=server_name,
+        return logged_in(user_id, body, server_name=server_name,
                           token_lifetime_ms=token_lifetime_ms, ip=ip)
 
 
@@ -122,11 +127,11 @@ def _registered_again(body: dict, passed: uia.UiaPassed, *, server_name: str,
     if not verify_password(user.password_hash, body["password"]):
         raise errors.Forbidden("This authentication session registered an account already")
     with db.write_transaction():
-        return _logged_in(user_id, body, server_name=server_name,
+        return logged_in(user_id, body, server_name=server_name,
                           token_lifetime_ms=token_lifetime_ms, ip=ip)
 
 
-def _logged_in(user_id: str, body: dict, *, server_name: str, token_lifetime_ms: int,
+def logged_in(user_id: str, body: dict, *, server_name: str, token_lifetime_ms: int,
                ip: str | None) -> dict:
     """The registration response; call in a write transaction."""
     if body.get("inhibit_login"):
@@ -148,12 +153,12 @@ def register_guest(body: dict, *, server_name: str, token_lifetime_ms: int,
     user_id = _generated_user_id(server_name, prefix=GUEST_PREFIX)
     with db.write_transaction():
         accounts.create_user(user_id, None, guest=True)
-        response = _logged_in(user_id, {**body, "device_id": None}, server_name=server_name,
-                              token_lifetime_ms=token_lifetime_ms, ip=ip)
+        response = logged_in(user_id, {**body, "device_id": None}, server_name=server_name,
+                             token_lifetime_ms=token_lifetime_ms, ip=ip)
     guest_expiry.ensure_running(idle_expiry_ms)
     return response
 
 
-def username_available(username: str, server_name: str) -> dict:
-    accounts.check_available(_chosen_user_id(username, server_name))
+def username_available(username: str, server_name: str, registry: Registry) -> dict:
+    accounts.check_available(_chosen_user_id(username, server_name, registry))
     return {"available": True}
