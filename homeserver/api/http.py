@@ -117,6 +117,14 @@ def require_auth() -> auth.Requester:
     return requester
 
 
+def require_server_admin() -> auth.Requester:
+    """The requester, who must be a server admin (403 M_FORBIDDEN before anything is read)."""
+    requester = require_auth()
+    if not requester.is_admin:
+        raise errors.Forbidden("You are not a server admin")
+    return requester
+
+
 def optional_auth() -> auth.Requester | None:
     """The requester when a token is given (a bad token still fails), else None."""
     if access_token_from_request() is None:

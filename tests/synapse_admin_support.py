@@ -1,0 +1,28 @@
+"""Helpers of the Synapse admin API tests: the path prefix, an admin account, and the key sets
+of Synapse's documented responses (docs/admin_api/*.md) that the answers are compared with."""
+
+from homeserver.models.users import User
+from rooms_support import q  # noqa: F401  (re-exported for the tests)
+
+SYNAPSE = "/_synapse/admin"
+
+# GET /v2/users entries and GET /v2/users/{userId} (user_admin_api.md).
+USER_LIST_ENTRY = {"name", "is_guest", "admin", "user_type", "deactivated", "erased",
+                   "shadow_banned", "displayname", "avatar_url", "creation_ts", "approved",
+                   "locked", "suspended", "last_seen_ts"}
+USER_DETAILS = USER_LIST_ENTRY | {"threepids", "external_ids", "appservice_id",
+                                  "consent_server_notice_sent", "consent_version",
+                                  "consent_ts"}
+DEVICE = {"device_id", "display_name", "last_seen_ip", "last_seen_ts", "last_seen_user_agent",
+          "user_id", "dehydrated"}
+
+
+def make_admin(app, handle):
+    with app.app_context():
+        User.update(is_admin=True).where(User.user_id == handle.user_id).execute()
+    return handle
+
+
+def forbidden(response):
+    body = response.get_json()
+    assert (response.status_code, body["errcode"]) == (403, "M_FORBIDDEN"), body
