@@ -26,3 +26,11 @@ def make_admin(app, handle):
 def forbidden(response):
     body = response.get_json()
     assert (response.status_code, body["errcode"]) == (403, "M_FORBIDDEN"), body
+
+# GET /v1/rooms entries and GET /v1/rooms/{roomId} (rooms.md).
+ROOM_LIST_ENTRY = {"room_id", "name", "canonical_alias", "joined_members",
+                   "joined_local_members", "version", "creator", "encryption", "federatable",
+                   "public", "join_rules", "guest_access", "history_visibility",
+                   "state_events", "room_type"}
+ROOM_DETAILS = ROOM_LIST_ENTRY | {"topic", "avatar", "joined_local_devices", "forgotten"}
+SHUTDOWN = {"kicked_users", "failed_to_kick_users", "local_aliases", "new_room_id"}
