@@ -34,3 +34,10 @@ ROOM_LIST_ENTRY = {"room_id", "name", "canonical_alias", "joined_members",
                    "state_events", "room_type"}
 ROOM_DETAILS = ROOM_LIST_ENTRY | {"topic", "avatar", "joined_local_devices", "forgotten"}
 SHUTDOWN = {"kicked_users", "failed_to_kick_users", "local_aliases", "new_room_id"}
+
+# user media entries (user_admin_api.md), registration tokens, event reports (event_reports.md).
+MEDIA_ENTRY = {"media_id", "media_type", "media_length", "upload_name", "created_ts",
+               "last_access_ts", "quarantined_by", "safe_from_quarantine"}
+TOKEN = {"token", "uses_allowed", "pending", "completed", "expiry_time"}
+EVENT_REPORT = {"id", "received_ts", "room_id", "name", "event_id", "user_id", "reason",
+                "score", "sender", "canonical_alias"}
