@@ -7,23 +7,13 @@ import sys
 
 import click
 
-from . import db
-from .config import ConfigError, load_config, render_default_config
+from . import cli_support, db
+from .config import render_default_config
 
 
-def _config():
-    try:
-        return load_config()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _open_database(config):
-    db.init_database(config.database_url, 2)
-    try:
-        db.check_schema()
-    except db.SchemaTooNew as exc:
-        raise click.ClickException(str(exc)) from None
+# The other command modules call these through here.
+_config = cli_support.load
+_open_database = cli_support.open_database
 
 
 @click.group()
@@ -172,6 +162,14 @@ main.add_command(_media_commands)
 from .reports_cli import reports as _reports_commands  # noqa: E402  (`homeserver reports ...`)
 
 main.add_command(_reports_commands)
+
+from .admin_cli import backup as _backup_command  # noqa: E402  (users, rooms, backup)
+from .admin_cli import rooms as _rooms_commands  # noqa: E402
+from .admin_cli import users as _users_commands  # noqa: E402
+
+main.add_command(_users_commands)
+main.add_command(_rooms_commands)
+main.add_command(_backup_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

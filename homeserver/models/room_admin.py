@@ -10,7 +10,8 @@ class BlockedRoom(BaseModel):
     """A room nobody on this server may join, be invited to or knock on (it need not exist)."""
 
     room_id = peewee.CharField(primary_key=True, max_length=255)
-    user_id = peewee.CharField(max_length=255)  # the admin who blocked it
+    # The admin who blocked it (null: the `homeserver rooms delete --block` command).
+    user_id = peewee.CharField(null=True, max_length=255)
     created_ts = peewee.BigIntegerField()
 
 

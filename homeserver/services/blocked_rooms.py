@@ -16,10 +16,12 @@ def check_not_blocked(room_id: str) -> None:
 def block_status(room_id: str) -> dict:
     """GET .../block: ``{"block": false}`` or ``{"block": true, "user_id": <who>}``."""
     row = BlockedRoom.get_or_none(BlockedRoom.room_id == room_id)
-    return {"block": False} if row is None else {"block": True, "user_id": row.user_id}
+    if row is None:
+        return {"block": False}
+    return {"block": True, **({"user_id": row.user_id} if row.user_id else {})}
 
 
-def set_blocked(room_id: str, admin_id: str, block: bool) -> dict:
+def set_blocked(room_id: str, admin_id: str | None, block: bool) -> dict:
     with db.write_transaction():
         if block:
             (BlockedRoom.insert(room_id=room_id, user_id=admin_id, created_ts=db.now_ms())

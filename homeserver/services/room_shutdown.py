@@ -39,7 +39,7 @@ _ROOM_TABLES = (AccountData, PendingLeave, Typing, Receipt, HierarchyPage, Notif
                 PushAction, PushDelivery, ReadPosition, EventSearch, LazyLoadedMember)
 
 
-def delete_room(room_id: str, admin_id: str, *, block: bool = False, purge: bool = True,
+def delete_room(room_id: str, admin_id: str | None, *, block: bool = False, purge: bool = True,
                 force_purge: bool = False, message: str | None = None) -> str:
     """Run a deletion; returns its ``delete_id`` (see ``delete_status``)."""
     delete_id = secrets.token_urlsafe(12)
