@@ -281,6 +281,20 @@ class RequestsSchema(_Strict):
                                         validate=validate.Range(min=60 * 1000))
 
 
+class RetentionSchema(_Strict):
+    """The retention job (services/retention.py): what it deletes and how often."""
+    enabled = fields.Boolean(load_default=True)
+    # Seconds between passes (each process runs the job; the first pass after one interval).
+    interval_s = fields.Float(load_default=3600.0, validate=validate.Range(min=0.01,
+                                                                           max=7 * 86400))
+    # Rows deleted per transaction.
+    batch_size = fields.Integer(load_default=1000, strict=True,
+                                validate=validate.Range(min=1, max=100_000))
+    # Push notifications (GET /notifications, unread counts) older than this are deleted.
+    notifications_max_age_ms = fields.Integer(load_default=30 * 24 * 3600 * 1000, strict=True,
+                                              validate=validate.Range(min=3600 * 1000))
+
+
 class ConfigSchema(_Strict):
     server_name = fields.String(load_default="localhost:8008", validate=validate.Length(min=1))
     public_baseurl = fields.Url(load_default=None, allow_none=True, require_tld=False,
@@ -293,6 +307,7 @@ class ConfigSchema(_Strict):
     # text: "time LEVEL logger: message" lines; json: one JSON object per line.
     log_format = fields.String(load_default="text", validate=validate.OneOf(["text", "json"]))
     metrics = fields.Nested(MetricsSchema, load_default=lambda: MetricsSchema().load({}))
+    retention = fields.Nested(RetentionSchema, load_default=lambda: RetentionSchema().load({}))
     registration = fields.Nested(RegistrationSchema, load_default=lambda: RegistrationSchema().load({}))
     rate_limits = fields.Nested(RateLimitsSchema, load_default=lambda: RateLimitsSchema().load({}))
     # Largest accepted request body for JSON endpoints (media uploads have their own limit).

@@ -5,7 +5,7 @@ work (a pusher set, a typing notice, a deactivation with rooms left to leave).""
 
 from __future__ import annotations
 
-from . import deactivation, ephemeral_expiry, push_sender
+from . import deactivation, ephemeral_expiry, push_sender, retention
 from .background import stop_all
 
 __all__ = ["start_if_work", "stop_all"]
@@ -18,3 +18,5 @@ def start_if_work(config) -> None:
     ephemeral_expiry.start_if_work()
     # Rooms a deactivated account had still to leave when a process stopped: leave them.
     deactivation.start_sweep_if_work()
+    # Old notifications, expired sessions, reservations, previews and txnIds: deleted.
+    retention.ensure_running(config.retention)

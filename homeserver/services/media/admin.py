@@ -107,13 +107,29 @@ def purge(store: MediaStore, *, uploaded_before_ts: int | None = None,
         batch = delete_media(store, selected[start:start + 500])
         result["deleted"] += batch["deleted"]
         result["files_removed"] += batch["files_removed"]
-    with write_transaction():
-        result["expired_reservations"] = Media.delete().where(
-            Media.sha256.is_null() & (Media.unused_expires_ts <= now)).execute()
-        result["expired_previews"] = UrlPreview.delete().where(
-            UrlPreview.expires_ts <= now).execute()
+    result["expired_reservations"] = delete_expired_reservations(now)
+    result["expired_previews"] = delete_expired_previews(now)
     result["stale_temporary_files"] = _remove_stale_tmp(store)
     return result
+
+
+def delete_expired_reservations(now: int, limit: int | None = None) -> int:
+    """Media IDs created (POST /create) but never uploaded, past their expiry."""
+    expired = Media.sha256.is_null() & (Media.unused_expires_ts <= now)
+    if limit is not None:
+        expired = Media.media_id.in_(Media.select(Media.media_id).where(expired).limit(limit))
+    with write_transaction():
+        return Media.delete().where(expired).execute()
+
+
+def delete_expired_previews(now: int, limit: int | None = None) -> int:
+    """Cached URL previews past their expiry."""
+    expired = UrlPreview.expires_ts <= now
+    if limit is not None:
+        expired = UrlPreview.url_hash.in_(
+            UrlPreview.select(UrlPreview.url_hash).where(expired).limit(limit))
+    with write_transaction():
+        return UrlPreview.delete().where(expired).execute()
 
 
 def _remove_stale_tmp(store: MediaStore) -> int:
