@@ -104,6 +104,10 @@ def test_block_room(register_user, root):
     error(bob.post(f"{V3}/join/{q(room)}"), 403, "M_FORBIDDEN")
     error(alice.post(f"{V3}/rooms/{q(room)}/invite", json={"user_id": bob.user_id}), 403,
           "M_FORBIDDEN")
+    error(alice.put(f"{V3}/rooms/{q(room)}/state/m.room.member/{q(bob.user_id)}",
+                    json={"membership": "invite"}), 403, "M_FORBIDDEN")
+    error(bob.put(f"{V3}/rooms/{q(room)}/state/m.room.member/{q(bob.user_id)}",
+                  json={"membership": "join"}), 403, "M_FORBIDDEN")
     ok(root.put(f"{SYNAPSE}/v1/rooms/{q(room)}/block", json={"block": False}))
     ok(bob.post(f"{V3}/join/{q(room)}"))
     assert root.put(f"{SYNAPSE}/v1/rooms/{q(room)}/block", json={}).status_code == 400

@@ -248,7 +248,8 @@ def set_member_state(sender: str, room_id: str, target: str, content: dict) -> s
         raise errors.BadJson("m.room.member content needs a string 'membership'")
     if not identifiers.is_valid_user_id(target):
         raise errors.BadJson("The state_key of m.room.member must be a user ID")
-    check_not_blocked(room.room_id)
+    if membership in ("join", "invite", "knock"):
+        check_not_blocked(room_id)
     content = {k: v for k, v in content.items() if k != AUTHORISING_USER}
     if membership == "invite":
         check_invitee(target, sender)
