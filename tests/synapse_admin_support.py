@@ -1,6 +1,8 @@
 """Helpers of the Synapse admin API tests: the path prefix, an admin account, and the key sets
 of Synapse's documented responses (docs/admin_api/*.md) that the answers are compared with."""
 
+import pytest
+
 from homeserver.models.users import User
 from rooms_support import q  # noqa: F401  (re-exported for the tests)
 
@@ -21,6 +23,12 @@ def make_admin(app, handle):
     with app.app_context():
         User.update(is_admin=True).where(User.user_id == handle.user_id).execute()
     return handle
+
+
+@pytest.fixture
+def root(app, register_user):
+    """A server admin (import this fixture into the test module)."""
+    return make_admin(app, register_user("root"))
 
 
 def forbidden(response):

@@ -1,19 +1,12 @@
 """Synapse's admin API for rooms (/_synapse/admin/v1/rooms ..., DELETE /v2/rooms): server
 admins only, the shapes and paging of Synapse's rooms.md."""
 
-import pytest
-
 from rooms_support import create_room, error, ok, send_ok
 from synapse_admin_support import (ROOM_DETAILS, ROOM_LIST_ENTRY, SHUTDOWN, SYNAPSE, forbidden,
-                                   make_admin, q)
+                                   q, root)  # noqa: F401 (root: a fixture)
 from sync_support import sync
 
 V3 = "/_matrix/client/v3"
-
-
-@pytest.fixture
-def root(app, register_user):
-    return make_admin(app, register_user("root"))
 
 
 def _names(page):

@@ -1,20 +1,13 @@
 """Synapse's admin API for media, registration tokens, event reports and the server version:
 server admins only, the shapes and paging of Synapse's docs."""
 
-import pytest
-
 from homeserver import __version__
 from media_helpers import DOWNLOAD, upload
 from rooms_support import create_room, error, ok, send_ok
 from synapse_admin_support import (EVENT_REPORT, MEDIA_ENTRY, SYNAPSE, TOKEN, forbidden,
-                                   make_admin, q)
+                                   q, root)  # noqa: F401 (root: a fixture)
 
 V3 = "/_matrix/client/v3"
-
-
-@pytest.fixture
-def root(app, register_user):
-    return make_admin(app, register_user("root"))
 
 
 def test_server_version_needs_no_token(client):

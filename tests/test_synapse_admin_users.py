@@ -1,18 +1,11 @@
 """Synapse's admin API for accounts (/_synapse/admin/v2/users ...): server admins only, the
 shapes and paging of Synapse's user_admin_api.md."""
 
-import pytest
-
 from rooms_support import create_room, ok
 from synapse_admin_support import (DEVICE, SYNAPSE, USER_DETAILS, USER_LIST_ENTRY, forbidden,
-                                   make_admin, q)
+                                   q, root)  # noqa: F401 (root: a fixture)
 
 V3 = "/_matrix/client/v3"
-
-
-@pytest.fixture
-def root(app, register_user):
-    return make_admin(app, register_user("root"))
 
 
 def test_non_admins_get_403_for_every_path(client, register_user):
@@ -67,6 +60,8 @@ def test_list_users_filters(app, register_user, root):
     assert bob.user_id not in listed
     everyone = ok(root.get(f"{SYNAPSE}/v2/users?deactivated=true"))["users"]
     assert {u["name"]: u["deactivated"] for u in everyone}[bob.user_id] is True
+    # The localpart, not the server name, is searched.
+    assert ok(root.get(f"{SYNAPSE}/v2/users?name=localhost"))["total"] == 0
     # A pattern character is a plain character, not a wildcard.
     assert ok(root.get(f"{SYNAPSE}/v2/users?name=%25"))["total"] == 0
     for bad in ("from=-1", "limit=x", "order_by=password", "dir=up", "guests=yes"):

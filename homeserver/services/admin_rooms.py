@@ -34,8 +34,8 @@ _ORDERS = {"name": Room.name, "alphabetical": Room.name, "canonical_alias": Room
            "creator": Room.creator, "encryption": Room.encryption, "public": Room.is_public,
            "join_rules": Room.join_rule, "guest_access": Room.guest_access,
            "history_visibility": Room.history_visibility}
-# Synapse lists the biggest rooms first for these unless asked otherwise.
-_LARGEST_FIRST = ("size", "joined_members", "joined_local_members", "state_events")
+# Synapse lists these from the highest value down unless asked otherwise (dir=b).
+_DESCENDING = ("size", "joined_members", "joined_local_members", "state_events", "version")
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def list_rooms(query: RoomQuery) -> dict:
         key = peewee.SQL("state_count")
     else:
         key = _ORDERS[query.order_by]
-    backwards = query.backwards != (query.order_by in _LARGEST_FIRST)
+    backwards = query.backwards != (query.order_by in _DESCENDING)
     # NULLs (rooms without a name) last either way, as Synapse does; room ID breaks ties.
     order = [key.desc(nulls="LAST") if backwards else key.asc(nulls="LAST"),
              Room.room_id.desc() if backwards else Room.room_id.asc()]

@@ -21,7 +21,7 @@ from ..models.erasure import ErasedUser
 from ..models.users import Device, User
 from . import accounts, deactivation, devices, profile
 from .passwords import hash_password
-from .sql_text import contains
+from .sql_text import contains, localpart_contains
 
 # Orderings of GET /v2/users; the ones every account shares (no guests, user types or
 # shadow bans here) order by name alone.
@@ -82,8 +82,7 @@ def list_users(query: UserQuery) -> dict:
                          peewee.fn.EXISTS(_erased()).alias("is_erased"))
     conditions = []
     if query.name:
-        localpart = peewee.fn.SUBSTR(User.user_id, 2)
-        conditions.append(contains(localpart, query.name.lower())
+        conditions.append(localpart_contains(User.user_id, query.name.lower())
                           | contains(User.displayname, query.name.lower()))
     elif query.user_id:
         conditions.append(contains(User.user_id, query.user_id.lower()))

@@ -12,7 +12,7 @@ import requests
 import yaml
 
 from gunicorn_server import (BASE_CONFIG, GUNICORN, REPO_ROOT, STARTUP_GIVE_UP_S,
-                             _control_socket_args, free_port)
+                             _control_socket_args, free_port, stop_process)
 from nginx_server import readme_nginx_server_block
 
 DEPLOY = REPO_ROOT / "docs" / "deploy"
@@ -85,12 +85,7 @@ def test_gunicorn_as_the_unit_starts_it_serves(database_url, tmp_path):
             "username": "deployed", "password": "pw 123 456", "auth": {"type": "m.login.dummy"}})
         assert registered.status_code == 200, registered.text
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
+        stop_process(server)
     assert "Traceback" not in log_path.read_text()
 
 
