@@ -9,14 +9,15 @@ import json
 import click
 
 from . import backup as database_backup
-from . import cli_support, errors
-from .services import admin_rooms, admin_users, room_shutdown
+from . import cli_setup, errors
+from .services.accounts import admin_users
+from .services.rooms import admin_rooms, room_shutdown
 from .services.media import storage
 
 
 def _open():
-    config = cli_support.load()
-    cli_support.open_database(config)
+    config = cli_setup.config()
+    cli_setup.open_database(config)
     return config
 
 
@@ -157,7 +158,7 @@ def rooms_delete(room_id, block, no_purge, force_purge, message):
 @click.argument("path", type=click.Path(dir_okay=False))
 def backup(path):
     """Write a consistent copy of the SQLite database to PATH while the server runs."""
-    config = cli_support.load()
+    config = cli_setup.config()
     try:
         size = database_backup.backup(config.database_url, path)
     except database_backup.BackupRefused as exc:

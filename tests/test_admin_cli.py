@@ -7,7 +7,8 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from homeserver import create_app, db
+from homeserver import db
+from homeserver.app import create_app
 from homeserver.cli import main
 from homeserver.config import load_config
 from homeserver.services import workers

@@ -17,7 +17,7 @@ from flask import Blueprint, jsonify
 from .. import __version__, errors
 from ..schemas.synapse_admin import (MAX_PAGE, EventReportArgs, MediaListArgs, NewTokenBody,
                                      TokenListArgs, UpdateTokenBody)
-from ..services import admin_users, registration_tokens, reports
+from ..services.accounts import admin_users, registration_tokens, reports
 from ..services.media import admin as media_admin
 from ..services.media import ids
 from .http import config, json_body, load_args, load_body, require_server_admin

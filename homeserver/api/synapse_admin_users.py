@@ -18,8 +18,8 @@ from flask import Blueprint, jsonify
 
 from ..schemas.synapse_admin import (MAX_PAGE, DeactivateBody, DeleteDevicesBody,
                                      ResetPasswordBody, UserBody, UserListArgs)
-from ..services import admin, admin_users
-from ..services import state as room_state
+from ..services.accounts import admin, admin_users
+from ..services.rooms import state as room_state
 from .http import config, json_body, load_args, load_body, require_server_admin
 from .media import media_store
 

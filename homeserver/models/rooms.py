@@ -2,9 +2,9 @@
 
 One server owns every room it hosts, so each room's history is a line: events of a room are
 appended one at a time under the room's write lock, ``depth`` counts up by one, and
-``stream_ordering`` (the global stream position, see services/streams.py) orders everything a
-client syncs. The state at any point p of a room is, for each (type, state_key), the latest state
-event with stream_ordering <= p: no state copies are stored per event.
+``stream_ordering`` (the global stream position, see services/streams/positions.py) orders
+everything a client syncs. The state at any point p of a room is, for each (type, state_key), the
+latest state event with stream_ordering <= p: no state copies are stored per event.
 """
 
 import peewee

@@ -24,7 +24,8 @@ import threading
 from .. import db
 from ..db import database, write_transaction
 from ..models.push import NotifyingEvent, PushAction
-from . import background, txn_ids, uia
+from . import background, txn_ids
+from .accounts import uia
 from .media import admin as media_admin
 
 logger = logging.getLogger(__name__)
