@@ -39,6 +39,10 @@ class RegistrationSchema(_Strict):
     # Guest access is not built; the key exists so the refusal is explicit and documented.
     allow_guests = fields.Boolean(load_default=False, validate=validate.Equal(
         False, error="guest access is not supported by this server"))
+    # Shared-secret registration (/_synapse/admin/v1/register, register_new_matrix_user):
+    # whoever knows it creates accounts, admins included. null: refused.
+    shared_secret = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(min=16))
 
 
 class RateLimitRuleSchema(_Strict):

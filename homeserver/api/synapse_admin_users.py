@@ -10,6 +10,7 @@ and shapes synapse-admin, scripts and Ansible roles use (docs/admin-api.md lists
     GET  /v2/users/{userId}/devices        also GET/DELETE .../devices/{deviceId},
                                            POST /v2/users/{userId}/delete_devices
     GET  /v1/whois/{userId}
+    GET|POST /v1/register                  shared-secret registration (no access token)
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from ..schemas.synapse_admin import (MAX_PAGE, DeactivateBody, DeleteDevicesBody,
-                                     ResetPasswordBody, UserBody, UserListArgs)
-from ..services.accounts import admin, admin_users
+                                     ResetPasswordBody, SharedSecretRegisterBody, UserBody,
+                                     UserListArgs)
+from ..services.accounts import admin, admin_users, shared_secret_registration
 from ..services.rooms import state as room_state
-from .http import config, json_body, load_args, load_body, require_server_admin
+from .http import client_ip, config, json_body, load_args, load_body, require_server_admin
 from .media import media_store
 
 bp = Blueprint("synapse_admin_users", __name__, url_prefix="/_synapse/admin")
@@ -112,3 +114,16 @@ def delete_devices(user_id):
 def whois(user_id):
     requester = require_server_admin()
     return jsonify(admin.whois(requester, _user(user_id)))
+
+
+@bp.get("/v1/register")
+def registration_nonce():
+    return jsonify(shared_secret_registration.new_nonce(config().registration["shared_secret"]))
+
+
+@bp.post("/v1/register")
+def register_with_shared_secret():
+    body = load_body(SharedSecretRegisterBody())
+    return jsonify(shared_secret_registration.register(
+        config().registration["shared_secret"], body, server_name=config().server_name,
+        ip=client_ip()))

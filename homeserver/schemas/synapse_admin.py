@@ -57,6 +57,17 @@ class UserBody(BodySchema):
     external_ids = _EmptyList(load_default=None, allow_none=True)
 
 
+class SharedSecretRegisterBody(BodySchema):
+    nonce = StrictString(required=True, validate=validate.Length(max=64))
+    username = StrictString(required=True, validate=validate.Length(min=1, max=255))
+    password = StrictString(required=True)
+    admin = StrictBoolean(load_default=False)
+    displayname = StrictString(load_default=None, allow_none=True)
+    mac = StrictString(required=True, validate=validate.Length(max=128))
+    user_type = StrictString(load_default=None, allow_none=True,
+                             validate=validate.Equal(None, error="user types are not supported"))
+
+
 class DeactivateBody(BodySchema):
     erase = StrictBoolean(load_default=False)
 
