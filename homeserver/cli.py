@@ -1,4 +1,5 @@
-"""The ``homeserver`` command: generate-config, migrate, create-user, run, registration-token."""
+"""The ``homeserver`` command: generate-config, migrate, create-user, run, registration-token,
+send-test-mail (and media, reports, appservice from their own modules)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from .admin_cli import backup as _backup_command
 from .admin_cli import rooms as _rooms_commands
 from .admin_cli import users as _users_commands
 from .app import create_app
+from .appservice_cli import appservice as _appservice_commands
 from .config import render_default_config
 from .media_cli import media as _media_commands
 from .reports_cli import reports as _reports_commands
 from .services.accounts import accounts, registration_tokens
+from .services.mail import smtp
 
 
 @click.group()
@@ -133,6 +136,28 @@ def registration_token_delete(token):
     click.echo(f"deleted {token}")
 
 
+@main.command("send-test-mail")
+@click.argument("recipient")
+def send_test_mail(recipient):
+    """Send one mail to RECIPIENT now through the configured SMTP server (the `email`
+    section), and say what the server answered: to check the configuration."""
+    config = cli_setup.config()
+    if config.email is None:
+        raise click.ClickException("no email section in the configuration (README \"Email\")")
+    try:
+        address = smtp.normalise_address(recipient)
+    except errors.MatrixError as exc:
+        raise click.ClickException(exc.message) from None
+    message = smtp.build_message(config.email, address, f"[{config.email['app_name']}] Test",
+                                 f"This is a test mail from the Matrix server "
+                                 f"{config.server_name}. Its mail configuration works.\n")
+    try:
+        smtp.send(config.email, address, message)
+    except Exception as exc:  # noqa: BLE001 - whatever failed is what the operator needs to see
+        raise click.ClickException(f"not sent: {type(exc).__name__}: {exc}") from None
+    click.echo(f"sent to {address} through {config.email['smtp_host']}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8008, show_default=True, type=int)
@@ -150,6 +175,7 @@ main.add_command(_reports_commands)  # `homeserver reports ...`
 main.add_command(_users_commands)  # `homeserver users ...`
 main.add_command(_rooms_commands)  # `homeserver rooms ...`
 main.add_command(_backup_command)  # `homeserver backup PATH`
+main.add_command(_appservice_commands)  # `homeserver appservice ...`
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,8 +8,9 @@ from flask import current_app, g, request
 from marshmallow import Schema, ValidationError
 
 from .. import errors
-from ..services import json_input
+from ..services import json_input, ratelimit
 from ..services.accounts import access_tokens
+from ..services.appservice import requesters
 
 CLIENT_PREFIX = "/_matrix/client"
 
@@ -112,8 +113,15 @@ def require_auth() -> access_tokens.Requester:
     token = access_token_from_request()
     if token is None:
         raise errors.MissingToken()
-    requester = access_tokens.authenticate(token, client_ip(),
-                                           user_agent=request.headers.get("User-Agent"))
+    service = config().app_services.by_token(token)
+    if service is not None:
+        requester = requesters.requester_for(
+            service, request.args.get("user_id"),
+            request.args.get("device_id") or request.args.get("org.matrix.msc3202.device_id"),
+            config().server_name)
+    else:
+        requester = access_tokens.authenticate(token, client_ip(),
+                                               user_agent=request.headers.get("User-Agent"))
     g.requester = requester
     return requester
 
@@ -126,6 +134,19 @@ def require_server_admin() -> access_tokens.Requester:
     return requester
 
 
+def require_app_service():
+    """The application service whose as_token authenticates this request (M_MISSING_TOKEN,
+    M_UNKNOWN_TOKEN, or M_FORBIDDEN for a user's own access token)."""
+    token = access_token_from_request()
+    if token is None:
+        raise errors.MissingToken()
+    service = config().app_services.by_token(token)
+    if service is None:
+        access_tokens.authenticate(token, client_ip())  # an unknown token is M_UNKNOWN_TOKEN
+        raise errors.Forbidden("This request needs an application service's as_token")
+    return service
+
+
 def optional_auth() -> access_tokens.Requester | None:
     """The requester when a token is given (a bad token still fails), else None."""
     if access_token_from_request() is None:
@@ -133,5 +154,24 @@ def optional_auth() -> access_tokens.Requester | None:
     return require_auth()
 
 
+def rate_rule_for(requester: access_tokens.Requester, name: str) -> dict | None:
+    """The rule ``rate_limits.<name>`` for this requester: None when rate limits are off or
+    the requester is a service registered with ``rate_limited: false``."""
+    if not requester.rate_limited:
+        return None
+    return ratelimit.rule(config().rate_limits, name)
+
+
 def config():
     return current_app.config["HOMESERVER"]
+
+
+def private_page(response):
+    """``after_request`` of pages that take a secret or hold one in their URL (the UIA
+    fallback, the email validation pages): never framed (clickjacking), cached, nor their URL
+    sent on as a referrer."""
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response

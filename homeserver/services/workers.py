@@ -5,10 +5,13 @@ work (a pusher set, a typing notice, a deactivation with rooms left to leave).""
 
 from __future__ import annotations
 
-from .accounts import deactivation
 from . import retention
+from .accounts import deactivation
+from .appservice import sender as appservice_sender
 from .background import stop_all
 from .ephemeral import expiry as ephemeral_expiry
+from .mail import outbox as mail_outbox
+from .push import email_notifs
 from .push import sender as push_sender
 
 __all__ = ["start_if_work", "stop_all"]
@@ -21,5 +24,13 @@ def start_if_work(config) -> None:
     ephemeral_expiry.start_if_work()
     # Rooms a deactivated account had still to leave when a process stopped: leave them.
     deactivation.start_sweep_if_work()
+    # Mails queued before a restart (or while the SMTP server was down) go out.
+    mail_outbox.start_if_work(config.email)
+    # Notification mails look for unread notifications all the time they are on.
+    if config.email is not None and config.email["enable_notifs"]:
+        email_notifs.ensure_running(config.email, config.base_url)
+    # Application services are sent what happened since they were last sent anything.
+    appservice_sender.start_all(config.app_services,
+                                appservice_sender.Settings.from_config(config))
     # Old notifications, expired sessions, reservations, previews and txnIds: deleted.
     retention.ensure_running(config.retention)
