@@ -46,6 +46,10 @@ class RegistrationSchema(_Strict):
     # leaves its rooms); null: guests never expire.
     guest_idle_expiry_ms = fields.Integer(load_default=30 * 24 * 3600 * 1000, allow_none=True,
                                           strict=True, validate=validate.Range(min=60_000))
+    # Shared-secret registration (/_synapse/admin/v1/register, register_new_matrix_user):
+    # whoever knows it creates accounts, admins included. null: refused.
+    shared_secret = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(min=16))
     # Every registration must prove an email address (m.login.email.identity); needs `email`.
     require_email = fields.Boolean(load_default=False)
 
@@ -345,6 +349,20 @@ class RequestsSchema(_Strict):
                                         validate=validate.Range(min=60 * 1000))
 
 
+class RetentionSchema(_Strict):
+    """The retention job (services/retention.py): what it deletes and how often."""
+    enabled = fields.Boolean(load_default=True)
+    # Seconds between passes (each process runs the job; the first pass after one interval).
+    interval_s = fields.Float(load_default=3600.0, validate=validate.Range(min=0.01,
+                                                                           max=7 * 86400))
+    # Rows deleted per transaction.
+    batch_size = fields.Integer(load_default=1000, strict=True,
+                                validate=validate.Range(min=1, max=100_000))
+    # Push notifications (GET /notifications, unread counts) older than this are deleted.
+    notifications_max_age_ms = fields.Integer(load_default=30 * 24 * 3600 * 1000, strict=True,
+                                              validate=validate.Range(min=3600 * 1000))
+
+
 class ConfigSchema(_Strict):
     server_name = fields.String(load_default="localhost:8008", validate=validate.Length(min=1))
     public_baseurl = fields.Url(load_default=None, allow_none=True, require_tld=False,
@@ -357,6 +375,7 @@ class ConfigSchema(_Strict):
     # text: "time LEVEL logger: message" lines; json: one JSON object per line.
     log_format = fields.String(load_default="text", validate=validate.OneOf(["text", "json"]))
     metrics = fields.Nested(MetricsSchema, load_default=lambda: MetricsSchema().load({}))
+    retention = fields.Nested(RetentionSchema, load_default=lambda: RetentionSchema().load({}))
     registration = fields.Nested(RegistrationSchema, load_default=lambda: RegistrationSchema().load({}))
     # Login through OpenID Connect providers (config_sso.py; README "SSO").
     oidc_providers = fields.List(fields.Nested(OidcProviderSchema), load_default=list)

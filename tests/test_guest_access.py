@@ -11,6 +11,7 @@ import pytest
 from homeserver.api.guest_access import GUEST_ENDPOINTS
 from homeserver.services.accounts import guest_expiry
 from rooms_support import V3, create_room, error, ok, put_state, put_state_ok, q, send, send_ok
+from synapse_admin_support import SYNAPSE, root  # noqa: F401 (root: a fixture)
 from test_error_responses import routed_requests, rule_path
 from user_handle import UserHandle
 
@@ -345,3 +346,14 @@ def test_a_waiting_guest_sync_wakes_with_the_kick(app, alice, guest):
     left = ok(result["response"])["rooms"]["leave"][room]
     assert any(e["type"] == "m.room.member" and e["state_key"] == guest.user_id
                and e["content"]["membership"] == "leave" for e in left["timeline"]["events"])
+
+
+def test_admin_user_list_marks_guests(root, guest):
+    users = {u["name"]: u for u in ok(root.get(f"{SYNAPSE}/v2/users"))["users"]}
+    assert users[guest.user_id]["is_guest"] is True
+    assert users[root.user_id]["is_guest"] is False
+    assert ok(root.get(f"{SYNAPSE}/v2/users/{q(guest.user_id)}"))["is_guest"] is True
+    without = ok(root.get(f"{SYNAPSE}/v2/users?guests=false"))["users"]
+    assert [u["name"] for u in without] == [root.user_id]
+    ordered = ok(root.get(f"{SYNAPSE}/v2/users?order_by=is_guest&dir=b"))["users"]
+    assert [u["name"] for u in ordered][0] == guest.user_id

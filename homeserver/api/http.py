@@ -132,6 +132,14 @@ def require_auth(*, allow_locked: bool = False) -> access_tokens.Requester:
     return requester
 
 
+def require_server_admin() -> access_tokens.Requester:
+    """The requester, who must be a server admin (403 M_FORBIDDEN before anything is read)."""
+    requester = require_auth()
+    if not requester.is_admin:
+        raise errors.Forbidden("You are not a server admin")
+    return requester
+
+
 def require_app_service():
     """The application service whose as_token authenticates this request (M_MISSING_TOKEN,
     M_UNKNOWN_TOKEN, or M_FORBIDDEN for a user's own access token)."""

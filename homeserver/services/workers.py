@@ -5,6 +5,7 @@ work (a pusher set, a typing notice, a deactivation with rooms left to leave).""
 
 from __future__ import annotations
 
+from . import retention
 from .accounts import deactivation, guest_expiry
 from .appservice import sender as appservice_sender
 from .background import stop_all
@@ -33,3 +34,5 @@ def start_if_work(config) -> None:
     # Application services are sent what happened since they were last sent anything.
     appservice_sender.start_all(config.app_services,
                                 appservice_sender.Settings.from_config(config))
+    # Old notifications, expired sessions, reservations, previews and txnIds: deleted.
+    retention.ensure_running(config.retention)
