@@ -12,13 +12,14 @@ from __future__ import annotations
 from ... import errors
 from ...models.rooms import CurrentState, Event
 from ..event_types import MEMBER
+from ..rooms import state as room_state
 from ..streams import positions as streams
 from . import filters as filters_service
 from . import timeline
 from .filters import MAX_LIMIT, EventFilter, Filter
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
-from .visibility import RoomHistory
+from .visibility import RoomHistory, require_can_read_room
 
 DEFAULT_LIMIT = 10
 
@@ -26,8 +27,7 @@ DEFAULT_LIMIT = 10
 def _reader(room_id: str, user_id: str) -> RoomHistory:
     """The user's view of the room, or 403 when they never had any part in it."""
     history = RoomHistory.load(room_id, user_id)
-    if history.current_membership() is None and not history.is_world_readable():
-        raise errors.Forbidden("You are not a member of this room")
+    require_can_read_room(history)
     return history
 
 
@@ -133,7 +133,7 @@ def context(user_id: str, device_id: str | None, room_id: str, event_id: str, *,
         if event_filter.lazy_load_members:
             state_rows = _lazy_members(room_id, shown, last, current, event_filter)
         else:
-            state = timeline.state_at(room_id, last, current)
+            state = room_state.state_at(room_id, last, now=current)
             state_rows = sorted((row for row in state.values()
                                  if event_filter.matches({"type": row.type,
                                                           "sender": row.sender,

@@ -38,16 +38,10 @@ def _readable_position(room_id: str, user_id: str) -> tuple[int | None, RoomHist
     return history.state_position(), history
 
 
-def _state_rows(room_id: str, position: int | None, **kwargs) -> dict:
-    if position is None:
-        return room_state.current_state(room_id, **kwargs)
-    return room_state.state_at(room_id, position, **kwargs)
-
-
 def get_state(user_id: str, device_id: str | None, room_id: str) -> list[dict]:
     """GET /rooms/{roomId}/state."""
     position, history = _readable_position(room_id, user_id)
-    rows = sorted(_state_rows(room_id, position).values(), key=lambda r: r.stream_ordering)
+    rows = sorted(room_state.state_at(room_id, position).values(), key=lambda r: r.stream_ordering)
     return serialize_events(rows, user_id, device_id, histories={room_id: history})
 
 
@@ -70,7 +64,7 @@ def get_members(user_id: str, device_id: str | None, room_id: str, *, at: int | 
     position, history = _readable_position(room_id, user_id)
     if at is not None:
         position = at if position is None else min(at, position)
-    rows = _state_rows(room_id, position, types=[MEMBER]).values()
+    rows = room_state.state_at(room_id, position, types=[MEMBER]).values()
 
     def wanted(row) -> bool:
         if membership is None and not_membership is None:
@@ -85,8 +79,7 @@ def get_members(user_id: str, device_id: str | None, room_id: str, *, at: int | 
 
 def get_joined_members(user_id: str, room_id: str) -> dict:
     """GET /rooms/{roomId}/joined_members: joined members only."""
-    if room_state.membership(room_id, user_id) != "join":
-        raise errors.Forbidden("You are not in this room")
+    room_state.require_joined(room_id, user_id)
     rows = room_state.current_state(room_id, types=[MEMBER])
     joined = {}
     for (_, member), row in rows.items():

@@ -14,7 +14,6 @@ import json
 
 import peewee
 
-from ... import errors
 from ...models.rooms import Event
 from ..rooms import event_format
 from ..rooms.room_versions import get_room_version
@@ -24,6 +23,7 @@ from .filters import MAX_LIMIT
 from .relations import THREAD, Reader, bundle_aggregations
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
+from .visibility import NOT_BANNED, require_can_read_room
 
 DEFAULT_LIMIT = 20
 BATCH = 100
@@ -37,8 +37,7 @@ def thread_roots(user_id: str, device_id: str | None, room_id: str, *, include: 
         current = streams.current_position()
         reader = Reader(room_id, user_id, device_id)
         history = reader.history
-        if history.current_membership() in (None, "ban") and not history.is_world_readable():
-            raise errors.Forbidden("You are not allowed to view this room")
+        require_can_read_room(history, NOT_BANNED)
         upper = parse_pagination_token(from_token, current, "from") if from_token else current
         participated_in = _threads_with_events_of(room_id, user_id) \
             if include == "participated" else set()

@@ -101,38 +101,6 @@ def state_changes(room_id: str, lower: int, upper: int, *,
     return {(row.type, row.state_key): row for row in rows}
 
 
-def state_at(room_id: str, position: int, now: int, *, types: list[str] | None = None,
-             state_keys: list[str] | None = None) -> dict[tuple[str, str], Event]:
-    """The state of a room at ``position``, read inside the snapshot where current state is
-    the state at ``now``: current state with the few keys changed after ``position`` put
-    back, which beats grouping the room's whole state history when ``position`` is recent."""
-    def current_state():
-        return room_state.current_state(room_id, types=types, state_keys=state_keys)
-
-    if position >= now:
-        return current_state()
-    changed = (Event.select(Event.type, Event.state_key)
-               .where((Event.room == room_id) & Event.state_key.is_null(False)
-                      & (Event.stream_ordering > position))
-               .distinct().tuples())
-    if types is not None:
-        changed = changed.where(Event.type.in_(types))
-    if state_keys is not None:
-        changed = changed.where(Event.state_key.in_(state_keys))
-    changed_keys = set(changed)
-    if len(changed_keys) > 200:
-        return room_state.state_at(room_id, position, types=types, state_keys=state_keys)
-    state = current_state()
-    if changed_keys:
-        for key in changed_keys:
-            state.pop(key, None)
-        before = room_state.state_at(room_id, position,
-                                     types=sorted({t for t, _ in changed_keys}),
-                                     state_keys=sorted({k for _, k in changed_keys}))
-        state.update({key: row for key, row in before.items() if key in changed_keys})
-    return state
-
-
 # --- many rooms at once (initial syncs) -------------------------------------------------------
 
 CHUNK = 200
@@ -218,7 +186,8 @@ def members_at(room_id: str, position: int, now: int,
     users = sorted(user_ids)
     for start in range(0, len(users), 500):
         chunk = users[start:start + 500]
-        state = state_at(room_id, position, now, types=[MEMBER], state_keys=chunk)
+        state = room_state.state_at(room_id, position, now=now, types=[MEMBER],
+                                     state_keys=chunk)
         found.update({state_key: row for (_, state_key), row in state.items()})
     return found
 

@@ -74,8 +74,7 @@ def create(user_id: str, alias: str, room_id: str) -> None:
     with write_transaction():
         if not Room.select().where(Room.room_id == room_id).exists():
             raise errors.NotFound("Room not found")
-        if room_state.membership(room_id, user_id) != "join":
-            raise errors.Forbidden("You must be in the room to give it an alias")
+        room_state.require_joined(room_id, user_id, "You must be in the room to give it an alias")
         insert_alias(alias, room_id, user_id)
 
 
@@ -126,9 +125,8 @@ def local_aliases(user_id: str, room_id: str) -> list[str]:
     """GET /rooms/{roomId}/aliases: members (or anyone, for world_readable rooms)."""
     if not Room.select().where(Room.room_id == room_id).exists():
         raise errors.Forbidden("You are not a member of this room")
-    history = visibility.RoomHistory.load(room_id, user_id)
-    if history.current_membership() != "join" and not history.is_world_readable():
-        raise errors.Forbidden("You are not a member of this room")
+    visibility.require_can_read_room(visibility.RoomHistory.load(room_id, user_id),
+                                     visibility.JOINED)
     return [a for (a,) in RoomAlias.select(RoomAlias.alias).where(RoomAlias.room == room_id)
             .order_by(RoomAlias.created_ts, RoomAlias.alias).tuples()]
 

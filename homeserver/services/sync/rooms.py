@@ -214,8 +214,8 @@ class _RoomsBuilder:
         after = reading.state_changes(room_id, lower, self.ctx.now, types=[MEMBER])
         if not after:
             return False
-        before = reading.state_at(room_id, lower, self.ctx.now, types=[MEMBER],
-                                  state_keys=sorted(key for _, key in after))
+        before = room_state.state_at(room_id, lower, now=self.ctx.now, types=[MEMBER],
+                                     state_keys=sorted(key for _, key in after))
         return any(before.get(key) is None or before[key].membership != row.membership
                    for key, row in after.items())
 
