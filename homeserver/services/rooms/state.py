@@ -136,6 +136,21 @@ def rooms_of_user(user_id: str, memberships: tuple[str, ...] = ("join",)) -> dic
     return {room_id: value for room_id, value in rows}
 
 
+def joined_rooms_query(user_id: str) -> peewee.ModelSelect:
+    """The rooms the user is joined to now, as a subquery of room IDs."""
+    return CurrentState.select(CurrentState.room_id).where(
+        (CurrentState.type == MEMBER) & (CurrentState.state_key == user_id)
+        & (CurrentState.membership == "join"))
+
+
+def co_members_query(user_id: str) -> peewee.ModelSelect:
+    """The users joined to a room ``user_id`` is joined to (``user_id`` too), as a subquery
+    of user IDs."""
+    return CurrentState.select(CurrentState.state_key).where(
+        (CurrentState.type == MEMBER) & (CurrentState.membership == "join")
+        & CurrentState.room_id.in_(joined_rooms_query(user_id)))
+
+
 def joined_rooms(user_id: str) -> list[str]:
     return sorted(rooms_of_user(user_id, ("join",)))
 
