@@ -44,7 +44,7 @@ from . import serialize
 from .filters import MAX_LIMIT
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
-from .visibility import RoomHistory
+from .visibility import RoomHistory, without_ignored
 
 REPLACE, THREAD, REFERENCE = "m.replace", "m.thread", "m.reference"
 AGGREGATED = (REPLACE, THREAD, REFERENCE)
@@ -87,8 +87,7 @@ class Reader:
 
     def visible(self, rows: list) -> list:
         """Rows (Event or Child) the user may see, without those of users they ignore."""
-        return [row for row in self.history.visible(rows)
-                if row.state_key is not None or row.sender not in self.ignored]
+        return without_ignored(self.history.visible(rows), self.ignored)
 
     def serialize(self, rows: list[Event]) -> list[dict]:
         return serialize.serialize_events(rows, self.user_id, self.device_id,

@@ -17,10 +17,10 @@ from ...models.rooms import CurrentState, Event
 from ..accounts import erasure
 from ..event_types import MEMBER
 from ..rooms import state as room_state
-from ..users import account_data
 from . import relations, serialize
 from .filters import EventFilter, Filter, apply_event_fields
-from .visibility import DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory
+from .visibility import (DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory,
+                         without_ignored)
 
 # Rows fetched per query while filling a page, and the most rows one page may look at (a
 # filter or visibility that hides almost everything must not make a request scan a whole room).
@@ -242,9 +242,7 @@ def visibility(history: RoomHistory, ignored: set[str], *, all_visible: bool = F
                           .where((CurrentState.room == current_state_of)
                                  & CurrentState.event_id.in_(hidden_state)).tuples()}
             rows = [row for row in rows if row.event_id in shown]
-        if ignored:
-            rows = [row for row in rows if row.state_key is not None or row.sender not in ignored]
-        return rows
+        return without_ignored(rows, ignored)
 
     return visible
 
@@ -273,8 +271,3 @@ def to_client(rows: list[Event], user_id: str, device_id: str | None, filter: Fi
 
 def content_of(row: Event) -> dict:
     return room_state.content_of(row)
-
-
-def ignored_users(user_id: str) -> set[str]:
-    """Users whose messages ``user_id`` ignores (m.ignored_user_list, kept by account data)."""
-    return account_data.ignored_users(user_id)

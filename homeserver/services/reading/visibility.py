@@ -22,6 +22,10 @@ API
 ``can_see_event(user_id, row)`` and ``filter_events(user_id, rows)``
     Convenience wrappers for one event, or rows of several rooms.
 
+``without_ignored(rows, ignored)``
+    The rows minus the messages of users the reader ignores (their state events stay: the
+    room would make no sense without them); applied after history visibility by every reader.
+
 ``require_can_read_room(history, memberships)``
     The one check of "may this user read this room at all" (403 M_FORBIDDEN): anyone may
     read a world_readable room; otherwise the user's current membership must be one of
@@ -189,6 +193,13 @@ def filter_events(user_id: str | None, rows: list[Event],
 def state_position(room_id: str, user_id: str) -> int | None:
     """See the module docstring; raises 403 M_FORBIDDEN."""
     return RoomHistory.load(room_id, user_id).state_position()
+
+
+def without_ignored(rows: list, ignored: set[str]) -> list:
+    """See the module docstring (rows: ``Event`` rows or tuples with state_key and sender)."""
+    if not ignored:
+        return rows
+    return [row for row in rows if row.state_key is not None or row.sender not in ignored]
 
 
 def require_can_read_room(history: RoomHistory,

@@ -24,6 +24,7 @@ from ..reading import timeline as reading
 from ..reading.filters import DEFAULT_TIMELINE_LIMIT, EventFilter
 from ..reading.stream_tokens import pagination_token
 from ..rooms import state as room_state
+from ..users.account_data import ignored_users
 from . import lazy_members, summary
 from .context import SyncContext
 from .response import SyncResponse
@@ -56,7 +57,7 @@ class _RoomsBuilder:
         self.state_filter: EventFilter = self.room_filter.state
         self.limit = self.timeline_filter.limit_or(DEFAULT_TIMELINE_LIMIT)
         self.lazy = self.state_filter.lazy_load_members
-        self.ignored = reading.ignored_users(ctx.user_id)
+        self.ignored = ignored_users(ctx.user_id)
         # room_id -> {member: event_id} this device already has (loaded per room when needed).
         self.sent_members: dict[str, dict[str, str]] = {}
         self.new_members: dict[str, dict[str, str]] = {}
