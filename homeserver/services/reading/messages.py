@@ -17,6 +17,7 @@ from ..streams import positions as streams
 from . import filters as filters_service
 from . import timeline
 from .filters import MAX_LIMIT, EventFilter, Filter
+from .pager import BATCH, Page, Scan
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
 from .visibility import RoomHistory, require_can_read_room
@@ -60,7 +61,7 @@ def _lazy_members(room_id: str, rows: list[Event], position: int, now: int,
 
 def readable_page(history: RoomHistory, user_id: str, device_id: str | None, *,
                   lower: int | None, upper: int, direction: str,
-                  limit: int) -> tuple[list[dict], timeline.Page]:
+                  limit: int) -> tuple[list[dict], Page]:
     """Up to ``limit`` events in (lower, upper] the user may see, serialized, in scan order
     (newest first for "b"), for the room previews (room initialSync, /events): the same
     reading path as /messages, unfiltered."""
@@ -157,9 +158,9 @@ def event_at_timestamp(user_id: str, room_id: str, ts: int, direction: str) -> d
         history = _reader(room_id, user_id)
         base = Event.select(Event).where(Event.room == room_id)
         forwards = direction == "f"
-        cursor = None  # (origin_server_ts, stream_ordering) of the last row examined
-        examined = 0
-        while examined < timeline.SCAN_BUDGET:
+
+        def fetch(cursor: tuple[int, int] | None) -> list[Event]:
+            """The batch after ``cursor``: (origin_server_ts, stream_ordering) of the last row."""
             query = base
             if forwards:
                 if cursor is None:
@@ -180,12 +181,10 @@ def event_at_timestamp(user_id: str, room_id: str, ts: int, direction: str) -> d
                            & (Event.stream_ordering < cursor[1])))
                 query = query.order_by(Event.origin_server_ts.desc(),
                                        Event.stream_ordering.desc())
-            rows = list(query.limit(timeline.BATCH))
+            return list(query.limit(BATCH))
+
+        for rows in Scan(fetch, lambda row: (row.origin_server_ts, row.stream_ordering)):
             for row in history.visible(rows):
                 return {"event_id": row.event_id, "origin_server_ts": row.origin_server_ts}
-            if len(rows) < timeline.BATCH:
-                break
-            examined += len(rows)
-            cursor = (rows[-1].origin_server_ts, rows[-1].stream_ordering)
     word = "forward" if forwards else "backward"
     raise errors.NotFound(f"Unable to find event from {ts} in {word} direction")

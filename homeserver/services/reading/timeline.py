@@ -9,7 +9,6 @@ newest position, so the state at a recent p is current state plus the few keys c
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import peewee
 
@@ -17,23 +16,11 @@ from ...models.rooms import CurrentState, Event
 from ..accounts import erasure
 from ..event_types import MEMBER
 from ..rooms import state as room_state
-from . import relations, serialize
+from . import pager, relations, serialize
 from .filters import EventFilter, Filter, apply_event_fields
+from .pager import Page
 from .visibility import (DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory,
                          without_ignored)
-
-# Rows fetched per query while filling a page, and the most rows one page may look at (a
-# filter or visibility that hides almost everything must not make a request scan a whole room).
-BATCH = 100
-SCAN_BUDGET = 5000
-
-
-@dataclass
-class Page:
-    rows: list[Event]   # in the order scanned (newest first for "b", oldest first for "f")
-    more: bool          # matching events may remain beyond the page
-    boundary: int       # the token position to continue from
-
 
 def _matches(event_filter: EventFilter, row: Event) -> bool:
     event = {"type": row.type, "sender": row.sender}
@@ -50,37 +37,9 @@ def room_events(room_id: str, *, lower: int | None, upper: int, direction: str, 
     condition = event_filter.sql_condition(Event.type, Event.sender)
     if condition is not None:
         base = base.where(condition)
-    backwards = direction == "b"
-    low, high = lower, upper
-    collected: list[Event] = []
-    scanned = 0
-    exhausted = False
-    while len(collected) <= limit and scanned < SCAN_BUDGET:
-        query = base.where(Event.stream_ordering <= high)
-        if low is not None:
-            query = query.where(Event.stream_ordering > low)
-        order = Event.stream_ordering.desc() if backwards else Event.stream_ordering.asc()
-        rows = list(query.order_by(order).limit(BATCH))
-        scanned += len(rows)
-        if rows:
-            if backwards:
-                high = rows[-1].stream_ordering - 1
-            else:
-                low = rows[-1].stream_ordering
-        collected.extend(visible([row for row in rows if _matches(event_filter, row)]))
-        if len(rows) < BATCH:
-            exhausted = True
-            break
-    more = len(collected) > limit or not exhausted
-    page = collected[:limit]
-    if len(collected) > limit and page:
-        last = page[-1].stream_ordering
-        boundary = last - 1 if backwards else last
-    elif len(collected) > limit:
-        boundary = upper if backwards else (lower or 0)
-    else:
-        boundary = high if backwards else (low if low is not None else 0)
-    return Page(page, more, boundary)
+    return pager.page(base, lower=lower, upper=upper, direction=direction, limit=limit,
+                      visible=lambda rows: visible([row for row in rows
+                                                    if _matches(event_filter, row)]))
 
 
 # --- state ---------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from ...models.rooms import Event
 from ..event_types import MEMBER
 from ..reading import timeline as reading
 from ..reading.filters import DEFAULT_TIMELINE_LIMIT, EventFilter
+from ..reading.pager import Page
 from ..reading.stream_tokens import pagination_token
 from ..rooms import state as room_state
 from ..users.account_data import ignored_users
@@ -37,7 +38,7 @@ RANGE_SCAN_LIMIT = 2000
 @dataclass
 class _Timeline:
     rows: list[Event]       # oldest first
-    page: reading.Page
+    page: Page
     start: int              # the position just before the first event (prev_batch)
 
 
