@@ -7,8 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import errors
 from ..services.accounts import uia
-from .http import CLIENT_PREFIX, client_ip, config
-from .uia import rate_rule
+from .http import CLIENT_PREFIX, client_ip, config, rate_rule
 
 bp = Blueprint("auth_fallback", __name__, url_prefix=CLIENT_PREFIX)
 

@@ -8,7 +8,7 @@ from flask import current_app, g, request
 from marshmallow import Schema, ValidationError
 
 from .. import errors
-from ..services import json_input
+from ..services import json_input, ratelimit
 from ..services.accounts import access_tokens
 
 CLIENT_PREFIX = "/_matrix/client"
@@ -127,3 +127,15 @@ def optional_auth() -> access_tokens.Requester | None:
 
 def config():
     return current_app.config["HOMESERVER"]
+
+
+def rate_rule(name: str) -> dict | None:
+    """The configured rule ``rate_limits.<name>``, or None when rate limits are off."""
+    return ratelimit.rule(config().rate_limits, name)
+
+
+def rate_limit(key_kind: str, key: str, rule_name: str) -> None:
+    """Count this request against ``key_kind:key`` under ``rate_limits.<rule_name>``
+    (M_LIMIT_EXCEEDED when full): the one rate-limit check of every blueprint. A request
+    replaying a transaction ID is answered before this (it costs nothing)."""
+    ratelimit.check(key_kind, key, rate_rule(rule_name))

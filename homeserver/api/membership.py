@@ -4,9 +4,9 @@ from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.rooms import InviteSchema, JoinSchema, ReasonSchema, TargetSchema
+from ..services.accounts import moderation
 from ..services.rooms import membership
-from .http import CLIENT_PREFIX, json_body, load_body, require_auth
-from .rooms import rate_limit_messages, refuse_suspended
+from .http import CLIENT_PREFIX, json_body, load_body, rate_limit, require_auth
 
 bp = Blueprint("membership", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
@@ -18,13 +18,13 @@ def _body(schema):
 
 def _join(room_id_or_alias):
     requester = require_auth()
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     raw = json_body(allow_empty=True)
     body = load_body(JoinSchema(), raw)
     if body["third_party_signed"] is not None:
         raise errors.ServerNotTrusted(
             "Third-party invites need an identity server; this server trusts none")
-    rate_limit_messages(requester)
+    rate_limit("send", requester.user_id, "messages_per_user")
     room_id = membership.join(requester.user_id, room_id_or_alias, reason=body["reason"],
                               extra=raw)
     return jsonify({"room_id": room_id})
@@ -43,9 +43,9 @@ def join_room(room_id_or_alias):
 @bp.post("/knock/<room_id_or_alias>")
 def knock_room(room_id_or_alias):
     requester = require_auth()
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     body = _body(ReasonSchema())
-    rate_limit_messages(requester)
+    rate_limit("send", requester.user_id, "messages_per_user")
     room_id = membership.knock(requester.user_id, room_id_or_alias, reason=body["reason"])
     return jsonify({"room_id": room_id})
 
@@ -53,14 +53,14 @@ def knock_room(room_id_or_alias):
 @bp.post("/rooms/<room_id>/invite")
 def invite_user(room_id):
     requester = require_auth()
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     body = load_body(InviteSchema())
     if body["user_id"] is None:
         if body["medium"] is not None or body["address"] is not None:
             raise errors.ServerNotTrusted(
                 "Third-party invites need an identity server; this server trusts none")
         raise errors.BadJson("Missing required field: user_id")
-    rate_limit_messages(requester)
+    rate_limit("send", requester.user_id, "messages_per_user")
     membership.invite(requester.user_id, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
 
@@ -83,7 +83,7 @@ def forget_room(room_id):
 @bp.post("/rooms/<room_id>/kick")
 def kick(room_id):
     requester = require_auth()
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     body = load_body(TargetSchema())
     membership.kick(requester.user_id, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
@@ -92,7 +92,7 @@ def kick(room_id):
 @bp.post("/rooms/<room_id>/ban")
 def ban(room_id):
     requester = require_auth()
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     body = load_body(TargetSchema())
     membership.ban(requester.user_id, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
@@ -101,7 +101,7 @@ def ban(room_id):
 @bp.post("/rooms/<room_id>/unban")
 def unban(room_id):
     requester = require_auth()
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     body = load_body(TargetSchema())
     membership.unban(requester.user_id, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})

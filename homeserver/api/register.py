@@ -6,10 +6,9 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.auth import (EmailRequestTokenBody, MsisdnRequestTokenBody, RegisterArgs,
                             RegisterBody, TokenArgs, UsernameArgs)
-from ..services import ratelimit
 from ..services.accounts import registration, registration_tokens
-from .http import CLIENT_PREFIX, client_ip, config, load_args, load_body
-from .uia import interactive, rate_rule
+from .http import CLIENT_PREFIX, client_ip, config, load_args, load_body, rate_limit
+from .uia import interactive
 
 bp = Blueprint("register", __name__, url_prefix=CLIENT_PREFIX)
 
@@ -22,7 +21,7 @@ def register():
         raise errors.GuestAccessForbidden("Guest access is not supported by this server")
     if not cfg.registration["enabled"]:
         raise errors.Forbidden("Registration is disabled on this server")
-    ratelimit.check("register_ip", client_ip(), rate_rule("register_per_ip"))
+    rate_limit("register_ip", client_ip(), "register_per_ip")
     body, passed = interactive(
         RegisterBody(), registration.flows(cfg.registration["require_token"]), requester=None,
         secret_fields=("password",),
@@ -44,7 +43,7 @@ def token_validity():
     if not config().registration["enabled"]:
         raise errors.Forbidden("Registration is disabled on this server")
     # The spec asks for a rate limit here against guessing tokens.
-    ratelimit.check("register_ip", client_ip(), rate_rule("register_per_ip"))
+    rate_limit("register_ip", client_ip(), "register_per_ip")
     return jsonify({"valid": registration_tokens.is_valid(args["token"])})
 
 
