@@ -4,17 +4,11 @@ PUT /redact/{eventId}/{txnId}."""
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import RedactSchema
-from ..services import txn_ids
 from ..services.accounts import moderation
 from ..services.rooms import events, membership
 from .http import CLIENT_PREFIX, json_body, load_body, rate_limit, require_auth
 
 bp = Blueprint("room_events", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_id>")
-
-
-@bp.record_once
-def _configure(state):
-    txn_ids.configure(state.app.config["HOMESERVER"].requests)
 
 
 @bp.put("/send/<event_type>/<txn_id>")

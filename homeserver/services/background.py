@@ -132,6 +132,45 @@ def running() -> list[threading.Thread]:
         return [thread for thread in _generation().threads if thread.is_alive()]
 
 
+class Worker:
+    """One named background thread per process, started when needed: the one way the stream
+    listener's peers (expiry sweep, push sender, pending-leaves sweep) start.
+
+    ``ensure_running(*args)`` starts ``target(stop, *args)`` unless this process's thread is
+    alive; ``prepare`` (optional) runs first, under the worker's lock, and returns the args, or
+    None to start nothing. ``done_if(condition)``, from the worker's own thread, ends it when
+    ``condition()`` holds, under the same lock, so a concurrent ``ensure_running`` (after new
+    work) starts a new thread instead of counting on the one that is leaving.
+    """
+
+    def __init__(self, name: str, target: Callable[..., None]):
+        self.name = name
+        self._target = target
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def ensure_running(self, *args, prepare: Callable[[], tuple | None] | None = None) -> None:
+        if alive(self._thread):
+            return
+        with self._lock:
+            if alive(self._thread):
+                return
+            if prepare is not None:
+                prepared = prepare()
+                if prepared is None:
+                    return
+                args = prepared
+            self._thread = start(self.name, self._target, *args)
+
+    def done_if(self, condition: Callable[[], bool]) -> bool:
+        with self._lock:
+            if not condition():
+                return False
+            if self._thread is threading.current_thread():
+                self._thread = None
+            return True
+
+
 class FailureLog:
     """A loop's failures, logged without a storm: the first failure of a kind (exception type
     and message) with its traceback, its repeats not at all until the loop succeeds again

@@ -165,10 +165,6 @@ def _leave_one(row: PendingLeave) -> bool:
     return True
 
 
-_sweep_lock = threading.Lock()
-_sweeper: threading.Thread | None = None
-
-
 def start_sweep_if_work() -> None:
     """At a process's first request: sweep if leaves were left pending, e.g. by a crash or
     restart."""
@@ -177,27 +173,23 @@ def start_sweep_if_work() -> None:
 
 
 def ensure_sweep() -> None:
-    global _sweeper
-    with _sweep_lock:
-        if not background.alive(_sweeper):
-            _sweeper = background.start("pending-leaves", _sweep)
+    _sweeper.ensure_running()
 
 
 def _sweep(stop: threading.Event) -> None:
-    global _sweeper
     failures = background.FailureLog(logger, "pending leaves sweep")
     while not stop.wait(SWEEP_INTERVAL_S):
         try:
             leave_pending()
             failures.succeeded()
-            with _sweep_lock:
-                if not PendingLeave.select().exists():
-                    if _sweeper is threading.current_thread():
-                        _sweeper = None
-                    return
+            if _sweeper.done_if(lambda: not PendingLeave.select().exists()):
+                return
         except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
             failures.failed(exc, stop)
         finally:
             conn = database.obj
             if conn is not None and not conn.is_closed() and not conn.in_transaction():
                 conn.close()
+
+
+_sweeper = background.Worker("pending-leaves", _sweep)

@@ -21,10 +21,6 @@ logger = logging.getLogger(__name__)
 
 INTERVAL_S = 1.0
 
-_lock = threading.Lock()
-_thread: threading.Thread | None = None
-
-
 def start_if_work() -> None:
     """At a process's first request: start the sweep if something may expire."""
     if typing.anything_to_expire() or presence.anything_to_expire():
@@ -32,12 +28,7 @@ def start_if_work() -> None:
 
 
 def ensure_running() -> None:
-    global _thread
-    if background.alive(_thread):
-        return
-    with _lock:
-        if not background.alive(_thread):
-            _thread = background.start("ephemeral-expiry", _run)
+    _worker.ensure_running()
 
 
 def run_once() -> None:
@@ -58,3 +49,6 @@ def _run(stop: threading.Event) -> None:
             db = database.obj
             if db is not None and not db.is_closed() and not db.in_transaction():
                 db.close()
+
+
+_worker = background.Worker("ephemeral-expiry", _run)
