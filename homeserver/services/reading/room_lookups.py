@@ -1,4 +1,5 @@
-"""What members read about a room: one event, its state, its members, the joined rooms.
+"""What members read about a room: one event, its state, its members, the joined rooms, its
+local aliases.
 
 Every read applies history visibility (``services.reading.visibility``): an event the user may not
 see is "not found"; /state and /members show the current state to members (and to anyone in a
@@ -8,12 +9,12 @@ world_readable room) and the state as of leaving to former members.
 from __future__ import annotations
 
 from ... import errors
-from ...models.rooms import Event, Room
+from ...models.rooms import Event, Room, RoomAlias
 from ..event_types import MEMBER
 from ..rooms import state as room_state
 from . import relations
 from .serialize import serialize_event, serialize_events
-from .visibility import RoomHistory
+from .visibility import JOINED, RoomHistory, require_can_read_room
 
 
 def get_event(user_id: str, device_id: str | None, room_id: str, event_id: str) -> dict:
@@ -97,3 +98,12 @@ def get_joined_members(user_id: str, room_id: str) -> dict:
 
 def joined_rooms(user_id: str) -> list[str]:
     return room_state.joined_rooms(user_id)
+
+
+def local_aliases(user_id: str, room_id: str) -> list[str]:
+    """GET /rooms/{roomId}/aliases: members (or anyone, for world_readable rooms)."""
+    if not Room.select().where(Room.room_id == room_id).exists():
+        raise errors.Forbidden("You are not a member of this room")
+    require_can_read_room(RoomHistory.load(room_id, user_id), JOINED)
+    return [a for (a,) in RoomAlias.select(RoomAlias.alias).where(RoomAlias.room == room_id)
+            .order_by(RoomAlias.created_ts, RoomAlias.alias).tuples()]
