@@ -139,3 +139,14 @@ def rate_limit(key_kind: str, key: str, rule_name: str) -> None:
     (M_LIMIT_EXCEEDED when full): the one rate-limit check of every blueprint. A request
     replaying a transaction ID is answered before this (it costs nothing)."""
     ratelimit.check(key_kind, key, rate_rule(rule_name))
+
+
+def private_page(response):
+    """``after_request`` of pages that take a secret or hold one in their URL (the UIA
+    fallback, the email validation pages): never framed (clickjacking), cached, nor their URL
+    sent on as a referrer."""
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
