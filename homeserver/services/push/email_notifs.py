@@ -33,18 +33,13 @@ MAX_LISTED = 20
 UNSUBSCRIBE_PATH = "/_homeserver/email/unsubscribe"
 MAX_BODY_CHARS = 300
 
-_lock = threading.Lock()
-_sweeper: threading.Thread | None = None
 _wake = threading.Event()
 
 
 def ensure_running(settings: dict, base_url: str) -> None:
     """Start this process's sweep (at its first request, when notification mails are on)."""
-    global _sweeper
-    with _lock:
-        if not background.alive(_sweeper):
-            _sweeper = background.start("email-notifs", _run, settings, base_url)
-            background.on_stop(_wake.set)
+    _sweeper.ensure_running(
+        prepare=lambda: (settings, base_url) if background.on_stop(_wake.set) else None)
 
 
 def kick() -> None:
@@ -196,3 +191,6 @@ def unsubscribe(pusher_id: str, token: str) -> bool:
                               & (Pusher.pushkey == state.pushkey)).execute()
         EmailPusherState.delete().where(EmailPusherState.pusher_id == state.pusher_id).execute()
     return True
+
+
+_sweeper = background.Worker("email-notifs", _run)
