@@ -23,6 +23,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..db import database
+
 logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 5.0
@@ -169,6 +171,30 @@ class Worker:
             if self._thread is threading.current_thread():
                 self._thread = None
             return True
+
+
+def release_connection() -> None:
+    """Return this thread's database connection to the pool between rounds of a loop (it
+    reconnects on its next query); kept while a transaction is open."""
+    conn = database.obj
+    if conn is not None and not conn.is_closed() and not conn.in_transaction():
+        conn.close()
+
+
+def run_every(stop: threading.Event, interval_s: float, failures: "FailureLog",
+              step: Callable[[], bool | None]) -> None:
+    """A sweep's loop: ``step()`` every ``interval_s`` until stopped, or until it returns True
+    (nothing left to do); a failure is logged through ``failures`` and the loop goes on."""
+    while not stop.wait(interval_s):
+        try:
+            done = step()
+            failures.succeeded()
+            if done:
+                return
+        except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
+            failures.failed(exc, stop)
+        finally:
+            release_connection()
 
 
 class FailureLog:

@@ -28,7 +28,7 @@ import logging
 import threading
 
 from ... import db
-from ...db import database, write_transaction
+from ...db import write_transaction
 from ...models.deactivation import PendingLeave
 from ...models.keys import CrossSigningKey, KeySignature, RoomKeysVersion
 from ...models.openid import OpenIdToken
@@ -178,19 +178,12 @@ def ensure_sweep() -> None:
 
 
 def _sweep(stop: threading.Event) -> None:
-    failures = background.FailureLog(logger, "pending leaves sweep")
-    while not stop.wait(SWEEP_INTERVAL_S):
-        try:
-            leave_pending()
-            failures.succeeded()
-            if _sweeper.done_if(lambda: not PendingLeave.select().exists()):
-                return
-        except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
-            failures.failed(exc, stop)
-        finally:
-            conn = database.obj
-            if conn is not None and not conn.is_closed() and not conn.in_transaction():
-                conn.close()
+    def step() -> bool:
+        leave_pending()
+        return _sweeper.done_if(lambda: not PendingLeave.select().exists())
+
+    background.run_every(stop, SWEEP_INTERVAL_S,
+                         background.FailureLog(logger, "pending leaves sweep"), step)
 
 
 _sweeper = background.Worker("pending-leaves", _sweep)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 
-from ...db import database
 from .. import background, txn_ids
 from . import presence, typing
 
@@ -38,17 +37,8 @@ def run_once() -> None:
 
 
 def _run(stop: threading.Event) -> None:
-    failures = background.FailureLog(logger, "typing/presence expiry")
-    while not stop.wait(INTERVAL_S):
-        try:
-            run_once()
-            failures.succeeded()
-        except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
-            failures.failed(exc, stop)
-        finally:
-            db = database.obj
-            if db is not None and not db.is_closed() and not db.in_transaction():
-                db.close()
+    background.run_every(stop, INTERVAL_S,
+                         background.FailureLog(logger, "typing/presence expiry"), run_once)
 
 
 _worker = background.Worker("ephemeral-expiry", _run)

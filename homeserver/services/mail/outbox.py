@@ -19,7 +19,6 @@ from ...db import write_transaction
 from ...models.email import OutgoingMail
 from .. import background
 from ..server import metrics
-from ..streams import notifier
 from . import smtp as mailer
 
 logger = logging.getLogger(__name__)
@@ -126,7 +125,7 @@ def _run(stop: threading.Event, settings: dict) -> None:
             failures.failed(exc, stop)
             wait_s = IDLE_POLL_S * 5
         finally:
-            notifier.release_connection()
+            background.release_connection()
         _wake.wait(min(wait_s, 60.0))
 
 

@@ -22,7 +22,6 @@ from .. import background
 from ..accounts import client_secrets
 from ..mail import outbox as mail_outbox
 from ..rooms import state as room_state
-from ..streams import notifier
 from . import notifications
 
 logger = logging.getLogger(__name__)
@@ -57,7 +56,7 @@ def _run(stop: threading.Event, settings: dict, base_url: str) -> None:
         except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
             failures.failed(exc, stop)
         finally:
-            notifier.release_connection()
+            background.release_connection()
         _wake.wait(SWEEP_INTERVAL_S)
 
 

@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ... import db
-from ...db import database, write_transaction
+from ...db import write_transaction
 from ...models.push import PushDelivery, Pusher
 from ...models.rooms import CurrentState, Event
 from .. import background
@@ -120,12 +120,6 @@ def _prepare(push_section: dict) -> tuple | None:
     return (settings,)
 
 
-def _release_connection() -> None:
-    conn = database.obj
-    if conn is not None and not conn.is_closed() and not conn.in_transaction():
-        conn.close()
-
-
 def _run(stop: threading.Event, settings: Settings) -> None:
     failures = background.FailureLog(logger, "push sender")
     while not stop.is_set():
@@ -140,7 +134,7 @@ def _run(stop: threading.Event, settings: Settings) -> None:
             failures.failed(exc, stop)
             stop.wait(1.0)
         finally:
-            _release_connection()
+            background.release_connection()
 
 
 def _due(now: int):
@@ -230,7 +224,7 @@ def _work(row: PushDelivery, settings: Settings) -> None:
     except Exception:  # noqa: BLE001 - the dispatcher thread will pick it up
         logger.exception("push dispatch failed")
     finally:
-        _release_connection()
+        background.release_connection()
 
 
 def _deliver(row: PushDelivery, settings: Settings) -> None:
