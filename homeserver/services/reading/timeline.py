@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 
-import peewee
-
 from ...models.rooms import CurrentState, Event
 from ..accounts import erasure
 from ..event_types import MEMBER
@@ -40,24 +38,6 @@ def room_events(room_id: str, *, lower: int | None, upper: int, direction: str, 
     return pager.page(base, lower=lower, upper=upper, direction=direction, limit=limit,
                       visible=lambda rows: visible([row for row in rows
                                                     if _matches(event_filter, row)]))
-
-
-# --- state ---------------------------------------------------------------------------------------
-
-def state_changes(room_id: str, lower: int, upper: int, *,
-                  types: list[str] | None = None) -> dict[tuple[str, str], Event]:
-    """The latest event of each state key changed in (lower, upper]: the state at ``upper`` of
-    the keys that changed since ``lower``."""
-    if upper <= lower:
-        return {}
-    where = ((Event.room == room_id) & Event.state_key.is_null(False)
-             & (Event.stream_ordering > lower) & (Event.stream_ordering <= upper))
-    if types is not None:
-        where &= Event.type.in_(types)
-    latest = (Event.select(peewee.fn.MAX(Event.stream_ordering).alias("position"))
-              .where(where).group_by(Event.type, Event.state_key))
-    rows = Event.select().join(latest, on=(Event.stream_ordering == latest.c.position))
-    return {(row.type, row.state_key): row for row in rows}
 
 
 # --- many rooms at once (initial syncs) -------------------------------------------------------

@@ -79,10 +79,23 @@ def _keys_changed_after(room_id: str, position: int, types: list[str] | None,
     return set(changed)
 
 
+def state_changes(room_id: str, lower: int, upper: int, *,
+                  types: list[str] | None = None) -> dict[tuple[str, str], Event]:
+    """The latest event of each state key changed in (lower, upper]: the state at ``upper`` of
+    the keys that changed since ``lower``."""
+    if upper <= lower:
+        return {}
+    return _grouped_state_at(room_id, upper, types, None, after=lower)
+
+
 def _grouped_state_at(room_id: str, position: int, types: list[str] | None,
-                      state_keys: list[str] | None) -> dict[tuple[str, str], Event]:
+                      state_keys: list[str] | None, *,
+                      after: int | None = None) -> dict[tuple[str, str], Event]:
+    """The latest state event per key at or before ``position`` (and after ``after``)."""
     where = ((Event.room == room_id) & Event.state_key.is_null(False)
              & (Event.stream_ordering <= position))
+    if after is not None:
+        where &= Event.stream_ordering > after
     if types is not None:
         where &= Event.type.in_(types)
     if state_keys is not None:

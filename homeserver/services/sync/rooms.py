@@ -213,7 +213,7 @@ class _RoomsBuilder:
     def _memberships_changed(self, room_id: str, lower: int) -> bool:
         """Whether a member event since ``lower`` changed someone's membership (not only a
         displayname or avatar, which leaves the room summary as it was)."""
-        after = reading.state_changes(room_id, lower, self.ctx.now, types=[MEMBER])
+        after = room_state.state_changes(room_id, lower, self.ctx.now, types=[MEMBER])
         if not after:
             return False
         before = room_state.state_at(room_id, lower, now=self.ctx.now, types=[MEMBER],
@@ -311,12 +311,12 @@ class _RoomsBuilder:
             current = room_state.current_state(room_id)
             state = reading.states_at({room_id: at}, {room_id: current}, ctx.now)[room_id]
         elif ctx.use_state_after:
-            state = reading.state_changes(room_id, lower, upper)
+            state = room_state.state_changes(room_id, lower, upper)
             changed_types = {event_type for event_type, _ in state}
         else:
-            state = reading.state_changes(room_id, lower, start)
+            state = room_state.state_changes(room_id, lower, start)
             changed_types = {event_type for event_type, _ in state}
-            later = reading.state_changes(room_id, start, upper)
+            later = room_state.state_changes(room_id, start, upper)
             changed_types |= {event_type for event_type, _ in later}
             # State changed inside the timeline's range but not shown in it (filtered out):
             # the client still needs the newest value.
