@@ -13,8 +13,7 @@ Its recommended forbidden set is what this server refuses, with 403 M_USER_SUSPE
 Every refusal goes through ``ensure_not_suspended`` (called by the views of those actions,
 by the media upload views and by the profile service), directly or through
 ``ensure_may_set_state`` (PUT /state) and ``ensure_may_redact``. A suspension takes effect on
-the next request: the requester is
-read from the account row on every request.
+the next request: the requester is read from the account row on every request.
 """
 
 from __future__ import annotations
