@@ -1,5 +1,5 @@
 """The ``homeserver`` command: generate-config, migrate, create-user, run, registration-token,
-send-test-mail."""
+send-test-mail (and media, reports, appservice from their own modules)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 
 from . import cli_setup, db, errors
 from .app import create_app
+from .appservice_cli import appservice as _appservice_commands
 from .config import render_default_config
 from .media_cli import media as _media_commands
 from .reports_cli import reports as _reports_commands
@@ -168,6 +169,7 @@ def run(host, port):
 
 main.add_command(_media_commands)  # `homeserver media ...`
 main.add_command(_reports_commands)  # `homeserver reports ...`
+main.add_command(_appservice_commands)  # `homeserver appservice ...`
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,6 +20,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from .config_sso import OidcProviderSchema, SsoSchema, check_unique_idp_ids
 from .identifiers import is_valid_server_name, is_valid_user_id
+from .services.appservice import registrations
 
 ENV_PREFIX = "HOMESERVER_"
 CONFIG_ENV = "HOMESERVER_CONFIG"
@@ -376,6 +377,17 @@ class ConfigSchema(_Strict):
     requests = fields.Nested(RequestsSchema, load_default=lambda: RequestsSchema().load({}))
     # Without it (null) the server sends no mail and the email endpoints refuse.
     email = fields.Nested(EmailSchema, load_default=None, allow_none=True)
+    # Registration files of application services (bridges), read and checked at startup.
+    app_service_config_files = fields.List(fields.String(validate=validate.Length(min=1)),
+                                           load_default=list)
+    # Transactions to one application service: events per transaction, and how long a
+    # service that keeps failing waits at most between retries.
+    app_service_max_events_per_transaction = fields.Integer(
+        load_default=100, strict=True, validate=validate.Range(min=1, max=1000))
+    app_service_max_backoff_ms = fields.Integer(load_default=5 * 60 * 1000, strict=True,
+                                                validate=validate.Range(min=1000))
+    app_service_timeout_s = fields.Float(load_default=60.0,
+                                         validate=validate.Range(min=1, max=600))
 
     @validates_schema
     def _check(self, data, **kwargs):
@@ -492,6 +504,11 @@ def load_config(path: str | None = None, environ: dict | None = None,
         loaded = ConfigSchema().load(data)
     except ValidationError as exc:
         raise ConfigError(f"configuration key {_first_error(exc.messages)}") from None
+    try:
+        loaded["app_services"] = registrations.load_all(loaded["app_service_config_files"],
+                                                        loaded["server_name"])
+    except registrations.RegistrationError as exc:
+        raise ConfigError(str(exc)) from None
     return Config(loaded)
 
 

@@ -22,7 +22,7 @@ def send_message(room_id, event_type, txn_id):
         return jsonify({"event_id": replayed})
     moderation.ensure_not_suspended(requester)
     content = json_body()
-    rate_limit("send", requester.user_id, "messages_per_user")
+    rate_limit("send", requester, "messages_per_user")
     sent = events.send_event(requester.user_id, room_id, event_type, content, txn=txn)
     return jsonify({"event_id": sent.event_id})
 
@@ -33,7 +33,7 @@ def send_state(room_id, event_type, state_key):
     requester = require_auth()
     content = json_body()
     moderation.ensure_may_set_state(requester, event_type, state_key, content)
-    rate_limit("send", requester.user_id, "messages_per_user")
+    rate_limit("send", requester, "messages_per_user")
     if event_type == "m.room.member":
         event_id = membership.set_member_state(requester.user_id, room_id, state_key, content)
     else:
@@ -52,7 +52,7 @@ def redact(room_id, event_id, txn_id):
         return jsonify({"event_id": replayed})
     moderation.ensure_may_redact(requester, room_id, event_id)
     content = load_body(RedactSchema())
-    rate_limit("send", requester.user_id, "messages_per_user")
+    rate_limit("send", requester, "messages_per_user")
     sent = events.send_event(requester.user_id, room_id, "m.room.redaction", content,
                              redacts=event_id, txn=txn)
     return jsonify({"event_id": sent.event_id})

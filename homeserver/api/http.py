@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError
 from .. import errors
 from ..services import json_input, ratelimit
 from ..services.accounts import access_tokens
+from ..services.appservice import requesters
 
 CLIENT_PREFIX = "/_matrix/client"
 
@@ -112,10 +113,30 @@ def require_auth() -> access_tokens.Requester:
     token = access_token_from_request()
     if token is None:
         raise errors.MissingToken()
-    requester = access_tokens.authenticate(token, client_ip(),
-                                           user_agent=request.headers.get("User-Agent"))
+    service = config().app_services.by_token(token)
+    if service is not None:
+        requester = requesters.requester_for(
+            service, request.args.get("user_id"),
+            request.args.get("device_id") or request.args.get("org.matrix.msc3202.device_id"),
+            config().server_name)
+    else:
+        requester = access_tokens.authenticate(token, client_ip(),
+                                               user_agent=request.headers.get("User-Agent"))
     g.requester = requester
     return requester
+
+
+def require_app_service():
+    """The application service whose as_token authenticates this request (M_MISSING_TOKEN,
+    M_UNKNOWN_TOKEN, or M_FORBIDDEN for a user's own access token)."""
+    token = access_token_from_request()
+    if token is None:
+        raise errors.MissingToken()
+    service = config().app_services.by_token(token)
+    if service is None:
+        access_tokens.authenticate(token, client_ip())  # an unknown token is M_UNKNOWN_TOKEN
+        raise errors.Forbidden("This request needs an application service's as_token")
+    return service
 
 
 def optional_auth() -> access_tokens.Requester | None:
@@ -123,6 +144,12 @@ def optional_auth() -> access_tokens.Requester | None:
     if access_token_from_request() is None:
         return None
     return require_auth()
+
+
+def rate_rule_for(requester: access_tokens.Requester, name: str) -> dict | None:
+    """The rule ``rate_limits.<name>`` for this requester: None when rate limits are off or
+    the requester is a service registered with ``rate_limited: false``."""
+    return rate_rule(name) if requester.rate_limited else None
 
 
 def config():
@@ -134,11 +161,15 @@ def rate_rule(name: str) -> dict | None:
     return ratelimit.rule(config().rate_limits, name)
 
 
-def rate_limit(key_kind: str, key: str, rule_name: str) -> None:
-    """Count this request against ``key_kind:key`` under ``rate_limits.<rule_name>``
-    (M_LIMIT_EXCEEDED when full): the one rate-limit check of every blueprint. A request
-    replaying a transaction ID is answered before this (it costs nothing)."""
-    ratelimit.check(key_kind, key, rate_rule(rule_name))
+def rate_limit(key_kind: str, key: str | access_tokens.Requester, rule_name: str) -> None:
+    """Count this request under ``rate_limits.<rule_name>`` (M_LIMIT_EXCEEDED when full): the
+    one rate-limit check of every blueprint. ``key`` is a client IP, or the requester (counted
+    by user ID; see ``rate_rule_for``). A request replaying a transaction ID is answered
+    before this (it costs nothing)."""
+    if isinstance(key, access_tokens.Requester):
+        ratelimit.check(key_kind, key.user_id, rate_rule_for(key, rule_name))
+    else:
+        ratelimit.check(key_kind, key, rate_rule(rule_name))
 
 
 def private_page(response):

@@ -40,7 +40,7 @@ def _new_media_writer():
     """An uploader of new media (POST upload, create): counted against the upload rate limit
     before any byte of the body is read."""
     requester = _writer()
-    rate_limit("media_upload", requester.user_id, "media_upload_per_user")
+    rate_limit("media_upload", requester, "media_upload_per_user")
     return requester
 
 

@@ -5,8 +5,9 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.rooms import InviteSchema, JoinSchema, ReasonSchema, TargetSchema
 from ..services.accounts import moderation
+from ..services.appservice import queries
 from ..services.rooms import membership
-from .http import CLIENT_PREFIX, json_body, load_body, rate_limit, require_auth
+from .http import CLIENT_PREFIX, config, json_body, load_body, rate_limit, require_auth
 
 bp = Blueprint("membership", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
@@ -24,7 +25,8 @@ def _join(room_id_or_alias):
     if body["third_party_signed"] is not None:
         raise errors.ServerNotTrusted(
             "Third-party invites need an identity server; this server trusts none")
-    rate_limit("send", requester.user_id, "messages_per_user")
+    rate_limit("send", requester, "messages_per_user")
+    queries.ensure_alias(config().app_services, room_id_or_alias, config().server_name)
     room_id = membership.join(requester.user_id, room_id_or_alias, reason=body["reason"],
                               extra=raw)
     return jsonify({"room_id": room_id})
@@ -45,7 +47,7 @@ def knock_room(room_id_or_alias):
     requester = require_auth()
     moderation.ensure_not_suspended(requester)
     body = _body(ReasonSchema())
-    rate_limit("send", requester.user_id, "messages_per_user")
+    rate_limit("send", requester, "messages_per_user")
     room_id = membership.knock(requester.user_id, room_id_or_alias, reason=body["reason"])
     return jsonify({"room_id": room_id})
 
@@ -60,7 +62,8 @@ def invite_user(room_id):
             raise errors.ServerNotTrusted(
                 "Third-party invites need an identity server; this server trusts none")
         raise errors.BadJson("Missing required field: user_id")
-    rate_limit("send", requester.user_id, "messages_per_user")
+    rate_limit("send", requester, "messages_per_user")
+    queries.ensure_user(config().app_services, body["user_id"], config().server_name)
     membership.invite(requester.user_id, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
 

@@ -15,7 +15,7 @@ bp = Blueprint("reports", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 def report_event(room_id: str, event_id: str):
     requester = require_auth()
     body = load_body(EventReportBody())
-    rate_limit("report", requester.user_id, "messages_per_user")
+    rate_limit("report", requester, "messages_per_user")
     reports.report_event(requester.user_id, room_id, event_id, body.get("reason"))
     return jsonify({})
 
@@ -24,7 +24,7 @@ def report_event(room_id: str, event_id: str):
 def report_room(room_id: str):
     requester = require_auth()
     body = load_body(ReportBody(), missing_errcode=errors.MissingParam)
-    rate_limit("report", requester.user_id, "messages_per_user")
+    rate_limit("report", requester, "messages_per_user")
     reports.report_room(requester.user_id, room_id, body["reason"])
     return jsonify({})
 
@@ -33,6 +33,6 @@ def report_room(room_id: str):
 def report_user(user_id: str):
     requester = require_auth()
     body = load_body(ReportBody(), missing_errcode=errors.MissingParam)
-    rate_limit("report", requester.user_id, "messages_per_user")
+    rate_limit("report", requester, "messages_per_user")
     reports.report_user(requester.user_id, user_id, body["reason"])
     return jsonify({})

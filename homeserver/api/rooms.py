@@ -9,7 +9,7 @@ from ..services.reading import room_lookups
 from ..services.reading.stream_tokens import parse_pagination_token
 from ..services.rooms import create as rooms, upgrade
 from ..services.streams.positions import current_position
-from .http import CLIENT_PREFIX, load_args, load_body, rate_limit, require_auth
+from .http import CLIENT_PREFIX, config, load_args, load_body, rate_limit, require_auth
 
 bp = Blueprint("rooms", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
@@ -19,7 +19,10 @@ def create_room():
     requester = require_auth()
     moderation.ensure_not_suspended(requester)
     body = load_body(CreateRoomSchema())
-    rate_limit("send", requester.user_id, "messages_per_user")
+    if isinstance(body.get("room_alias_name"), str):
+        config().app_services.check_alias_not_reserved(
+            f"#{body['room_alias_name']}:{config().server_name}", requester.app_service)
+    rate_limit("send", requester, "messages_per_user")
     room_id = rooms.create_room(requester.user_id, rooms.RoomRequest(**body))
     return jsonify({"room_id": room_id})
 
