@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from homeserver.api.guest_access import GUEST_ENDPOINTS
+from homeserver.services import background
 from homeserver.services.accounts import guest_expiry
 from rooms_support import V3, create_room, error, ok, put_state, put_state_ok, q, send, send_ok
 from synapse_admin_support import SYNAPSE, root  # noqa: F401 (root: a fixture)
@@ -256,7 +257,7 @@ def test_idle_guests_expire_with_their_devices(make_app, clock):
     for visitor in (idle, active):
         ok(visitor.post(f"{V3}/rooms/{q(room)}/join", json={}))
     # The registration started the sweep in this process.
-    assert guest_expiry.background.alive(guest_expiry._thread)
+    assert "guest-expiry" in [thread.name for thread in background.running()]
 
     clock.advance(HOUR_MS // 2)
     ok(active.get(f"{V3}/account/whoami"))  # seen half-way: not idle for an hour yet

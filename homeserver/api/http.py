@@ -165,13 +165,27 @@ def optional_auth() -> access_tokens.Requester | None:
 def rate_rule_for(requester: access_tokens.Requester, name: str) -> dict | None:
     """The rule ``rate_limits.<name>`` for this requester: None when rate limits are off or
     the requester is a service registered with ``rate_limited: false``."""
-    if not requester.rate_limited:
-        return None
-    return ratelimit.rule(config().rate_limits, name)
+    return rate_rule(name) if requester.rate_limited else None
 
 
 def config():
     return current_app.config["HOMESERVER"]
+
+
+def rate_rule(name: str) -> dict | None:
+    """The configured rule ``rate_limits.<name>``, or None when rate limits are off."""
+    return ratelimit.rule(config().rate_limits, name)
+
+
+def rate_limit(key_kind: str, key: str | access_tokens.Requester, rule_name: str) -> None:
+    """Count this request under ``rate_limits.<rule_name>`` (M_LIMIT_EXCEEDED when full): the
+    one rate-limit check of every blueprint. ``key`` is a client IP, or the requester (counted
+    by user ID; see ``rate_rule_for``). A request replaying a transaction ID is answered
+    before this (it costs nothing)."""
+    if isinstance(key, access_tokens.Requester):
+        ratelimit.check(key_kind, key.user_id, rate_rule_for(key, rule_name))
+    else:
+        ratelimit.check(key_kind, key, rate_rule(rule_name))
 
 
 def private_page(response):

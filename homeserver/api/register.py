@@ -7,13 +7,12 @@ from .. import errors
 from ..schemas.auth import (AppServiceRegisterBody, EmailRequestTokenBody, GuestRegisterBody,
                             MsisdnRequestTokenBody, RegisterArgs, RegisterBody, TokenArgs,
                             UsernameArgs)
-from ..services import ratelimit
 from ..services.accounts import registration, registration_tokens, threepid_sessions
 from ..services.appservice import accounts as appservice_accounts
 from .email_tokens import request_email_token
 from .http import (CLIENT_PREFIX, client_ip, config, json_body, load_args, load_body,
-                   require_app_service)
-from .uia import interactive, rate_rule
+                   rate_limit, require_app_service)
+from .uia import interactive
 
 bp = Blueprint("register", __name__, url_prefix=CLIENT_PREFIX)
 
@@ -32,7 +31,7 @@ def register():
             ip=client_ip()))
     if not cfg.registration["enabled"]:
         raise errors.Forbidden("Registration is disabled on this server")
-    ratelimit.check("register_ip", client_ip(), rate_rule("register_per_ip"))
+    rate_limit("register_ip", client_ip(), "register_per_ip")
     body, passed = interactive(
         RegisterBody(), registration.flows(cfg.registration["require_token"],
                                            email=cfg.email is not None,
@@ -54,7 +53,7 @@ def register_guest():
     cfg = config()
     if not cfg.registration["allow_guests"]:
         raise errors.GuestAccessForbidden("Guest access is disabled on this server")
-    ratelimit.check("guest_register_ip", client_ip(), rate_rule("guest_register_per_ip"))
+    rate_limit("guest_register_ip", client_ip(), "guest_register_per_ip")
     body = load_body(GuestRegisterBody(), json_body(allow_empty=True))
     return jsonify(registration.register_guest(body, server_name=cfg.server_name,
                                                token_lifetime_ms=cfg.access_token_lifetime_ms,
@@ -76,7 +75,7 @@ def token_validity():
     if not config().registration["enabled"]:
         raise errors.Forbidden("Registration is disabled on this server")
     # The spec asks for a rate limit here against guessing tokens.
-    ratelimit.check("register_ip", client_ip(), rate_rule("register_per_ip"))
+    rate_limit("register_ip", client_ip(), "register_per_ip")
     return jsonify({"valid": registration_tokens.is_valid(args["token"])})
 
 

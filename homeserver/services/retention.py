@@ -22,7 +22,7 @@ import logging
 import threading
 
 from .. import db
-from ..db import database, write_transaction
+from ..db import write_transaction
 from ..models.push import NotifyingEvent, PushAction
 from . import background, txn_ids
 from .accounts import uia
@@ -30,19 +30,13 @@ from .media import admin as media_admin
 
 logger = logging.getLogger(__name__)
 
-_lock = threading.Lock()
-_thread: threading.Thread | None = None
 _passes = threading.Condition()
 _completed = 0
 
 
 def ensure_running(settings: dict) -> None:
-    global _thread
-    if not settings["enabled"] or background.alive(_thread):
-        return
-    with _lock:
-        if not background.alive(_thread):
-            _thread = background.start("retention", _run, dict(settings))
+    if settings["enabled"]:
+        _worker.ensure_running(dict(settings))
 
 
 def _batches(delete_batch, stop: threading.Event | None) -> int:
@@ -108,22 +102,21 @@ def run_once(settings: dict, stop: threading.Event | None = None) -> dict:
 
 
 def _run(stop: threading.Event, settings: dict) -> None:
-    global _completed
     failures = background.FailureLog(logger, "retention job")
-    while not stop.wait(settings["interval_s"]):
+
+    def one_pass() -> None:
+        global _completed
         try:
             run_once(settings, stop)
-            failures.succeeded()
-        except Exception as exc:  # noqa: BLE001 - the job must outlive any one failure
-            failures.failed(exc, stop)
         finally:
-            connection = database.obj
-            if connection is not None and not connection.is_closed() \
-                    and not connection.in_transaction():
-                connection.close()
-        with _passes:
-            _completed += 1
-            _passes.notify_all()
+            with _passes:
+                _completed += 1
+                _passes.notify_all()
+
+    background.run_every(stop, settings["interval_s"], failures, one_pass)
+
+
+_worker = background.Worker("retention", _run)
 
 
 def passes() -> int:

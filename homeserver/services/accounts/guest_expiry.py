@@ -18,7 +18,6 @@ from peewee import fn
 from ... import db
 from ...models.users import Device, User
 from .. import background
-from ..streams import notifier
 from . import deactivation
 
 logger = logging.getLogger(__name__)
@@ -27,8 +26,18 @@ logger = logging.getLogger(__name__)
 SWEEP_INTERVAL_S = 60.0
 BATCH = 100
 
-_lock = threading.Lock()
-_thread: threading.Thread | None = None
+def start_if_work(registration: dict) -> None:
+    """At a process's first request: sweep while guests may exist and expire."""
+    if registration["guest_idle_expiry_ms"] is None:
+        return
+    if registration["allow_guests"] or User.select().where(
+            User.is_guest & ~User.deactivated).exists():
+        ensure_running(registration["guest_idle_expiry_ms"])
+
+
+def ensure_running(idle_ms: int | None) -> None:
+    if idle_ms is not None:
+        _worker.ensure_running(idle_ms)
 
 
 def idle_guests(idle_ms: int, limit: int = BATCH) -> list[str]:
@@ -58,33 +67,14 @@ def expire_idle(idle_ms: int) -> list[str]:
             return expired
 
 
-def start_if_work(registration: dict) -> None:
-    """At a process's first request: sweep while guests may exist and expire."""
-    if registration["guest_idle_expiry_ms"] is None:
-        return
-    if registration["allow_guests"] or User.select().where(
-            User.is_guest & ~User.deactivated).exists():
-        ensure_running(registration["guest_idle_expiry_ms"])
-
-
-def ensure_running(idle_ms: int | None) -> None:
-    global _thread
-    if idle_ms is None or background.alive(_thread):
-        return
-    with _lock:
-        if not background.alive(_thread):
-            _thread = background.start("guest-expiry", _run, idle_ms)
-
-
 def _run(stop: threading.Event, idle_ms: int) -> None:
-    failures = background.FailureLog(logger, "idle guest expiry")
-    while not stop.wait(SWEEP_INTERVAL_S):
-        try:
-            expired = expire_idle(idle_ms)
-            if expired:
-                logger.info("expired %d idle guest accounts", len(expired))
-            failures.succeeded()
-        except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
-            failures.failed(exc, stop)
-        finally:
-            notifier.release_connection()
+    def step() -> None:
+        expired = expire_idle(idle_ms)
+        if expired:
+            logger.info("expired %d idle guest accounts", len(expired))
+
+    background.run_every(stop, SWEEP_INTERVAL_S,
+                         background.FailureLog(logger, "idle guest expiry"), step)
+
+
+_worker = background.Worker("guest-expiry", _run)

@@ -25,6 +25,7 @@ from ..event_types import MEMBER
 from ..users import account_data
 from ..users.tags import TAG_TYPE
 from . import aliases, guest_access, power_levels
+from . import state as room_state
 from .blocked_rooms import check_not_blocked
 from .event_content import InviteBlocked, invites_blocked
 from .events import RoomAppender, Sent
@@ -145,9 +146,8 @@ def _restricted_join_authoriser(room: RoomAppender, user_id: str) -> str | None:
     allowed_rooms = [a.get("room_id") for a in content.get("allow") or []
                      if isinstance(a, dict) and a.get("type") == "m.room_membership"
                      and isinstance(a.get("room_id"), str)]
-    if not allowed_rooms or not CurrentState.select().where(
-            CurrentState.room.in_(allowed_rooms) & (CurrentState.type == MEMBER)
-            & (CurrentState.state_key == user_id) & (CurrentState.membership == "join")).exists():
+    if not allowed_rooms or not room_state.joined_rooms_query(user_id).where(
+            CurrentState.room.in_(allowed_rooms)).exists():
         return None
     auth_state = room.state([("m.room.create", ""), ("m.room.power_levels", "")])
     needed = power_levels.action_level(auth_state, "invite", version)
@@ -286,10 +286,7 @@ def refresh_profile(user_id: str) -> list[str]:
     they are joined to (one transaction per room). Returns the rooms updated."""
     profile = member_profile(user_id)
     updated = []
-    rooms = [r for (r,) in CurrentState.select(CurrentState.room_id).where(
-        (CurrentState.type == MEMBER) & (CurrentState.state_key == user_id)
-        & (CurrentState.membership == "join")).tuples()]
-    for room_id in rooms:
+    for room_id in room_state.joined_rooms(user_id):
         with write_transaction():
             room = RoomAppender.lock(room_id)
             current = room.state_event((MEMBER, user_id))

@@ -16,6 +16,7 @@ from peewee import fn
 from ...models.rooms import CurrentState, Room
 from ...models.users import User
 from ..event_types import MEMBER
+from ..rooms.state import joined_rooms_query
 from ..sql_text import contains as _contains
 
 # The server decides how many results a search may return at most.
@@ -29,10 +30,8 @@ def _visible(requester_id: str, user_id_column):
     room open to all. Per candidate user this walks their own joined rooms through the
     (state_key, type, membership) index and looks each up by primary key: the cost follows the
     candidate's rooms, never the number of rooms on the server."""
-    mine = CurrentState.alias("mine")
     theirs = CurrentState.alias("theirs")
-    shared_rooms = mine.select(mine.room_id).where(
-        (mine.type == MEMBER) & (mine.state_key == requester_id) & (mine.membership == "join"))
+    shared_rooms = joined_rooms_query(requester_id)
     return fn.EXISTS(
         theirs.select(theirs.room_id)
         .join(Room, on=(Room.room_id == theirs.room_id))
