@@ -11,6 +11,7 @@ from .. import db, errors
 from ..models.keys import CrossSigningKey
 from ..models.users import Device
 from . import auth, device_lists, pushers, tokens, txn_ids
+from .sliding_sync import connections as sliding_sync_connections
 
 MAX_DEVICE_ID_LENGTH = 255
 # IDs per IN (...) query, well under the database's limit on bound parameters.
@@ -130,6 +131,7 @@ def delete_devices(user_id: str, device_ids: list[str] | None) -> list[str]:
             pushers.remove_for_device(user_id, device_id)
             # A device ID created again later must not answer the old device's txnIds.
             txn_ids.delete_for_device(user_id, device_id)
+            sliding_sync_connections.delete_for_device(user_id, device_id)
         for start in range(0, len(existing), _CHUNK):
             chunk = existing[start:start + _CHUNK]
             Device.delete().where((Device.user == user_id)

@@ -211,6 +211,8 @@ class RoomAppender:
         hint_users = [state_key] if event_type == MEMBER and state_key else []
         position = streams.next_position(rooms=[self.room_id], users=hint_users)
         event_store.insert_event({**row, "stream_ordering": position})
+        if event_type in BUMP_EVENT_TYPES:
+            event_store.set_bump_stamp(self.room_id, position)
         EVENTS_PERSISTED.inc()
         if state_key is not None:
             self._set_current_state(event_type, state_key, event_id, pdu, position, previous,
@@ -305,6 +307,11 @@ def _redaction_parts(version: RoomVersion, content: dict, redacts: str | None):
 
 
 # --- one event in its own transaction -----------------------------------------------------------
+
+# Events that move a room up a client's room list (MSC4186's default bump event types): their
+# position is kept in Room.bump_stamp, so sliding sync sorts rooms without reading histories.
+BUMP_EVENT_TYPES = frozenset({"m.room.create", "m.room.message", "m.room.encrypted",
+                              "m.sticker", "m.call.invite", "m.poll.start", "m.beacon_info"})
 
 # Current-state values copied onto the room row (event type -> (content key, Room column)).
 _ROOM_COLUMNS = {"m.room.join_rules": ("join_rule", "join_rule"),

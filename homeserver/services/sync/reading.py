@@ -81,6 +81,13 @@ def room_events(room_id: str, *, lower: int | None, upper: int, direction: str, 
     return Page(page, more, boundary)
 
 
+def page_start(page: Page, rows_oldest_first: list[Event], upper: int) -> int:
+    """The position just before a backwards page's first event: its ``prev_batch``."""
+    if rows_oldest_first:
+        return rows_oldest_first[0].stream_ordering - 1
+    return page.boundary if page.more else upper
+
+
 # --- state ---------------------------------------------------------------------------------------
 
 def state_changes(room_id: str, lower: int, upper: int, *,

@@ -1,0 +1,170 @@
+"""One room of a sliding sync response (MSC4186 ``RoomResult``, the unstable endpoint's field
+names), built from the same readers as /sync (``services/sync/reading.py``, ``summary.py``).
+
+A room new to the connection (``initial``) gets its newest ``timeline_limit`` events, its
+``required_state`` as of now (the current state, or the state at the user's leave), and every
+field. A room sent before gets what happened since it was sent up to: the new events (at most
+``timeline_limit``; ``limited`` when there were more), the changed state ``required_state``
+selects (all of it again when the room's config changed), and the fields whose source changed
+(name, avatar, heroes); counts and ``bump_stamp`` every time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...models.rooms import CurrentState, Event
+from .. import state as room_state
+from ..filters import EventFilter
+from ..sync import reading, summary
+from ..sync.tokens import pagination_token
+from .request import RoomConfig
+from .room_list import Candidate
+
+MEMBER = "m.room.member"
+NAME = "m.room.name"
+AVATAR = "m.room.avatar"
+_NO_FILTER = EventFilter()
+
+
+@dataclass
+class Built:
+    """A room's entry with its events still as rows (serialized for all rooms at once)."""
+    entry: dict
+    timeline: list[Event]
+    state: list[Event]
+
+
+def _text(row: Event | None, key: str) -> str | None:
+    value = room_state.content_of(row).get(key) if row is not None else None
+    return value if isinstance(value, str) and value else None
+
+
+def hero_profiles(room_id: str, user_ids: list[str]) -> list[dict]:
+    """``heroes``: each hero's user ID with the displayname and avatar of their member event."""
+    if not user_ids:
+        return []
+    rows = {row.state_key: row for row in Event.select().join(
+        CurrentState, on=(Event.event_id == CurrentState.event_id)).where(
+        (CurrentState.room == room_id) & (CurrentState.type == MEMBER)
+        & CurrentState.state_key.in_(user_ids))}
+    heroes = []
+    for user_id in user_ids:
+        hero = {"user_id": user_id}
+        name, avatar = _text(rows.get(user_id), "displayname"), _text(rows.get(user_id),
+                                                                       "avatar_url")
+        if name:
+            hero["displayname"] = name
+        if avatar:
+            hero["avatar_url"] = avatar
+        heroes.append(hero)
+    return heroes
+
+
+class RoomEntries:
+    """Builds the entries of one response; ``histories`` and ``unread`` are loaded by the
+    caller for all the rooms at once."""
+
+    def __init__(self, user_id: str, now: int, prev_stream: int | None, ignored: set[str],
+                 histories: dict, unread: dict, dm_rooms: set[str]):
+        self.user_id = user_id
+        self.now = now
+        self.prev_stream = prev_stream
+        self.ignored = ignored
+        self.histories = histories
+        self.unread = unread
+        self.dm_rooms = dm_rooms
+
+    def invite(self, candidate: Candidate) -> Built:
+        key = "invite_state" if candidate.kind == "invite" else "knock_state"
+        stripped = room_state.stripped_state(candidate.room_id,
+                                             extra=((MEMBER, self.user_id),))
+        entry = {"bump_stamp": candidate.bump_stamp, "initial": True, key: stripped}
+        by_type = {event["type"]: event for event in stripped if event["state_key"] == ""}
+        for event_type, field, content_key in ((NAME, "name", "name"),
+                                               (AVATAR, "avatar", "url")):
+            value = by_type.get(event_type, {}).get("content", {}).get(content_key)
+            if isinstance(value, str) and value:
+                entry[field] = value
+        if candidate.room_id in self.dm_rooms:
+            entry["is_dm"] = True
+        return Built(entry, [], [])
+
+    def room(self, candidate: Candidate, config: RoomConfig, lower: int | None,
+             config_changed: bool, force: bool) -> Built | None:
+        """A joined room, or one the user left or was banned from (seen up to that point).
+        ``lower``: what the connection has (None: nothing). None when nothing changed (and
+        ``force`` is unset)."""
+        room_id = candidate.room_id
+        joined = candidate.kind == "join"
+        upper = self.now if joined else candidate.membership.position
+        visible = reading.visibility(self.histories[room_id], self.ignored,
+                                     current_state_of=room_id if joined else None)
+        page = reading.room_events(room_id, lower=lower, upper=upper, direction="b",
+                                   limit=config.timeline_limit, event_filter=_NO_FILTER,
+                                   visible=visible)
+        rows = list(reversed(page.rows))
+        initial = lower is None
+        full = initial or config_changed
+        changes = {} if initial else reading.state_changes(room_id, lower, upper)
+        if not (initial or rows or page.more or changes or config_changed or force):
+            return None
+        wanted = config.required_state
+        if full and not wanted.is_empty:
+            types = wanted.types()
+            source = (room_state.current_state(room_id, types=types) if joined
+                      else reading.state_at(room_id, upper, self.now, types=types))
+        else:
+            source = changes
+        state = {key: row for key, row in source.items() if wanted.matches(*key)}
+        if wanted.lazy_members:
+            self._lazy_members(room_id, state, rows, changes, upper, limited=page.more)
+        entry = {"bump_stamp": candidate.bump_stamp, "limited": page.more,
+                 "prev_batch": pagination_token(reading.page_start(page, rows, upper))}
+        if initial:
+            entry["initial"] = True
+        live = [row for row in rows
+                if self.prev_stream is not None and row.stream_ordering > self.prev_stream]
+        entry["num_live"] = len(live)
+        self._fields(entry, candidate, changes, full=initial)
+        if room_id in self.dm_rooms:
+            entry["is_dm"] = True
+        in_timeline = {row.event_id for row in rows}
+        state_rows = sorted((row for row in state.values() if row.event_id not in in_timeline),
+                            key=lambda row: row.stream_ordering)
+        return Built(entry, rows, state_rows)
+
+    def _lazy_members(self, room_id: str, state: dict, rows: list[Event], changes: dict,
+                      upper: int, *, limited: bool) -> None:
+        """The member events of the timeline's senders and targets; on a sync without a gap,
+        every membership change since the room was last sent too (MSC4186 lazy_members)."""
+        users = {row.sender for row in rows}
+        users |= {row.state_key for row in rows if row.type == MEMBER}
+        users -= {key for event_type, key in state if event_type == MEMBER}
+        for user_id, row in reading.members_at(room_id, upper, self.now, users).items():
+            state[(MEMBER, user_id)] = row
+        if not limited:
+            state.update({key: row for key, row in changes.items() if key[0] == MEMBER})
+
+    def _fields(self, entry: dict, candidate: Candidate, changes: dict, *, full: bool) -> None:
+        room_id = candidate.room_id
+        changed_types = {event_type for event_type, _ in changes}
+        if full or changed_types & {NAME, AVATAR}:
+            names = room_state.current_state(room_id, types=[NAME, AVATAR], state_keys=[""])
+            name, avatar = _text(names.get((NAME, "")), "name"), _text(names.get((AVATAR, "")),
+                                                                        "url")
+            if name:
+                entry["name"] = name
+            if avatar:
+                entry["avatar"] = avatar
+        room_summary = summary.room_summary(room_id, self.user_id)
+        entry["joined_count"] = room_summary["m.joined_member_count"]
+        entry["invited_count"] = room_summary["m.invited_member_count"]
+        if full or changed_types & summary.SUMMARY_TYPES:
+            heroes = hero_profiles(room_id, room_summary.get("m.heroes") or [])
+            if heroes:
+                entry["heroes"] = heroes
+        if candidate.kind == "join":
+            counts, _ = self.unread.get(room_id, ({}, {}))
+            entry["notification_count"] = counts.get("notification_count", 0)
+            entry["highlight_count"] = counts.get("highlight_count", 0)
