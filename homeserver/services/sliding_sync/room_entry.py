@@ -129,9 +129,9 @@ class RoomEntries:
         self._fields(entry, candidate, changes, full=initial)
         if room_id in self.dm_rooms:
             entry["is_dm"] = True
-        in_timeline = {row.event_id for row in rows}
-        state_rows = sorted((row for row in state.values() if row.event_id not in in_timeline),
-                            key=lambda row: row.stream_ordering)
+        # Complete even where the timeline holds the same events (as Synapse): the client
+        # takes required_state as the room's current state.
+        state_rows = sorted(state.values(), key=lambda row: row.stream_ordering)
         return Built(entry, rows, state_rows)
 
     def _lazy_members(self, room_id: str, state: dict, rows: list[Event], changes: dict,
