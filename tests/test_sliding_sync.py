@@ -241,3 +241,8 @@ def test_subscription_to_a_room_the_user_cannot_see_is_ignored(alice, bob):
     send(alice, room, "secret")
     body = sss(bob, {"room_subscriptions": {room: {"timeline_limit": 5}}})
     assert body["rooms"] == {}
+
+
+def test_versions_advertises_simplified_sliding_sync(client):
+    features = client.get("/_matrix/client/versions").get_json()["unstable_features"]
+    assert features["org.matrix.simplified_msc3575"] is True

@@ -1,12 +1,19 @@
-"""Sliding sync (MSC4186) bounds (config ``sliding_sync``): what one request or device may
-cost."""
+"""Attack: one sliding sync (MSC4186) request or device asks for unbounded work or rows: many
+lists, huge required_state, timelines of thousands of events, a range over every room built at
+once, a connection per request; or subscribes to rooms it may not read.
+
+Bounds (config ``sliding_sync``): too many lists, ranges, subscriptions or required_state
+entries answer M_INVALID_PARAM; timeline_limit is capped; a response builds at most
+``max_rooms_per_response`` rooms (the rest follow); a device keeps at most
+``max_connections_per_device`` connections (the least recently used goes).
+"""
 
 from urllib.parse import quote
 
 import pytest
 
 from sliding_sync_support import all_rooms, sss, sss_request
-from sync_support import create_room
+from sync_support import create_room, join, leave, send
 
 V3 = "/_matrix/client/v3"
 
@@ -56,3 +63,26 @@ def test_connections_per_device_are_capped(alice):
     sss(alice, {**all_rooms(), "conn_id": "three"})
     response = sss_request(alice, {**all_rooms(), "conn_id": "one"}, pos=first["pos"])
     assert response.get_json()["errcode"] == "M_UNKNOWN_POS"
+
+
+def test_subscription_shows_nothing_of_a_room_after_leaving_it(register_user, alice):
+    bob = register_user("bob")
+    room = create_room(alice, preset="public_chat")
+    join(bob, room)
+    send(alice, room, "while bob is here")
+    leave(bob, room)
+    send(alice, room, "after bob left")
+    body = sss(bob, {"room_subscriptions": {room: {"timeline_limit": 3,
+                                                   "required_state": [["*", "*"]]}}})
+    timeline = body["rooms"][room]["timeline"]
+    assert "after bob left" not in [e["content"].get("body") for e in timeline]
+    assert timeline[-1]["content"]["membership"] == "leave"
+
+
+def test_subscription_to_a_private_room_shows_nothing(register_user, alice):
+    mallory = register_user("mallory")
+    room = create_room(alice, preset="private_chat", name="secret")
+    send(alice, room, "secret")
+    body = sss(mallory, {"room_subscriptions": {room: {"timeline_limit": 3,
+                                                       "required_state": [["*", "*"]]}}})
+    assert body["rooms"] == {}
