@@ -186,7 +186,7 @@ class RoomsBuilder:
                                         histories=histories))
         for room_id, done in built.items():
             entry = done.entry
-            if "invite_state" not in entry and "knock_state" not in entry:
-                entry["timeline"] = [next(timelines) for _ in done.timeline]
-                entry["required_state"] = [next(states) for _ in done.state]
+            # Always present, empty for invites: matrix-js-sdk maps both lists unchecked.
+            entry["timeline"] = [next(timelines) for _ in done.timeline]
+            entry["required_state"] = [next(states) for _ in done.state]
             self.result.rooms[room_id] = entry
