@@ -24,6 +24,7 @@ from .room_list import Candidate
 MEMBER = "m.room.member"
 NAME = "m.room.name"
 AVATAR = "m.room.avatar"
+ALIAS = "m.room.canonical_alias"
 _NO_FILTER = EventFilter()
 
 
@@ -74,6 +75,22 @@ class RoomEntries:
         self.histories = histories
         self.unread = unread
         self.dm_rooms = dm_rooms
+        self.names: dict[str, dict] = {}
+        self.counts: dict[str, dict[str, int]] = {}
+        self.full_state: dict[str, dict] = {}
+
+    def prefetch(self, rooms: list[str], full: dict[str, list[str] | None]) -> None:
+        """What every room needs, in a few queries for all of them: their name, avatar and
+        alias, member counts, and the current state of the joined rooms sent in full
+        (``full``: room_id -> the types their required_state reads, None for all)."""
+        self.names = reading.current_states(rooms, types=[NAME, AVATAR, ALIAS])
+        self.counts = summary.member_counts(rooms)
+        by_types: dict[tuple | None, list[str]] = {}
+        for room_id, types in full.items():
+            by_types.setdefault(None if types is None else tuple(types), []).append(room_id)
+        for types, room_ids in by_types.items():
+            self.full_state.update(reading.current_states(
+                room_ids, types=None if types is None else list(types)))
 
     def invite(self, candidate: Candidate) -> Built:
         key = "invite_state" if candidate.kind == "invite" else "knock_state"
@@ -112,8 +129,12 @@ class RoomEntries:
         wanted = config.required_state
         if full and not wanted.is_empty:
             types = wanted.types()
-            source = (room_state.current_state(room_id, types=types) if joined
-                      else reading.state_at(room_id, upper, self.now, types=types))
+            if joined and room_id in self.full_state:
+                source = self.full_state[room_id]
+            elif joined:
+                source = room_state.current_state(room_id, types=types)
+            else:
+                source = reading.state_at(room_id, upper, self.now, types=types)
         else:
             source = changes
         state = {key: row for key, row in source.items() if wanted.matches(*key)}
@@ -149,19 +170,25 @@ class RoomEntries:
     def _fields(self, entry: dict, candidate: Candidate, changes: dict, *, full: bool) -> None:
         room_id = candidate.room_id
         changed_types = {event_type for event_type, _ in changes}
+        names = self.names.get(room_id)
+        if names is None:
+            names = room_state.current_state(room_id, types=[NAME, AVATAR, ALIAS],
+                                             state_keys=[""])
         if full or changed_types & {NAME, AVATAR}:
-            names = room_state.current_state(room_id, types=[NAME, AVATAR], state_keys=[""])
             name, avatar = _text(names.get((NAME, "")), "name"), _text(names.get((AVATAR, "")),
                                                                         "url")
             if name:
                 entry["name"] = name
             if avatar:
                 entry["avatar"] = avatar
-        room_summary = summary.room_summary(room_id, self.user_id)
-        entry["joined_count"] = room_summary["m.joined_member_count"]
-        entry["invited_count"] = room_summary["m.invited_member_count"]
-        if full or changed_types & summary.SUMMARY_TYPES:
-            heroes = hero_profiles(room_id, room_summary.get("m.heroes") or [])
+        counts = self.counts.get(room_id)
+        if counts is None:
+            counts = summary.member_counts([room_id])[room_id]
+        entry["joined_count"] = counts.get("join", 0)
+        entry["invited_count"] = counts.get("invite", 0)
+        if (full or changed_types & summary.SUMMARY_TYPES) \
+                and not summary.has_name_or_alias(names):
+            heroes = hero_profiles(room_id, summary.heroes(room_id, self.user_id))
             if heroes:
                 entry["heroes"] = heroes
         if candidate.kind == "join":

@@ -152,6 +152,10 @@ class RoomsBuilder:
             unread=notifications.unread_counts_many(
                 self.user_id, [r for r in rooms if r in result.joined], upto=self.now),
             dm_rooms=dm_rooms)
+        entries.prefetch(rooms, {
+            c.room_id: configs[c.room_id].required_state.types() for c, item, changed in todo
+            if c.kind == "join" and (item is None or changed)
+            and not configs[c.room_id].required_state.is_empty})
         built: dict[str, Built] = {}
         for candidate, item, config_changed in todo:
             room_id = candidate.room_id

@@ -53,12 +53,14 @@ def room_events(room_id: str, *, lower: int | None, upper: int, direction: str, 
     collected: list[Event] = []
     scanned = 0
     exhausted = False
+    # A small page (a room list's one-event timelines) reads a few rows, not a whole batch.
+    batch = min(BATCH, limit + 10)
     while len(collected) <= limit and scanned < SCAN_BUDGET:
         query = base.where(Event.stream_ordering <= high)
         if low is not None:
             query = query.where(Event.stream_ordering > low)
         order = Event.stream_ordering.desc() if backwards else Event.stream_ordering.asc()
-        rows = list(query.order_by(order).limit(BATCH))
+        rows = list(query.order_by(order).limit(batch))
         scanned += len(rows)
         if rows:
             if backwards:
@@ -66,7 +68,7 @@ def room_events(room_id: str, *, lower: int | None, upper: int, direction: str, 
             else:
                 low = rows[-1].stream_ordering
         collected.extend(visible([row for row in rows if _matches(event_filter, row)]))
-        if len(rows) < BATCH:
+        if len(rows) < batch:
             exhausted = True
             break
     more = len(collected) > limit or not exhausted
@@ -147,12 +149,16 @@ def _chunks(items: list) -> list[list]:
     return [items[start:start + CHUNK] for start in range(0, len(items), CHUNK)]
 
 
-def current_states(room_ids: list[str]) -> dict[str, dict[tuple[str, str], Event]]:
-    """room_id -> its whole current state, for many rooms in one query per chunk."""
+def current_states(room_ids: list[str], types: list[str] | None = None
+                   ) -> dict[str, dict[tuple[str, str], Event]]:
+    """room_id -> its current state (of ``types``; None: all of it), for many rooms in one
+    query per chunk."""
     states: dict[str, dict[tuple[str, str], Event]] = {room_id: {} for room_id in room_ids}
     for chunk in _chunks(room_ids):
         rows = (Event.select().join(CurrentState, on=(Event.event_id == CurrentState.event_id))
                 .where(CurrentState.room.in_(chunk)))
+        if types is not None:
+            rows = rows.where(CurrentState.type.in_(types))
         for row in rows:
             states[row.room_id][(row.type, row.state_key)] = row
     return states
