@@ -148,10 +148,14 @@ def test_new_invite_appears_with_invite_state(alice, bob):
     assert ("m.room.member", bob.user_id) in states
     assert entry["timeline"] == [] and entry["required_state"] == []
     assert body["lists"]["all"]["count"] == 1
-    # Joining sends the room afresh, with its timeline.
+    # Joining sends the room afresh, with its timeline and its whole required_state.
     join(bob, room)
-    again = sss(bob, all_rooms(timeline_limit=1), pos=body["pos"])
-    assert again["rooms"][room]["timeline"][-1]["content"]["membership"] == "join"
+    again = sss(bob, all_rooms(timeline_limit=1, required_state=[("m.room.name", "")]),
+                pos=body["pos"])
+    entry = again["rooms"][room]
+    assert entry["initial"] is True
+    assert entry["timeline"][-1]["content"]["membership"] == "join"
+    assert [e["content"] for e in entry["required_state"]] == [{"name": "join us"}]
 
 
 def test_leaving_a_room_removes_it_from_the_list(alice, bob):
@@ -246,3 +250,31 @@ def test_subscription_to_a_room_the_user_cannot_see_is_ignored(alice, bob):
 def test_versions_advertises_simplified_sliding_sync(client):
     features = client.get("/_matrix/client/versions").get_json()["unstable_features"]
     assert features["org.matrix.simplified_msc3575"] is True
+
+
+def test_notification_counts_follow_messages_and_receipts(alice, bob):
+    room = create_room(alice, preset="trusted_private_chat", invite=[bob.user_id])
+    join(bob, room)
+    first = sss(alice, all_rooms())
+    event_id = send(bob, room, "ping")
+    second = sss(alice, all_rooms(), pos=first["pos"])
+    assert second["rooms"][room]["notification_count"] == 1
+    receipt = alice.post(f"/_matrix/client/v3/rooms/{room}/receipt/m.read/{event_id}", json={})
+    assert receipt.status_code == 200
+    third = sss(alice, all_rooms(), pos=second["pos"])
+    assert third["rooms"][room]["notification_count"] == 0
+    assert third["rooms"][room]["timeline"] == []
+
+
+def test_avatar_and_bump_stamp_of_non_bumping_events(alice):
+    room = create_room(alice)
+    set_state(alice, room, "m.room.avatar", {"url": "mxc://localhost/abc"})
+    first = sss(alice, all_rooms())
+    entry = first["rooms"][room]
+    assert entry["avatar"] == "mxc://localhost/abc"
+    stamp = entry["bump_stamp"]
+    set_state(alice, room, "m.room.topic", {"topic": "not a bump"})
+    later = sss(alice, all_rooms(), pos=first["pos"])["rooms"][room]
+    assert later["bump_stamp"] == stamp
+    send(alice, room, "a bump")
+    assert sss(alice, all_rooms())["rooms"][room]["bump_stamp"] > stamp

@@ -27,6 +27,8 @@ from .room_entry import Built, RoomEntries
 from .room_list import Candidate
 
 RANGE_SCAN_LIMIT = 2000
+# The config recorded for an invite or knock: the client holds stripped state only.
+STRIPPED = "stripped"
 
 
 @dataclass
@@ -135,6 +137,9 @@ class RoomsBuilder:
         todo: list[tuple[Candidate, Sent | None, bool]] = []
         for candidate in order:
             room_id, item = candidate.room_id, sent.get(candidate.room_id)
+            if item is not None and item.config == STRIPPED and candidate.kind not in (
+                    "invite", "knock"):
+                item = None  # the client saw the invite's stripped state only: send it all
             config_changed = item is not None and item.config != configs[room_id].key()
             if candidate.kind in ("invite", "knock"):
                 if item is None or item.sent_upto < candidate.membership.position:
@@ -162,7 +167,7 @@ class RoomsBuilder:
             config = configs[room_id]
             if candidate.kind in ("invite", "knock"):
                 done = entries.invite(candidate)
-                upto = candidate.membership.position
+                upto, config = candidate.membership.position, None
             else:
                 done = entries.room(candidate, config,
                                     None if item is None else item.sent_upto, config_changed,
@@ -173,7 +178,7 @@ class RoomsBuilder:
                     result.up_to_date.append(room_id)
                 continue
             built[room_id] = done
-            result.sent[room_id] = Sent(upto, config.key())
+            result.sent[room_id] = Sent(upto, STRIPPED if config is None else config.key())
             if "initial" in done.entry:
                 result.initial.add(room_id)
             result.timeline_ids[room_id] = {row.event_id for row in done.timeline}
