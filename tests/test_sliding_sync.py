@@ -278,3 +278,19 @@ def test_avatar_and_bump_stamp_of_non_bumping_events(alice):
     assert later["bump_stamp"] == stamp
     send(alice, room, "a bump")
     assert sss(alice, all_rooms())["rooms"][room]["bump_stamp"] > stamp
+
+
+def test_subscribing_with_a_larger_timeline_limit_expands_the_timeline(alice):
+    room = create_room(alice)
+    for i in range(4):
+        send(alice, room, f"m{i}")
+    first = sss(alice, all_rooms(timeline_limit=1))
+    assert bodies(first["rooms"][room]["timeline"]) == ["m3"]
+    opened = {**all_rooms(timeline_limit=1),
+              "room_subscriptions": {room: {"timeline_limit": 3, "required_state": []}}}
+    second = sss(alice, opened, pos=first["pos"])
+    entry = second["rooms"][room]
+    assert entry["unstable_expanded_timeline"] is True and "initial" not in entry
+    assert bodies(entry["timeline"]) == ["m1", "m2", "m3"] and entry["limited"] is True
+    # Nothing new: the room is not sent again while the subscription stays.
+    assert sss(alice, opened, pos=second["pos"])["rooms"] == {}

@@ -108,18 +108,20 @@ class RoomEntries:
         return Built(entry, [], [])
 
     def room(self, candidate: Candidate, config: RoomConfig, lower: int | None,
-             config_changed: bool, force: bool) -> Built | None:
+             config_changed: bool, force: bool, expand: bool = False) -> Built | None:
         """A joined room, or one the user left or was banned from (seen up to that point).
         ``lower``: what the connection has (None: nothing). None when nothing changed (and
-        ``force`` is unset)."""
+        ``force`` is unset). ``expand``: the timeline_limit grew since the room was sent, so
+        its newest events are sent again up to the new limit (MSC4186 "Changes to
+        timeline_limit"; ``unstable_expanded_timeline`` as Synapse names it)."""
         room_id = candidate.room_id
         joined = candidate.kind == "join"
         upper = self.now if joined else candidate.membership.position
         visible = reading.visibility(self.histories[room_id], self.ignored,
                                      current_state_of=room_id if joined else None)
-        page = reading.room_events(room_id, lower=lower, upper=upper, direction="b",
-                                   limit=config.timeline_limit, event_filter=_NO_FILTER,
-                                   visible=visible)
+        page = reading.room_events(room_id, lower=None if expand else lower, upper=upper,
+                                   direction="b", limit=config.timeline_limit,
+                                   event_filter=_NO_FILTER, visible=visible)
         rows = list(reversed(page.rows))
         initial = lower is None
         full = initial or config_changed
@@ -144,6 +146,8 @@ class RoomEntries:
                  "prev_batch": pagination_token(reading.page_start(page, rows, upper))}
         if initial:
             entry["initial"] = True
+        elif expand and rows:
+            entry["unstable_expanded_timeline"] = True
         live = [row for row in rows
                 if self.prev_stream is not None and row.stream_ordering > self.prev_stream]
         entry["num_live"] = len(live)

@@ -45,6 +45,12 @@ class RoomsResult:
     joined: set[str] = field(default_factory=set)
 
 
+def _timeline_limit(config_key: str) -> int:
+    """The timeline_limit of a recorded config (``RoomConfig.key``)."""
+    limit, _, _ = config_key.partition(":")
+    return int(limit) if limit.isdigit() else 0
+
+
 def _has_events(room_id: str, lower: int, upper: int) -> bool:
     return Event.select().where((Event.room == room_id) & (Event.stream_ordering > lower)
                                 & (Event.stream_ordering <= upper)).exists()
@@ -169,9 +175,10 @@ class RoomsBuilder:
                 done = entries.invite(candidate)
                 upto, config = candidate.membership.position, None
             else:
+                expand = config_changed and _timeline_limit(item.config) < config.timeline_limit
                 done = entries.room(candidate, config,
                                     None if item is None else item.sent_upto, config_changed,
-                                    force=room_id in receipts)
+                                    force=room_id in receipts, expand=expand)
                 upto = self.now if candidate.kind == "join" else candidate.membership.position
             if done is None:
                 if candidate.kind == "join":
