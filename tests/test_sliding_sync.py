@@ -294,3 +294,21 @@ def test_subscribing_with_a_larger_timeline_limit_expands_the_timeline(alice):
     assert bodies(entry["timeline"]) == ["m1", "m2", "m3"] and entry["limited"] is True
     # Nothing new: the room is not sent again while the subscription stays.
     assert sss(alice, opened, pos=second["pos"])["rooms"] == {}
+
+
+def test_long_poll_wakes_on_a_new_invite(alice, bob, app):
+    first = sss(bob, all_rooms())
+    result = {}
+    other = app.test_client()
+
+    def poll():
+        response = other.post(f"{SSS}?pos={first['pos']}&timeout=30000", json=all_rooms(),
+                              headers={"Authorization": f"Bearer {bob.access_token}"})
+        result["body"] = response.get_json()
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    room = create_room(alice, invite=[bob.user_id])
+    thread.join()
+    assert room in result["body"]["rooms"]
+    assert "invite_state" in result["body"]["rooms"][room]
