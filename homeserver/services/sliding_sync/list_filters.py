@@ -72,8 +72,8 @@ class RoomFacts:
                 found[room_id] = set(tags)
         return found
 
-    def space_children(self, spaces: tuple[str, ...], joined: set[str]) -> set[str]:
-        wanted = sorted(set(spaces) & joined)
+    def space_children(self, spaces: frozenset[str], joined: set[str]) -> set[str]:
+        wanted = sorted(spaces & joined)
         return {state_key for _, state_key, text in self._state(SPACE_CHILD, wanted)
                 if _content(text)}
 
@@ -99,6 +99,6 @@ def apply(filters: ListFilters, rooms: list[Candidate], facts: RoomFacts,
     if filters.tags is not None or filters.not_tags:
         tags = facts.tags
         if filters.tags is not None:
-            keep = [c for c in keep if tags.get(c.room_id, set()) & set(filters.tags)]
-        keep = [c for c in keep if not tags.get(c.room_id, set()) & set(filters.not_tags)]
+            keep = [c for c in keep if tags.get(c.room_id, set()) & filters.tags]
+        keep = [c for c in keep if not tags.get(c.room_id, set()) & filters.not_tags]
     return keep

@@ -30,14 +30,15 @@ class RoomConfig:
 
 @dataclass(frozen=True)
 class ListFilters:
+    """Sets, so that a request listing many values costs one lookup per room."""
     is_dm: bool | None = None
-    spaces: tuple[str, ...] | None = None
+    spaces: frozenset[str] | None = None
     is_encrypted: bool | None = None
     is_invite: bool | None = None
-    room_types: tuple[str | None, ...] | None = None
-    not_room_types: tuple[str | None, ...] = ()
-    tags: tuple[str, ...] | None = None
-    not_tags: tuple[str, ...] = ()
+    room_types: frozenset[str | None] | None = None
+    not_room_types: frozenset[str | None] = frozenset()
+    tags: frozenset[str] | None = None
+    not_tags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ class ListSpec:
 
 @dataclass(frozen=True)
 class Extension:
-    lists: tuple[str, ...] | None   # None: every list ("*")
-    rooms: tuple[str, ...] | None   # None: every subscription ("*")
+    lists: frozenset[str] | None   # None: every list ("*")
+    rooms: frozenset[str] | None   # None: every subscription ("*")
     since: str | None = None        # to_device only
 
     def covers_list(self, name: str) -> bool:
@@ -74,8 +75,8 @@ def _config(data: dict, user_id: str, limits: dict) -> RoomConfig:
                       parse(data.get("required_state"), user_id, limits["max_required_state"]))
 
 
-def _tuple(values):
-    return None if values is None else tuple(values)
+def _set(values):
+    return None if values is None else frozenset(values)
 
 
 def _filters(data: dict | None) -> ListFilters:
@@ -83,11 +84,12 @@ def _filters(data: dict | None) -> ListFilters:
     is_invite = data.get("is_invite")
     if is_invite is None:
         is_invite = data.get("is_invited")
-    return ListFilters(is_dm=data.get("is_dm"), spaces=_tuple(data.get("spaces")),
+    return ListFilters(is_dm=data.get("is_dm"), spaces=_set(data.get("spaces")),
                        is_encrypted=data.get("is_encrypted"), is_invite=is_invite,
-                       room_types=_tuple(data.get("room_types")),
-                       not_room_types=tuple(data.get("not_room_types") or ()),
-                       tags=_tuple(data.get("tags")), not_tags=tuple(data.get("not_tags") or ()))
+                       room_types=_set(data.get("room_types")),
+                       not_room_types=frozenset(data.get("not_room_types") or ()),
+                       tags=_set(data.get("tags")),
+                       not_tags=frozenset(data.get("not_tags") or ()))
 
 
 def _ranges(data: dict, limits: dict) -> tuple[tuple[int, int], ...] | None:
@@ -123,7 +125,9 @@ def read(body: dict, user_id: str, limits: dict) -> Request:
         if data and data.get("enabled"):
             lists_value, rooms_value = data.get("lists"), data.get("rooms")
             extensions[name] = Extension(
-                lists=None if lists_value is None or "*" in lists_value else tuple(lists_value),
-                rooms=None if rooms_value is None or "*" in rooms_value else tuple(rooms_value),
+                lists=None if lists_value is None or "*" in lists_value
+                else frozenset(lists_value),
+                rooms=None if rooms_value is None or "*" in rooms_value
+                else frozenset(rooms_value),
                 since=data.get("since"))
     return Request(body.get("conn_id") or "", lists, subscriptions, extensions)
