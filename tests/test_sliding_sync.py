@@ -312,3 +312,14 @@ def test_long_poll_wakes_on_a_new_invite(alice, bob, app):
     thread.join()
     assert room in result["body"]["rooms"]
     assert "invite_state" in result["body"]["rooms"][room]
+
+
+def test_a_connection_unused_for_its_lifetime_is_forgotten(alice, clock):
+    first = sss(alice, all_rooms())
+    clock.advance(6 * 24 * 3600 * 1000)
+    second = sss(alice, all_rooms(), pos=first["pos"])  # still known, and used again
+    clock.advance(6 * 24 * 3600 * 1000)
+    third = sss(alice, all_rooms(), pos=second["pos"])
+    clock.advance(7 * 24 * 3600 * 1000 + 1)
+    response = sss_request(alice, all_rooms(), pos=third["pos"])
+    assert response.status_code == 400 and response.get_json()["errcode"] == "M_UNKNOWN_POS"

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import peewee
 
-from ... import errors
-from ...db import database, now_ms, write_transaction
+from ... import db, errors
+from ...db import database, write_transaction
 from ...identifiers import is_ascii_number
 from ...models.sliding_sync import SlidingSyncConnection, SlidingSyncPosition, SlidingSyncRoom
 
@@ -63,7 +63,7 @@ def open_connection(user_id: str, device_id: str, conn_id: str, pos: str | None,
                   & (SlidingSyncConnection.user_id == user_id)
                   & (SlidingSyncConnection.device_id == device_id)
                   & (SlidingSyncConnection.conn_id == conn_id)
-                  & (SlidingSyncConnection.last_used_ts > now_ms() - lifetime_ms))
+                  & (SlidingSyncConnection.last_used_ts > db.now_ms() - lifetime_ms))
            .tuples().first())
     if row is None:
         raise errors.UnknownPos()
@@ -140,7 +140,7 @@ def _continue(connection: Connection, up_to_date: list[str], stream_position: in
          .where(mine & (SlidingSyncRoom.position <= pos)
                 & (SlidingSyncRoom.sent_upto < stream_position)
                 & SlidingSyncRoom.room_id.in_(up_to_date[start:start + CHUNK])).execute())
-    SlidingSyncConnection.update(last_used_ts=now_ms()).where(
+    SlidingSyncConnection.update(last_used_ts=db.now_ms()).where(
         SlidingSyncConnection.id == connection_id).execute()
     return connection_id
 
@@ -155,7 +155,7 @@ def _delete(connection_ids: list[int]) -> None:
 
 
 def _new_connection(connection: Connection, max_per_device: int, lifetime_ms: int) -> int:
-    now = now_ms()
+    now = db.now_ms()
     device = ((SlidingSyncConnection.user_id == connection.user_id)
               & (SlidingSyncConnection.device_id == connection.device_id))
     rows = list(SlidingSyncConnection.select(SlidingSyncConnection.id,
