@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from sliding_sync_support import all_rooms, sss, sss_request
-from sync_support import create_room, join, leave, send
+from sync_support import create_room, join, leave, send, set_state
 
 V3 = "/_matrix/client/v3"
 
@@ -86,3 +86,15 @@ def test_subscription_to_a_private_room_shows_nothing(register_user, alice):
     body = sss(mallory, {"room_subscriptions": {room: {"timeline_limit": 3,
                                                        "required_state": [["*", "*"]]}}})
     assert body["rooms"] == {}
+
+
+def test_left_room_fields_are_those_at_the_leave(register_user, alice):
+    bob, carol = register_user("bob"), register_user("carol")
+    room = create_room(alice, preset="public_chat", name="old name")
+    join(bob, room)
+    leave(bob, room)
+    set_state(alice, room, "m.room.name", {"name": "renamed after bob left"})
+    join(carol, room)
+    entry = sss(bob, {"room_subscriptions": {room: {"timeline_limit": 1}}})["rooms"][room]
+    assert entry["name"] == "old name"
+    assert entry["joined_count"] == 1

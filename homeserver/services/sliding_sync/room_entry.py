@@ -49,17 +49,17 @@ def hero_profiles(room_id: str, user_ids: list[str]) -> list[dict]:
         CurrentState, on=(Event.event_id == CurrentState.event_id)).where(
         (CurrentState.room == room_id) & (CurrentState.type == MEMBER)
         & CurrentState.state_key.in_(user_ids))}
-    heroes = []
-    for user_id in user_ids:
-        hero = {"user_id": user_id}
-        name, avatar = _text(rows.get(user_id), "displayname"), _text(rows.get(user_id),
-                                                                       "avatar_url")
-        if name:
-            hero["displayname"] = name
-        if avatar:
-            hero["avatar_url"] = avatar
-        heroes.append(hero)
-    return heroes
+    return [_hero(user_id, rows.get(user_id)) for user_id in user_ids]
+
+
+def _hero(user_id: str, member: Event | None) -> dict:
+    hero = {"user_id": user_id}
+    name, avatar = _text(member, "displayname"), _text(member, "avatar_url")
+    if name:
+        hero["displayname"] = name
+    if avatar:
+        hero["avatar_url"] = avatar
+    return hero
 
 
 class RoomEntries:
@@ -151,7 +151,10 @@ class RoomEntries:
         live = [row for row in rows
                 if self.prev_stream is not None and row.stream_ordering > self.prev_stream]
         entry["num_live"] = len(live)
-        self._fields(entry, candidate, changes, full=initial)
+        if joined:
+            self._fields(entry, candidate, changes, full=initial)
+        else:
+            self._fields_at_leave(entry, room_id, upper)
         if room_id in self.dm_rooms:
             entry["is_dm"] = True
         # Complete even where the timeline holds the same events (as Synapse): the client
@@ -170,6 +173,24 @@ class RoomEntries:
             state[(MEMBER, user_id)] = row
         if not limited:
             state.update({key: row for key, row in changes.items() if key[0] == MEMBER})
+
+    def _fields_at_leave(self, entry: dict, room_id: str, upper: int) -> None:
+        """A room the user left or was banned from: its fields as they were then, nothing
+        later (the user may no longer see the room)."""
+        state = reading.state_at(room_id, upper, self.now, types=[NAME, AVATAR, ALIAS, MEMBER])
+        name, avatar = _text(state.get((NAME, "")), "name"), _text(state.get((AVATAR, "")),
+                                                                    "url")
+        if name:
+            entry["name"] = name
+        if avatar:
+            entry["avatar"] = avatar
+        room_summary = summary.summary_from_state(state, self.user_id)
+        entry["joined_count"] = room_summary["m.joined_member_count"]
+        entry["invited_count"] = room_summary["m.invited_member_count"]
+        hero_ids = room_summary.get("m.heroes") or []
+        if hero_ids:
+            entry["heroes"] = [_hero(user_id, state.get((MEMBER, user_id)))
+                               for user_id in hero_ids]
 
     def _fields(self, entry: dict, candidate: Candidate, changes: dict, *, full: bool) -> None:
         room_id = candidate.room_id
