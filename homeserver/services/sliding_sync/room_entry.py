@@ -78,11 +78,23 @@ class RoomEntries:
         self.names: dict[str, dict] = {}
         self.counts: dict[str, dict[str, int]] = {}
         self.full_state: dict[str, dict] = {}
+        self.pages: dict[str, reading.Page] = {}
 
-    def prefetch(self, rooms: list[str], full: dict[str, list[str] | None]) -> None:
+    def _visible(self, room_id: str, joined: bool = True):
+        return reading.visibility(self.histories[room_id], self.ignored,
+                                  current_state_of=room_id if joined else None)
+
+    def prefetch(self, rooms: list[str], full: dict[str, list[str] | None],
+                 newest: dict[str, int]) -> None:
         """What every room needs, in a few queries for all of them: their name, avatar and
-        alias, member counts, and the current state of the joined rooms sent in full
-        (``full``: room_id -> the types their required_state reads, None for all)."""
+        alias, member counts, the current state of the joined rooms sent in full (``full``:
+        room_id -> the types their required_state reads, None for all) and the newest events
+        of the joined rooms whose timeline starts afresh (``newest``: room_id -> limit)."""
+        by_limit: dict[int, list[str]] = {}
+        for room_id, limit in newest.items():
+            by_limit.setdefault(limit, []).append(room_id)
+        for limit, room_ids in by_limit.items():
+            self.pages.update(reading.newest_pages(room_ids, self.now, limit, self._visible))
         self.names = reading.current_states(rooms, types=[NAME, AVATAR, ALIAS])
         self.counts = summary.member_counts(rooms)
         by_types: dict[tuple | None, list[str]] = {}
@@ -117,11 +129,12 @@ class RoomEntries:
         room_id = candidate.room_id
         joined = candidate.kind == "join"
         upper = self.now if joined else candidate.membership.position
-        visible = reading.visibility(self.histories[room_id], self.ignored,
-                                     current_state_of=room_id if joined else None)
-        page = reading.room_events(room_id, lower=None if expand else lower, upper=upper,
-                                   direction="b", limit=config.timeline_limit,
-                                   event_filter=_NO_FILTER, visible=visible)
+        page = self.pages.get(room_id) if (lower is None or expand) and joined else None
+        if page is None:
+            page = reading.room_events(room_id, lower=None if expand else lower, upper=upper,
+                                       direction="b", limit=config.timeline_limit,
+                                       event_filter=_NO_FILTER,
+                                       visible=self._visible(room_id, joined))
         rows = list(reversed(page.rows))
         initial = lower is None
         full = initial or config_changed

@@ -166,7 +166,10 @@ class RoomsBuilder:
         entries.prefetch(rooms, {
             c.room_id: configs[c.room_id].required_state.types() for c, item, changed in todo
             if c.kind == "join" and (item is None or changed)
-            and not configs[c.room_id].required_state.is_empty})
+            and not configs[c.room_id].required_state.is_empty}, {
+            c.room_id: configs[c.room_id].timeline_limit for c, item, changed in todo
+            if c.kind == "join" and (item is None or (
+                changed and _timeline_limit(item.config) < configs[c.room_id].timeline_limit))})
         built: dict[str, Built] = {}
         for candidate, item, config_changed in todo:
             room_id = candidate.room_id
