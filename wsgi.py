@@ -1,5 +1,5 @@
 """gunicorn's entry point: ``gunicorn wsgi:app`` (configuration from HOMESERVER_CONFIG)."""
 
-from homeserver import create_app
+from homeserver.app import create_app
 
 app = create_app()

@@ -16,8 +16,8 @@ import re
 import sys
 import time
 
-from homeserver.services.filters import EventFilter
-from homeserver.services.push_evaluator import EventFacts, compile_rule
+from homeserver.services.push.evaluator import EventFacts, compile_rule
+from homeserver.services.reading.filters import EventFilter
 
 # name -> (pattern, text of a given size): texts that never match, so all of it is read.
 PUSH_PATTERNS = {

@@ -7,23 +7,12 @@ import sys
 
 import click
 
-from . import db
-from .config import ConfigError, load_config, render_default_config
-
-
-def _config():
-    try:
-        return load_config()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _open_database(config):
-    db.init_database(config.database_url, 2)
-    try:
-        db.check_schema()
-    except db.SchemaTooNew as exc:
-        raise click.ClickException(str(exc)) from None
+from . import cli_setup, db, errors
+from .app import create_app
+from .config import render_default_config
+from .media_cli import media as _media_commands
+from .reports_cli import reports as _reports_commands
+from .services.accounts import accounts, registration_tokens
 
 
 @click.group()
@@ -55,8 +44,8 @@ def generate_config(server_name, data_dir, database, output, force):
 @main.command()
 def migrate():
     """Create or upgrade the database schema."""
-    config = _config()
-    _open_database(config)
+    config = cli_setup.config()
+    cli_setup.open_database(config)
     applied = db.migrate()
     version = db.current_schema_version()
     if applied:
@@ -71,11 +60,8 @@ def migrate():
 @click.option("--admin", is_flag=True, help="make the user a server administrator")
 def create_user(localpart, password, admin):
     """Create an account with LOCALPART on this server."""
-    from . import errors
-    from .services import accounts
-
-    config = _config()
-    _open_database(config)
+    config = cli_setup.config()
+    cli_setup.open_database(config)
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
@@ -101,10 +87,7 @@ def registration_token():
               help="days until it expires (default: never)")
 def registration_token_create(token, length, uses_allowed, expiry_days):
     """Create a registration token and print it."""
-    from . import errors
-    from .services import registration_tokens
-
-    _open_database(_config())
+    cli_setup.open_database(cli_setup.config())
     try:
         created = registration_tokens.create(token, length=length, uses_allowed=uses_allowed,
                                              expiry_days=expiry_days)
@@ -123,9 +106,7 @@ def _format_expiry(expiry_ts):
 @registration_token.command("list")
 def registration_token_list():
     """List registration tokens: uses (completed/allowed, pending) and expiry."""
-    from .services import registration_tokens
-
-    _open_database(_config())
+    cli_setup.open_database(cli_setup.config())
     rows = registration_tokens.list_tokens()
     if not rows:
         click.echo("no registration tokens")
@@ -143,9 +124,7 @@ def registration_token_list():
 @click.argument("token")
 def registration_token_delete(token):
     """Delete TOKEN (registrations already made with it stay)."""
-    from .services import registration_tokens
-
-    _open_database(_config())
+    cli_setup.open_database(cli_setup.config())
     if not registration_tokens.delete(token):
         raise click.ClickException(f"no registration token {token}")
     click.echo(f"deleted {token}")
@@ -156,22 +135,15 @@ def registration_token_delete(token):
 @click.option("--port", default=8008, show_default=True, type=int)
 def run(host, port):
     """Serve with Flask's development server (use gunicorn in production)."""
-    config = _config()
-    _open_database(config)
+    config = cli_setup.config()
+    cli_setup.open_database(config)
     db.migrate()
-    from . import create_app
-
     app = create_app(config)
     app.run(host=host, port=port, threaded=True)
 
 
-from .media_cli import media as _media_commands  # noqa: E402  (`homeserver media ...`)
-
-main.add_command(_media_commands)
-
-from .reports_cli import reports as _reports_commands  # noqa: E402  (`homeserver reports ...`)
-
-main.add_command(_reports_commands)
+main.add_command(_media_commands)  # `homeserver media ...`
+main.add_command(_reports_commands)  # `homeserver reports ...`
 
 
 if __name__ == "__main__":  # pragma: no cover

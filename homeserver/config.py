@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from .identifiers import is_valid_server_name, is_valid_user_id
+
 ENV_PREFIX = "HOMESERVER_"
 CONFIG_ENV = "HOMESERVER_CONFIG"
 DEFAULT_CONFIG_PATH = "homeserver.yaml"
@@ -262,7 +264,6 @@ class SupportContactSchema(_Strict):
 
     @validates_schema
     def _check(self, data, **kwargs):
-        from .identifiers import is_valid_user_id
         if data["matrix_id"] is None and data["email_address"] is None:
             raise ValidationError("a contact needs matrix_id or email_address", "matrix_id")
         if data["matrix_id"] is not None and not is_valid_user_id(data["matrix_id"]):
@@ -348,7 +349,6 @@ class ConfigSchema(_Strict):
         db = data.get("database")
         if db and "://" in db and not db.startswith(("postgresql://", "postgres://", "sqlite://")):
             raise ValidationError("must be a SQLite file path or a postgresql:// URL", "database")
-        from .identifiers import is_valid_server_name
         if not is_valid_server_name(data["server_name"]):
             raise ValidationError("is not a valid Matrix server name", "server_name")
 

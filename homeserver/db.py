@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlparse
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
+from . import migrations
 from .errors import DatabaseBusy
 
 logger = logging.getLogger(__name__)
@@ -129,8 +130,6 @@ def now_ms() -> int:
 
 def _migration_modules() -> list[tuple[int, str, object]]:
     """The ordered migrations: modules ``homeserver/migrations/NNNN_name.py`` with ``up(db)``."""
-    from . import migrations
-
     found = []
     for info in pkgutil.iter_modules(migrations.__path__):
         number, _, _ = info.name.partition("_")

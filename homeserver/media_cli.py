@@ -7,16 +7,16 @@ from datetime import datetime, timezone
 
 import click
 
+from . import cli_setup, db
+from .services.media import admin, storage
+
 DAY_MS = 24 * 3600 * 1000
 
 
 def _setup():
     """(config, store) with the database open (the same checks as every other command)."""
-    from .cli import _config, _open_database
-    from .services.media import storage
-
-    config = _config()
-    _open_database(config)
+    config = cli_setup.config()
+    cli_setup.open_database(config)
     return config, storage.store_for(config.data_dir, config.media["store_path"])
 
 
@@ -36,8 +36,7 @@ def _bytes(count):
 
 
 def _now_ms():
-    from .db import now_ms
-    return now_ms()
+    return db.now_ms()  # read through db at call time: the tests' clock patches db.now_ms
 
 
 @click.group()
@@ -51,8 +50,6 @@ def media():
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
 def list_command(user_id, limit, as_json):
     """List media, newest first."""
-    from .services.media import admin
-
     config, _store = _setup()
     rows = admin.list_media(config.server_name, user_id=user_id, limit=limit)
     if as_json:
@@ -78,8 +75,6 @@ def list_command(user_id, limit, as_json):
 @click.argument("references", nargs=-1, required=True)
 def delete_command(references):
     """Delete media items, given as mxc:// URIs or media IDs."""
-    from .services.media import admin
-
     config, store = _setup()
     media_ids = []
     for reference in references:
@@ -102,8 +97,6 @@ def delete_command(references):
 def purge_command(older_than_days, idle_days):
     """Delete local media by age; always drops expired upload reservations, expired URL
     previews and stale temporary files. Quarantined media is kept."""
-    from .services.media import admin
-
     _config, store = _setup()
     now = _now_ms()
     result = admin.purge(
@@ -121,8 +114,6 @@ def purge_command(older_than_days, idle_days):
 @click.option("--undo", is_flag=True, help="lift the quarantine")
 def quarantine_command(reference, undo):
     """Stop serving a media item and every copy of its bytes (and refuse them as uploads)."""
-    from .services.media import admin
-
     config, _store = _setup()
     media_id = admin.media_id_from(reference, config.server_name)
     if media_id is None or not admin.set_quarantine(media_id, not undo):
@@ -135,8 +126,6 @@ def quarantine_command(reference, undo):
 @click.option("--json", "as_json", is_flag=True)
 def usage_command(top, as_json):
     """Show what media costs: items, bytes, deduplication, thumbnails, disk, top uploaders."""
-    from .services.media import admin
-
     _config, store = _setup()
     report = admin.usage(store, top=top)
     if as_json:

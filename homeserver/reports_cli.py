@@ -8,6 +8,9 @@ from datetime import datetime, timezone
 
 import click
 
+from . import cli_setup
+from .services.accounts import reports as reports_service
+
 
 @click.group()
 def reports():
@@ -20,10 +23,7 @@ def reports():
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def reports_list(limit, kind, as_json):
     """List the latest reports: when, kind, reporter, what was reported, reason."""
-    from .cli import _config, _open_database
-    from .services import reports as reports_service
-
-    _open_database(_config())
+    cli_setup.open_database(cli_setup.config())
     rows = reports_service.list_reports(limit=limit, kind=kind)
     if as_json:
         for row in rows:

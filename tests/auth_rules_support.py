@@ -16,8 +16,9 @@ from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
 
 from homeserver import errors
-from homeserver.services import auth_rules, canonical, event_format
-from homeserver.services.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
+from homeserver.services import canonical
+from homeserver.services.rooms import auth_rules, event_format
+from homeserver.services.rooms.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
 
 HS = "hs"
 CREATOR, MOD, ALICE, BOB, CAROL = "@creator:hs", "@mod:hs", "@alice:hs", "@bob:hs", "@carol:hs"

@@ -16,9 +16,11 @@ import psycopg2
 import pytest
 from argon2 import PasswordHasher
 
-from homeserver import create_app, db
+from homeserver import db
+from homeserver.app import create_app
 from homeserver.config import load_config
-from homeserver.services import passwords, workers
+from homeserver.services import workers
+from homeserver.services.accounts import passwords
 from db_support import release_connections
 from user_handle import UserHandle
 

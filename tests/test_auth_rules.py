@@ -9,7 +9,7 @@ import pytest
 
 from auth_rules_support import (ALICE, BOB, CREATOR, EVE, MOD, Case, Room, V, default_power,
                                 params, run_case)
-from homeserver.services import auth_rules
+from homeserver.services.rooms import auth_rules
 
 ALL = range(1, 13)
 
@@ -301,7 +301,7 @@ POWER_CASES = [
          "promote-above-own"),
     Case("pl.users-change", ALL,
          lambda v: _changed(v, before=default_power(v, users={**default_power(v)["users"],
-                                                               BOB: 50}),
+                                                              BOB: 50}),
                             users=default_power(v)["users"]), False, "demote-equal"),
     Case("pl.users-change", ALL,
          lambda v: _changed(v, users={**default_power(v)["users"], MOD: 10}), True,

@@ -4,8 +4,12 @@ again for the next one in the same process."""
 import logging
 import threading
 
-from homeserver.services import background, deactivation, ephemeral_expiry, notifier
-from homeserver.services import push_sender, workers
+from homeserver.services import background
+from homeserver.services import workers
+from homeserver.services.accounts import deactivation
+from homeserver.services.ephemeral import expiry as ephemeral_expiry
+from homeserver.services.push import sender as push_sender
+from homeserver.services.streams import notifier
 
 NAMES = {"stream-listener", "ephemeral-expiry", "pending-leaves", "push-sender"}
 

@@ -1,7 +1,7 @@
 """GET /_matrix/client/v3/capabilities (spec: Capabilities negotiation)."""
 
 from homeserver.models.users import User
-from homeserver.services.room_versions import DEFAULT_ROOM_VERSION, KNOWN_ROOM_VERSIONS
+from homeserver.services.rooms.room_versions import DEFAULT_ROOM_VERSION, KNOWN_ROOM_VERSIONS
 
 PATH = "/_matrix/client/v3/capabilities"
 

@@ -113,7 +113,7 @@ def standard_error_check(ctx, response, case):
     if isinstance(content_type, list):
         content_type = content_type[0] if content_type else None
     problem = standard_error_problem_parts(response.status_code, content_type, "*", body,
-                                          response.text)
+                                           response.text)
     if problem:
         raise AssertionError(f"not a standard error response: {problem}")
     return None

@@ -23,7 +23,7 @@ def test_database_newer_than_code_is_refused(app):
 
 
 def test_stream_positions_increase(app):
-    from homeserver.services import streams
+    from homeserver.services.streams import positions as streams
 
     with db.database.connection_context():
         with db.write_transaction():

@@ -108,7 +108,7 @@ def test_bulk_delete(client, register_user):
     assert first.status_code == 401
     done = gem.post("/_matrix/client/v3/delete_devices",
                     json={**body, "auth": password_auth("gem",
-                                                         session=first.get_json()["session"])})
+                                                        session=first.get_json()["session"])})
     assert done.status_code == 200
     remaining = {d["device_id"] for d in gem.get(DEVICES).get_json()["devices"]}
     assert remaining == {gem.device_id, c["device_id"]}

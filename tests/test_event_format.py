@@ -13,8 +13,8 @@ import json
 import pytest
 
 from homeserver import errors
-from homeserver.services import event_format as ef
-from homeserver.services.room_versions import KNOWN_ROOM_VERSIONS
+from homeserver.services.rooms import event_format as ef
+from homeserver.services.rooms.room_versions import KNOWN_ROOM_VERSIONS
 
 ALL_VERSIONS = [KNOWN_ROOM_VERSIONS[str(n)] for n in range(1, 13)]
 

@@ -30,7 +30,7 @@ def test_health_needs_no_token_and_only_get(client):
 
 def test_health_answers_503_when_no_database_server_answers(tmp_path):
     """A PostgreSQL that refuses connections: every request, /health included, answers 503."""
-    from homeserver import create_app
+    from homeserver.app import create_app
 
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

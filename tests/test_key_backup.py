@@ -143,7 +143,7 @@ def test_writes_only_to_current_version(client):
     response = alice.put(f"{V3}/room_keys/keys/{ROOM}/s?version={old}", json=key_data())
     assert response.status_code == 403
     assert response.get_json() == {"errcode": "M_WRONG_ROOM_KEYS_VERSION",
-                                    "error": response.get_json()["error"],
+                                   "error": response.get_json()["error"],
                                     "current_version": current}
     # Reading an older backup still works.
     assert alice.get(f"{V3}/room_keys/keys?version={old}").get_json() == {"rooms": {}}

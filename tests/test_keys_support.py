@@ -12,7 +12,7 @@ from Crypto.Signature import eddsa
 
 from homeserver.db import now_ms, write_transaction
 from homeserver.models.users import Device
-from homeserver.services import accounts, auth
+from homeserver.services.accounts import accounts, access_tokens
 from user_handle import UserHandle
 
 V3 = "/_matrix/client/v3"
@@ -44,7 +44,7 @@ def new_device(client, user_id: str, device_id: str | None = None,
     with write_transaction():
         Device.create(user=user_id, device_id=device_id, display_name=display_name,
                       created_ts=now_ms())
-        issued = auth.issue_tokens(user_id, device_id, with_refresh=False, lifetime_ms=0)
+        issued = access_tokens.issue_tokens(user_id, device_id, with_refresh=False, lifetime_ms=0)
     return UserHandle(client, user_id, issued.access_token, device_id, password)
 
 

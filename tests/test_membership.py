@@ -153,7 +153,7 @@ def test_forget(register_user):
     ok(membership_action(bob, room_id, "forget"))
     ok(membership_action(bob, room_id, "forget"))
     error(membership_action(bob, "!unknown:localhost:8008", "forget"), 404, "M_NOT_FOUND")
-    from homeserver.services import state
+    from homeserver.services.rooms import state
     assert state.is_forgotten(bob.user_id, room_id)
     join(bob, room_id)
     assert not state.is_forgotten(bob.user_id, room_id)

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from homeserver.models.push import PushDelivery, Pusher
-from homeserver.services import metrics
+from homeserver.services.server import metrics
 from homeserver.services.sync import service as sync_service
 from sync_support import V3, create_room, send, sync
 

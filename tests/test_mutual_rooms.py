@@ -2,7 +2,7 @@
 
 from urllib.parse import quote
 
-from homeserver.services import mutual_rooms
+from homeserver.services.users import mutual_rooms
 
 from rooms_support import create_room, error, invite, join, leave, ok, room_with_members
 

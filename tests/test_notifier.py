@@ -1,5 +1,5 @@
-"""services.notifier: long-poll wake-ups from this process, from other processes, with hints;
-a waiting request holds no database connection."""
+"""services.streams.notifier: long-poll wake-ups from this process, from other processes, with
+hints; a waiting request holds no database connection."""
 
 import os
 import time
@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from homeserver import db
-from homeserver.services import notifier, streams
+from homeserver.services.streams import notifier, positions as streams
 
 LONG = 60  # seconds: only ever reached if the code under test is broken
 
@@ -137,7 +137,7 @@ def test_recreated_database_does_not_wake_forever(start):
 WRITER = """
 import sys
 from homeserver import db
-from homeserver.services import streams
+from homeserver.services.streams import positions as streams
 db.init_database(sys.argv[1], 1)
 with db.write_transaction():
     streams.next_position(rooms=["!other:localhost"])

@@ -3,7 +3,7 @@
 import hashlib
 
 from homeserver.models.openid import OpenIdToken
-from homeserver.services import openid
+from homeserver.services.accounts import openid
 from rooms_support import V3, error, ok, q
 
 

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from homeserver import errors
-from homeserver.services import power_levels as pl
-from homeserver.services.room_versions import KNOWN_ROOM_VERSIONS
+from homeserver.services.rooms import power_levels as pl
+from homeserver.services.rooms.room_versions import KNOWN_ROOM_VERSIONS
 
 
 def V(n):

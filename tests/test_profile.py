@@ -166,7 +166,7 @@ def test_custom_fields_round_trip(client, alice):
     for key, value in fields.items():
         assert client.get(profile_path(alice.user_id, key)).get_json() == {key: value}
     assert client.get(profile_path(alice.user_id)).get_json() == {"displayname": "alice",
-                                                                 **fields}
+                                                                  **fields}
 
 
 def test_custom_field_overwrite_and_delete(client, alice):

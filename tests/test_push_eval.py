@@ -6,9 +6,9 @@ import pytest
 
 from homeserver.property_paths import split_property_path
 from homeserver.services.globs import push_word_glob
-from homeserver.services.push_evaluator import (EventFacts, Rule, compile_rule,
+from homeserver.services.push.default_rules import DEFAULTS, KINDS
+from homeserver.services.push.evaluator import (EventFacts, Rule, compile_rule,
                                                 highlights, lookup, notifies, tweaks)
-from homeserver.services.push_rules_defaults import DEFAULTS, KINDS
 
 ME = "@alice:example.org"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from homeserver.services import registration_tokens
+from homeserver.services.accounts import registration_tokens
 
 REGISTER = "/_matrix/client/v3/register"
 VALIDITY = "/_matrix/client/v1/register/m.login.registration_token/validity"

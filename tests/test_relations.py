@@ -131,7 +131,7 @@ def test_recurse_follows_relations_of_relations(alice):
     root = send_ok(alice, room, "root")
     level1 = reply(alice, room, root, "m.thread", "in thread")
     level2 = send_ok(alice, room, event_type="m.reaction", **relates(level1, "m.annotation",
-                                                                    key="👍"))
+                                                                     key="👍"))
     level2_edit = edit(alice, room, level1, "edited")
     level3 = reply(alice, room, level2_edit, "m.reference")
     level4 = reply(alice, room, level3, "m.reference")
@@ -312,8 +312,9 @@ def test_reference_aggregation(alice):
 
 
 def test_bundling_in_the_sync_shape(app, alice):
-    """What /sync (events without room_id) gets from services.relations.bundle_aggregations."""
-    from homeserver.services.relations import bundle_aggregations
+    """What /sync (events without room_id) gets from
+    services.reading.relations.bundle_aggregations."""
+    from homeserver.services.reading.relations import bundle_aggregations
 
     room = create_room(alice)
     root = send_ok(alice, room, "root")

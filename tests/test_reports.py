@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from homeserver.cli import main
-from homeserver.services import reports as reports_service
+from homeserver.services.accounts import reports as reports_service
 from rooms_support import V3, create_room, error, invite, join, leave, ok, put_state_ok, q, send_ok
 
 

@@ -29,7 +29,7 @@ def test_every_response_has_a_fresh_request_id(client):
 
 
 def test_access_line_names_request_user_device_endpoint_status_duration(client, register_user,
-                                                                         caplog):
+                                                                        caplog):
     alice = register_user("alice")
     caplog.set_level(logging.INFO, logger=ACCESS)
     caplog.clear()

@@ -7,7 +7,7 @@ import json
 import threading
 
 from homeserver.models.rooms import Event
-from homeserver.services import state as room_state
+from homeserver.services.rooms import state as room_state
 from rooms_support import V3, create_room, join, ok, q
 
 THREADS = 6

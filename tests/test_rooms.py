@@ -139,7 +139,7 @@ def test_create_room_errors(register_user):
     error(alice.post(url, data="nope"), 400, "M_NOT_JSON")
     error(alice.post(url, json={"invite_3pid": [{"id_server": "id.example", "id_access_token":
                                                 "t", "medium": "email",
-                                                "address": "a@example.org"}]}),
+                                                 "address": "a@example.org"}]}),
           400, "M_SERVER_NOT_TRUSTED")
     error(alice.post(url, json={"name": "x" * 300}), 413, "M_TOO_LARGE")
     error(alice.post(url, json={"creation_content": {"x": 1.5}}), 400, "M_BAD_JSON")

@@ -240,7 +240,7 @@ def test_request_shape(alice):
 
 
 def test_index_catches_up_in_batches(alice, monkeypatch):
-    from homeserver.services import search_index
+    from homeserver.services.reading import search_index
 
     monkeypatch.setattr(search_index, "BATCH", 3)
     room = create_room(alice)
@@ -252,7 +252,7 @@ def test_index_catches_up_in_batches(alice, monkeypatch):
 
 def test_without_a_text_index_words_are_matched_with_like(alice, monkeypatch):
     """SQLite builds without FTS5 search with LIKE (PostgreSQL always has its text search)."""
-    from homeserver.services import search_index
+    from homeserver.services.reading import search_index
 
     monkeypatch.setattr(search_index, "_has_fts5", lambda: False)
     room = create_room(alice)

@@ -10,7 +10,7 @@ import pytest
 from homeserver.models.users import User
 
 from rooms_support import (V3, create_room, error, invite, join, membership_action, ok, q,
-                            redact, send, send_ok, put_state, room_with_members)
+                           redact, send, send_ok, put_state, room_with_members)
 
 
 def suspend(admin, user, value=True):

@@ -119,7 +119,7 @@ def test_redacted_root_keeps_thread_but_no_edit_aggregation(alice):
     room = create_room(alice)
     root = send_ok(alice, room, "root")
     send_ok(alice, room, "* edited", **{"m.new_content": {"msgtype": "m.text", "body": "edited"},
-                                       "m.relates_to": {"rel_type": "m.replace",
+                                        "m.relates_to": {"rel_type": "m.replace",
                                                         "event_id": root}})
     reply = in_thread(alice, room, root)
     relations = ok(threads(alice, room))["chunk"][0]["unsigned"]["m.relations"]

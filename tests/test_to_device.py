@@ -2,7 +2,7 @@
 
 from test_keys_support import V3, make_user, new_device
 
-from homeserver.services import to_device
+from homeserver.services.e2ee import to_device
 
 
 def send(sender, txn, messages, event_type="m.test"):

@@ -6,10 +6,10 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.auth import (Add3pidBody, ChangePasswordBody, DeactivateBody, Delete3pidBody,
                             EmailRequestTokenBody, MsisdnRequestTokenBody, Post3pidBody)
-from ..services import accounts, uia
-from .auth import interactive
+from ..services.accounts import after_uia, uia
 from .http import CLIENT_PREFIX, load_body, require_auth
 from .media import media_store
+from .uia import interactive
 
 bp = Blueprint("account", __name__, url_prefix=CLIENT_PREFIX)
 
@@ -23,7 +23,7 @@ def change_password():
     requester = require_auth()
     body, passed = interactive(ChangePasswordBody(), [[uia.PASSWORD]],
                                requester=requester.user_id, secret_fields=("new_password",))
-    accounts.change_password_after_uia(passed, body, requester_device=requester.device_id)
+    after_uia.change_password_after_uia(passed, body, requester_device=requester.device_id)
     return jsonify({})
 
 
@@ -31,8 +31,8 @@ def change_password():
 def deactivate():
     requester = require_auth()
     body, passed = interactive(DeactivateBody(), [[uia.PASSWORD]], requester=requester.user_id)
-    return jsonify(accounts.deactivate_after_uia(passed, erase=body["erase"],
-                                                 media_store=media_store()))
+    return jsonify(after_uia.deactivate_after_uia(passed, erase=body["erase"],
+                                                  media_store=media_store()))
 
 
 @bp.get("/v3/account/3pid")

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from ..services import account_data
+from ..services.users import account_data, account_data_reads
 from .http import CLIENT_PREFIX, config, json_body, require_auth
 
 bp = Blueprint("account_data", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/user/<user_id>")
@@ -19,7 +19,7 @@ def set_global(user_id, data_type):
 @bp.get("/account_data/<data_type>")
 def get_global(user_id, data_type):
     requester = require_auth()
-    return jsonify(account_data.get_for_client(requester.user_id, user_id, data_type))
+    return jsonify(account_data_reads.get_for_client(requester.user_id, user_id, data_type))
 
 
 @bp.put("/rooms/<room_id>/account_data/<data_type>")
@@ -33,5 +33,5 @@ def set_room(user_id, room_id, data_type):
 @bp.get("/rooms/<room_id>/account_data/<data_type>")
 def get_room(user_id, room_id, data_type):
     requester = require_auth()
-    return jsonify(account_data.get_for_client(requester.user_id, user_id, data_type,
-                                               room_id=room_id))
+    return jsonify(account_data_reads.get_for_client(requester.user_id, user_id, data_type,
+                                                     room_id=room_id))

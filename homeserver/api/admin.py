@@ -4,7 +4,7 @@ suspension (server admins only), and whois (admins, or the user themselves)."""
 from flask import Blueprint, jsonify
 
 from ..schemas.admin import LockBody, SuspendBody
-from ..services import admin
+from ..services.accounts import admin
 from .http import CLIENT_PREFIX, config, load_body, require_auth
 
 bp = Blueprint("admin", __name__, url_prefix=CLIENT_PREFIX)

@@ -2,8 +2,8 @@
 
 from flask import Blueprint, jsonify
 
-from ..services import admin
-from ..services import capabilities as capabilities_service
+from ..services.accounts import admin
+from ..services.server import capabilities as capabilities_service
 from .http import CLIENT_PREFIX, require_auth
 
 bp = Blueprint("capabilities", __name__)

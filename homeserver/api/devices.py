@@ -3,9 +3,9 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.auth import DeleteDevicesBody, EmptyBody, UpdateDeviceBody
-from ..services import devices, uia
-from .auth import interactive
+from ..services.accounts import devices, uia
 from .http import CLIENT_PREFIX, load_body, require_auth
+from .uia import interactive
 
 bp = Blueprint("devices", __name__, url_prefix=CLIENT_PREFIX)
 

@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.rooms import (AliasSchema, PublicRoomsArgs, PublicRoomsBodySchema,
                              VisibilitySchema)
-from ..services import aliases, directory
+from ..services.rooms import aliases, directory
 from .http import CLIENT_PREFIX, config, json_body, load_args, load_body, optional_auth, \
     require_auth
 

@@ -4,7 +4,9 @@ PUT /redact/{eventId}/{txnId}."""
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import RedactSchema
-from ..services import events, membership, moderation, txn_ids
+from ..services import txn_ids
+from ..services.accounts import moderation
+from ..services.rooms import events, membership
 from .http import CLIENT_PREFIX, json_body, load_body, require_auth
 from .rooms import rate_limit_messages, refuse_suspended
 

@@ -6,9 +6,9 @@ from flask import Blueprint, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .. import errors
-from ..services import uia
-from .auth import rate_rule
+from ..services.accounts import uia
 from .http import CLIENT_PREFIX, client_ip, config
+from .uia import rate_rule
 
 bp = Blueprint("auth_fallback", __name__, url_prefix=CLIENT_PREFIX)
 

@@ -8,7 +8,8 @@ from marshmallow import Schema
 
 from .. import errors
 from ..schemas.filters import FilterSchema, RoomEventFilterSchema
-from ..services import filters, json_input
+from ..services import json_input
+from ..services.reading import filters
 from .http import CLIENT_PREFIX, config, json_body, load_body, max_json_depth, require_auth
 
 bp = Blueprint("filters", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")

@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from ..services import health
+from ..services.server import health
 
 bp = Blueprint("health", __name__)
 

@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.hierarchy import HierarchyArgs
-from ..services import hierarchy
+from ..services.reading import hierarchy
 from .http import CLIENT_PREFIX, load_args, require_auth
 
 bp = Blueprint("hierarchy", __name__, url_prefix=f"{CLIENT_PREFIX}/v1/rooms/<room_id>")

@@ -4,7 +4,7 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.history import ContextArgs, MessagesArgs, TimestampArgs
-from ..services import history
+from ..services.reading import messages
 from .filters import room_event_filter_arg
 from .http import CLIENT_PREFIX, load_args, require_auth
 
@@ -15,7 +15,7 @@ bp = Blueprint("history", __name__, url_prefix=CLIENT_PREFIX)
 def get_messages(room_id: str):
     requester = require_auth()
     args = load_args(MessagesArgs())
-    return jsonify(history.messages(
+    return jsonify(messages.messages(
         requester.user_id, requester.device_id, room_id, direction=args["dir"],
         from_token=args.get("from_token") or None, to_token=args.get("to") or None,
         limit=args.get("limit"), filter_ref=room_event_filter_arg(args.get("filter"))))
@@ -25,7 +25,7 @@ def get_messages(room_id: str):
 def get_context(room_id: str, event_id: str):
     requester = require_auth()
     args = load_args(ContextArgs())
-    return jsonify(history.context(
+    return jsonify(messages.context(
         requester.user_id, requester.device_id, room_id, event_id, limit=args.get("limit"),
         filter_ref=room_event_filter_arg(args.get("filter"))))
 
@@ -34,5 +34,5 @@ def get_context(room_id: str, event_id: str):
 def timestamp_to_event(room_id: str):
     requester = require_auth()
     args = load_args(TimestampArgs())
-    return jsonify(history.event_at_timestamp(requester.user_id, room_id, args["ts"],
-                                              args["dir"]))
+    return jsonify(messages.event_at_timestamp(requester.user_id, room_id, args["ts"],
+                                               args["dir"]))

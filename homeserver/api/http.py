@@ -8,7 +8,8 @@ from flask import current_app, g, request
 from marshmallow import Schema, ValidationError
 
 from .. import errors
-from ..services import auth, json_input
+from ..services import json_input
+from ..services.accounts import access_tokens
 
 CLIENT_PREFIX = "/_matrix/client"
 
@@ -103,7 +104,7 @@ def client_ip() -> str | None:
     return request.remote_addr
 
 
-def require_auth() -> auth.Requester:
+def require_auth() -> access_tokens.Requester:
     """The requester for this request; M_MISSING_TOKEN / M_UNKNOWN_TOKEN otherwise."""
     cached = g.get("requester")
     if cached is not None:
@@ -111,13 +112,13 @@ def require_auth() -> auth.Requester:
     token = access_token_from_request()
     if token is None:
         raise errors.MissingToken()
-    requester = auth.authenticate(token, client_ip(),
-                                  user_agent=request.headers.get("User-Agent"))
+    requester = access_tokens.authenticate(token, client_ip(),
+                                           user_agent=request.headers.get("User-Agent"))
     g.requester = requester
     return requester
 
 
-def optional_auth() -> auth.Requester | None:
+def optional_auth() -> access_tokens.Requester | None:
     """The requester when a token is given (a bad token still fails), else None."""
     if access_token_from_request() is None:
         return None

@@ -4,10 +4,10 @@ from flask import Blueprint, jsonify
 
 from ..schemas.keys import (CrossSigningUploadSchema, KeysChangesArgs, KeysClaimSchema,
                             KeysQuerySchema, KeysUploadSchema)
-from ..services import uia
-from ..services.keys import changes, claim, cross_signing, query, upload
-from .auth import interactive
+from ..services.accounts import uia
+from ..services.e2ee.keys import changes, claim, cross_signing, query, upload
 from .http import CLIENT_PREFIX, config, json_body, load_args, load_body, require_auth
+from .uia import interactive
 
 bp = Blueprint("keys", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/keys")
 

@@ -3,10 +3,10 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.auth import EmptyBody, LoginBody, RefreshBody
-from ..services import login as login_service
-from ..services import uia
-from .auth import interactive, rate_rule, require_auth_even_if_locked
+from ..services.accounts import login as login_service
+from ..services.accounts import uia
 from .http import CLIENT_PREFIX, client_ip, config, load_body, require_auth
+from .uia import interactive, rate_rule, require_auth_even_if_locked
 
 bp = Blueprint("login", __name__, url_prefix=CLIENT_PREFIX)
 

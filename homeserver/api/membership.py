@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.rooms import InviteSchema, JoinSchema, ReasonSchema, TargetSchema
-from ..services import membership
+from ..services.rooms import membership
 from .http import CLIENT_PREFIX, json_body, load_body, require_auth
 from .rooms import rate_limit_messages, refuse_suspended
 

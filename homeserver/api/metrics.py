@@ -12,7 +12,7 @@ import time
 
 from flask import Blueprint, Flask, g, request
 
-from ..services import metrics
+from ..services.server import metrics
 
 metrics_bp = Blueprint("metrics", __name__)
 

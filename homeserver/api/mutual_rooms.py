@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.admin import MutualRoomsArgs
-from ..services import mutual_rooms
+from ..services.users import mutual_rooms
 from .http import CLIENT_PREFIX, load_args, require_auth
 
 bp = Blueprint("mutual_rooms", __name__, url_prefix=CLIENT_PREFIX)

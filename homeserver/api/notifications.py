@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.push import NotificationsArgs
-from ..services import notifications
+from ..services.push import notifications
 from .http import CLIENT_PREFIX, load_args, require_auth
 
 bp = Blueprint("notifications", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from ..services import openid
+from ..services.accounts import openid
 from .http import CLIENT_PREFIX, config, json_body, require_auth
 
 bp = Blueprint("openid", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")

@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.ephemeral import PresenceBody
-from ..services import ephemeral_expiry, presence
+from ..services.ephemeral import expiry as ephemeral_expiry, presence
 from .http import CLIENT_PREFIX, load_body, require_auth
 
 bp = Blueprint("presence", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/presence/<user_id>")

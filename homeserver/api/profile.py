@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 from werkzeug.routing import BaseConverter
 
-from ..services import profile
+from ..services.users import profile
 from .http import CLIENT_PREFIX, json_body, require_auth
 
 bp = Blueprint("profile", __name__)

@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.push import ActionsBody, EnabledBody, RulePositionArgs
-from ..services import push_rules
+from ..services.push import rules as push_rules
 from .http import CLIENT_PREFIX, json_body, load_args, load_body, require_auth
 
 bp = Blueprint("push_rules", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/pushrules")

@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.push import PusherBody
-from ..services import push_sender, pushers
+from ..services.push import sender as push_sender, pushers
 from .http import CLIENT_PREFIX, config, load_body, require_auth
 
 bp = Blueprint("pushers", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/pushers")

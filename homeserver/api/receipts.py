@@ -4,7 +4,7 @@ POST /rooms/{roomId}/read_markers."""
 from flask import Blueprint, jsonify
 
 from ..schemas.ephemeral import ReceiptBody
-from ..services import read_markers, receipts
+from ..services.ephemeral import receipts
 from .http import CLIENT_PREFIX, json_body, load_body, require_auth
 
 bp = Blueprint("receipts", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_id>")
@@ -23,5 +23,5 @@ def post_receipt(room_id, receipt_type, event_id):
 @bp.post("/read_markers")
 def set_read_markers(room_id):
     requester = require_auth()
-    read_markers.set_markers(requester.user_id, room_id, json_body())
+    receipts.set_markers(requester.user_id, room_id, json_body())
     return jsonify({})

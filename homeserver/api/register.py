@@ -6,9 +6,10 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.auth import (EmailRequestTokenBody, MsisdnRequestTokenBody, RegisterArgs,
                             RegisterBody, TokenArgs, UsernameArgs)
-from ..services import ratelimit, registration, registration_tokens
-from .auth import interactive, rate_rule
+from ..services import ratelimit
+from ..services.accounts import registration, registration_tokens
 from .http import CLIENT_PREFIX, client_ip, config, load_args, load_body
+from .uia import interactive, rate_rule
 
 bp = Blueprint("register", __name__, url_prefix=CLIENT_PREFIX)
 

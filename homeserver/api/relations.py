@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.relations import RelationsArgs
-from ..services import relations
+from ..services.reading import relations
 from .http import CLIENT_PREFIX, load_args, require_auth
 
 bp = Blueprint("relations", __name__, url_prefix=f"{CLIENT_PREFIX}/v1/rooms/<room_id>")

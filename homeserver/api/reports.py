@@ -5,7 +5,8 @@ from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.reports import EventReportBody, ReportBody
-from ..services import ratelimit, reports
+from ..services import ratelimit
+from ..services.accounts import reports
 from .http import CLIENT_PREFIX, config, load_body, require_auth
 
 bp = Blueprint("reports", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")

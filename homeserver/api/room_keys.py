@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify
 from ..schemas.keys import (BackupVersionArgs, BackupVersionCreateSchema,
                             BackupVersionUpdateSchema, KeyBackupDataSchema, RoomKeyBackupSchema,
                             RoomKeysBackupSchema)
-from ..services import key_backup
+from ..services.e2ee import key_backup
 from .http import CLIENT_PREFIX, load_args, load_body, require_auth
 
 bp = Blueprint("room_keys", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/room_keys")

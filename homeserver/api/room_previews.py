@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.room_previews import PeekEventsArgs, RoomInitialSyncArgs
-from ..services import room_previews
+from ..services.reading import room_previews
 from .http import CLIENT_PREFIX, config, load_args, require_auth
 
 bp = Blueprint("room_previews", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")

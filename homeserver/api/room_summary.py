@@ -1,13 +1,13 @@
 """GET /_matrix/client/v1/room_summary/{roomIdOrAlias} (spec: "Room Summaries").
 
 The token is optional: the spec lets servers answer without one for rooms anyone may
-preview (see services/room_summary.py). ``via`` is accepted and unused: this server
+preview (see services/reading/room_summary.py). ``via`` is accepted and unused: this server
 summarises only rooms it hosts.
 """
 
 from flask import Blueprint, jsonify
 
-from ..services import room_summary
+from ..services.reading import room_summary
 from .http import CLIENT_PREFIX, optional_auth
 
 bp = Blueprint("room_summary", __name__, url_prefix=CLIENT_PREFIX)

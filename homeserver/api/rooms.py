@@ -4,16 +4,19 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import CreateRoomSchema, MembersArgs, StateArgs, UpgradeSchema
-from ..services import moderation, ratelimit, room_reads, rooms, upgrade
-from ..services.streams import current_position
-from ..services.sync.tokens import parse_pagination_token
+from ..services import ratelimit
+from ..services.accounts import moderation
+from ..services.reading import room_lookups
+from ..services.reading.stream_tokens import parse_pagination_token
+from ..services.rooms import create as rooms, upgrade
+from ..services.streams.positions import current_position
 from .http import CLIENT_PREFIX, config, load_args, load_body, require_auth
 
 bp = Blueprint("rooms", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
 
 # Suspended accounts may read, leave and redact their own events, not take part (one rule,
-# kept in services.moderation).
+# kept in services.accounts.moderation).
 refuse_suspended = moderation.ensure_not_suspended
 
 
@@ -45,13 +48,13 @@ def upgrade_room(room_id):
 @bp.get("/joined_rooms")
 def joined_rooms():
     requester = require_auth()
-    return jsonify({"joined_rooms": room_reads.joined_rooms(requester.user_id)})
+    return jsonify({"joined_rooms": room_lookups.joined_rooms(requester.user_id)})
 
 
 @bp.get("/rooms/<room_id>/state")
 def get_state(room_id):
     requester = require_auth()
-    return jsonify(room_reads.get_state(requester.user_id, requester.device_id, room_id))
+    return jsonify(room_lookups.get_state(requester.user_id, requester.device_id, room_id))
 
 
 @bp.get("/rooms/<room_id>/state/<event_type>/", defaults={"state_key": ""},
@@ -60,9 +63,9 @@ def get_state(room_id):
 def get_state_event(room_id, event_type, state_key):
     requester = require_auth()
     args = load_args(StateArgs())
-    return jsonify(room_reads.get_state_event(requester.user_id, requester.device_id, room_id,
-                                              event_type, state_key,
-                                              as_event=args["format"] == "event"))
+    return jsonify(room_lookups.get_state_event(requester.user_id, requester.device_id, room_id,
+                                                event_type, state_key,
+                                                as_event=args["format"] == "event"))
 
 
 @bp.get("/rooms/<room_id>/members")
@@ -72,20 +75,20 @@ def get_members(room_id):
     at = None
     if args["at"] is not None:
         at = parse_pagination_token(args["at"], current_position(), "at")
-    chunk = room_reads.get_members(requester.user_id, requester.device_id, room_id, at=at,
-                                   membership=args["membership"],
-                                   not_membership=args["not_membership"])
+    chunk = room_lookups.get_members(requester.user_id, requester.device_id, room_id, at=at,
+                                     membership=args["membership"],
+                                     not_membership=args["not_membership"])
     return jsonify({"chunk": chunk})
 
 
 @bp.get("/rooms/<room_id>/joined_members")
 def get_joined_members(room_id):
     requester = require_auth()
-    return jsonify(room_reads.get_joined_members(requester.user_id, room_id))
+    return jsonify(room_lookups.get_joined_members(requester.user_id, room_id))
 
 
 @bp.get("/rooms/<room_id>/event/<path:event_id>")
 def get_event(room_id, event_id):
     requester = require_auth()
-    return jsonify(room_reads.get_event(requester.user_id, requester.device_id, room_id,
-                                        event_id))
+    return jsonify(room_lookups.get_event(requester.user_id, requester.device_id, room_id,
+                                          event_id))

@@ -3,8 +3,8 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.search import SearchArgs, SearchBodySchema
-from ..services import search
-from ..services.filters import EventFilter
+from ..services.reading import search
+from ..services.reading.filters import EventFilter
 from .http import CLIENT_PREFIX, load_args, load_body, require_auth
 
 bp = Blueprint("search", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")

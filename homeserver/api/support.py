@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from ..services import support
+from ..services.server import support
 from .http import config
 
 bp = Blueprint("support", __name__)

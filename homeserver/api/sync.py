@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.sync import SyncArgs
-from ..services import sync as sync_service
+from ..services.sync import service as sync_service
 from .filters import filter_arg
 from .http import CLIENT_PREFIX, config, load_args, require_auth
 

@@ -1,10 +1,10 @@
 """Third-party lookups: /_matrix/client/v3/thirdparty/... (this server bridges no network;
-see services/thirdparty.py)."""
+see services/server/thirdparty.py)."""
 
 from flask import Blueprint, jsonify
 
 from ..schemas.admin import AliasArgs, UserIdArgs
-from ..services import thirdparty
+from ..services.server import thirdparty
 from .http import CLIENT_PREFIX, load_args, require_auth
 
 bp = Blueprint("thirdparty", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/thirdparty")

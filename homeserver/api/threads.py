@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.relations import ThreadsArgs
-from ..services import threads
+from ..services.reading import threads
 from .http import CLIENT_PREFIX, load_args, require_auth
 
 bp = Blueprint("threads", __name__, url_prefix=f"{CLIENT_PREFIX}/v1/rooms/<room_id>")

@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.keys import SendToDeviceSchema
-from ..services import to_device
+from ..services.e2ee import to_device
 from .http import CLIENT_PREFIX, config, load_body, require_auth
 
 bp = Blueprint("to_device", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")

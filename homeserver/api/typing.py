@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.ephemeral import TypingBody
-from ..services import ephemeral_expiry, typing
+from ..services.ephemeral import expiry as ephemeral_expiry, typing
 from .http import CLIENT_PREFIX, load_body, require_auth
 
 bp = Blueprint("typing", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_id>")

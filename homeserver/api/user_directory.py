@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.profile import UserDirectorySearchSchema
-from ..services import user_directory
+from ..services.users import user_directory
 from .http import CLIENT_PREFIX, load_body, require_auth
 
 bp = Blueprint("user_directory", __name__)

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from ..services import server_info
+from ..services.server import server_info
 from .http import config, optional_auth
 
 bp = Blueprint("versions", __name__)

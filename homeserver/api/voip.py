@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from ..services import turn
+from ..services.server import turn
 from .http import CLIENT_PREFIX, config, require_auth
 
 bp = Blueprint("voip", __name__, url_prefix=CLIENT_PREFIX)

@@ -1,4 +1,5 @@
-"""Work a deactivation leaves to do after its transaction (see services/deactivation.py)."""
+"""Work a deactivation leaves to do after its transaction (see
+services/accounts/deactivation.py)."""
 
 import peewee
 

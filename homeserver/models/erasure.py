@@ -1,4 +1,4 @@
-"""Accounts deactivated with ``erase: true`` (see services/erasure.py)."""
+"""Accounts deactivated with ``erase: true`` (see services/accounts/erasure.py)."""
 
 import peewee
 

@@ -2,9 +2,9 @@
 
 One server owns every room it hosts, so each room's history is a line: events of a room are
 appended one at a time under the room's write lock, ``depth`` counts up by one, and
-``stream_ordering`` (the global stream position, see services/streams.py) orders everything a
-client syncs. The state at any point p of a room is, for each (type, state_key), the latest state
-event with stream_ordering <= p: no state copies are stored per event.
+``stream_ordering`` (the global stream position, see services/streams/positions.py) orders
+everything a client syncs. The state at any point p of a room is, for each (type, state_key), the
+latest state event with stream_ordering <= p: no state copies are stored per event.
 """
 
 import peewee
@@ -29,7 +29,7 @@ class Room(BaseModel):
     join_rule = peewee.CharField(null=True, max_length=64)
     history_visibility = peewee.CharField(null=True, max_length=64)
     joined_members = peewee.IntegerField(default=0)
-    # The position of the latest event of a bumping type (services.events.BUMP_EVENT_TYPES),
+    # The position of the latest event of a bumping type (services.event_types.BUMP_EVENT_TYPES),
     # kept by the event writer (m0280): how sliding sync orders a user's rooms.
     bump_stamp = peewee.BigIntegerField(null=True)
 

@@ -2,8 +2,8 @@
 
 One row per searchable value of an event: ``content.body`` of m.room.message, ``content.name``
 of m.room.name, ``content.topic`` (and the text/plain ``m.topic`` body) of m.room.topic.
-``services.search`` fills it from the event table, following the stream position it has indexed
-up to (``SearchIndexPosition``), so the event writer needs no knowledge of search.
+``services.reading.search`` fills it from the event table, following the stream position it has
+indexed up to (``SearchIndexPosition``), so the event writer needs no knowledge of search.
 
 The text index itself depends on the database (created by migration m0080):
 PostgreSQL has a GIN index on ``to_tsvector('english', value)``; SQLite has an FTS5 table

@@ -9,7 +9,7 @@ class StreamWakeHint(BaseModel):
     """SQLite only: who a stream position concerns, so waiting syncs of other users stay asleep.
 
     PostgreSQL carries the same hint in the NOTIFY payload instead. Rows are pruned by
-    ``services.streams`` once well behind the newest position. ``rooms`` and ``users`` are
+    ``services.streams.positions`` once well behind the newest position. ``rooms`` and ``users`` are
     JSON lists; a position without a row concerns everyone.
     """
 

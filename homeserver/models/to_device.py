@@ -10,7 +10,7 @@ class ToDeviceMessage(BaseModel):
     user_id = peewee.CharField(max_length=255)
     device_id = peewee.CharField(max_length=255)
     # The stream position the message is delivered at: a sync whose ``since`` is at or past it
-    # acknowledges it. NULL while it waits behind a full batch (see services/to_device.py);
+    # acknowledges it. NULL while it waits behind a full batch (see services/e2ee/to_device.py);
     # delivery order is ``id``.
     stream_position = peewee.BigIntegerField(null=True)
     sender = peewee.CharField(max_length=255)

@@ -1,6 +1,6 @@
 """Request bodies and query arguments of registration, login, account and device endpoints.
 
-``auth`` (the UIA dict) is taken out of bodies before they are validated (see api/auth.py).
+``auth`` (the UIA dict) is taken out of bodies before they are validated (see api/uia.py).
 Optional strings accept null as "not given": some clients send null for unset fields.
 """
 

@@ -4,7 +4,7 @@ arguments of the endpoints that take one."""
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from ..identifiers import is_valid_room_id, is_valid_user_id
-from ..services.filters import type_glob_problem
+from ..services.reading.filters import type_glob_problem
 from .fields import StrictBoolean, StrictInteger, StrictString
 
 

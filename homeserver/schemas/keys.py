@@ -44,7 +44,7 @@ class CrossSigningUploadSchema(_Body):
 
 class BackupVersionCreateSchema(_Body):
     # Any algorithm: one this server does not know is stored opaquely (auth_data whatever JSON
-    # it is), as Synapse does; services/key_backup.py checks the known algorithm's object.
+    # it is), as Synapse does; services/e2ee/key_backup.py checks the known algorithm's object.
     algorithm = StrictString(required=True)
     auth_data = JsonValue(required=True)
 

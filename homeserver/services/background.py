@@ -1,6 +1,6 @@
-"""This process's background threads: the stream listener (notifier.py), the typing/presence
-expiry sweep (ephemeral_expiry.py), the push dispatcher and its delivery pool (push_sender.py)
-and the pending-leaves sweep (deactivation.py).
+"""This process's background threads: the stream listener (streams/notifier.py), the
+typing/presence expiry sweep (ephemeral/expiry.py), the push dispatcher and its delivery pool
+(push/sender.py) and the pending-leaves sweep (accounts/deactivation.py).
 
 Threads are started lazily, in the process that needs them: create_app's first request in each
 process (services/workers.py) starts those that have work, and a write that makes some starts

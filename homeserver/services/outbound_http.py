@@ -1,5 +1,5 @@
 """Outgoing HTTP to addresses the operator allows: the one address policy of URL previews
-(services/media/fetch.py) and push gateways (services/push_sender.py).
+(services/media/fetch.py) and push gateways (services/push/sender.py).
 
 A host is resolved here, every address it resolves to is checked, and the connection goes to
 the checked address itself (so a DNS answer that changes between check and connect, DNS

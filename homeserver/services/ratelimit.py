@@ -20,7 +20,7 @@ import peewee
 
 from .. import db, errors
 from ..models.users import RateLimitBucket
-from . import metrics
+from .server import metrics
 
 # One request in this many also deletes buckets that have drained (they are empty anyway).
 _CLEANUP_ONE_IN = 200

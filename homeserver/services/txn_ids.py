@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .. import db, errors
 from ..models.rooms import EventTransaction
-from . import event_store
+from .rooms import event_store
 
 # The txn_id column's size (characters); longer IDs are refused before anything is written.
 MAX_TXN_ID_LENGTH = 255

@@ -5,8 +5,10 @@ work (a pusher set, a typing notice, a deactivation with rooms left to leave).""
 
 from __future__ import annotations
 
-from . import deactivation, ephemeral_expiry, push_sender
+from .accounts import deactivation
 from .background import stop_all
+from .ephemeral import expiry as ephemeral_expiry
+from .push import sender as push_sender
 
 __all__ = ["start_if_work", "stop_all"]
 

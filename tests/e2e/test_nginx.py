@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 
 from gunicorn_server import GunicornServer, ServerFailed, free_port
 from homeserver.config import load_config
-from homeserver.services.sync.service import MAX_TIMEOUT_MS
+from homeserver.services.streams.long_polls import MAX_TIMEOUT_MS
 from nginx_server import NginxServer, directive_values, nginx_binary, readme_nginx_server_block
 
 PASSWORD = "nginx deployment pw 1"

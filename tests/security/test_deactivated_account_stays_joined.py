@@ -15,7 +15,8 @@ import time
 from rooms_support import V3, create_room, invite, join, ok, q, state_map
 
 from homeserver.models.deactivation import PendingLeave
-from homeserver.services import deactivation, membership
+from homeserver.services.accounts import deactivation
+from homeserver.services.rooms import membership
 
 
 def deactivate(user):

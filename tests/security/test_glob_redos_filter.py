@@ -1,7 +1,7 @@
 """Attack: a filter glob that makes a backtracking regex engine take exponential time.
 
 A ``types``/``not_types`` entry like ``*a*a*a...*b`` was a Python regular expression matched
-against every event's type (services/sync/reading.py filters rows one by one): with events
+against every event's type (services/reading/timeline.py filters rows one by one): with events
 whose type is a long run of ``a``, one /sync or /messages hung its worker. Globs are now RE2
 expressions (services/globs.py), linear in the type, and a list of globs is matched in one
 pass; entries are bounded in length and wildcards at the API (test_glob_limits_filter below).

@@ -14,7 +14,7 @@ milliseconds) it interrupts the test.
 from sync_support import V3, ok, send
 
 from homeserver.services import globs
-from homeserver.services.push_evaluator import EventFacts, compile_rule
+from homeserver.services.push.evaluator import EventFacts, compile_rule
 
 RULES = f"{V3}/pushrules/global"
 EVIL = "*a" * 12 + "*b"  # 25 wildcards: within the default limit of 50

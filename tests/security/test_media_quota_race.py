@@ -45,5 +45,5 @@ def test_concurrent_uploads_respect_the_quota(make_app, register_user_for):  # n
     mallory = register_user_for(app, "mallory")
     statuses, bodies = _race(app, mallory, lambda c: c.post(
         UPLOAD, data=b"z" * 1000, headers={**mallory.headers,
-                                            "Content-Type": "application/octet-stream"}))
+                                           "Content-Type": "application/octet-stream"}))
     assert sorted(statuses) == [200] * 2 + [403] * (WORKERS - 2), bodies

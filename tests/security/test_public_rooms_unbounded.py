@@ -9,7 +9,7 @@ number of rooms per page and goes on through next_batch.
 from homeserver import db
 from homeserver.migrations import m0150_room_directory_columns
 from homeserver.models.rooms import Room
-from homeserver.services import directory
+from homeserver.services.rooms import directory
 from sync_support import V3, create_room, join, ok
 
 

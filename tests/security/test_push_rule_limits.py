@@ -16,8 +16,8 @@ from sync_support import V3, create_room, join, ok, send
 from homeserver import db
 from homeserver.migrations import m0100_push_rules_per_user as migration
 from homeserver.models.push import PushRule, PushRuleDefaultSetting, PushRulesUserVersion
-from homeserver.services import push_rules
-from homeserver.services.push_evaluator import EventFacts, compile_rule
+from homeserver.services.push import rules as push_rules
+from homeserver.services.push.evaluator import EventFacts, compile_rule
 
 RULES = f"{V3}/pushrules/global"
 TWEAK = {"set_tweak": "sound", "value": "own-rule"}
@@ -45,7 +45,7 @@ def test_pattern_length_and_wildcards_are_bounded(register_user):
                400, "M_INVALID_PARAM")
         condition = {"kind": "event_match", "key": "content.body", "pattern": pattern}
         _error(bob.put(f"{RULES}/override/evil", json={"conditions": [condition],
-                                                      "actions": []}), 400, "M_INVALID_PARAM")
+                                                       "actions": []}), 400, "M_INVALID_PARAM")
     ok(bob.put(f"{RULES}/content/fine", json={"pattern": "*a?" * 25, "actions": []}))
     ok(bob.put(f"{RULES}/content/long", json={"pattern": "y" * 1000, "actions": []}))
     # What real clients set: keywords, a room's rule, event_match on types.
@@ -60,7 +60,7 @@ def test_conditions_per_rule_are_bounded(register_user):
     bob = register_user("bob")
     condition = {"kind": "event_match", "key": "type", "pattern": "m.room.message"}
     _error(bob.put(f"{RULES}/override/many", json={"conditions": [condition] * 51,
-                                                  "actions": []}), 400, "M_INVALID_PARAM")
+                                                   "actions": []}), 400, "M_INVALID_PARAM")
     ok(bob.put(f"{RULES}/override/many", json={"conditions": [condition] * 50, "actions": []}))
 
 

@@ -4,7 +4,7 @@ with a token that has one use left, concurrent refreshes with one refresh token.
 import threading
 
 from homeserver.models.users import RefreshToken
-from homeserver.services import registration_tokens, tokens
+from homeserver.services.accounts import registration_tokens, client_secrets
 
 REGISTER = "/_matrix/client/v3/register"
 REFRESH = "/_matrix/client/v3/refresh"
@@ -60,7 +60,7 @@ def test_concurrent_refreshes_leave_one_chain(app, client):
     assert {r.status_code for r in results.values()} == {200}
     pairs = [r.get_json() for r in results.values()]
     live_refresh = [p for p in pairs if RefreshToken.select().where(
-        RefreshToken.token_hash == tokens.digest(p["refresh_token"])).exists()]
+        RefreshToken.token_hash == client_secrets.digest(p["refresh_token"])).exists()]
     assert len(live_refresh) == 1
     live_access = [p for p in pairs if client.get(WHOAMI, headers={
         "Authorization": f"Bearer {p['access_token']}"}).status_code == 200]

@@ -7,7 +7,7 @@ oldest waiting one at once with its empty incremental response (what a timeout s
 
 import threading
 
-from homeserver.services.sync.long_polls import registry
+from homeserver.services.streams.long_polls import registry
 
 V3 = "/_matrix/client/v3"
 JOIN_TIMEOUT_S = 60  # a safety net against a hung test, not a measured limit

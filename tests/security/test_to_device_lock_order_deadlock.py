@@ -6,7 +6,7 @@ import threading
 
 from test_keys_support import V3, make_user, new_device
 
-from homeserver.services import to_device
+from homeserver.services.e2ee import to_device
 
 ROUNDS = 40
 

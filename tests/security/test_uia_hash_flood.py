@@ -7,7 +7,7 @@ retry the password stage without end, so the server hashes for every request.
 
 import pytest
 
-from homeserver.services import passwords
+from homeserver.services.accounts import passwords
 
 REGISTER = "/_matrix/client/v3/register"
 PASSWORD = "/_matrix/client/v3/account/password"

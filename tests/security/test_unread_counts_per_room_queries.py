@@ -8,7 +8,7 @@ tables does not grow with the number of rooms, and the counts stay right.
 from urllib.parse import quote
 
 from homeserver.models.push import NotifyingEvent, PushAction
-from homeserver.services import notifications
+from homeserver.services.push import notifications
 from sql_counter import sql_statements, touching
 from sync_support import V3, create_room, invite, join, ok, send
 

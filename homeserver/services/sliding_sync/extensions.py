@@ -11,13 +11,14 @@ receipts of its timeline's events and the user's own, all its account data).
 
 from __future__ import annotations
 
-from .. import account_data, receipts, typing
+from ..ephemeral import receipts, typing
+from ..reading.filters import Filter
+from ..reading.stream_tokens import parse_sync_token, sync_token
 from ..sync import device_lists as device_lists_provider
 from ..sync import to_device as to_device_provider
 from ..sync.context import SyncContext
 from ..sync.response import SyncResponse
-from ..sync.tokens import parse_sync_token, sync_token
-from ..filters import Filter
+from ..users import account_data, account_data_reads
 from .request import Extension
 
 
@@ -85,11 +86,11 @@ def build(extensions: dict, *, user_id: str, device_id: str, now: int, prev: int
 
     if "account_data" in extensions:
         initial, others = rooms_of("account_data")
-        changes = account_data.changes(user_id, prev, now)
+        changes = account_data_reads.changes(user_id, prev, now)
         per_room = {room_id: events for room_id, events in changes.room_events.items()
                     if room_id in others or (prev is None and room_id in initial)}
         if initial and prev is not None:
-            everything = account_data.changes(user_id, None, now).room_events
+            everything = account_data_reads.changes(user_id, None, now).room_events
             per_room.update({room_id: everything[room_id] for room_id in initial
                              if room_id in everything})
         out["account_data"] = {"global": changes.global_events, "rooms": per_room}

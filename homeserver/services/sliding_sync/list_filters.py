@@ -12,14 +12,12 @@ from functools import cached_property
 
 from ...models.account_data import AccountData
 from ...models.rooms import CurrentState, Event
-from .. import account_data
+from ..event_types import CREATE, ENCRYPTION, SPACE_CHILD
+from ..users import account_data
 from .request import ListFilters
 from .room_list import Candidate
 
 CHUNK = 500
-CREATE = "m.room.create"
-ENCRYPTION = "m.room.encryption"
-SPACE_CHILD = "m.space.child"
 
 
 def _content(text: str) -> dict:

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 
 from ... import errors
+from ..event_types import MEMBER
 
-MEMBER = "m.room.member"
 WILDCARD = "*"
 LAZY = "$LAZY"
 ME = "$ME"

@@ -14,17 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...models.rooms import CurrentState, Event
-from .. import state as room_state
-from ..filters import EventFilter
-from ..sync import reading, summary
-from ..sync.tokens import pagination_token
+from ..event_types import AVATAR, MEMBER, NAME
+from ..event_types import CANONICAL_ALIAS as ALIAS
+from ..reading import timeline as reading
+from ..reading.filters import EventFilter
+from ..reading.stream_tokens import pagination_token
+from ..rooms import state as room_state
+from ..sync import summary
 from .request import RoomConfig
 from .room_list import Candidate
 
-MEMBER = "m.room.member"
-NAME = "m.room.name"
-AVATAR = "m.room.avatar"
-ALIAS = "m.room.canonical_alias"
 _NO_FILTER = EventFilter()
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ...db import database
 from ...models.rooms import CurrentState, Event, Room
-from .. import state as room_state
+from ..rooms import state as room_state
 from ..sync.memberships import Membership
 
 CHUNK = 500

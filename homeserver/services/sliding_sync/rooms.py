@@ -17,9 +17,9 @@ from peewee import fn
 
 from ...models.ephemeral import Receipt
 from ...models.rooms import Event
-from .. import notifications
-from ..filters import Filter
-from ..sync import reading
+from ..push import notifications
+from ..reading import timeline as reading
+from ..reading.filters import Filter
 from . import connections, list_filters, room_list
 from .connections import Connection, Sent
 from .request import Request, RoomConfig

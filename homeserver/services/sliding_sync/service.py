@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import account_data, streams
-from ..sync.long_polls import registry as long_polls
-from ..sync.memberships import memberships_at
-from ..sync.service import (DEFAULT_LONG_POLLS, MAX_TIMEOUT_MS, SyncRequest, read_snapshot,
-                            wait_for_news)
+from ..reading.snapshot import read_snapshot
+from ..streams import positions as streams
+from ..streams.long_polls import DEFAULT_LONG_POLLS, MAX_TIMEOUT_MS
+from ..streams.long_polls import registry as long_polls
 from ..sync import presence as presence_provider
+from ..sync.memberships import memberships_at
+from ..sync.service import SyncRequest, wait_for_news
+from ..users import account_data
 from . import connections, extensions
 from .connections import Connection
 from .request import Request, read

@@ -1,8 +1,8 @@
 """/sync, built by one small provider per stream.
 
 HOW TO ADD A STREAM (to-device, device lists, receipts, typing, account data, presence, unread
-counts, ...): write ``homeserver/services/sync/<name>.py`` and add its name to ``PROVIDERS``
-below. Nothing else changes.
+counts, ...): write ``homeserver/services/sync/<name>.py`` and add the module to
+``PROVIDERS`` in ``providers.py``. Nothing else changes.
 
 A provider module defines:
 
@@ -12,7 +12,7 @@ A provider module defines:
     (inclusive). Read nothing above ``ctx.now``: the response's next_batch is ``ctx.now``, so
     anything later belongs to the next sync. Runs inside one read-only snapshot transaction
     (REPEATABLE READ on PostgreSQL): do not write here. Useful context (``context.py``):
-    ``ctx.is_initial``, ``ctx.full_state``, ``ctx.filter`` (``services.filters.Filter``:
+    ``ctx.is_initial``, ``ctx.full_state``, ``ctx.filter`` (``services.reading.filters.Filter``:
     ``.presence``, ``.account_data``, ``.room.ephemeral``, ``.room.account_data``, each with
     ``.matches(event)`` / ``.filter(events)`` / ``.limit_or(default)``), ``ctx.joined_room_ids``,
     ``ctx.newly_joined_room_ids`` (joined rooms to send in full: all of them on initial and
@@ -36,38 +36,8 @@ A provider module defines:
     messages the client acknowledged by syncing from ``request.since``.
 
 WAKING LONG-POLLS: a provider needs nothing special. Its writer takes a position with
-``services.streams.next_position(rooms=[...], users=[...])`` inside the writing transaction; a
-waiting sync re-runs every provider when a position names one of the user's joined, invited or
-knocked rooms, or the user (see streams.py). Name the right rooms/users or nobody wakes up.
+``services.streams.positions.next_position(rooms=[...], users=[...])`` inside the writing
+transaction; a waiting sync re-runs every provider when a position names one of the user's joined,
+invited or knocked rooms, or the user (see streams.py). Name the right rooms/users or nobody wakes
+up.
 """
-
-from __future__ import annotations
-
-import importlib
-from types import ModuleType
-
-# The providers, in the order they run. One line per stream.
-PROVIDERS = (
-    "rooms",
-    "to_device",
-    "device_lists",
-    "account_data",
-    "ephemeral",
-    "presence",
-    "unread",  # after every provider that adds rooms
-)
-
-_loaded: list[ModuleType] | None = None
-
-
-def providers() -> list[ModuleType]:
-    global _loaded
-    if _loaded is None:
-        _loaded = [importlib.import_module(f"{__name__}.{name}") for name in PROVIDERS]
-    return _loaded
-
-
-def sync(*args, **kwargs) -> dict:
-    from .service import sync as run
-
-    return run(*args, **kwargs)

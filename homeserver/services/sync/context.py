@@ -7,10 +7,9 @@ from functools import cached_property
 import peewee
 
 from ...models.rooms import Event
-from ..filters import Filter
+from ..event_types import MEMBER
+from ..reading.filters import Filter
 from .memberships import Membership, changes_between, memberships_at
-
-MEMBER = "m.room.member"
 
 
 class SyncContext:

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from .. import device_lists
-from ..keys.upload import one_time_key_counts, unused_fallback_key_types
+from ..e2ee import device_lists
+from ..e2ee.keys.upload import one_time_key_counts, unused_fallback_key_types
 
 
 def build(ctx, response) -> None:

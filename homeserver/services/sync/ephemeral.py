@@ -7,7 +7,8 @@ ever sent to their owner; ignored users are left out of typing lists.
 
 from __future__ import annotations
 
-from .. import account_data, receipts, typing
+from ..ephemeral import receipts, typing
+from ..users import account_data
 
 
 def build(ctx, response) -> None:

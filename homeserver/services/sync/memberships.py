@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ...models.rooms import CurrentState, Event
+from ..event_types import MEMBER
 
-MEMBER = "m.room.member"
 MAX_USERS = 20_000
 MAX_AGE_S = 300.0
 

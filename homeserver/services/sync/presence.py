@@ -3,7 +3,7 @@ also marks the user online (or unavailable) according to ``set_presence``."""
 
 from __future__ import annotations
 
-from .. import ephemeral_expiry, presence
+from ..ephemeral import expiry as ephemeral_expiry, presence
 
 
 def on_sync_request(request) -> None:

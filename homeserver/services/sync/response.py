@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import filters as filters_service
+from ..reading import filters as filters_service
 
 ROOM_SECTIONS = ("join", "invite", "knock", "leave")
 

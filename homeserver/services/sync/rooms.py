@@ -19,14 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...models.rooms import Event
-from .. import state as room_state
-from ..filters import DEFAULT_TIMELINE_LIMIT, EventFilter
-from . import lazy_members, reading, summary
+from ..event_types import MEMBER
+from ..reading import timeline as reading
+from ..reading.filters import DEFAULT_TIMELINE_LIMIT, EventFilter
+from ..reading.stream_tokens import pagination_token
+from ..rooms import state as room_state
+from . import lazy_members, summary
 from .context import SyncContext
 from .response import SyncResponse
-from .tokens import pagination_token
 
-MEMBER = "m.room.member"
 # Below this many positions since the last sync, finding the active rooms scans the range
 # itself; above it, each joined room is probed by its index.
 RANGE_SCAN_LIMIT = 2000

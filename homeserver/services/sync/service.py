@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-import peewee
-
-from ...db import database
-from .. import filters as filters_service
-from .. import metrics, notifier, streams
-from . import providers
+from ..reading import filters as filters_service
+from ..reading.snapshot import read_snapshot
+from ..reading.stream_tokens import parse_sync_token, sync_token
+from ..server import metrics
+from ..streams import notifier, positions as streams
+from ..streams.long_polls import DEFAULT_LONG_POLLS, MAX_TIMEOUT_MS
+from ..streams.long_polls import registry as long_polls
 from .context import SyncContext
-from .long_polls import registry as long_polls
 from .memberships import memberships_at
+from .providers import PROVIDERS
 from .response import SyncResponse
-from .tokens import parse_sync_token, sync_token
-
-# Long-polls waiting at once, per device and per user, when the caller passes no limits.
-DEFAULT_LONG_POLLS = {"max_long_polls_per_device": 2, "max_long_polls_per_user": 10}
-# A long-poll never lasts longer than this, whatever the client asks (proxies cut idle
-# connections; the client just syncs again).
-MAX_TIMEOUT_MS = 120_000
 
 
 @dataclass(frozen=True)
@@ -35,17 +28,6 @@ class SyncRequest:
     timeout_ms: int
 
 
-@contextmanager
-def read_snapshot():
-    """One consistent view of the database for the whole build: a read-only REPEATABLE READ
-    transaction on PostgreSQL; on SQLite (WAL) a read transaction is already a snapshot."""
-    db = database.obj
-    with db.atomic():
-        if isinstance(db, peewee.PostgresqlDatabase):
-            db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
-
-
 def _build(request: SyncRequest, filter: filters_service.Filter,
            use_state_after: bool) -> tuple[SyncContext, SyncResponse]:
     response = SyncResponse()
@@ -54,7 +36,7 @@ def _build(request: SyncRequest, filter: filters_service.Filter,
                           since=request.since, now=streams.current_position(),
                           full_state=request.full_state, filter=filter,
                           set_presence=request.set_presence, use_state_after=use_state_after)
-        for provider in providers():
+        for provider in PROVIDERS:
             provider.build(ctx, response)
     return ctx, response
 
@@ -69,7 +51,7 @@ def sync(user_id: str, device_id: str, *, since: str | None, filter_ref: dict | 
                       if since else None)
     request = SyncRequest(user_id, device_id, since_position, full_state, set_presence,
                           min(timeout_ms, MAX_TIMEOUT_MS))
-    for provider in providers():
+    for provider in PROVIDERS:
         hook = getattr(provider, "on_sync_request", None)
         if hook is not None:
             hook(request)

@@ -7,8 +7,8 @@ import json
 import peewee
 
 from ...models.rooms import CurrentState, Event
+from ..event_types import MEMBER
 
-MEMBER = "m.room.member"
 HERO_COUNT = 5
 # State whose change can change the summary.
 SUMMARY_TYPES = frozenset({MEMBER, "m.room.name", "m.room.canonical_alias"})

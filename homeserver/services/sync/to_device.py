@@ -1,8 +1,8 @@
-"""Sync provider: ``to_device.events`` for the syncing device (see services/to_device.py)."""
+"""Sync provider: ``to_device.events`` for the syncing device (see services/e2ee/to_device.py)."""
 
 from __future__ import annotations
 
-from .. import to_device
+from ..e2ee import to_device
 
 
 def on_sync_request(request) -> None:

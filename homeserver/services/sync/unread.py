@@ -12,7 +12,7 @@ from peewee import fn
 
 from ...models.ephemeral import Receipt
 from ...models.push import NotifyingEvent, PushAction
-from .. import notifications
+from ..push import notifications
 
 
 def _rooms_with_new_events(ctx) -> set[str]:

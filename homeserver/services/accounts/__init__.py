@@ -1,0 +1,4 @@
+"""Accounts and who a request is: registration (and its tokens), login, access
+tokens, passwords, user-interactive auth, devices, deactivation and erasure,
+OpenID tokens, suspension, server administration and content reports.
+"""

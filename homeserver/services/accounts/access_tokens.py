@@ -1,0 +1,205 @@
+"""Access tokens, refresh tokens and the requester they identify.
+
+Tokens are opaque random strings; only their SHA-256 digests are stored. An access token issued
+with a refresh token expires (the client sees ``expires_in_ms``); an expired one answers
+M_UNKNOWN_TOKEN with ``soft_logout: true`` so the client refreshes instead of logging out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import peewee
+
+from ... import db, errors
+from ...db import write_transaction
+from ...models.users import AccessToken, Device, LoginToken, RefreshToken, User
+from . import client_secrets
+
+# Writing last_seen on every request would turn every read into a write; once a minute is plenty.
+LAST_SEEN_GRANULARITY_MS = 60_000
+
+
+@dataclass(frozen=True)
+class Requester:
+    user_id: str
+    device_id: str
+    token_id: int
+    is_admin: bool = False
+    is_suspended: bool = False
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str | None
+    expires_in_ms: int | None
+
+    def to_dict(self) -> dict:
+        out = {"access_token": self.access_token}
+        if self.refresh_token is not None:
+            out["refresh_token"] = self.refresh_token
+            out["expires_in_ms"] = self.expires_in_ms
+        return out
+
+
+def authenticate(token: str, ip: str | None = None, *, allow_locked: bool = False,
+                 user_agent: str | None = None) -> Requester:
+    """The requester an access token identifies, or UnknownToken / UserLocked / ...
+
+    ``allow_locked``: for the endpoints a locked account may still use (logout, logout/all).
+    """
+    row = (AccessToken.select(AccessToken, User)
+           .join(User)
+           .where(AccessToken.token_hash == client_secrets.digest(token))
+           .first())
+    if row is None:
+        raise errors.UnknownToken("Unrecognised access token")
+    user = row.user
+    if user.deactivated:
+        raise errors.UnknownToken("This account has been deactivated")
+    if row.expires_ts is not None and row.expires_ts <= db.now_ms():
+        raise errors.UnknownToken("Access token has expired", soft_logout=True)
+    if user.locked and not allow_locked:
+        raise errors.UserLocked()
+    if row.refresh_token_id is not None and not row.used:
+        _retire_previous_tokens(row)
+    _touch_device(user.user_id, row.device_id, ip, user_agent)
+    return Requester(user_id=user.user_id, device_id=row.device_id, token_id=row.id,
+                     is_admin=user.is_admin, is_suspended=user.suspended)
+
+
+# Longer User-Agent headers are cut (the column's size).
+MAX_USER_AGENT = 512
+
+
+def _retire_previous_tokens(row: AccessToken) -> None:
+    """First use of a refreshed access token: the refresh token that produced it is now spent."""
+    with write_transaction():
+        AccessToken.update(used=True).where(AccessToken.id == row.id).execute()
+        RefreshToken.delete().where(RefreshToken.next_token_id == row.refresh_token_id).execute()
+
+
+def _touch_device(user_id: str, device_id: str, ip: str | None,
+                  user_agent: str | None = None) -> None:
+    now = db.now_ms()
+    stale = now - LAST_SEEN_GRANULARITY_MS
+    user_agent = user_agent[:MAX_USER_AGENT] if user_agent else None
+    changed = (Device.last_seen_ts.is_null()) | (Device.last_seen_ts < stale) | (
+        Device.last_seen_ip != ip)
+    if user_agent is not None:
+        changed |= Device.last_seen_user_agent.is_null() | (
+            Device.last_seen_user_agent != user_agent)
+    query = (Device.update(last_seen_ts=now, last_seen_ip=ip,
+                           last_seen_user_agent=user_agent or Device.last_seen_user_agent)
+             .where((Device.user == user_id) & (Device.device_id == device_id) & changed))
+    try:
+        query.execute()
+    except peewee.OperationalError:
+        # A busy database must not fail the request just to record when a device was seen.
+        pass
+
+
+def issue_tokens(user_id: str, device_id: str, *, with_refresh: bool,
+                 lifetime_ms: int) -> IssuedTokens:
+    """Create an access token (and a refresh token when asked) for a device. Call in a txn."""
+    now = db.now_ms()
+    access = client_secrets.generate("syt_")
+    refresh = None
+    expires_in = None
+    new_refresh_id = None
+    if with_refresh:
+        refresh = client_secrets.generate("syr_")
+        new_refresh_id = RefreshToken.insert(
+            token_hash=client_secrets.digest(refresh), user=user_id, device_id=device_id,
+            created_ts=now).execute()
+        expires_in = lifetime_ms
+    AccessToken.insert(
+        token_hash=client_secrets.digest(access), user=user_id, device_id=device_id, created_ts=now,
+        expires_ts=now + lifetime_ms if with_refresh else None,
+        refresh_token_id=new_refresh_id).execute()
+    return IssuedTokens(access, refresh, expires_in)
+
+
+def refresh(refresh_token: str, lifetime_ms: int) -> IssuedTokens:
+    """Exchange a refresh token for a new access + refresh token pair.
+
+    The old refresh token keeps working until the new access token is first used, so a client
+    that lost the response can retry; then it is deleted. Refreshes of one token are serialized
+    (its row is locked), so concurrent ones never fork the chain: each later one supersedes
+    the pair the earlier one issued, as a retry does, and one pair stays valid.
+    """
+    with write_transaction():
+        query = (RefreshToken.select(RefreshToken, User).join(User)
+                 .where(RefreshToken.token_hash == client_secrets.digest(refresh_token)))
+        if not isinstance(db.database.obj, peewee.SqliteDatabase):
+            query = query.for_update(of=RefreshToken)  # SQLite: BEGIN IMMEDIATE serializes
+        row = query.first()
+        if row is None or row.user.deactivated:
+            raise errors.UnknownToken("Unrecognised refresh token", soft_logout=False)
+        if row.user.locked:
+            raise errors.UserLocked()
+        issued = issue_tokens(row.user.user_id, row.device_id, with_refresh=True,
+                              lifetime_ms=lifetime_ms)
+        new_row = RefreshToken.get(
+            RefreshToken.token_hash == client_secrets.digest(issued.refresh_token))
+        # Access tokens minted from the old refresh token are superseded by the new pair.
+        if row.next_token_id is not None:
+            RefreshToken.delete().where(RefreshToken.id == row.next_token_id).execute()
+            AccessToken.delete().where(AccessToken.refresh_token_id == row.next_token_id).execute()
+        AccessToken.delete().where(AccessToken.refresh_token_id == row.id).execute()
+        # Using this refresh token proves the client holds it: its predecessor is spent.
+        RefreshToken.delete().where(RefreshToken.next_token_id == row.id).execute()
+        RefreshToken.update(next_token_id=new_row.id).where(RefreshToken.id == row.id).execute()
+        return issued
+
+
+def revoke_device_tokens(user_id: str, device_id: str) -> None:
+    """Forget every access and refresh token of one device. Call in a write transaction."""
+    AccessToken.delete().where((AccessToken.user == user_id)
+                               & (AccessToken.device_id == device_id)).execute()
+    RefreshToken.delete().where((RefreshToken.user == user_id)
+                                & (RefreshToken.device_id == device_id)).execute()
+
+
+def revoke_all_tokens(user_id: str, except_device: str | None = None) -> None:
+    """Forget the user's tokens (but ``except_device``'s) and login tokens. Call in a txn."""
+    access = AccessToken.delete().where(AccessToken.user == user_id)
+    refresh_q = RefreshToken.delete().where(RefreshToken.user == user_id)
+    if except_device is not None:
+        access = access.where(AccessToken.device_id != except_device)
+        refresh_q = refresh_q.where(RefreshToken.device_id != except_device)
+    access.execute()
+    refresh_q.execute()
+    LoginToken.delete().where(LoginToken.user == user_id).execute()
+
+
+# --- m.login.token ------------------------------------------------------------------------------
+
+# The spec recommends two minutes for tokens from POST /login/get_token.
+LOGIN_TOKEN_LIFETIME_MS = 120_000
+
+
+def create_login_token(user_id: str) -> tuple[str, int]:
+    """A single-use token for m.login.token; returns (token, lifetime in ms)."""
+    token = client_secrets.generate("syl_")
+    now = db.now_ms()
+    with write_transaction():
+        LoginToken.delete().where(LoginToken.expires_ts <= now).execute()
+        LoginToken.insert(token_hash=client_secrets.digest(token), user=user_id,
+                          expires_ts=now + LOGIN_TOKEN_LIFETIME_MS).execute()
+    return token, LOGIN_TOKEN_LIFETIME_MS
+
+
+def consume_login_token(token: str) -> str | None:
+    """The user a login token names, spending it; None if unknown, used or expired."""
+    digest = client_secrets.digest(token)
+    with write_transaction():
+        row = LoginToken.get_or_none(LoginToken.token_hash == digest)
+        if row is None:
+            return None
+        # Deleting by digest and counting rows makes the token single-use under concurrency.
+        deleted = LoginToken.delete().where(LoginToken.token_hash == digest).execute()
+        if deleted != 1 or row.expires_ts <= db.now_ms():
+            return None
+        return row.user_id

@@ -1,0 +1,41 @@
+"""The account changes that user-interactive auth guards, run once the flow passed: POST
+/account/password and POST /account/deactivate (spec: Account management).
+
+Apart from ``accounts`` because ``uia`` reads accounts to identify the user it authenticates.
+"""
+
+from __future__ import annotations
+
+from ... import errors
+from . import accounts, deactivation, uia
+from .passwords import hash_password
+
+
+def change_password_after_uia(passed, body: dict, *, requester_device: str | None) -> None:
+    """POST /account/password once its user-interactive auth passed (for ``passed.user_id``).
+
+    The new password is hashed only now, never on a leg that did not complete the flow; a
+    retry of a completed request answers its result without changing anything again.
+    """
+    if passed.replayed:
+        return
+    new_password = body.get("new_password")
+    if new_password is None:
+        raise errors.MissingParam("Missing parameter: new_password")
+    accounts.validate_password(new_password)
+    password_hash = hash_password(new_password)
+    uia.complete(passed, lambda: accounts.change_password(
+        passed.user_id, password_hash=password_hash, logout_devices=body["logout_devices"],
+        keep_device=requester_device))
+
+
+def deactivate_after_uia(passed, *, erase: bool = False, media_store=None) -> dict:
+    """POST /account/deactivate once its user-interactive auth passed (``deactivation`` says
+    what goes, ``erasure`` what ``erase`` adds)."""
+    if passed.replayed:
+        return {"id_server_unbind_result": "success"}
+    orphaned = uia.complete(
+        passed, lambda: deactivation.deactivate_account(passed.user_id, erase=erase))
+    deactivation.after_commit(passed.user_id, orphaned, media_store)
+    # No third-party identifiers are kept, so there is nothing to unbind: the spec's "success".
+    return {"id_server_unbind_result": "success"}

@@ -1,0 +1,66 @@
+"""Reporting content (spec module "Reporting Content"): users report an event, a room or a
+user; reports are stored for the server's administrators (``list_reports``).
+
+Rules: an event report needs the reporter to be joined to the room *now* and able to see the
+event (history visibility), else 404 (the same answer whether the event exists or not). Room and
+user reports are never restricted by the reporter's memberships; they answer 404 only for a room
+or user this server does not know.
+"""
+
+from __future__ import annotations
+
+from ... import db, errors, identifiers
+from ...db import write_transaction
+from ...models.reports import Report
+from ...models.rooms import CurrentState, Event, Room
+from ...models.users import User
+from ..event_types import MEMBER
+from ..reading.visibility import can_see_event
+from ..rooms import state as room_state
+
+
+def _store(**fields) -> None:
+    with write_transaction():
+        Report.insert(received_ts=db.now_ms(), **fields).execute()
+
+
+def report_event(reporter: str, room_id: str, event_id: str, reason: str | None) -> None:
+    row = Event.get_or_none((Event.event_id == event_id) & (Event.room == room_id))
+    if (row is None or room_state.membership(room_id, reporter) != "join"
+            or not can_see_event(reporter, row)):
+        raise errors.NotFound("The event was not found or you are not joined to the room")
+    _store(kind="event", reporter=reporter, room_id=room_id, event_id=event_id,
+           target_user_id=row.sender, reason=reason)
+
+
+def report_room(reporter: str, room_id: str, reason: str) -> None:
+    if not Room.select().where(Room.room_id == room_id).exists():
+        raise errors.NotFound("The room was not found")
+    _store(kind="room", reporter=reporter, room_id=room_id, reason=reason)
+
+
+def report_user(reporter: str, user_id: str, reason: str) -> None:
+    if not identifiers.is_valid_user_id(user_id):
+        raise errors.InvalidParam("Not a valid user ID")
+    known = (User.select().where(User.user_id == user_id).exists()
+             or CurrentState.select().where((CurrentState.type == MEMBER)
+                                            & (CurrentState.state_key == user_id)).exists())
+    if not known:
+        raise errors.NotFound("The user was not found")
+    _store(kind="user", reporter=reporter, target_user_id=user_id, reason=reason)
+
+
+def list_reports(*, limit: int = 100, kind: str | None = None) -> list[dict]:
+    """The latest reports, newest first, for administrators."""
+    query = Report.select().order_by(Report.received_ts.desc(), Report.id.desc()).limit(limit)
+    if kind is not None:
+        query = query.where(Report.kind == kind)
+    out = []
+    for row in query:
+        entry = {"id": row.id, "kind": row.kind, "reporter": row.reporter,
+                 "received_ts": row.received_ts, "reason": row.reason}
+        for key in ("room_id", "event_id", "target_user_id"):
+            if getattr(row, key) is not None:
+                entry[key] = getattr(row, key)
+        out.append(entry)
+    return out

@@ -1,0 +1,3 @@
+"""End-to-end encryption support: device and cross-signing keys, server-side key
+backups, device-list changes and send-to-device messages.
+"""

@@ -1,0 +1,60 @@
+"""Turns time-based changes into stream positions: typing that ran out, presence going idle or
+offline (and, every few minutes, deletes expired txnId records: ``txn_ids.expire_due``).
+Readers already hide expired typing and show derived presence; this sweep gives those changes
+a position so that waiting /syncs wake up and deliver them.
+
+One thread per process (services/background.py), started when the process first writes typing
+or presence (or, at its first request, finds some that may expire); every process may sweep,
+as the writes are idempotent (a second sweeper finds nothing due).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from ...db import database
+from .. import background, txn_ids
+from . import presence, typing
+
+logger = logging.getLogger(__name__)
+
+INTERVAL_S = 1.0
+
+_lock = threading.Lock()
+_thread: threading.Thread | None = None
+
+
+def start_if_work() -> None:
+    """At a process's first request: start the sweep if something may expire."""
+    if typing.anything_to_expire() or presence.anything_to_expire():
+        ensure_running()
+
+
+def ensure_running() -> None:
+    global _thread
+    if background.alive(_thread):
+        return
+    with _lock:
+        if not background.alive(_thread):
+            _thread = background.start("ephemeral-expiry", _run)
+
+
+def run_once() -> None:
+    typing.expire_due()
+    presence.expire_due()
+    txn_ids.expire_due()
+
+
+def _run(stop: threading.Event) -> None:
+    failures = background.FailureLog(logger, "typing/presence expiry")
+    while not stop.wait(INTERVAL_S):
+        try:
+            run_once()
+            failures.succeeded()
+        except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
+            failures.failed(exc, stop)
+        finally:
+            db = database.obj
+            if db is not None and not db.is_closed() and not db.in_transaction():
+                db.close()

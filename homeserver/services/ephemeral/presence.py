@@ -1,0 +1,297 @@
+"""Presence (PUT/GET /presence/{userId}/status, set_presence on /sync, m.presence in /sync).
+
+A user's row holds the state they (or their syncing clients) last chose, and two times:
+``last_active_ts`` (last pro-active action: a message, going online) and ``last_seen_ts`` (last
+sign of a connected client). Readers derive the shown state: offline when no client was seen
+for ``offline_after_ms``, unavailable when an online user was inactive for ``idle_after_ms``.
+``expire_due`` (services/ephemeral_expiry) writes those derived changes with a stream position
+so syncs deliver them. Presence is delivered to users who share a room with the user, and a
+user's current presence again when they start sharing one (either side joins; as Synapse).
+
+The settings come from the ``presence`` configuration section (``configure``, called when the
+app is built; every process of a deployment has the same configuration).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import peewee
+
+from ... import db, errors
+from ...db import write_transaction
+from ...models.presence import Presence
+from ...models.rooms import CurrentState, Event
+from ...models.users import User
+from ..event_types import MEMBER
+from ..streams.positions import next_position
+
+ONLINE, UNAVAILABLE, OFFLINE = "online", "unavailable", "offline"
+STATES = (ONLINE, UNAVAILABLE, OFFLINE)
+# An online user active within this window is "currently_active".
+CURRENTLY_ACTIVE_MS = 60_000
+# Times only needing a refresh (no state change) are written at most this often.
+REFRESH_GRANULARITY_MS = 10_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    enabled: bool = True
+    idle_after_ms: int = 5 * 60 * 1000
+    offline_after_ms: int = 60 * 1000
+
+
+_settings = Settings()
+
+
+def configure(section: dict) -> None:
+    global _settings
+    _settings = Settings(enabled=section["enabled"], idle_after_ms=section["idle_after_ms"],
+                         offline_after_ms=section["offline_after_ms"])
+
+
+def settings() -> Settings:
+    return _settings
+
+
+def shown_state(row: Presence, now: int) -> str:
+    if row.state == OFFLINE or now - row.last_seen_ts > _settings.offline_after_ms:
+        return OFFLINE
+    if row.state == ONLINE and now - row.last_active_ts > _settings.idle_after_ms:
+        return UNAVAILABLE
+    return row.state
+
+
+# --- membership ---------------------------------------------------------------------------------
+
+def _joined_rooms(user_id: str) -> list[str]:
+    return [room_id for (room_id,) in CurrentState.select(CurrentState.room_id).where(
+        (CurrentState.type == MEMBER) & (CurrentState.state_key == user_id)
+        & (CurrentState.membership == "join")).tuples()]
+
+
+def _co_members_query(user_id: str):
+    """Users joined to a room ``user_id`` is joined to (a subquery of state keys)."""
+    mine = CurrentState.select(CurrentState.room_id).where(
+        (CurrentState.type == MEMBER) & (CurrentState.state_key == user_id)
+        & (CurrentState.membership == "join"))
+    return CurrentState.select(CurrentState.state_key).where(
+        (CurrentState.type == MEMBER) & (CurrentState.membership == "join")
+        & CurrentState.room_id.in_(mine))
+
+
+def shares_a_room(user_id: str, other: str) -> bool:
+    return (CurrentState.select().where(
+        (CurrentState.type == MEMBER) & (CurrentState.state_key == other)
+        & (CurrentState.membership == "join")
+        & CurrentState.room_id.in_(_joined_rooms(user_id))).exists())
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+def _save(user_id: str, row: Presence | None, *, notify: bool, **values) -> None:
+    if notify:
+        values["stream_id"] = next_position(rooms=_joined_rooms(user_id), users=[user_id])
+    if row is None:
+        values.setdefault("stream_id", 0)
+        # Two first syncs of one user may race to create the row (PostgreSQL lets both
+        # transactions see it missing): the later one updates instead of failing.
+        (Presence.insert(user_id=user_id, **values)
+         .on_conflict(conflict_target=[Presence.user_id], update=values).execute())
+    else:
+        Presence.update(**values).where(Presence.user_id == user_id).execute()
+
+
+def set_presence(requester_user_id: str, user_id: str, state: str,
+                 status_msg: str | None) -> None:
+    """PUT /presence/{userId}/status."""
+    if requester_user_id != user_id:
+        raise errors.Forbidden("You cannot set the presence state of another user")
+    if not _settings.enabled:
+        return
+    now = db.now_ms()
+    with write_transaction():
+        row = Presence.get_or_none(Presence.user_id == user_id)
+        last_active = now if state == ONLINE or row is None else row.last_active_ts
+        _save(user_id, row, notify=True, state=state, status_msg=status_msg,
+              last_active_ts=last_active, last_seen_ts=now)
+
+
+def on_sync(user_id: str, set_presence: str | None) -> None:
+    """A /sync arrived: mark the user online (or unavailable) unless it says offline."""
+    if not _settings.enabled or set_presence == OFFLINE:
+        return
+    target = UNAVAILABLE if set_presence == UNAVAILABLE else ONLINE
+    now = db.now_ms()
+    row = Presence.get_or_none(Presence.user_id == user_id)
+    if row is not None:
+        shown = shown_state(row, now)
+        changes = (shown == OFFLINE) or (target == UNAVAILABLE and shown != UNAVAILABLE)
+        if not changes and now - row.last_seen_ts < REFRESH_GRANULARITY_MS:
+            return
+    with write_transaction():
+        row = Presence.get_or_none(Presence.user_id == user_id)
+        if row is None:
+            _save(user_id, None, notify=True, state=target, last_active_ts=now,
+                  last_seen_ts=now)
+            return
+        shown = shown_state(row, now)
+        if shown == OFFLINE:
+            # Coming (back) online counts as activity.
+            _save(user_id, row, notify=True, state=target, last_active_ts=now,
+                  last_seen_ts=now)
+        elif target == UNAVAILABLE and shown != UNAVAILABLE:
+            _save(user_id, row, notify=True, state=UNAVAILABLE, last_seen_ts=now)
+        else:
+            _save(user_id, row, notify=False, last_seen_ts=now)
+
+
+def on_activity(user_id: str) -> None:
+    """The user did something pro-active (sent an event): call inside that write transaction.
+    An unavailable or offline user becomes online again (spec: Idle timeout)."""
+    row = Presence.get_or_none(Presence.user_id == user_id)
+    if row is None:
+        return  # presence never tracked for this user (or presence is off)
+    now = db.now_ms()
+    if shown_state(row, now) != ONLINE:
+        _save(user_id, row, notify=True, state=ONLINE, last_active_ts=now, last_seen_ts=now)
+    elif now - row.last_active_ts > REFRESH_GRANULARITY_MS:
+        _save(user_id, row, notify=False, last_active_ts=now, last_seen_ts=now)
+
+
+def on_profile_changed(user_id: str) -> None:
+    """Display name or avatar changed: send the user's presence again (it carries them)."""
+    with write_transaction():
+        row = Presence.get_or_none(Presence.user_id == user_id)
+        if row is not None:
+            _save(user_id, row, notify=True)
+
+
+def anything_to_expire() -> bool:
+    return _settings.enabled and Presence.select().where(Presence.state != OFFLINE).exists()
+
+
+def expire_due() -> int:
+    """Write the idle (online -> unavailable) and offline transitions that came due."""
+    if not _settings.enabled:
+        return 0
+    now = db.now_ms()
+    gone = (Presence.state != OFFLINE) & (Presence.last_seen_ts < now - _settings.offline_after_ms)
+    idle = ((Presence.state == ONLINE)
+            & (Presence.last_active_ts < now - _settings.idle_after_ms))
+    due = list(Presence.select().where(gone | idle))
+    if not due:
+        return 0
+    with write_transaction():
+        for row in due:
+            state = shown_state(row, now)
+            if state != row.state:
+                _save(row.user_id, row, notify=True, state=state)
+    return len(due)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def _content(row: Presence | None, user: User | None, now: int) -> dict:
+    if row is None:
+        content = {"presence": OFFLINE}
+    else:
+        state = shown_state(row, now)
+        content = {"presence": state, "last_active_ago": max(0, now - row.last_active_ts)}
+        if state == ONLINE:
+            content["currently_active"] = now - row.last_active_ts < CURRENTLY_ACTIVE_MS
+        if row.status_msg is not None:
+            content["status_msg"] = row.status_msg
+    if user is not None:
+        if user.displayname is not None:
+            content["displayname"] = user.displayname
+        if user.avatar_url is not None:
+            content["avatar_url"] = user.avatar_url
+    return content
+
+
+def get_presence(requester_user_id: str, user_id: str) -> dict:
+    """GET /presence/{userId}/status."""
+    if not _settings.enabled:
+        raise errors.NotFound("Presence is not enabled on this server")
+    user = User.get_or_none(User.user_id == user_id)
+    if user is None:
+        raise errors.NotFound("No presence for this user")
+    if requester_user_id != user_id and not shares_a_room(requester_user_id, user_id):
+        raise errors.Forbidden("You are not allowed to see their presence")
+    row = Presence.get_or_none(Presence.user_id == user_id)
+    # No status_msg key when none is set: a null breaks clients (matrix-nio).
+    return _content(row, None, db.now_ms())
+
+
+def presence_of(user_ids: list[str]) -> list[dict]:
+    """m.presence events of these users as of now ([] when presence is disabled): the
+    ``presence`` of a room initialSync, for the room's members."""
+    if not _settings.enabled or not user_ids:
+        return []
+    rows = {row.user_id: row for row in Presence.select()
+            .where(Presence.user_id.in_(sorted(user_ids)))}
+    users = {u.user_id: u for u in User.select(User.user_id, User.displayname, User.avatar_url)
+             .where(User.user_id.in_(sorted(user_ids)))}
+    now = db.now_ms()
+    return [{"type": "m.presence", "sender": user_id,
+             "content": _content(rows.get(user_id), users.get(user_id), now)}
+            for user_id in sorted(user_ids)]
+
+
+def newly_shared_users(joined_rooms: set[str], rooms_joined_since: set[str], since: int,
+                       upto: int) -> set[str]:
+    """Users who started sharing a room with a viewer in (since, upto]: the members of the
+    rooms the viewer joined since, and those who joined the viewer's other rooms since
+    (a join replacing a join is a profile change, not a newcomer)."""
+    users: set[str] = set()
+    if rooms_joined_since:
+        users |= {user for (user,) in CurrentState.select(CurrentState.state_key).where(
+            (CurrentState.type == MEMBER) & (CurrentState.membership == "join")
+            & CurrentState.room_id.in_(sorted(rooms_joined_since))).tuples()}
+    others = sorted(joined_rooms - rooms_joined_since)
+    if others:
+        previous = Event.alias()
+        users |= {user for (user,) in Event.select(Event.state_key).join(
+            previous, peewee.JOIN.LEFT_OUTER, on=(Event.replaces_state == previous.event_id))
+            .where(Event.room.in_(others) & (Event.type == MEMBER)
+                   & (Event.membership == "join") & (Event.stream_ordering > since)
+                   & (Event.stream_ordering <= upto)
+                   & (previous.membership.is_null() | (previous.membership != "join")))
+            .tuples()}
+    return users
+
+
+def presence_events(viewer: str, *, since: int | None, upto: int,
+                    also: set[str] = frozenset()) -> list[dict]:
+    """m.presence events of the viewer and the users sharing a room with them that changed in
+    (since, upto] (all known ones when ``since`` is None), and the presence at ``upto`` of the
+    users in ``also`` (who started sharing a room with the viewer) whatever its age."""
+    if not _settings.enabled:
+        return []
+    where = (Presence.stream_id <= upto) & (
+        (Presence.user_id == viewer) | Presence.user_id.in_(_co_members_query(viewer)))
+    if since is not None:
+        changed = Presence.stream_id > since
+        if also:
+            changed |= Presence.user_id.in_(sorted(also))
+        where &= changed
+    rows: list[Presence | str] = list(Presence.select().where(where)
+                                      .order_by(Presence.stream_id))
+    # Newcomers never seen online have no row: they are offline (as Synapse's default state).
+    missing = sorted(set(also) - {row.user_id for row in rows})
+    if missing:
+        missing = sorted(set(missing) - {user for (user,) in Presence.select(Presence.user_id)
+                                         .where(Presence.user_id.in_(missing)).tuples()})
+    if missing:
+        rows += sorted(user for (user,) in _co_members_query(viewer).where(
+            CurrentState.state_key.in_(missing)).distinct().tuples())
+    if not rows:
+        return []
+    ids = [row if isinstance(row, str) else row.user_id for row in rows]
+    users = {u.user_id: u for u in User.select(User.user_id, User.displayname, User.avatar_url)
+             .where(User.user_id.in_(ids))}
+    now = db.now_ms()
+    return [{"type": "m.presence", "sender": user_id,
+             "content": _content(None if isinstance(row, str) else row, users.get(user_id), now)}
+            for user_id, row in zip(ids, rows)]

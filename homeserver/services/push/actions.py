@@ -1,0 +1,183 @@
+"""Push rule evaluation of each new event, inside the event's own write transaction.
+
+``on_event_persisted`` is the one hook the event pipeline (services/rooms/events.py) calls after an
+event is stored and the room's current state updated, in the same transaction (so unread
+counts are in the same /sync as the event, as the spec requires). For every local member of
+the room but the sender (and the target of an invite) it evaluates their push rules, then
+stores the outcome compactly: one NotifyingEvent row for the most common outcome when it
+notifies, and a PushAction row only for each member whose outcome differs (mentioned,
+invited, ignoring the sender, personal rules). It queues a PushDelivery per pusher of the
+notified members (sent after commit by services/push_sender), and counts the sender's own
+event as read by them and as presence activity.
+
+Cost: a send into a room of hundreds writes a handful of rows, not one per member. Members
+sharing the default rules are settled together (push_evaluator.EventFacts.actions_by_user);
+rules, pushers and display names of the whole room are read with a few queries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from ... import db
+from ...models.push import NotifyingEvent, PushAction, PushDelivery, Pusher
+from ...models.rooms import CurrentState, Event
+from ..ephemeral import presence
+from ..event_types import MEMBER
+from ..rooms import power_levels
+from ..rooms.room_versions import RoomVersion
+from ..users import account_data
+from . import notifications, rules as push_rules
+from .evaluator import EventFacts, highlights, notifies
+
+
+def _memberships(room_id: str) -> list[tuple[str, str, str]]:
+    """(user_id, membership, member event ID) of the room's joined and invited members.
+
+    Read with one plain query: peewee's per-row machinery costs more than the query itself for
+    the hundreds of rows of a large room, on every event.
+    """
+    table = CurrentState._meta.table_name
+    param = CurrentState._meta.database.param
+    cursor = CurrentState._meta.database.execute_sql(
+        f'SELECT "state_key", "membership", "event_id" FROM "{table}" WHERE "room_id" = {param} '
+        f'AND "type" = {param} AND "membership" IN ({param}, {param})',
+        (room_id, MEMBER, "join", "invite"))
+    return cursor.fetchall()
+
+
+# Display names by member event ID. A member event never changes (a redaction aside, which
+# only stops a stale name from matching), so every process may keep them.
+_NAMES_BY_EVENT: dict[str, str | None] = {}
+_NAMES_KEPT = 200_000
+
+
+def _display_names(member_events: dict[str, str]) -> dict[str, str | None]:
+    """user ID -> display name in the room, from their member event IDs."""
+    missing = [e for e in member_events.values() if e not in _NAMES_BY_EVENT]
+    if missing:
+        if len(_NAMES_BY_EVENT) + len(missing) > _NAMES_KEPT:
+            _NAMES_BY_EVENT.clear()
+        for start in range(0, len(missing), 500):
+            for event_id, text in (Event.select(Event.event_id, Event.json)
+                                   .where(Event.event_id.in_(missing[start:start + 500]))
+                                   .tuples()):
+                content = json.loads(text).get("content")
+                name = content.get("displayname") if isinstance(content, dict) else None
+                _NAMES_BY_EVENT[event_id] = name if isinstance(name, str) and name else None
+    return {user_id: _NAMES_BY_EVENT.get(event_id) for user_id, event_id in member_events.items()}
+
+
+def on_event_persisted(room_id: str, event_id: str, pdu: dict, stream_ordering: int,
+                       version: RoomVersion, auth_state: dict) -> None:
+    """Evaluate push rules for a stored event. Call inside the event's write transaction,
+    after current state was updated. ``auth_state`` is the state the event was authorized
+    against ({(type, state_key): pdu}; it holds m.room.create and m.room.power_levels)."""
+    sender = pdu.get("sender")
+    content = pdu.get("content") if isinstance(pdu.get("content"), dict) else {}
+    thread_id = notifications.thread_of(content)
+
+    presence.on_activity(sender)
+    # Sending an event means having read up to it: a membership change (a join) the whole
+    # room, any other event its thread (or the main timeline).
+    own_key = notifications.UNTHREADED if pdu.get("type") == MEMBER else thread_id
+    notifications.advance_read_position(sender, room_id, own_key, stream_ordering)
+
+    memberships = _memberships(room_id)
+    joined_count = sum(1 for _, membership, _ in memberships if membership == "join")
+    recipients = [user for user, membership, _ in memberships
+                  if membership == "join" and user != sender]
+    # The target of an invite is not in the room yet, but is told (.m.rule.invite_for_me).
+    invitee = None
+    if pdu.get("type") == MEMBER and content.get("membership") == "invite":
+        target = pdu.get("state_key")
+        if isinstance(target, str) and target != sender and target not in recipients:
+            invitee = target
+            recipients.append(target)
+    if not recipients:
+        return
+
+    event = {**pdu, "event_id": event_id, "room_id": room_id}
+    facts = EventFacts(
+        event, member_count=joined_count,
+        sender_level=lambda: power_levels.user_level(auth_state, sender, version),
+        notification_level=lambda key: power_levels.action_level(
+            auth_state, f"notifications.{key}", version),
+        glob_budget=push_rules.settings().glob_work_budget)
+    rules = push_rules.compiled_rules_for(recipients)
+    outcomes = facts.actions_by_user(
+        rules, lambda: _display_names({user: event for user, _, event in memberships}))
+    for user_id in account_data.users_ignoring(sender):
+        if user_id in outcomes:
+            outcomes[user_id] = None  # events of ignored users never notify
+    _store(room_id, event_id, sender, stream_ordering, thread_id, outcomes, invitee)
+
+
+def _store(room_id: str, event_id: str, sender: str, stream_ordering: int, thread_id: str,
+           outcomes: dict[str, tuple | None], invitee: str | None) -> None:
+    """One NotifyingEvent for the members' most common outcome when it notifies, a PushAction
+    for each member with another outcome (and for a notified invitee, who is no member yet),
+    a PushDelivery for each pusher of a notified user."""
+    now = db.now_ms()
+    # Outcomes compared by their JSON (actions hold dicts, so tuples of them do not hash).
+    encoded: dict[int, tuple[str, bool, bool] | None] = {}
+    by_user: dict[str, tuple[str, bool, bool] | None] = {}
+    for user_id, actions in outcomes.items():
+        key = id(actions)
+        if key not in encoded:
+            encoded[key] = None if actions is None else (
+                json.dumps(list(actions), separators=(",", ":")), notifies(actions),
+                highlights(actions))
+        by_user[user_id] = encoded[key]
+    tally = Counter(outcome for user_id, outcome in by_user.items() if user_id != invitee)
+    common = tally.most_common(1)[0][0] if tally else None
+    common_notifies = common is not None and common[1]
+    if common_notifies:
+        _insert_rows(NotifyingEvent, ("stream_ordering", "event_id", "room_id", "sender",
+                                      "thread_id", "actions", "highlight", "ts"),
+                     [(stream_ordering, event_id, room_id, sender, thread_id, common[0],
+                       common[2], now)])
+    exceptions, notified = [], {}
+    for user_id, outcome in by_user.items():
+        does_notify = outcome is not None and outcome[1]
+        if does_notify:
+            notified[user_id] = outcome[0]
+        if user_id != invitee and (outcome == common
+                                   or (not does_notify and not common_notifies)):
+            continue
+        if user_id == invitee and not does_notify:
+            continue
+        exceptions.append((user_id, room_id, event_id, stream_ordering, thread_id,
+                           outcome[0] if does_notify else "[]",
+                           does_notify and outcome[2], now, does_notify))
+    if exceptions:
+        _insert_rows(PushAction, ("user_id", "room_id", "event_id", "stream_ordering",
+                                  "thread_id", "actions", "highlight", "ts", "notify"),
+                     exceptions)
+    if not notified:
+        return
+    members = CurrentState.select(CurrentState.state_key).where(
+        (CurrentState.room == room_id) & (CurrentState.type == MEMBER)
+        & CurrentState.membership.in_(["join", "invite"]))
+    deliveries = [(pusher_id, event_id, room_id, stream_ordering, notified[user_id], 0, now, now)
+                  for pusher_id, user_id in Pusher.select(Pusher.id, Pusher.user_id)
+                  .where(Pusher.user_id.in_(members)).tuples()
+                  if user_id in notified]
+    if deliveries:
+        _insert_rows(PushDelivery, ("pusher_id", "event_id", "room_id", "stream_ordering",
+                                    "actions", "attempts", "next_attempt_ts", "created_ts"),
+                     deliveries)
+
+
+def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple], chunk: int = 500) -> None:
+    """A multi-row INSERT built directly: for hundreds of rows per event, building it through
+    peewee's query builder costs more than the database does."""
+    database = model._meta.database
+    table = f'"{model._meta.table_name}"'
+    names = ", ".join(f'"{c}"' for c in columns)
+    one = "(" + ", ".join([database.param] * len(columns)) + ")"
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        sql = f"INSERT INTO {table} ({names}) VALUES " + ", ".join([one] * len(part))
+        database.execute_sql(sql, [value for row in part for value in row])

@@ -1,0 +1,364 @@
+"""Relations between events (spec: "Forming relationships between events").
+
+Two things live here:
+
+``relating_events(...)``
+    GET /v1/rooms/{roomId}/relations/{eventId}[/{relType}[/{eventType}]]: the child events of
+    a parent, newest first (or oldest first with ``dir=f``), optionally following relations of
+    relations (``recurse``, 3 levels), with history visibility applied.
+
+``bundle_aggregations(events, user_id, device_id=None, *, room_id=None, ...)``
+    Adds the "bundled aggregations" (``unsigned["m.relations"]``) to events already in client
+    format, for the endpoints the spec lists (/messages, /context, /event, /relations, /sync
+    when limited, /search, /threads). The server aggregates three relation types:
+
+    - ``m.replace``: the most recent *valid* edit (same sender, same type, neither a state
+      event, the original not itself an edit, the edit has ``m.new_content`` unless
+      encrypted), as a client event; none for a redacted original. The original's content
+      is left intact (spec v1.7+).
+    - ``m.thread``: ``latest_event`` (serialized with its own aggregations), ``count`` and
+      ``current_user_participated``.
+    - ``m.reference``: ``chunk`` of ``{"event_id": ...}``.
+
+    ``m.annotation`` is not aggregated (spec). Child events the user may not see (history
+    visibility) or sent by users they ignore never count. State events get no aggregations.
+
+Other services may import ``bundle_aggregations`` at module level (this module imports only
+leaf modules at its top: serialize, visibility, account_data, filters, sync.tokens).
+
+Relations are read from the ``relates_to_id``/``relation_type`` columns ``services.rooms.events``
+fills when storing an event (and clears when the child is redacted, which breaks the
+relation). A relation across rooms is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import namedtuple
+
+from ... import errors
+from ...models.rooms import Event
+from ..streams import positions as streams
+from ..users.account_data import ignored_users
+from . import serialize
+from .filters import MAX_LIMIT
+from .snapshot import read_snapshot
+from .stream_tokens import pagination_token, parse_pagination_token
+from .visibility import RoomHistory
+
+REPLACE, THREAD, REFERENCE = "m.replace", "m.thread", "m.reference"
+AGGREGATED = (REPLACE, THREAD, REFERENCE)
+DEFAULT_LIMIT = 50
+MAX_RECURSION_DEPTH = 3
+# Rows read per query while filling a page, the most one page may look at, and the most
+# descendants a recursive request collects (relations of relations of ...).
+BATCH = 100
+SCAN_BUDGET = 5000
+MAX_DESCENDANTS = 5000
+# IN (...) lists are sent in chunks of this many parameters.
+CHUNK = 500
+
+# What aggregations need of a child event, read as plain tuples (building peewee model rows
+# is most of the cost for a long thread); RoomHistory.can_see accepts these too.
+Child = namedtuple("Child", "event_id relates_to_id relation_type type state_key sender "
+                            "stream_ordering origin_server_ts")
+_CHILD_COLUMNS = (Event.event_id, Event.relates_to_id, Event.relation_type, Event.type,
+                  Event.state_key, Event.sender, Event.stream_ordering, Event.origin_server_ts)
+
+
+def _chunks(values: list, size: int = CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+class Reader:
+    """One user's view of one room for aggregations: history visibility and ignored users."""
+
+    def __init__(self, room_id: str, user_id: str | None, device_id: str | None = None, *,
+                 history: RoomHistory | None = None, ignored: set[str] | None = None,
+                 include_room_id: bool = True):
+        self.room_id = room_id
+        self.user_id = user_id
+        self.device_id = device_id
+        self.history = history or RoomHistory.load(room_id, user_id)
+        self.ignored = ignored if ignored is not None else (
+            ignored_users(user_id) if user_id else set())
+        self.include_room_id = include_room_id
+
+    def visible(self, rows: list) -> list:
+        """Rows (Event or Child) the user may see, without those of users they ignore."""
+        return [row for row in self.history.visible(rows)
+                if row.state_key is not None or row.sender not in self.ignored]
+
+    def serialize(self, rows: list[Event]) -> list[dict]:
+        return serialize.serialize_events(rows, self.user_id, self.device_id,
+                                          include_room_id=self.include_room_id,
+                                          histories={self.room_id: self.history})
+
+
+# --- bundled aggregations -------------------------------------------------------------------------
+
+def bundle_aggregations(events: list[dict], user_id: str | None, device_id: str | None = None,
+                        *, room_id: str | None = None, include_room_id: bool = True,
+                        histories: dict[str, RoomHistory] | None = None) -> list[dict]:
+    """Add ``unsigned["m.relations"]`` in place to the events (client format) that have
+    aggregated children; returns ``events``. Each event's room is its ``room_id`` or, for
+    events without one (the /sync shape), ``room_id``."""
+    by_room: dict[str, list[dict]] = {}
+    for event in events:
+        room = event.get("room_id", room_id)
+        if isinstance(room, str) and isinstance(event.get("event_id"), str) \
+                and "state_key" not in event:
+            by_room.setdefault(room, []).append(event)
+    # Most events have no children: one query over every room's events finds those that do,
+    # so that rooms without any cost nothing more.
+    with_children = _with_children([e["event_id"] for evs in by_room.values() for e in evs])
+    by_room = {room: kept for room, room_events in by_room.items()
+               if (kept := [e for e in room_events if e["event_id"] in with_children])}
+    histories = {} if histories is None else histories
+    ignored = ignored_users(user_id) if user_id and by_room else set()
+    for room, room_events in by_room.items():
+        history = histories.get(room)
+        if history is None:
+            history = histories[room] = RoomHistory.load(room, user_id)
+        reader = Reader(room, user_id, device_id, history=history, ignored=ignored,
+                        include_room_id=include_room_id)
+        found = aggregations(reader, [e["event_id"] for e in room_events])
+        for event in room_events:
+            relations = found.get(event["event_id"])
+            if relations:
+                unsigned = event.setdefault("unsigned", {})
+                unsigned["m.relations"] = {**unsigned.get("m.relations", {}), **relations}
+    return events
+
+
+def _with_children(event_ids: list[str]) -> set[str]:
+    """Those of ``event_ids`` that some event relates to with an aggregated relation type."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(event_ids))):
+        found.update(parent for (parent,) in Event.select(Event.relates_to_id).where(
+            Event.relates_to_id.in_(chunk) & Event.relation_type.in_(list(AGGREGATED)))
+            .distinct().tuples())
+    return found
+
+
+def aggregations(reader: Reader, parent_ids: list[str],
+                 kinds: tuple[str, ...] = AGGREGATED) -> dict[str, dict]:
+    """event_id -> its ``m.relations`` object, for those of ``parent_ids`` that have any."""
+    parents: dict[str, Event] = {}
+    for chunk in _chunks(sorted(set(parent_ids))):
+        for row in Event.select(Event.event_id, Event.type, Event.sender, Event.state_key,
+                                Event.relation_type, Event.redacted_by).where(
+                Event.event_id.in_(chunk) & (Event.room == reader.room_id)
+                & Event.state_key.is_null()):
+            parents[row.event_id] = row
+    if not parents:
+        return {}
+    children: list[Child] = []
+    for chunk in _chunks(sorted(parents)):
+        children.extend(Child(*values) for values in Event.select(*_CHILD_COLUMNS).where(
+            Event.relates_to_id.in_(chunk) & (Event.room == reader.room_id)
+            & Event.relation_type.in_(list(kinds))).order_by(Event.stream_ordering).tuples())
+    children = reader.visible(children)
+    if not children:
+        return {}
+    by_parent: dict[str, dict[str, list[Child]]] = {}
+    for child in children:
+        by_parent.setdefault(child.relates_to_id, {}).setdefault(
+            child.relation_type, []).append(child)
+
+    result: dict[str, dict] = {}
+    edits = _latest_edits(parents, by_parent) if REPLACE in kinds else {}
+    threads = {parent_id: kinds_of[THREAD] for parent_id, kinds_of in by_parent.items()
+               if THREAD in kinds_of}
+    latest_ids = {parent_id: rows[-1].event_id for parent_id, rows in threads.items()}
+    wanted = sorted(set(edits.values()) | set(latest_ids.values()))
+    full = {}
+    for chunk in _chunks(wanted):
+        full.update({row.event_id: row for row in Event.select().where(
+            Event.event_id.in_(chunk))})
+    serialized = {}
+    ordered = [full[event_id] for event_id in wanted if event_id in full]
+    for row, event in zip(ordered, reader.serialize(ordered)):
+        serialized[row.event_id] = event
+    # The latest event of a thread carries its own aggregations (threads do not nest).
+    latest_events = [serialized[i] for i in latest_ids.values() if i in serialized]
+    if latest_events:
+        nested = aggregations(reader, [e["event_id"] for e in latest_events],
+                              kinds=(REPLACE, REFERENCE))
+        for event in latest_events:
+            if nested.get(event["event_id"]):
+                event.setdefault("unsigned", {})["m.relations"] = nested[event["event_id"]]
+
+    for parent_id, kinds_of in by_parent.items():
+        relations: dict = {}
+        if parent_id in edits and edits[parent_id] in serialized:
+            relations[REPLACE] = serialized[edits[parent_id]]
+        if parent_id in threads and latest_ids[parent_id] in serialized:
+            rows = threads[parent_id]
+            participated = reader.user_id is not None and (
+                parents[parent_id].sender == reader.user_id
+                or any(row.sender == reader.user_id for row in rows))
+            relations[THREAD] = {"latest_event": serialized[latest_ids[parent_id]],
+                                 "count": len(rows),
+                                 "current_user_participated": participated}
+        if REFERENCE in kinds_of:
+            relations[REFERENCE] = {"chunk": [{"event_id": row.event_id}
+                                              for row in kinds_of[REFERENCE]]}
+        if relations:
+            result[parent_id] = relations
+    return result
+
+
+def _latest_edits(parents: dict[str, Event],
+                  by_parent: dict[str, dict[str, list[Child]]]) -> dict[str, str]:
+    """parent event_id -> the event_id of its most recent valid replacement."""
+    candidates: dict[str, list[Child]] = {}
+    for parent_id, kinds_of in by_parent.items():
+        parent = parents[parent_id]
+        if REPLACE not in kinds_of or parent.redacted_by is not None \
+                or parent.relation_type == REPLACE:
+            continue
+        valid = [row for row in kinds_of[REPLACE]
+                 if row.sender == parent.sender and row.type == parent.type
+                 and row.state_key is None]
+        if valid:
+            # Most recent: the highest origin_server_ts, then the largest event_id.
+            valid.sort(key=lambda row: (row.origin_server_ts, row.event_id), reverse=True)
+            candidates[parent_id] = valid
+    if not candidates:
+        return {}
+    # m.new_content can only be checked in cleartext; an encrypted edit carries it inside.
+    to_check = sorted({row.event_id for rows in candidates.values() for row in rows
+                       if row.type != "m.room.encrypted"})
+    has_new_content = set()
+    for chunk in _chunks(to_check):
+        for event_id, text in Event.select(Event.event_id, Event.json).where(
+                Event.event_id.in_(chunk)).tuples():
+            content = json.loads(text).get("content")
+            if isinstance(content, dict) and isinstance(content.get("m.new_content"), dict):
+                has_new_content.add(event_id)
+    chosen = {}
+    for parent_id, rows in candidates.items():
+        for row in rows:
+            if row.type == "m.room.encrypted" or row.event_id in has_new_content:
+                chosen[parent_id] = row.event_id
+                break
+    return chosen
+
+
+# --- GET /relations -----------------------------------------------------------------------------
+
+def relating_events(user_id: str, device_id: str | None, room_id: str, event_id: str, *,
+                    rel_type: str | None = None, event_type: str | None = None,
+                    from_token: str | None = None, to_token: str | None = None,
+                    limit: int | None = None, direction: str = "b",
+                    recurse: bool | None = None) -> dict:
+    """GET /v1/rooms/{roomId}/relations/{eventId}[/{relType}[/{eventType}]]."""
+    limit = max(1, min(DEFAULT_LIMIT if limit is None else limit, MAX_LIMIT))
+    with read_snapshot():
+        current = streams.current_position()
+        reader = Reader(room_id, user_id, device_id)
+        parent = Event.get_or_none((Event.event_id == event_id) & (Event.room == room_id))
+        if parent is None or not reader.history.can_see(parent):
+            raise errors.NotFound("Event not found")
+        start = parse_pagination_token(from_token, current, "from") if from_token else None
+        end = parse_pagination_token(to_token, current, "to") if to_token else None
+        if direction == "b":
+            lower, upper = end, current if start is None else start
+        else:
+            lower, upper = start, current if end is None else min(end, current)
+
+        condition = Event.room == room_id
+        if rel_type is not None:
+            condition &= Event.relation_type == rel_type
+        else:
+            condition &= Event.relation_type.is_null(False)
+        if event_type is not None:
+            condition &= Event.type == event_type
+        depth = None
+        if recurse:
+            related_ids, depth = _descendants(event_id, condition)
+            where = Event.event_id.in_(related_ids) if related_ids else None
+        else:
+            where = condition & (Event.relates_to_id == event_id)
+        rows, more, boundary = ([], False, upper) if where is None else _page(
+            Event.select().where(where), lower=lower, upper=upper, direction=direction,
+            limit=limit, visible=reader.visible)
+        chunk = reader.serialize(rows)
+        bundle_aggregations(chunk, user_id, device_id,
+                            histories={room_id: reader.history})
+    body: dict = {"chunk": chunk}
+    if more:
+        body["next_batch"] = pagination_token(boundary)
+    if from_token:
+        body["prev_batch"] = from_token
+    if recurse is not None:
+        body["recursion_depth"] = depth if recurse else 0
+    return body
+
+
+def _descendants(event_id: str, condition) -> tuple[list[str], int]:
+    """The events relating to ``event_id`` directly or through up to MAX_RECURSION_DEPTH
+    relations, every one of them (intermediate ones too) matching ``condition``; and the
+    depth reached (the deepest level that had events, at least 1)."""
+    found: list[str] = []
+    seen = {event_id}
+    frontier = [event_id]
+    depth = 1
+    for level in range(1, MAX_RECURSION_DEPTH + 1):
+        next_frontier = []
+        for chunk in _chunks(frontier):
+            for (child_id,) in Event.select(Event.event_id).where(
+                    condition & Event.relates_to_id.in_(chunk)).tuples():
+                if child_id not in seen:
+                    seen.add(child_id)
+                    next_frontier.append(child_id)
+        if not next_frontier:
+            break
+        depth = level
+        found.extend(next_frontier)
+        if len(found) >= MAX_DESCENDANTS:
+            found = found[:MAX_DESCENDANTS]
+            break
+        frontier = next_frontier
+    return found, depth
+
+
+def _page(base, *, lower: int | None, upper: int, direction: str, limit: int,
+          visible) -> tuple[list[Event], bool, int]:
+    """Up to ``limit`` rows of ``base`` with ``lower < stream_ordering <= upper`` that pass
+    ``visible(rows)``, newest first ("b") or oldest first ("f"); whether more may follow, and
+    the token position to continue from."""
+    backwards = direction == "b"
+    low, high = lower, upper
+    collected: list[Event] = []
+    scanned = 0
+    exhausted = False
+    while len(collected) <= limit and scanned < SCAN_BUDGET:
+        if low is not None and high <= low:
+            exhausted = True
+            break
+        query = base.where(Event.stream_ordering <= high)
+        if low is not None:
+            query = query.where(Event.stream_ordering > low)
+        order = Event.stream_ordering.desc() if backwards else Event.stream_ordering.asc()
+        rows = list(query.order_by(order).limit(BATCH))
+        scanned += len(rows)
+        if rows:
+            if backwards:
+                high = rows[-1].stream_ordering - 1
+            else:
+                low = rows[-1].stream_ordering
+        collected.extend(visible(rows))
+        if len(rows) < BATCH:
+            exhausted = True
+            break
+    page = collected[:limit]
+    more = len(collected) > limit or not exhausted
+    if len(collected) > limit:
+        last = page[-1].stream_ordering if page else (upper if backwards else (lower or 0))
+        boundary = last - 1 if backwards and page else last
+    else:
+        boundary = high if backwards else (low if low is not None else 0)
+    return page, more, boundary

@@ -1,0 +1,356 @@
+"""Reading a room's history and state at a stream position: shared by /sync, /messages and
+/context.
+
+A room's history is a line ordered by ``stream_ordering``; the state at position p is, for each
+(type, state_key), the latest state event at or before p. ``current_state`` is the state at the
+newest position, so the state at a recent p is current state plus the few keys changed after p.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import peewee
+
+from ...db import database
+from ...models.rooms import CurrentState, Event
+from ..accounts import erasure
+from ..event_types import MEMBER
+from ..rooms import state as room_state
+from ..users import account_data
+from . import relations, serialize
+from .filters import EventFilter, Filter, apply_event_fields
+from .visibility import DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory
+
+# Rows fetched per query while filling a page, and the most rows one page may look at (a
+# filter or visibility that hides almost everything must not make a request scan a whole room).
+BATCH = 100
+SCAN_BUDGET = 5000
+
+
+@dataclass
+class Page:
+    rows: list[Event]   # in the order scanned (newest first for "b", oldest first for "f")
+    more: bool          # matching events may remain beyond the page
+    boundary: int       # the token position to continue from
+
+
+def _matches(event_filter: EventFilter, row: Event) -> bool:
+    event = {"type": row.type, "sender": row.sender}
+    if event_filter.contains_url is not None:
+        event["content"] = json.loads(row.json).get("content")
+    return event_filter.matches(event)
+
+
+def room_events(room_id: str, *, lower: int | None, upper: int, direction: str, limit: int,
+                event_filter: EventFilter, visible) -> Page:
+    """Up to ``limit`` events of a room with ``lower < stream_ordering <= upper`` that pass the
+    filter and ``visible(rows) -> rows``, newest first ("b") or oldest first ("f")."""
+    base = Event.select().where(Event.room == room_id)
+    condition = event_filter.sql_condition(Event.type, Event.sender)
+    if condition is not None:
+        base = base.where(condition)
+    backwards = direction == "b"
+    low, high = lower, upper
+    collected: list[Event] = []
+    scanned = 0
+    exhausted = False
+    # A small page (a room list's one-event timelines) reads a few rows, not a whole batch.
+    batch = min(BATCH, limit + 10)
+    while len(collected) <= limit and scanned < SCAN_BUDGET:
+        query = base.where(Event.stream_ordering <= high)
+        if low is not None:
+            query = query.where(Event.stream_ordering > low)
+        order = Event.stream_ordering.desc() if backwards else Event.stream_ordering.asc()
+        rows = list(query.order_by(order).limit(batch))
+        scanned += len(rows)
+        if rows:
+            if backwards:
+                high = rows[-1].stream_ordering - 1
+            else:
+                low = rows[-1].stream_ordering
+        collected.extend(visible([row for row in rows if _matches(event_filter, row)]))
+        if len(rows) < batch:
+            exhausted = True
+            break
+    more = len(collected) > limit or not exhausted
+    page = collected[:limit]
+    if len(collected) > limit and page:
+        last = page[-1].stream_ordering
+        boundary = last - 1 if backwards else last
+    elif len(collected) > limit:
+        boundary = upper if backwards else (lower or 0)
+    else:
+        boundary = high if backwards else (low if low is not None else 0)
+    return Page(page, more, boundary)
+
+
+def newest_pages(room_ids: list[str], upper: int, limit: int, visible_of) -> dict[str, Page]:
+    """``room_events(room, lower=None, upper, "b", limit, no filter, visible_of(room))`` for
+    many rooms, their newest rows read in one written-out statement per chunk (room lists open
+    with one-event timelines of many rooms). Rooms whose first rows are not enough (history
+    visibility hid too many) are left out: the caller reads them with ``room_events``."""
+    fetch = min(BATCH, limit + 10)
+    table, param = Event._meta.table_name, database.obj.param
+    per_room = (f"SELECT * FROM (SELECT * FROM {table} WHERE room_id = {param} "
+                f"AND stream_ordering <= {param} ORDER BY stream_ordering DESC "
+                f"LIMIT {param}) AS r{{n}}")
+    rows: dict[str, list[Event]] = {room_id: [] for room_id in room_ids}
+    for chunk in [room_ids[start:start + 50] for start in range(0, len(room_ids), 50)]:
+        sql = " UNION ALL ".join(per_room.format(n=n) for n in range(len(chunk)))
+        params = [value for room_id in chunk for value in (room_id, upper, fetch)]
+        for row in Event.raw(sql, *params):
+            rows[row.room_id].append(row)
+    pages = {}
+    for room_id, scanned in rows.items():
+        scanned.sort(key=lambda row: row.stream_ordering, reverse=True)
+        collected = visible_of(room_id)(scanned)
+        exhausted = len(scanned) < fetch
+        if len(collected) > limit:
+            page = collected[:limit]
+            boundary = page[-1].stream_ordering - 1 if page else upper
+            pages[room_id] = Page(page, True, boundary)
+        elif exhausted:
+            pages[room_id] = Page(collected, False,
+                                  scanned[-1].stream_ordering - 1 if scanned else upper)
+    return pages
+
+
+def page_start(page: Page, rows_oldest_first: list[Event], upper: int) -> int:
+    """The position just before a backwards page's first event: its ``prev_batch``."""
+    if rows_oldest_first:
+        return rows_oldest_first[0].stream_ordering - 1
+    return page.boundary if page.more else upper
+
+
+# --- state ---------------------------------------------------------------------------------------
+
+def state_changes(room_id: str, lower: int, upper: int, *,
+                  types: list[str] | None = None) -> dict[tuple[str, str], Event]:
+    """The latest event of each state key changed in (lower, upper]: the state at ``upper`` of
+    the keys that changed since ``lower``."""
+    if upper <= lower:
+        return {}
+    where = ((Event.room == room_id) & Event.state_key.is_null(False)
+             & (Event.stream_ordering > lower) & (Event.stream_ordering <= upper))
+    if types is not None:
+        where &= Event.type.in_(types)
+    latest = (Event.select(peewee.fn.MAX(Event.stream_ordering).alias("position"))
+              .where(where).group_by(Event.type, Event.state_key))
+    rows = Event.select().join(latest, on=(Event.stream_ordering == latest.c.position))
+    return {(row.type, row.state_key): row for row in rows}
+
+
+def state_at(room_id: str, position: int, now: int, *, types: list[str] | None = None,
+             state_keys: list[str] | None = None) -> dict[tuple[str, str], Event]:
+    """The state of a room at ``position``, read inside the snapshot where current state is
+    the state at ``now``: current state with the few keys changed after ``position`` put
+    back, which beats grouping the room's whole state history when ``position`` is recent."""
+    def current_state():
+        return room_state.current_state(room_id, types=types, state_keys=state_keys)
+
+    if position >= now:
+        return current_state()
+    changed = (Event.select(Event.type, Event.state_key)
+               .where((Event.room == room_id) & Event.state_key.is_null(False)
+                      & (Event.stream_ordering > position))
+               .distinct().tuples())
+    if types is not None:
+        changed = changed.where(Event.type.in_(types))
+    if state_keys is not None:
+        changed = changed.where(Event.state_key.in_(state_keys))
+    changed_keys = set(changed)
+    if len(changed_keys) > 200:
+        return room_state.state_at(room_id, position, types=types, state_keys=state_keys)
+    state = current_state()
+    if changed_keys:
+        for key in changed_keys:
+            state.pop(key, None)
+        before = room_state.state_at(room_id, position,
+                                     types=sorted({t for t, _ in changed_keys}),
+                                     state_keys=sorted({k for _, k in changed_keys}))
+        state.update({key: row for key, row in before.items() if key in changed_keys})
+    return state
+
+
+# --- many rooms at once (initial syncs) -------------------------------------------------------
+
+CHUNK = 200
+
+
+def _chunks(items: list) -> list[list]:
+    return [items[start:start + CHUNK] for start in range(0, len(items), CHUNK)]
+
+
+def current_states(room_ids: list[str], types: list[str] | None = None
+                   ) -> dict[str, dict[tuple[str, str], Event]]:
+    """room_id -> its current state (of ``types``; None: all of it), for many rooms in one
+    query per chunk."""
+    states: dict[str, dict[tuple[str, str], Event]] = {room_id: {} for room_id in room_ids}
+    for chunk in _chunks(room_ids):
+        rows = (Event.select().join(CurrentState, on=(Event.event_id == CurrentState.event_id))
+                .where(CurrentState.room.in_(chunk)))
+        if types is not None:
+            rows = rows.where(CurrentState.type.in_(types))
+        for row in rows:
+            states[row.room_id][(row.type, row.state_key)] = row
+    return states
+
+
+def states_at(positions: dict[str, int], currents: dict[str, dict], now: int
+              ) -> dict[str, dict[tuple[str, str], Event]]:
+    """room_id -> its state at positions[room_id], from its current state (``currents``, the
+    state at ``now``): each key changed after the position is put back to the event that its
+    first later change replaced (``replaces_state``; none: the key did not exist yet)."""
+    states = {room_id: dict(currents[room_id]) for room_id in positions}
+    # Rooms sorted by position, so each chunk's lowest position is close to all of its own.
+    behind = sorted((room_id for room_id, position in positions.items() if position < now),
+                    key=lambda room_id: positions[room_id])
+    replaced: dict[tuple[str, str, str], str | None] = {}
+    for chunk in _chunks(behind):
+        rows = (Event.select(Event.room_id, Event.type, Event.state_key, Event.replaces_state,
+                             Event.stream_ordering)
+                .where(Event.room_id.in_(chunk) & Event.state_key.is_null(False)
+                       & (Event.stream_ordering > positions[chunk[0]]))
+                .order_by(Event.stream_ordering).tuples())
+        for room_id, event_type, state_key, replaces, position in rows:
+            if position > positions[room_id]:
+                replaced.setdefault((room_id, event_type, state_key), replaces)
+    wanted = sorted({event_id for event_id in replaced.values() if event_id})
+    earlier = {}
+    for chunk in _chunks(wanted):
+        earlier.update({row.event_id: row for row in Event.select().where(
+            Event.event_id.in_(chunk))})
+    for (room_id, event_type, state_key), event_id in replaced.items():
+        state = states[room_id]
+        state.pop((event_type, state_key), None)
+        if event_id in earlier:
+            state[(event_type, state_key)] = earlier[event_id]
+    return states
+
+
+def histories(room_ids: list[str], user_id: str) -> dict[str, RoomHistory]:
+    """``RoomHistory.load`` for many rooms in two queries per chunk."""
+    memberships: dict[str, list] = {room_id: [] for room_id in room_ids}
+    visibilities: dict[str, list] = {room_id: [] for room_id in room_ids}
+    for chunk in _chunks(room_ids):
+        for room_id, position, membership in (
+                Event.select(Event.room_id, Event.stream_ordering, Event.membership)
+                .where(Event.room_id.in_(chunk) & (Event.type == MEMBER)
+                       & (Event.state_key == user_id))
+                .order_by(Event.stream_ordering).tuples()):
+            memberships[room_id].append((position, membership or "leave"))
+        for room_id, position, text in (
+                Event.select(Event.room_id, Event.stream_ordering, Event.json)
+                .where(Event.room_id.in_(chunk) & (Event.type == HISTORY_VISIBILITY)
+                       & (Event.state_key == ""))
+                .order_by(Event.stream_ordering).tuples()):
+            content = json.loads(text).get("content")
+            value = content.get("history_visibility") if isinstance(content, dict) else None
+            visibilities[room_id].append(
+                (position, value if value in VISIBILITIES else DEFAULT_VISIBILITY))
+    return {room_id: RoomHistory(room_id, user_id, memberships[room_id], visibilities[room_id])
+            for room_id in room_ids}
+
+
+def members_at(room_id: str, position: int, now: int,
+               user_ids: set[str]) -> dict[str, Event]:
+    """user_id -> their m.room.member event in force at ``position`` (absent: never a member)."""
+    if not user_ids:
+        return {}
+    found: dict[str, Event] = {}
+    users = sorted(user_ids)
+    for start in range(0, len(users), 500):
+        chunk = users[start:start + 500]
+        state = state_at(room_id, position, now, types=[MEMBER], state_keys=chunk)
+        found.update({state_key: row for (_, state_key), row in state.items()})
+    return found
+
+
+# --- which rooms changed -------------------------------------------------------------------------
+
+def rooms_with_events(room_ids: list[str], since: int, now: int, scan_limit: int) -> set[str]:
+    """Those of ``room_ids`` with an event in (since, now]. Cost follows what changed: a short
+    range is scanned by position (one index range, whatever the number of rooms); a long one
+    (a client back after a while) probes each room's (room, position) index."""
+    if not room_ids or now <= since:
+        return set()
+    wanted = set(room_ids)
+    if now - since <= scan_limit:
+        rows = (Event.select(Event.room_id)
+                .where((Event.stream_ordering > since) & (Event.stream_ordering <= now))
+                .distinct().tuples())
+        return {room_id for room_id, in rows} & wanted
+    found = set()
+    rooms = sorted(wanted)
+    for start in range(0, len(rooms), 500):
+        rows = (Event.select(Event.room_id)
+                .where(Event.room_id.in_(rooms[start:start + 500])
+                       & (Event.stream_ordering > since) & (Event.stream_ordering <= now))
+                .distinct().tuples())
+        found.update(room_id for room_id, in rows)
+    return found
+
+
+# --- visibility and event shapes -----------------------------------------------------------------
+
+def history(room_id: str, user_id: str) -> RoomHistory:
+    return RoomHistory.load(room_id, user_id)
+
+
+def visibility(history: RoomHistory, ignored: set[str], *, all_visible: bool = False,
+               current_state_of: str | None = None):
+    """``visible(rows) -> rows`` for ``room_events``: history visibility (skipped when the user
+    was joined throughout, so sees everything), and no messages from ignored users (their
+    state events still count: the room would make no sense without them).
+
+    ``current_state_of`` (a room the user is joined to): events of its current state pass
+    history visibility (as Synapse's ``always_include_ids``): a joined member may read the
+    current state anyway, and a client needs, e.g., the joins it missed while away."""
+    def visible(rows: list[Event]) -> list[Event]:
+        if not all_visible:
+            shown = {row.event_id for row in history.visible(rows)}
+            hidden_state = [row.event_id for row in rows
+                            if row.state_key is not None and row.event_id not in shown]
+            if current_state_of is not None and hidden_state:
+                shown |= {event_id for (event_id,) in CurrentState.select(CurrentState.event_id)
+                          .where((CurrentState.room == current_state_of)
+                                 & CurrentState.event_id.in_(hidden_state)).tuples()}
+            rows = [row for row in rows if row.event_id in shown]
+        if ignored:
+            rows = [row for row in rows if row.state_key is not None or row.sender not in ignored]
+        return rows
+
+    return visible
+
+
+def to_client(rows: list[Event], user_id: str, device_id: str | None, filter: Filter, *,
+              include_room_id: bool = False, bundle: bool = True,
+              histories: dict[str, RoomHistory] | None = None) -> list[dict]:
+    """Events as the filter asks: client format (``services.reading.serialize``) or the stored PDU
+    ("federation"), reduced to ``event_fields``."""
+    if filter.event_format == "federation":
+        events = erasure.apply_to_pdus(rows, [json.loads(row.json) for row in rows], user_id)
+    else:
+        # Serialized with room IDs so the bundled aggregations (edits, threads, references:
+        # unsigned.m.relations, which the spec asks for in timelines) know each event's room.
+        events = serialize.serialize_events(rows, user_id, device_id, include_room_id=True,
+                                            histories=histories)
+        if bundle:
+            relations.bundle_aggregations(events, user_id, device_id, histories=histories)
+        if not include_room_id:
+            for event in events:
+                event.pop("room_id", None)
+    if filter.event_fields is not None:
+        events = [apply_event_fields(event, filter.event_fields) for event in events]
+    return events
+
+
+def content_of(row: Event) -> dict:
+    return room_state.content_of(row)
+
+
+def ignored_users(user_id: str) -> set[str]:
+    """Users whose messages ``user_id`` ignores (m.ignored_user_list, kept by account data)."""
+    return account_data.ignored_users(user_id)

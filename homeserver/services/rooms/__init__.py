@@ -1,0 +1,4 @@
+"""The room graph: the one event writer (``events``, ``event_store``), the room-version
+event formats, the authorization rules, power levels, room state, and the writes that
+shape a room: creation, upgrades, membership, aliases and the published directory.
+"""

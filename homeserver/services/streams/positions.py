@@ -1,0 +1,88 @@
+"""Stream positions: one counter orders events, receipts, typing, account data, to-device, ...
+
+``next_position()`` must be called inside the writing transaction: the counter row's lock makes
+the order in which positions commit equal the order in which they are handed out, so a sync that
+has seen position p can never later miss a write at a position below p.
+
+Taking a position also wakes the long-polling /syncs of every process and host
+(``services.streams.notifier``): on PostgreSQL by a NOTIFY sent in the same transaction (delivered
+at commit, never for a rollback); on SQLite the listener polls the counter, and a nudge
+(``services.streams.doorbell``) makes the listeners of the host look at once.
+
+Wake-up hints: a writer says who its write concerns, so only those syncs wake up:
+
+    next_position(rooms=[room_id])                 # members of the room (events, typing, receipts)
+    next_position(rooms=[room_id], users=[target]) # + a user outside it (an invite, a kick)
+    next_position(users=[user_id])                 # one user (account data, to-device)
+    next_position()                                # everyone (always correct, just costlier)
+
+A sync waits for positions that name one of its rooms (joined, invited or knocked) or its user.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+import peewee
+
+from ...db import database
+from ...models.streams import StreamCounter
+from ...models.sync import StreamWakeHint
+from . import doorbell
+
+# The PostgreSQL channel every process LISTENs on.
+NOTIFY_CHANNEL = "homeserver_stream"
+# NOTIFY payloads must stay under 8000 bytes; a longer hint becomes "everyone".
+MAX_PAYLOAD = 7000
+# SQLite hint rows older than this many positions are deleted (the listener reads them within
+# ~50 ms; a listener that fell further behind wakes everyone, which is only slower).
+HINT_RETENTION = 4096
+
+
+def next_position(*, rooms: Iterable[str] = (), users: Iterable[str] = ()) -> int:
+    """Take the next stream position (call inside a write transaction).
+
+    ``rooms``/``users`` name who the write concerns (see the module docstring); with neither,
+    every waiting sync re-checks.
+    """
+    query = (StreamCounter.update(position=StreamCounter.position + 1)
+             .where(StreamCounter.id == 1)
+             .returning(StreamCounter.position))
+    position = list(query.execute())[0].position
+    rooms, users = sorted(set(rooms)), sorted(set(users))
+    if isinstance(database.obj, peewee.PostgresqlDatabase):
+        _notify(position, rooms, users)
+    else:
+        if rooms or users:
+            StreamWakeHint.insert(position=position, rooms=json.dumps(rooms),
+                                  users=json.dumps(users)).execute()
+            if position % 256 == 0:
+                StreamWakeHint.delete().where(
+                    StreamWakeHint.position <= position - HINT_RETENTION).execute()
+        doorbell.ring(database.obj.database)
+    return position
+
+
+def _notify(position: int, rooms: list[str], users: list[str]) -> None:
+    payload = {"p": position}
+    if rooms or users:
+        payload.update(r=rooms, u=users)
+    text = json.dumps(payload, separators=(",", ":"))
+    if len(text.encode()) > MAX_PAYLOAD:
+        text = json.dumps({"p": position})
+    database.execute_sql("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, text))
+
+
+def parse_notify_payload(text: str) -> tuple[int, frozenset | None, frozenset | None]:
+    """(position, rooms, users) from a NOTIFY payload; None for both means "everyone"."""
+    data = json.loads(text)
+    position = int(data["p"])
+    if "r" not in data and "u" not in data:
+        return position, None, None
+    return position, frozenset(data.get("r", ())), frozenset(data.get("u", ()))
+
+
+def current_position() -> int:
+    """The highest stream position handed out and committed."""
+    return StreamCounter.select(StreamCounter.position).where(StreamCounter.id == 1).scalar() or 0
