@@ -66,14 +66,15 @@ class RoomEntries:
     caller for all the rooms at once."""
 
     def __init__(self, user_id: str, now: int, prev_stream: int | None, ignored: set[str],
-                 histories: dict, unread: dict, dm_rooms: set[str]):
+                 histories: dict, unread: dict, facts):
         self.user_id = user_id
         self.now = now
         self.prev_stream = prev_stream
         self.ignored = ignored
         self.histories = histories
         self.unread = unread
-        self.dm_rooms = dm_rooms
+        # ``list_filters.RoomFacts``: its ``dm_rooms`` (m.direct) is read once, if needed.
+        self.facts = facts
         self.names: dict[str, dict] = {}
         self.counts: dict[str, dict[str, int]] = {}
         self.full_state: dict[str, dict] = {}
@@ -89,6 +90,8 @@ class RoomEntries:
         alias, member counts, the current state of the joined rooms sent in full (``full``:
         room_id -> the types their required_state reads, None for all) and the newest events
         of the joined rooms whose timeline starts afresh (``newest``: room_id -> limit)."""
+        if not rooms:
+            return
         by_limit: dict[int, list[str]] = {}
         for room_id, limit in newest.items():
             by_limit.setdefault(limit, []).append(room_id)
@@ -114,7 +117,7 @@ class RoomEntries:
             value = by_type.get(event_type, {}).get("content", {}).get(content_key)
             if isinstance(value, str) and value:
                 entry[field] = value
-        if candidate.room_id in self.dm_rooms:
+        if candidate.room_id in self.facts.dm_rooms:
             entry["is_dm"] = True
         return Built(entry, [], [])
 
@@ -167,7 +170,7 @@ class RoomEntries:
             self._fields(entry, candidate, changes, full=initial)
         else:
             self._fields_at_leave(entry, room_id, upper)
-        if room_id in self.dm_rooms:
+        if room_id in self.facts.dm_rooms:
             entry["is_dm"] = True
         # Complete even where the timeline holds the same events (as Synapse): the client
         # takes required_state as the room's current state.

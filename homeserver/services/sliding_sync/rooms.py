@@ -104,7 +104,7 @@ class RoomsBuilder:
             order.extend(picked)
         seen = set()
         order = [c for c in order if not (c.room_id in seen or seen.add(c.room_id))]
-        self._build(order, configs, facts.dm_rooms)
+        self._build(order, configs, facts)
         return result
 
     def _subscribable(self, room_id: str) -> Candidate | None:
@@ -134,7 +134,7 @@ class RoomsBuilder:
         return changed
 
     def _build(self, order: list[Candidate], configs: dict[str, RoomConfig],
-               dm_rooms: set[str]) -> None:
+               facts: list_filters.RoomFacts) -> None:
         result = self.result
         sent = connections.sent_rooms(self.connection, [c.room_id for c in order])
         changed = self._changed(order, sent)
@@ -156,13 +156,15 @@ class RoomsBuilder:
             elif candidate.kind == "join":
                 result.up_to_date.append(room_id)
         todo = todo[:self.max_rooms]
+        if not todo:
+            return  # a long-poll woken by nothing of these rooms: no reads
         rooms = [c.room_id for c, _, _ in todo if c.kind not in ("invite", "knock")]
         entries = RoomEntries(
             self.user_id, self.now, self.prev, self.ignored,
             histories=reading.histories(rooms, self.user_id),
             unread=notifications.unread_counts_many(
                 self.user_id, [r for r in rooms if r in result.joined], upto=self.now),
-            dm_rooms=dm_rooms)
+            facts=facts)
         entries.prefetch(rooms, {
             c.room_id: configs[c.room_id].required_state.types() for c, item, changed in todo
             if c.kind == "join" and (item is None or changed)
