@@ -1,4 +1,5 @@
-"""The ``homeserver`` command: generate-config, migrate, create-user, run, registration-token."""
+"""The ``homeserver`` command: generate-config, migrate, create-user, run, registration-token,
+send-test-mail."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .config import render_default_config
 from .media_cli import media as _media_commands
 from .reports_cli import reports as _reports_commands
 from .services.accounts import accounts, registration_tokens
+from .services.mail import smtp
 
 
 @click.group()
@@ -128,6 +130,28 @@ def registration_token_delete(token):
     if not registration_tokens.delete(token):
         raise click.ClickException(f"no registration token {token}")
     click.echo(f"deleted {token}")
+
+
+@main.command("send-test-mail")
+@click.argument("recipient")
+def send_test_mail(recipient):
+    """Send one mail to RECIPIENT now through the configured SMTP server (the `email`
+    section), and say what the server answered: to check the configuration."""
+    config = cli_setup.config()
+    if config.email is None:
+        raise click.ClickException("no email section in the configuration (README \"Email\")")
+    try:
+        address = smtp.normalise_address(recipient)
+    except errors.MatrixError as exc:
+        raise click.ClickException(exc.message) from None
+    message = smtp.build_message(config.email, address, f"[{config.email['app_name']}] Test",
+                                 f"This is a test mail from the Matrix server "
+                                 f"{config.server_name}. Its mail configuration works.\n")
+    try:
+        smtp.send(config.email, address, message)
+    except Exception as exc:  # noqa: BLE001 - whatever failed is what the operator needs to see
+        raise click.ClickException(f"not sent: {type(exc).__name__}: {exc}") from None
+    click.echo(f"sent to {address} through {config.email['smtp_host']}")
 
 
 @main.command()

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Any
 
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from .config_sso import OidcProviderSchema, SsoSchema, check_unique_idp_ids
 from .identifiers import is_valid_server_name, is_valid_user_id
 
 ENV_PREFIX = "HOMESERVER_"
@@ -39,6 +41,8 @@ class RegistrationSchema(_Strict):
     # Guest access is not built; the key exists so the refusal is explicit and documented.
     allow_guests = fields.Boolean(load_default=False, validate=validate.Equal(
         False, error="guest access is not supported by this server"))
+    # Every registration must prove an email address (m.login.email.identity); needs `email`.
+    require_email = fields.Boolean(load_default=False)
 
 
 class RateLimitRuleSchema(_Strict):
@@ -56,6 +60,11 @@ class RateLimitsSchema(_Strict):
     login_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.1, 5))
     login_failures_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.05, 5))
     register_per_ip = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.1, 5))
+    # The email requestToken endpoints: mails asked for per client address, and per
+    # destination address (so nobody can flood one mailbox from many addresses).
+    email_request_per_ip = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.05, 5))
+    email_request_per_address = fields.Nested(RateLimitRuleSchema,
+                                              load_default=_rule(1 / 300, 3))
     messages_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(10, 50))
     # POST /media/v3/upload and /media/v1/create (a batch of 30 photos passes at once).
     media_upload_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.2, 30))
@@ -292,6 +301,52 @@ class TurnSchema(_Strict):
             raise ValidationError("is required when uris are given", "shared_secret")
 
 
+class EmailSchema(_Strict):
+    """Outgoing mail (README "Email"): address validation, password reset, notifications."""
+    smtp_host = fields.String(required=True, validate=validate.Length(min=1))
+    smtp_port = fields.Integer(load_default=None, allow_none=True, strict=True,
+                               validate=validate.Range(min=1, max=65535))
+    smtp_user = fields.String(load_default=None, allow_none=True)
+    smtp_pass = fields.String(load_default=None, allow_none=True)
+    # Refuse to send unless the server offers STARTTLS (on a plain connection).
+    require_transport_security = fields.Boolean(load_default=False)
+    # Implicit TLS from the first byte (SMTPS, usually port 465).
+    enable_tls = fields.Boolean(load_default=False)
+    # Check the SMTP server's certificate against the system CAs (and its host name).
+    tls_verify = fields.Boolean(load_default=True)
+    notif_from = fields.String(required=True, validate=validate.Length(min=3))
+    app_name = fields.String(load_default="Matrix", validate=validate.Length(min=1, max=100))
+    # One SMTP conversation (connect, TLS, each command) may wait this long for the server.
+    smtp_timeout_s = fields.Float(load_default=30.0, validate=validate.Range(min=1, max=300))
+    # How long the link (and code) of a validation mail works.
+    validation_token_lifetime_ms = fields.Integer(load_default=3600 * 1000, strict=True,
+                                                  validate=validate.Range(min=60 * 1000))
+    # A mail the SMTP server keeps refusing (temporarily) is retried with backoff this long.
+    give_up_after_ms = fields.Integer(load_default=24 * 3600 * 1000, strict=True,
+                                      validate=validate.Range(min=60 * 1000))
+    # Mails about unread notifications, to users with an email pusher (kind "email").
+    enable_notifs = fields.Boolean(load_default=False)
+    # A notification unread this long is mailed; a pusher gets at most one mail per delay.
+    notif_delay_ms = fields.Integer(load_default=10 * 60 * 1000, strict=True,
+                                    validate=validate.Range(min=60 * 1000))
+    # Accounts registered with an address get an email pusher for it.
+    notif_for_new_users = fields.Boolean(load_default=True)
+    # A web client the notification mails link to (e.g. https://app.element.io).
+    client_base_url = fields.Url(load_default=None, allow_none=True, require_tld=False,
+                                 schemes={"http", "https"})
+
+    @validates_schema
+    def _check(self, data, **kwargs):
+        if data["enable_tls"] and data["require_transport_security"]:
+            raise ValidationError("cannot be set with enable_tls (STARTTLS is for plain "
+                                  "connections)", "require_transport_security")
+        if (data["smtp_user"] is None) != (data["smtp_pass"] is None):
+            raise ValidationError("smtp_user and smtp_pass go together", "smtp_user")
+        if "@" not in parseaddr(data["notif_from"])[1]:
+            raise ValidationError("must be an address, e.g. \"Matrix <noreply@example.org>\"",
+                                  "notif_from")
+
+
 class MetricsSchema(_Strict):
     # GET /metrics (Prometheus text format) on the server's own listener; false: not routed.
     enabled = fields.Boolean(load_default=False)
@@ -320,6 +375,9 @@ class ConfigSchema(_Strict):
     log_format = fields.String(load_default="text", validate=validate.OneOf(["text", "json"]))
     metrics = fields.Nested(MetricsSchema, load_default=lambda: MetricsSchema().load({}))
     registration = fields.Nested(RegistrationSchema, load_default=lambda: RegistrationSchema().load({}))
+    # Login through OpenID Connect providers (config_sso.py; README "SSO").
+    oidc_providers = fields.List(fields.Nested(OidcProviderSchema), load_default=list)
+    sso = fields.Nested(SsoSchema, load_default=lambda: SsoSchema().load({}))
     rate_limits = fields.Nested(RateLimitsSchema, load_default=lambda: RateLimitsSchema().load({}))
     # Largest accepted request body for JSON endpoints (media uploads have their own limit).
     max_request_size = fields.Integer(load_default=1024 * 1024, strict=True,
@@ -343,6 +401,8 @@ class ConfigSchema(_Strict):
     support = fields.Nested(SupportSchema, load_default=lambda: SupportSchema().load({}))
     turn = fields.Nested(TurnSchema, load_default=lambda: TurnSchema().load({}))
     requests = fields.Nested(RequestsSchema, load_default=lambda: RequestsSchema().load({}))
+    # Without it (null) the server sends no mail and the email endpoints refuse.
+    email = fields.Nested(EmailSchema, load_default=None, allow_none=True)
 
     @validates_schema
     def _check(self, data, **kwargs):
@@ -351,6 +411,10 @@ class ConfigSchema(_Strict):
             raise ValidationError("must be a SQLite file path or a postgresql:// URL", "database")
         if not is_valid_server_name(data["server_name"]):
             raise ValidationError("is not a valid Matrix server name", "server_name")
+        check_unique_idp_ids(data["oidc_providers"])
+        if data["registration"]["require_email"] and data.get("email") is None:
+            raise ValidationError("needs the email section (a server to send mail)",
+                                  "registration.require_email")
 
 
 @dataclass(frozen=True)
@@ -483,5 +547,11 @@ def render_default_config(server_name: str, data_dir: str = "data", database: st
         "  require_token: false",
         "rate_limits:",
         "  enabled: true",
+        "# Mail (address validation, password reset, notification mails): README \"Email\".",
+        "# email:",
+        "#   smtp_host: mail.example.org",
+        "#   smtp_port: 587",
+        "#   require_transport_security: true",
+        "#   notif_from: \"Matrix <noreply@example.org>\"",
     ]
     return "\n".join(lines) + "\n"

@@ -17,6 +17,8 @@ REDACTED = "<redacted>"
 SECRET_PARAMETERS = frozenset({
     "access_token", "refresh_token", "token", "login_token", "logintoken", "client_secret",
     "password",
+    # OpenID Connect callbacks (services/sso/): the authorization code and the attempt's state.
+    "code", "state",
 })
 _PARAMETER = re.compile(r"([?&;])([^=&\s\"?;#]*)=([^&\s\"#;]*)")
 

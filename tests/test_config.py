@@ -1,4 +1,7 @@
+import os
+
 import pytest
+import yaml
 
 from homeserver.config import ConfigError, load_config, render_default_config
 
@@ -87,3 +90,25 @@ def test_generated_config_public_has_registration_off(tmp_path):
     text = render_default_config("matrix.example.org")
     config = load_config(path=write(tmp_path, text), environ={})
     assert config.registration["enabled"] is False
+
+
+def test_email_section():
+    assert load_config(path=os.devnull, environ={}).email is None
+    env = {"HOMESERVER_EMAIL__SMTP_HOST": "mail.example.org",
+           "HOMESERVER_EMAIL__NOTIF_FROM": "Matrix <noreply@example.org>",
+           "HOMESERVER_EMAIL__SMTP_PORT": "587"}
+    email = load_config(path=os.devnull, environ=env).email
+    assert (email["smtp_host"], email["smtp_port"], email["app_name"]) == (
+        "mail.example.org", 587, "Matrix")
+    for extra, key in (({"HOMESERVER_EMAIL__NOTIF_FROM": "nobody"}, "email.notif_from"),
+                       ({"HOMESERVER_EMAIL__SMTP_USER": "u"}, "email.smtp_user"),
+                       ({"HOMESERVER_EMAIL__ENABLE_TLS": "true",
+                         "HOMESERVER_EMAIL__REQUIRE_TRANSPORT_SECURITY": "true"},
+                        "email.require_transport_security")):
+        with pytest.raises(ConfigError, match=key):
+            load_config(path=os.devnull, environ={**env, **extra})
+    with pytest.raises(ConfigError, match="registration.require_email"):
+        load_config(path=os.devnull, environ={"HOMESERVER_REGISTRATION__REQUIRE_EMAIL": "true"})
+    # The generated file mentions it, commented out.
+    assert load_config(path=os.devnull, environ={}, overrides=yaml.safe_load(
+        render_default_config("localhost:8008"))).email is None

@@ -53,3 +53,27 @@ def test_request_shape(register_user, client):
     error(request_token(alice, body=[]), 400, "M_BAD_JSON")
     response = client.post(f"{V3}/user/{q(alice.user_id)}/openid/request_token", json={})
     error(response, 401, "M_MISSING_TOKEN")
+
+
+# --- GET /_matrix/federation/v1/openid/userinfo (Server-Server API: OpenID) ---
+
+USERINFO = "/_matrix/federation/v1/openid/userinfo"
+
+
+def test_userinfo_names_the_tokens_user(register_user, client, clock):
+    alice = register_user("alice")
+    token = ok(request_token(alice))["access_token"]
+    response = client.get(USERINFO, query_string={"access_token": token})
+    assert ok(response) == {"sub": alice.user_id}
+    clock.advance(3600 * 1000 + 1)
+    error(client.get(USERINFO, query_string={"access_token": token}), 401, "M_UNKNOWN_TOKEN")
+
+
+def test_userinfo_refuses_other_tokens(register_user, client):
+    alice = register_user("alice")
+    # An access token is not an OpenID token.
+    error(client.get(USERINFO, query_string={"access_token": alice.access_token}), 401,
+          "M_UNKNOWN_TOKEN")
+    error(client.get(USERINFO, query_string={"access_token": "an/invalid/token"}), 401,
+          "M_UNKNOWN_TOKEN")
+    error(client.get(USERINFO), 401, "M_MISSING_TOKEN")

@@ -1,29 +1,37 @@
-"""Account management: password change, deactivation, and third-party identifiers (which this
-server does not keep: the list is empty and changes answer the spec's refusals)."""
+"""Account management: password change (and reset by email), deactivation, and third-party
+identifiers (email addresses, when this server sends mail: the ``email`` configuration;
+without it the list is empty and changes answer the spec's refusals)."""
 
 from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.auth import (Add3pidBody, ChangePasswordBody, DeactivateBody, Delete3pidBody,
-                            EmailRequestTokenBody, MsisdnRequestTokenBody, Post3pidBody)
-from ..services.accounts import after_uia, uia
-from .http import CLIENT_PREFIX, load_body, require_auth
+                            MsisdnRequestTokenBody, Post3pidBody)
+from ..services.accounts import after_uia, threepid_sessions, threepids, uia
+from .email_tokens import request_email_token
+from .http import CLIENT_PREFIX, config, load_body, optional_auth, require_auth
 from .media import media_store
 from .uia import interactive
 
 bp = Blueprint("account", __name__, url_prefix=CLIENT_PREFIX)
 
 
-# Both need an access token: without one the only safe proof of ownership would be an email
-# reset, which this server does not offer (the password stage must not be it: anyone could
-# start the request and get the owner to type their password; docs/security.md).
+# With an access token: the password stage. Without one, the only legitimate proof is an
+# email the account holds (m.login.email.identity), offered only when mail is configured; the
+# password stage must never be that proof (anyone could start the request and get the owner
+# to type their password; docs/security.md).
 
 @bp.post("/v3/account/password")
 def change_password():
-    requester = require_auth()
-    body, passed = interactive(ChangePasswordBody(), [[uia.PASSWORD]],
-                               requester=requester.user_id, secret_fields=("new_password",))
-    after_uia.change_password_after_uia(passed, body, requester_device=requester.device_id)
+    requester = optional_auth()
+    if requester is None and config().email is None:
+        raise errors.MissingToken()
+    flows = [[uia.PASSWORD]] if requester is not None else [[uia.EMAIL_IDENTITY]]
+    body, passed = interactive(ChangePasswordBody(), flows,
+                               requester=requester.user_id if requester else None,
+                               secret_fields=("new_password",))
+    after_uia.change_password_after_uia(
+        passed, body, requester_device=requester.device_id if requester else None)
     return jsonify({})
 
 
@@ -37,39 +45,53 @@ def deactivate():
 
 @bp.get("/v3/account/3pid")
 def list_threepids():
-    require_auth()
-    return jsonify({"threepids": []})
+    requester = require_auth()
+    return jsonify({"threepids": threepids.list_for(requester.user_id)})
 
 
 @bp.post("/v3/account/3pid")
 def add_threepid_deprecated():
-    require_auth()
-    load_body(Post3pidBody())
-    raise errors.ThreepidAuthFailed(
-        "This server does not verify third-party identifiers with identity servers",
-        status=403)
+    """Deprecated; as Synapse, adds an address this server validated (no identity server is
+    asked: the session is this server's own)."""
+    requester = require_auth()
+    body = load_body(Post3pidBody())
+    if config().email is None:
+        raise errors.ThreepidAuthFailed(
+            "This server does not verify third-party identifiers with identity servers",
+            status=403)
+    proven = threepid_sessions.validated(body["three_pid_creds"])
+    threepids.add_validated(requester.user_id, proven)
+    return jsonify({})
 
 
 @bp.post("/v3/account/3pid/add")
 def add_threepid():
-    require_auth()
-    load_body(Add3pidBody())
-    # Validation sessions are only made by this server's requestToken endpoints, which
-    # refuse every medium, so no sid can name a validated identifier.
-    raise errors.ThreepidAuthFailed("No validated third-party identifier matches this session")
+    requester = require_auth()
+    if config().email is None:
+        load_body(Add3pidBody())
+        # Validation sessions are only made when this server sends mail.
+        raise errors.ThreepidAuthFailed("No validated third-party identifier matches this "
+                                        "session")
+    body, passed = interactive(Add3pidBody(), [[uia.PASSWORD]], requester=requester.user_id)
+    proven = threepid_sessions.validated(body)
+    uia.complete(passed, lambda: threepids.add_validated(requester.user_id, proven))
+    return jsonify({})
 
 
 @bp.post("/v3/account/3pid/delete")
 def delete_threepid():
-    require_auth()
-    load_body(Delete3pidBody())
-    raise errors.ThreepidNotFound("This third-party identifier is not on your account")
+    requester = require_auth()
+    body = load_body(Delete3pidBody())
+    if not threepids.delete(requester.user_id, body["medium"], body["address"]):
+        raise errors.ThreepidNotFound("This third-party identifier is not on your account")
+    # No identity server knows of it: there was nothing to unbind there.
+    return jsonify({"id_server_unbind_result": "no-support"})
 
 
 @bp.post("/v3/account/3pid/email/requestToken")
 def threepid_email_request_token():
-    load_body(EmailRequestTokenBody())
-    raise errors.ThreepidMediumNotSupported("This server does not add email addresses to accounts")
+    return request_email_token(threepid_sessions.ADD, errors.ThreepidMediumNotSupported(
+        "This server does not add email addresses to accounts"))
 
 
 @bp.post("/v3/account/3pid/msisdn/requestToken")
@@ -80,8 +102,8 @@ def threepid_msisdn_request_token():
 
 @bp.post("/v3/account/password/email/requestToken")
 def password_email_request_token():
-    load_body(EmailRequestTokenBody())
-    raise errors.ThreepidDenied("This server does not reset passwords by email")
+    return request_email_token(threepid_sessions.PASSWORD, errors.ThreepidDenied(
+        "This server does not reset passwords by email"))
 
 
 @bp.post("/v3/account/password/msisdn/requestToken")

@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import errors
 from ..services.accounts import uia
-from .http import CLIENT_PREFIX, client_ip, config
+from .http import CLIENT_PREFIX, client_ip, config, private_page
 from .uia import rate_rule
 
 bp = Blueprint("auth_fallback", __name__, url_prefix=CLIENT_PREFIX)
@@ -39,7 +39,7 @@ _ACTIONS = {
 }
 
 
-def _action(state: dict) -> str:
+def describe_action(state: dict) -> str:
     try:
         endpoint, _ = current_app.url_map.bind("").match(state["path"], state["method"])
     except HTTPException:
@@ -52,18 +52,12 @@ def _action(state: dict) -> str:
 def _page(state: dict, error: str | None = None):
     template = "auth_done.html" if state["done"] else _TEMPLATES[state["stage"]]
     return render_template(template, session=state["session"], stage=state["stage"],
-                           user_id=state["user_id"], action=_action(state), error=error,
+                           user_id=state["user_id"], action=describe_action(state), error=error,
                            server_name=config().server_name)
 
 
-@bp.after_request
-def _refuse_framing(response):
-    """A page that takes a password must not be framed (clickjacking) nor leak its URL."""
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# A page that takes a password must not be framed (clickjacking) nor leak its URL.
+bp.after_request(private_page)
 
 
 @bp.get("/v3/auth/<auth_type>/fallback/web")

@@ -127,3 +127,14 @@ def optional_auth() -> access_tokens.Requester | None:
 
 def config():
     return current_app.config["HOMESERVER"]
+
+
+def private_page(response):
+    """``after_request`` of pages that take a secret or hold one in their URL (the UIA
+    fallback, the email validation pages): never framed (clickjacking), cached, nor their URL
+    sent on as a referrer."""
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response

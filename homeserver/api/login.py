@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify
 from ..schemas.auth import EmptyBody, LoginBody, RefreshBody
 from ..services.accounts import login as login_service
 from ..services.accounts import uia
+from ..services.sso import providers as sso_providers
 from .http import CLIENT_PREFIX, client_ip, config, load_body, require_auth
 from .uia import interactive, rate_rule, require_auth_even_if_locked
 
@@ -13,7 +14,7 @@ bp = Blueprint("login", __name__, url_prefix=CLIENT_PREFIX)
 
 @bp.get("/v3/login")
 def login_flows():
-    return jsonify(login_service.flows())
+    return jsonify(login_service.flows(sso_providers.public_descriptions(config().oidc_providers)))
 
 
 @bp.post("/v3/login")

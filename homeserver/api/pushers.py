@@ -20,7 +20,9 @@ def get_pushers():
 def set_pusher():
     requester = require_auth()
     body = load_body(PusherBody(), missing_errcode=errors.MissingParam)
+    email = config().email
     pushers.set_pusher(requester.user_id, requester.device_id, body,
-                       allow_http=config().push["allow_http_gateways"])
+                       allow_http=config().push["allow_http_gateways"],
+                       allow_email=email is not None and email["enable_notifs"])
     push_sender.ensure_running(config().push)
     return jsonify({})

@@ -1,5 +1,5 @@
 """Registration: POST /register (with user-interactive auth), username availability, token
-validity, and the third-party validation endpoints this server refuses."""
+validity, and the email validation that registration may use (when mail is configured)."""
 
 from flask import Blueprint, jsonify
 
@@ -7,7 +7,8 @@ from .. import errors
 from ..schemas.auth import (EmailRequestTokenBody, MsisdnRequestTokenBody, RegisterArgs,
                             RegisterBody, TokenArgs, UsernameArgs)
 from ..services import ratelimit
-from ..services.accounts import registration, registration_tokens
+from ..services.accounts import registration, registration_tokens, threepid_sessions
+from .email_tokens import request_email_token
 from .http import CLIENT_PREFIX, client_ip, config, load_args, load_body
 from .uia import interactive, rate_rule
 
@@ -24,12 +25,18 @@ def register():
         raise errors.Forbidden("Registration is disabled on this server")
     ratelimit.check("register_ip", client_ip(), rate_rule("register_per_ip"))
     body, passed = interactive(
-        RegisterBody(), registration.flows(cfg.registration["require_token"]), requester=None,
+        RegisterBody(), registration.flows(cfg.registration["require_token"],
+                                           email=cfg.email is not None,
+                                           require_email=cfg.registration["require_email"]),
+        requester=None,
         secret_fields=("password",),
         precheck=lambda checked: registration.precheck(checked, cfg.server_name))
     return jsonify(registration.register(body, passed, server_name=cfg.server_name,
                                          token_lifetime_ms=cfg.access_token_lifetime_ms,
-                                         ip=client_ip()))
+                                         ip=client_ip(),
+                                         email_pusher=cfg.email is not None
+                                         and cfg.email["enable_notifs"]
+                                         and cfg.email["notif_for_new_users"]))
 
 
 @bp.get("/v3/register/available")
@@ -48,12 +55,13 @@ def token_validity():
     return jsonify({"valid": registration_tokens.is_valid(args["token"])})
 
 
-# This server keeps no third-party identifiers, so it permits none to be validated.
-
 @bp.post("/v3/register/email/requestToken")
 def register_email_request_token():
-    load_body(EmailRequestTokenBody())
-    raise errors.ThreepidDenied("This server does not register accounts with email addresses")
+    if not config().registration["enabled"]:
+        load_body(EmailRequestTokenBody())
+        raise errors.ThreepidDenied("Registration is disabled on this server")
+    return request_email_token(threepid_sessions.REGISTER, errors.ThreepidDenied(
+        "This server does not register accounts with email addresses"))
 
 
 @bp.post("/v3/register/msisdn/requestToken")

@@ -10,6 +10,8 @@ from .. import errors
 from ..services import ratelimit
 from ..services.accounts import access_tokens as auth_service
 from ..services.accounts import uia
+from ..services.sso.settings import SsoSettings
+from ..services.sso.uia_stage import offered_flows
 from .http import access_token_from_request, client_ip, config, json_body, load_body
 
 
@@ -43,6 +45,8 @@ def interactive(schema: Schema, flows: list[list[str]], *, requester: str | None
         checked = load_body(schema, raw)
         if precheck is not None:
             precheck(checked)
+    # Accounts of an identity provider may confirm with it instead of (or without) a password.
+    flows = offered_flows(flows, requester, SsoSettings.from_config(config()))
     passed = uia.authenticate(
         uia.UiaRequest(method=request.method, path=request.path, body=raw, auth=auth,
                        requester=requester, server_name=config().server_name,

@@ -1,5 +1,6 @@
 """Outgoing HTTP to addresses the operator allows: the one address policy of URL previews
-(services/media/fetch.py) and push gateways (services/push/sender.py).
+(services/media/fetch.py) and push gateways (services/push/sender.py); the calls to
+configured OpenID Connect providers (services/sso/) use it with a policy of their own.
 
 A host is resolved here, every address it resolves to is checked, and the connection goes to
 the checked address itself (so a DNS answer that changes between check and connect, DNS
@@ -136,6 +137,14 @@ def post_json(url: str, body: bytes, policy: AddressPolicy, timeout_s: float,
               max_bytes: int, user_agent: str) -> tuple[int, bytes]:
     """POST ``body`` (JSON) to ``url``; (status, response body). Redirects are answers like
     any other (never followed); the whole exchange ends within ``timeout_s``."""
+    return request("POST", url, policy, timeout_s=timeout_s, max_bytes=max_bytes, body=body,
+                   headers={"User-Agent": user_agent, "Content-Type": "application/json"})
+
+
+def request(method: str, url: str, policy: AddressPolicy, *, timeout_s: float, max_bytes: int,
+            body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+    """One HTTP exchange with ``url``; (status, response body). Redirects are answers like any
+    other (never followed); the whole exchange ends within ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -147,9 +156,8 @@ def post_json(url: str, body: bytes, policy: AddressPolicy, timeout_s: float,
     connection = connect(parts.scheme, parts.hostname, port, policy, deadline)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        connection.request("POST", target, body=body, headers={
-            "User-Agent": user_agent, "Content-Type": "application/json",
-            "Accept-Encoding": "identity"})
+        connection.request(method, target, body=body,
+                           headers={"Accept-Encoding": "identity", **(headers or {})})
         if connection.sock is not None:
             connection.sock.settimeout(remaining(deadline))
         response = connection.getresponse()

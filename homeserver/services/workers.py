@@ -8,6 +8,8 @@ from __future__ import annotations
 from .accounts import deactivation
 from .background import stop_all
 from .ephemeral import expiry as ephemeral_expiry
+from .mail import outbox as mail_outbox
+from .push import email_notifs
 from .push import sender as push_sender
 
 __all__ = ["start_if_work", "stop_all"]
@@ -20,3 +22,8 @@ def start_if_work(config) -> None:
     ephemeral_expiry.start_if_work()
     # Rooms a deactivated account had still to leave when a process stopped: leave them.
     deactivation.start_sweep_if_work()
+    # Mails queued before a restart (or while the SMTP server was down) go out.
+    mail_outbox.start_if_work(config.email)
+    # Notification mails look for unread notifications all the time they are on.
+    if config.email is not None and config.email["enable_notifs"]:
+        email_notifs.ensure_running(config.email, config.base_url)

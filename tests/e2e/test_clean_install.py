@@ -57,7 +57,7 @@ def test_pip_install_without_extras_boots_gunicorn(installed_venv):
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
             [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-             "--worker-class", "gthread", "--threads", "4", "homeserver:create_app()"],
+             "--worker-class", "gthread", "--threads", "4", "homeserver.app:create_app()"],
             cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"

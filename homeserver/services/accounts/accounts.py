@@ -7,7 +7,7 @@ import peewee
 from ... import db, errors
 from ...identifiers import is_valid_localpart, split_id, user_id_for
 from ...models.users import LoginToken, User
-from . import devices
+from . import devices, threepids
 from .passwords import MAX_PASSWORD_LENGTH, hash_password
 
 MAX_USER_ID_BYTES = 255
@@ -97,17 +97,19 @@ def user_id_candidates(user: str, server_name: str) -> list[str]:
 
 
 def identified_user(identifier: dict | None, legacy_user, server_name: str,
-                    *, legacy_medium=None) -> str | None:
-    """The user ID an ``identifier`` (or the deprecated top-level ``user``) names.
+                    *, legacy_medium=None, legacy_address=None) -> str | None:
+    """The user ID an ``identifier`` (or the deprecated top-level ``user``, or ``medium`` and
+    ``address``) names.
 
-    Answers None when it names no account here. Third-party identifiers name no account:
-    this server keeps none (the spec answers that with 403 M_FORBIDDEN).
+    Answers None when it names no account here. A third-party identifier names the account
+    holding that email address (``threepids``); phone numbers name none.
     """
     if identifier is None:
         if legacy_user is not None:
             identifier = {"type": "m.id.user", "user": legacy_user}
         elif legacy_medium is not None:
-            identifier = {"type": "m.id.thirdparty"}
+            identifier = {"type": "m.id.thirdparty", "medium": legacy_medium,
+                          "address": legacy_address}
         else:
             raise errors.MissingParam("Missing identifier")
     if not isinstance(identifier, dict):
@@ -121,6 +123,12 @@ def identified_user(identifier: dict | None, legacy_user, server_name: str,
             if user_exists(candidate):
                 return candidate
         return None
+    if kind == "m.id.thirdparty" and identifier.get("medium") == threepids.EMAIL:
+        address = identifier.get("address")
+        if not isinstance(address, str):
+            raise errors.BadJson("identifier.address must be a string")
+        # Unknown like a wrong password (no account enumeration through login).
+        return threepids.owner(threepids.EMAIL, address.strip().lower())
     if kind in ("m.id.thirdparty", "m.id.phone"):
         raise errors.Forbidden("No account is associated with this third-party identifier")
     raise errors.InvalidParam(f"Unknown identifier type: {kind!r}")

@@ -1,5 +1,6 @@
 """The account changes that user-interactive auth guards, run once the flow passed: POST
-/account/password and POST /account/deactivate (spec: Account management).
+/account/password (also the tokenless reset through the email stage) and POST
+/account/deactivate (spec: Account management).
 
 Apart from ``accounts`` because ``uia`` reads accounts to identify the user it authenticates.
 """
@@ -7,7 +8,7 @@ Apart from ``accounts`` because ``uia`` reads accounts to identify the user it a
 from __future__ import annotations
 
 from ... import errors
-from . import accounts, deactivation, uia
+from . import accounts, deactivation, threepids, uia
 from .passwords import hash_password
 
 
@@ -19,14 +20,26 @@ def change_password_after_uia(passed, body: dict, *, requester_device: str | Non
     """
     if passed.replayed:
         return
+    user_id = passed.user_id or _user_of_email_stage(passed)
     new_password = body.get("new_password")
     if new_password is None:
         raise errors.MissingParam("Missing parameter: new_password")
     accounts.validate_password(new_password)
     password_hash = hash_password(new_password)
     uia.complete(passed, lambda: accounts.change_password(
-        passed.user_id, password_hash=password_hash, logout_devices=body["logout_devices"],
+        user_id, password_hash=password_hash, logout_devices=body["logout_devices"],
         keep_device=requester_device))
+
+
+def _user_of_email_stage(passed) -> str:
+    """A tokenless password reset: the account holding the address the email stage proved."""
+    proven = passed.stage_results.get(uia.EMAIL_IDENTITY)
+    if proven is None:
+        raise errors.MissingToken()
+    user_id = threepids.owner(proven["medium"], proven["address"])
+    if user_id is None:
+        raise errors.ThreepidNotFound("This email address is not on any account of this server")
+    return user_id
 
 
 def deactivate_after_uia(passed, *, erase: bool = False, media_store=None) -> dict:

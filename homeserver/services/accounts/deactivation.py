@@ -8,7 +8,7 @@
 - its cross-signing keys and the signatures made by or for them are deleted and the
   device-list change is announced while the user still shares rooms with their contacts, so
   their clients drop the keys;
-- pushers, OpenID tokens, key backups, UIA sessions and presence go;
+- pushers, OpenID tokens, email addresses, key backups, UIA sessions and presence go;
 - every room the account is joined to, invited to or knocking on is recorded as a
   ``PendingLeave`` row;
 - with ``erase``, ``services.accounts.erasure`` records the erasure and deletes account data and the
@@ -42,7 +42,7 @@ from ..media import admin as media_admin
 from ..media.storage import MediaStore
 from ..rooms import membership
 from ..rooms import state as room_state
-from . import devices, erasure
+from . import devices, erasure, threepids
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ def deactivate_account(user_id: str, *, erase: bool = False) -> list[str]:
         _delete_cross_signing_keys(user_id)
         Pusher.delete().where(Pusher.user_id == user_id).execute()
         OpenIdToken.delete().where(OpenIdToken.user_id == user_id).execute()
+        threepids.delete_all(user_id)  # its addresses may register or be added again
         UiaSession.delete().where(UiaSession.user_id == user_id).execute()
         Presence.delete().where(Presence.user_id == user_id).execute()
         live_backups = (RoomKeysVersion.select(RoomKeysVersion.id)

@@ -11,10 +11,15 @@ from .passwords import verify_password
 
 PASSWORD = "m.login.password"
 TOKEN = "m.login.token"
+SSO = "m.login.sso"
 
 
-def flows() -> dict:
-    return {"flows": [{"type": PASSWORD}, {"type": TOKEN, "get_login_token": True}]}
+def flows(identity_providers: list[dict] | None = None) -> dict:
+    """GET /login; ``identity_providers``: those of services/sso (m.login.sso only with some)."""
+    listed = [{"type": PASSWORD}, {"type": TOKEN, "get_login_token": True}]
+    if identity_providers:
+        listed.append({"type": SSO, "identity_providers": identity_providers})
+    return {"flows": listed}
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,8 @@ def _password_user(body: dict, server_name: str, ip: str | None, limits: LoginLi
     """The user a correct password proves. Only failures count against a user, and per
     address: a stranger's wrong guesses fill the stranger's bucket, not the owner's."""
     user_id = accounts.identified_user(body.get("identifier"), body.get("user"), server_name,
-                                       legacy_medium=body.get("medium"))
+                                       legacy_medium=body.get("medium"),
+                                       legacy_address=body.get("address"))
     # Unknown users are limited under the name they were tried with, like real ones.
     failures_key = f"{ip}|{user_id or _tried_name(body)}"
     ratelimit.ensure_room("login_failures", failures_key, limits.failures_per_user)

@@ -6,16 +6,23 @@ import secrets
 import string
 
 from ... import db, errors
-from . import accounts, access_tokens, devices, registration_tokens, uia
+from ..push import pushers
+from . import accounts, access_tokens, devices, registration_tokens, threepids, uia
 from .passwords import hash_password, verify_password
 
 _GENERATED_ALPHABET = string.ascii_lowercase + string.digits
 
 
-def flows(require_token: bool) -> list[list[str]]:
-    if require_token:
-        return [[uia.REGISTRATION_TOKEN]]
-    return [[uia.DUMMY]]
+def flows(require_token: bool, *, email: bool = False,
+          require_email: bool = False) -> list[list[str]]:
+    """The registration flows: a token first if required; with ``email`` (mail configured)
+    also a flow proving an address, which ``require_email`` makes the only one."""
+    first = [uia.REGISTRATION_TOKEN] if require_token else []
+    plain = first or [uia.DUMMY]
+    with_email = first + [uia.EMAIL_IDENTITY]
+    if require_email:
+        return [with_email]
+    return [plain, with_email] if email else [plain]
 
 
 def precheck(body: dict, server_name: str) -> None:
@@ -37,10 +44,11 @@ def _generated_user_id(server_name: str) -> str:
 
 
 def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifetime_ms: int,
-             ip: str | None = None) -> dict:
+             ip: str | None = None, email_pusher: bool = False) -> dict:
     """Create the account (and, unless ``inhibit_login``, a device and its tokens).
 
-    The password is hashed only here, once the flow is complete. A retry of a completed
+    The password is hashed only here, once the flow is complete. ``email_pusher``: an address
+    the registration proved gets an email pusher (notification mails). A retry of a completed
     registration answers for the account it created (with the password: a login again).
     """
     password = body.get("password")
@@ -58,6 +66,11 @@ def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifet
 
     with db.write_transaction():
         accounts.create_user(user_id, None, password_hash=password_hash)
+        email = passed.stage_results.get(uia.EMAIL_IDENTITY)
+        if email is not None:
+            threepids.add(user_id, email["medium"], email["address"], email["validated_at"])
+            if email_pusher:
+                pushers.add_email_pusher(user_id, email["address"])
         token = passed.stage_results.get(uia.REGISTRATION_TOKEN, {}).get("token")
         if token is not None:
             registration_tokens.complete(token)

@@ -28,7 +28,7 @@ import peewee
 from ... import db, errors
 from ...models.users import UiaSession
 from .. import ratelimit
-from . import accounts, registration_tokens, client_secrets
+from . import accounts, client_secrets, registration_tokens, threepid_sessions
 from .passwords import verify_password
 
 SESSION_LIFETIME_MS = 30 * 60 * 1000
@@ -36,6 +36,9 @@ SESSION_LIFETIME_MS = 30 * 60 * 1000
 DUMMY = "m.login.dummy"
 PASSWORD = "m.login.password"
 REGISTRATION_TOKEN = "m.login.registration_token"
+# Completed only in a browser, through the fallback page (services/sso/uia_stage.py).
+SSO = "m.login.sso"
+EMAIL_IDENTITY = "m.login.email.identity"
 
 
 @dataclass(frozen=True)
@@ -139,14 +142,31 @@ def _commit_registration_token(session, prepared):
     return prepared
 
 
+def _check_email_identity(session, auth, request):
+    # threepidCreds: the name before the spec settled on threepid_creds (Synapse takes both).
+    creds = auth.get("threepid_creds", auth.get("threepidCreds"))
+    try:
+        proven = threepid_sessions.validated(creds)
+    except errors.MatrixError as exc:
+        raise StageFailed(exc.message, exc.errcode) from None
+    return {"medium": proven.medium, "address": proven.address,
+            "validated_at": proven.validated_at}
+
+
 def _commit_plain(session, prepared):
     return prepared
+
+
+def _check_sso(session, auth, request):
+    raise StageFailed("Sign in with single sign-on on this stage's fallback page first")
 
 
 _STAGES = {
     DUMMY: (_check_dummy, _commit_plain),
     PASSWORD: (_check_password, _commit_plain),
     REGISTRATION_TOKEN: (_check_registration_token, _commit_registration_token),
+    SSO: (_check_sso, _commit_plain),
+    EMAIL_IDENTITY: (_check_email_identity, _commit_plain),
 }
 
 SUPPORTED_STAGES = frozenset(_STAGES)
@@ -366,9 +386,31 @@ def complete(passed: UiaPassed, operation):
 
 # --- the fallback web page ----------------------------------------------------------------------
 
+def complete_in_browser(session_id: str, stage: str, user_id: str) -> None:
+    """A stage the browser completed elsewhere (SSO: the provider proved ``user_id``); refused
+    unless the session is for that user and offers the stage next."""
+    with db.write_transaction():
+        session = _load(session_id, for_update=True)
+        if session is None or session.spent_ts is not None:
+            raise StageFailed("The authentication session has expired")
+        if session.user_id is None or session.user_id != user_id:
+            raise StageFailed("You signed in as another user than the one this is for")
+        completed = json.loads(session.completed)
+        if stage in completed:
+            return
+        if not _is_offered_next(json.loads(session.flows), completed, stage):
+            raise StageFailed(f"The stage {stage} is not the next stage of any offered flow")
+        results = json.loads(session.stage_results)
+        results[stage] = {}
+        session.completed = json.dumps(completed + [stage])
+        session.stage_results = json.dumps(results)
+        session.save()
+
+
 def fallback_state(session_id: str, stage: str) -> dict:
     """What the fallback page for ``stage`` of a session shows (standard errors otherwise)."""
-    if stage not in _STAGES:
+    # The email stage has none: the mail's link is its page.
+    if stage not in _STAGES or stage == EMAIL_IDENTITY:
         raise errors.Unrecognized(f"This server has no fallback page for {stage}")
     session = _load(session_id)
     if session is None:

@@ -263,6 +263,10 @@ def find_for_serving(config, server_name: str, media_id: str, timeout_ms: int | 
         timeout_ms = DEFAULT_TIMEOUT_MS
     deadline = time.monotonic() + min(max(timeout_ms, 0), media_config["max_wait_ms"]) / 1000
     cutoff = media_config["legacy_unauthenticated_cutoff_ts"] if legacy else None
+    if f"mxc://{server_name}/{media_id}" in {p["idp_icon"] for p in config.oidc_providers}:
+        # SSO identity provider icons: shown on login screens, before clients have a token
+        # (spec: the m.login.sso flow's icon asks servers to keep them out of the freeze).
+        cutoff = None
     delay = 0.1
     while True:
         row, quarantined = _lookup(media_id)

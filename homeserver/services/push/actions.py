@@ -118,7 +118,8 @@ def _store(room_id: str, event_id: str, sender: str, stream_ordering: int, threa
            outcomes: dict[str, tuple | None], invitee: str | None) -> None:
     """One NotifyingEvent for the members' most common outcome when it notifies, a PushAction
     for each member with another outcome (and for a notified invitee, who is no member yet),
-    a PushDelivery for each pusher of a notified user."""
+    a PushDelivery for each http pusher of a notified user (email pushers read the
+    notifications themselves: email_notifs.py)."""
     now = db.now_ms()
     # Outcomes compared by their JSON (actions hold dicts, so tuples of them do not hash).
     encoded: dict[int, tuple[str, bool, bool] | None] = {}
@@ -162,7 +163,7 @@ def _store(room_id: str, event_id: str, sender: str, stream_ordering: int, threa
         & CurrentState.membership.in_(["join", "invite"]))
     deliveries = [(pusher_id, event_id, room_id, stream_ordering, notified[user_id], 0, now, now)
                   for pusher_id, user_id in Pusher.select(Pusher.id, Pusher.user_id)
-                  .where(Pusher.user_id.in_(members)).tuples()
+                  .where(Pusher.user_id.in_(members) & (Pusher.kind == "http")).tuples()
                   if user_id in notified]
     if deliveries:
         _insert_rows(PushDelivery, ("pusher_id", "event_id", "room_id", "stream_ordering",

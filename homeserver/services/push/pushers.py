@@ -1,7 +1,8 @@
 """Pushers (POST /pushers/set, GET /pushers): where a user's push notifications are sent.
 
-Only ``http`` pushers exist here (this server sends no email). The URL is checked for shape
-here; where it may lead (the address policy, no redirects) is checked at each delivery. A
+``http`` pushers, and ``email`` pushers (app_id ``m.email``, the pushkey an address of the
+account) when notification mails are on (``email.enable_notifs``: email_notifs.py sends them).
+The URL of an http pusher is checked for shape here; where it may lead (the address policy, no redirects) is checked at each delivery. A
 pusher is identified by (app_id, pushkey, user); without ``append`` the same (app_id, pushkey)
 of other users is removed, as the spec asks.
 """
@@ -14,11 +15,13 @@ from urllib.parse import urlparse
 from ... import db, errors
 from ...db import write_transaction
 from ...models.push import Pusher
+from ..accounts import threepids
 
 NOTIFY_PATH = "/_matrix/push/v1/notify"
 MAX_APP_ID_LENGTH = 64
 MAX_PUSHKEY_BYTES = 512
 REQUIRED_FOR_HTTP = ("app_display_name", "device_display_name", "lang", "data")
+EMAIL_APP_ID = "m.email"
 
 
 def list_pushers(user_id: str) -> list[dict]:
@@ -67,8 +70,9 @@ def _check_url(data: dict, allow_http: bool) -> None:
 
 
 def set_pusher(user_id: str, device_id: str | None, body: dict, *,
-               allow_http: bool = False) -> None:
-    """POST /pushers/set (``body`` already has the right JSON types)."""
+               allow_http: bool = False, allow_email: bool = False) -> None:
+    """POST /pushers/set (``body`` already has the right JSON types); ``allow_email``: email
+    pushers are served (``email.enable_notifs``)."""
     app_id, pushkey, kind = body["app_id"], body["pushkey"], body["kind"]
     if len(app_id) > MAX_APP_ID_LENGTH:
         raise errors.InvalidParam(f"app_id may be at most {MAX_APP_ID_LENGTH} characters")
@@ -82,18 +86,22 @@ def set_pusher(user_id: str, device_id: str | None, body: dict, *,
     missing = [name for name in REQUIRED_FOR_HTTP if name not in body]
     if missing:
         raise errors.MissingParam(f"Missing parameters: {', '.join(missing)}")
-    if kind != "http":
+    if kind == "email" and allow_email:
+        pushkey = _check_email(user_id, app_id, pushkey)
+    elif kind != "http":
         raise errors.InvalidParam(f"Unsupported pusher kind {kind!r}: only http pushers are "
-                                  "supported")
+                                  "supported" + (" (and email)" if allow_email else ""))
     data = body["data"]
     if not isinstance(data, dict):
         raise errors.BadJson("data must be an object")
-    _check_url(data, allow_http)
+    if kind == "http":
+        _check_url(data, allow_http)
     values = {"kind": kind, "device_id": device_id,
               "app_display_name": body["app_display_name"],
               "device_display_name": body["device_display_name"],
               "profile_tag": body.get("profile_tag"), "lang": body["lang"],
-              "data": json.dumps(data, ensure_ascii=False), "gateway": gateway_of(data["url"])}
+              "data": json.dumps(data, ensure_ascii=False),
+              "gateway": gateway_of(data["url"]) if kind == "http" else ""}
     with write_transaction():
         if not body.get("append", False):
             Pusher.delete().where((Pusher.app_id == app_id) & (Pusher.pushkey == pushkey)
@@ -104,6 +112,26 @@ def set_pusher(user_id: str, device_id: str | None, body: dict, *,
         if not updated:
             Pusher.insert(user_id=user_id, app_id=app_id, pushkey=pushkey,
                           created_ts=db.now_ms(), **values).execute()
+
+
+def _check_email(user_id: str, app_id: str, pushkey: str) -> str:
+    """An email pusher mails one of the account's own addresses (as Synapse)."""
+    if app_id != EMAIL_APP_ID:
+        raise errors.InvalidParam(f"An email pusher's app_id must be {EMAIL_APP_ID}")
+    address = pushkey.strip().lower()
+    if threepids.owner(threepids.EMAIL, address) != user_id:
+        raise errors.InvalidParam("An email pusher's pushkey must be an email address of "
+                                  "your account (GET /account/3pid)")
+    return address
+
+
+def add_email_pusher(user_id: str, address: str) -> None:
+    """The email pusher a new account with an address gets (``email.notif_for_new_users``);
+    call in a write transaction."""
+    Pusher.insert(user_id=user_id, device_id=None, kind="email", app_id=EMAIL_APP_ID,
+                  pushkey=address, app_display_name="Email Notifications",
+                  device_display_name=address, profile_tag=None, lang="en", data="{}",
+                  gateway="", created_ts=db.now_ms()).on_conflict_ignore().execute()
 
 
 def remove_for_device(user_id: str, device_id: str) -> None:

@@ -10,7 +10,9 @@ def _flag(enabled: bool) -> dict:
     return {"enabled": enabled}
 
 
-def capabilities(requester) -> dict:
+def capabilities(requester, *, email: bool = False) -> dict:
+    """``email``: this server sends mail (the ``email`` configuration), so addresses can be
+    added to accounts."""
     # A suspended user may not change their profile (spec: Account suspension), so the profile
     # capabilities say so for them.
     can_edit_profile = not requester.is_suspended
@@ -22,7 +24,7 @@ def capabilities(requester) -> dict:
         "m.set_displayname": _flag(can_edit_profile),
         "m.set_avatar_url": _flag(can_edit_profile),
         "m.profile_fields": _flag(can_edit_profile),
-        # Third-party identifiers (email, phone) cannot be added: this server sends no mail/SMS.
-        "m.3pid_changes": _flag(False),
+        # Email addresses can be added when this server sends mail; phone numbers never.
+        "m.3pid_changes": _flag(email),
         "m.get_login_token": _flag(True),
     }

@@ -23,6 +23,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from ... import db
+from ...models.email import OutgoingMail
 from ...models.push import PushDelivery
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -54,6 +55,10 @@ EVENTS_PERSISTED = Counter(
 RATE_LIMITED = Counter(
     "homeserver_rate_limited", "Requests refused by a rate limit, by rule (key kind)",
     ["rule"], registry=REGISTRY)
+MAILS = Counter(
+    "homeserver_mails", "Attempts of the mail outbox by outcome: sent, retry (a failure to "
+    "try again), refused (5xx, dropped), expired (dropped after email.give_up_after_ms)",
+    ["outcome"], registry=REGISTRY)
 DB_POOL_IN_USE = Gauge(
     "homeserver_db_pool_connections_in_use",
     "Database connections checked out of the pools (at each request's start and end)",
@@ -112,39 +117,53 @@ def connect_timed(database: peewee.Database) -> None:
     record_pool_in_use(database)
 
 
-def push_queue() -> tuple[int, float]:
-    """(queued push deliveries, capped at QUEUE_COUNT_CAP; age in seconds of the oldest)."""
-    depth = PushDelivery.select(PushDelivery.id).limit(QUEUE_COUNT_CAP).count()
+def mail_handled(outcome: str) -> None:
+    """One attempt of the mail outbox ended: sent, retry, refused (5xx) or expired."""
+    MAILS.labels(outcome).inc()
+
+
+def _queue(model) -> tuple[int, float]:
+    """(rows of a work queue, capped at QUEUE_COUNT_CAP; age in seconds of the oldest)."""
+    depth = model.select(model.id).limit(QUEUE_COUNT_CAP).count()
     # Rows are numbered in creation order, so the lowest id is (about) the oldest: the primary
     # key's index answers without a scan.
-    oldest = (PushDelivery.select(PushDelivery.created_ts)
-              .order_by(PushDelivery.id).limit(1).scalar())
+    oldest = model.select(model.created_ts).order_by(model.id).limit(1).scalar()
     age = max(0.0, (db.now_ms() - oldest) / 1000) if oldest is not None else 0.0
     return depth, age
 
 
-class PushQueueCollector:
-    """Read at scrape time from the database (shared by every process: not added up)."""
+def push_queue() -> tuple[int, float]:
+    """(queued push deliveries, capped at QUEUE_COUNT_CAP; age in seconds of the oldest)."""
+    return _queue(PushDelivery)
+
+
+class QueueCollector:
+    """A work queue's depth and oldest age, read at scrape time from the database (shared by
+    every process: not added up)."""
+
+    def __init__(self, model, name: str, what: str):
+        self._model, self._name, self._what = model, name, what
 
     def describe(self):
         return self._families(0, 0.0)
 
     def collect(self):
-        return self._families(*push_queue())
+        return self._families(*_queue(self._model))
 
-    @staticmethod
-    def _families(depth: int, age: float):
+    def _families(self, depth: int, age: float):
         yield GaugeMetricFamily(
-            "homeserver_push_queue_depth",
-            f"Push notifications waiting for their gateway (counted up to {QUEUE_COUNT_CAP})",
-            value=depth)
+            f"homeserver_{self._name}_queue_depth",
+            f"{self._what} waiting (counted up to {QUEUE_COUNT_CAP})", value=depth)
         yield GaugeMetricFamily(
-            "homeserver_push_queue_oldest_age_seconds",
-            "Age of the oldest push notification still waiting (0 when none)", value=age)
+            f"homeserver_{self._name}_queue_oldest_age_seconds",
+            f"Age of the oldest of the {self._what.lower()} still waiting (0 when none)",
+            value=age)
 
 
 _DATABASE_REGISTRY = CollectorRegistry()
-_DATABASE_REGISTRY.register(PushQueueCollector())
+_DATABASE_REGISTRY.register(QueueCollector(PushDelivery, "push",
+                                           "Push notifications for their gateway"))
+_DATABASE_REGISTRY.register(QueueCollector(OutgoingMail, "mail", "Mails for the SMTP server"))
 
 
 def render() -> tuple[bytes, str]:
