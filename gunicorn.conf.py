@@ -3,6 +3,7 @@ GUNICORN_CMD_ARGS="--bind 127.0.0.1:9000 --workers 4"."""
 
 import logging
 import multiprocessing
+import sys
 
 from gunicorn.glogging import Logger
 
@@ -63,9 +64,14 @@ logger_class = RedactingLogger
 def on_starting(server):
     """Migrate once, in the master, before any worker imports the app."""
     from homeserver import __version__, db
-    from homeserver.config import load_config
+    from homeserver.config import ConfigError, load_config
 
-    config = load_config()
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        # One line naming the key or file and the problem, not a traceback.
+        server.log.error("configuration error: %s", exc)
+        sys.exit(1)
     _prepare_metrics(config, server)
     db.init_database(config.database_url, 2)
     applied = db.migrate()

@@ -20,6 +20,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from .config_sso import OidcProviderSchema, SsoSchema, check_unique_idp_ids
 from .identifiers import is_valid_server_name, is_valid_user_id
+from .services.appservice import registrations
 
 ENV_PREFIX = "HOMESERVER_"
 CONFIG_ENV = "HOMESERVER_CONFIG"
@@ -41,6 +42,10 @@ class RegistrationSchema(_Strict):
     # Guest access is not built; the key exists so the refusal is explicit and documented.
     allow_guests = fields.Boolean(load_default=False, validate=validate.Equal(
         False, error="guest access is not supported by this server"))
+    # Shared-secret registration (/_synapse/admin/v1/register, register_new_matrix_user):
+    # whoever knows it creates accounts, admins included. null: refused.
+    shared_secret = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(min=16))
     # Every registration must prove an email address (m.login.email.identity); needs `email`.
     require_email = fields.Boolean(load_default=False)
 
@@ -362,6 +367,20 @@ class RequestsSchema(_Strict):
                                         validate=validate.Range(min=60 * 1000))
 
 
+class RetentionSchema(_Strict):
+    """The retention job (services/retention.py): what it deletes and how often."""
+    enabled = fields.Boolean(load_default=True)
+    # Seconds between passes (each process runs the job; the first pass after one interval).
+    interval_s = fields.Float(load_default=3600.0, validate=validate.Range(min=0.01,
+                                                                           max=7 * 86400))
+    # Rows deleted per transaction.
+    batch_size = fields.Integer(load_default=1000, strict=True,
+                                validate=validate.Range(min=1, max=100_000))
+    # Push notifications (GET /notifications, unread counts) older than this are deleted.
+    notifications_max_age_ms = fields.Integer(load_default=30 * 24 * 3600 * 1000, strict=True,
+                                              validate=validate.Range(min=3600 * 1000))
+
+
 class ConfigSchema(_Strict):
     server_name = fields.String(load_default="localhost:8008", validate=validate.Length(min=1))
     public_baseurl = fields.Url(load_default=None, allow_none=True, require_tld=False,
@@ -374,6 +393,7 @@ class ConfigSchema(_Strict):
     # text: "time LEVEL logger: message" lines; json: one JSON object per line.
     log_format = fields.String(load_default="text", validate=validate.OneOf(["text", "json"]))
     metrics = fields.Nested(MetricsSchema, load_default=lambda: MetricsSchema().load({}))
+    retention = fields.Nested(RetentionSchema, load_default=lambda: RetentionSchema().load({}))
     registration = fields.Nested(RegistrationSchema, load_default=lambda: RegistrationSchema().load({}))
     # Login through OpenID Connect providers (config_sso.py; README "SSO").
     oidc_providers = fields.List(fields.Nested(OidcProviderSchema), load_default=list)
@@ -403,6 +423,17 @@ class ConfigSchema(_Strict):
     requests = fields.Nested(RequestsSchema, load_default=lambda: RequestsSchema().load({}))
     # Without it (null) the server sends no mail and the email endpoints refuse.
     email = fields.Nested(EmailSchema, load_default=None, allow_none=True)
+    # Registration files of application services (bridges), read and checked at startup.
+    app_service_config_files = fields.List(fields.String(validate=validate.Length(min=1)),
+                                           load_default=list)
+    # Transactions to one application service: events per transaction, and how long a
+    # service that keeps failing waits at most between retries.
+    app_service_max_events_per_transaction = fields.Integer(
+        load_default=100, strict=True, validate=validate.Range(min=1, max=1000))
+    app_service_max_backoff_ms = fields.Integer(load_default=5 * 60 * 1000, strict=True,
+                                                validate=validate.Range(min=1000))
+    app_service_timeout_s = fields.Float(load_default=60.0,
+                                         validate=validate.Range(min=1, max=600))
 
     @validates_schema
     def _check(self, data, **kwargs):
@@ -519,6 +550,11 @@ def load_config(path: str | None = None, environ: dict | None = None,
         loaded = ConfigSchema().load(data)
     except ValidationError as exc:
         raise ConfigError(f"configuration key {_first_error(exc.messages)}") from None
+    try:
+        loaded["app_services"] = registrations.load_all(loaded["app_service_config_files"],
+                                                        loaded["server_name"])
+    except registrations.RegistrationError as exc:
+        raise ConfigError(str(exc)) from None
     return Config(loaded)
 
 

@@ -266,6 +266,28 @@ class UnknownDevice(MatrixError):
     default_message = "Unknown device"
 
 
+# --- application services (spec: POST /appservice/{appserviceId}/ping) -------------------------
+
+class UrlNotSet(MatrixError):
+    errcode, status = "M_URL_NOT_SET", 400
+    default_message = "Application service doesn't have a URL configured"
+
+
+class BadStatus(MatrixError):
+    errcode, status = "M_BAD_STATUS", 502
+    default_message = "The application service returned a bad status"
+
+
+class ConnectionFailed(MatrixError):
+    errcode, status = "M_CONNECTION_FAILED", 502
+    default_message = "The connection to the application service failed"
+
+
+class ConnectionTimeout(MatrixError):
+    errcode, status = "M_CONNECTION_TIMEOUT", 504
+    default_message = "Connection to application service timed out"
+
+
 # --- this server's own codes --------------------------------------------------------------------
 
 class DatabaseBusy(MatrixError):

@@ -8,8 +8,9 @@ from .. import errors
 from ..schemas.auth import (Add3pidBody, ChangePasswordBody, DeactivateBody, Delete3pidBody,
                             MsisdnRequestTokenBody, Post3pidBody)
 from ..services.accounts import after_uia, threepid_sessions, threepids, uia
+from ..services.appservice import accounts as appservice_accounts
 from .email_tokens import request_email_token
-from .http import CLIENT_PREFIX, config, load_body, optional_auth, require_auth
+from .http import CLIENT_PREFIX, config, json_body, load_body, optional_auth, require_auth
 from .media import media_store
 from .uia import interactive
 
@@ -38,6 +39,10 @@ def change_password():
 @bp.post("/v3/account/deactivate")
 def deactivate():
     requester = require_auth()
+    if requester.app_service is not None:
+        body = load_body(DeactivateBody(), json_body(allow_empty=True))
+        return jsonify(appservice_accounts.deactivate(
+            requester.user_id, erase=body["erase"], media_store=media_store()))
     body, passed = interactive(DeactivateBody(), [[uia.PASSWORD]], requester=requester.user_id)
     return jsonify(after_uia.deactivate_after_uia(passed, erase=body["erase"],
                                                   media_store=media_store()))

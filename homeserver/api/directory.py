@@ -6,9 +6,10 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.rooms import (AliasSchema, PublicRoomsArgs, PublicRoomsBodySchema,
                              VisibilitySchema)
+from ..services.appservice import queries
 from ..services.rooms import aliases, directory
-from .http import CLIENT_PREFIX, config, json_body, load_args, load_body, optional_auth, \
-    require_auth
+from .http import (CLIENT_PREFIX, config, json_body, load_args, load_body, optional_auth,
+                   require_app_service, require_auth)
 
 bp = Blueprint("directory", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
@@ -17,20 +18,29 @@ bp = Blueprint("directory", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 def set_room_alias(room_alias):
     requester = require_auth()
     body = load_body(AliasSchema())
-    aliases.create(requester.user_id, room_alias, body["room_id"])
+    service = requester.app_service
+    config().app_services.check_alias_not_reserved(room_alias, service)
+    # A service makes the rooms of its aliases without being in them (Synapse: the same).
+    aliases.create(requester.user_id, room_alias, body["room_id"],
+                   need_membership=service is None or not service.is_interested_in_alias(
+                       room_alias))
     return jsonify({})
 
 
 @bp.get("/directory/room/<room_alias>")
 def get_room_alias(room_alias):
     require_auth()
+    queries.ensure_alias(config().app_services, room_alias, config().server_name)
     return jsonify(aliases.lookup(room_alias))
 
 
 @bp.delete("/directory/room/<room_alias>")
 def delete_room_alias(room_alias):
     requester = require_auth()
-    aliases.delete(requester.user_id, room_alias, is_admin=requester.is_admin)
+    # A service may delete the aliases of its namespaces, whoever made them (as Synapse).
+    owner = requester.app_service is not None and requester.app_service.is_interested_in_alias(
+        room_alias)
+    aliases.delete(requester.user_id, room_alias, is_admin=requester.is_admin or owner)
     return jsonify({})
 
 
@@ -78,5 +88,23 @@ def query_public_rooms():
     return jsonify(directory.public_rooms(
         limit=body["limit"], since=body["since"],
         search=search.get("generic_search_term"), room_types=search.get("room_types"),
-        third_party_instance_id=None if body["include_all_networks"]
-        else body["third_party_instance_id"]))
+        third_party_instance_id=body["third_party_instance_id"],
+        include_all_networks=body["include_all_networks"]))
+
+
+@bp.put("/directory/list/appservice/<network_id>/<room_id>")
+def set_network_visibility(network_id, room_id):
+    """An application service's own room directory of one network (spec: Application Service
+    API, "Published room directories")."""
+    service = require_app_service()
+    body = load_body(VisibilitySchema(), json_body(allow_empty=True))
+    directory.set_network_visibility(service.id, network_id, room_id, body["visibility"])
+    return jsonify({})
+
+
+@bp.delete("/directory/list/appservice/<network_id>/<room_id>")
+def remove_from_network(network_id, room_id):
+    """Unlisting by DELETE, as Synapse (and SyTest) also accept."""
+    service = require_app_service()
+    directory.set_network_visibility(service.id, network_id, room_id, "private")
+    return jsonify({})

@@ -14,7 +14,7 @@ from .. import errors
 from ..schemas.media import DownloadArgs, PreviewArgs, ThumbnailArgs, UploadArgs
 from ..services import ratelimit
 from ..services.media import previews, repository, serving, storage, thumbnails
-from .http import config, load_args, require_auth
+from .http import config, load_args, rate_rule_for, require_auth
 
 bp = Blueprint("media", __name__)
 
@@ -42,7 +42,7 @@ def _new_media_writer():
     before any byte of the body is read."""
     requester = _writer()
     ratelimit.check("media_upload", requester.user_id,
-                    ratelimit.rule(config().rate_limits, "media_upload_per_user"))
+                    rate_rule_for(requester, "media_upload_per_user"))
     return requester
 
 

@@ -4,8 +4,9 @@ from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.rooms import InviteSchema, JoinSchema, ReasonSchema, TargetSchema
+from ..services.appservice import queries
 from ..services.rooms import membership
-from .http import CLIENT_PREFIX, json_body, load_body, require_auth
+from .http import CLIENT_PREFIX, config, json_body, load_body, require_auth
 from .rooms import rate_limit_messages, refuse_suspended
 
 bp = Blueprint("membership", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
@@ -25,6 +26,7 @@ def _join(room_id_or_alias):
         raise errors.ServerNotTrusted(
             "Third-party invites need an identity server; this server trusts none")
     rate_limit_messages(requester)
+    queries.ensure_alias(config().app_services, room_id_or_alias, config().server_name)
     room_id = membership.join(requester.user_id, room_id_or_alias, reason=body["reason"],
                               extra=raw)
     return jsonify({"room_id": room_id})
@@ -61,6 +63,7 @@ def invite_user(room_id):
                 "Third-party invites need an identity server; this server trusts none")
         raise errors.BadJson("Missing required field: user_id")
     rate_limit_messages(requester)
+    queries.ensure_user(config().app_services, body["user_id"], config().server_name)
     membership.invite(requester.user_id, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
 

@@ -3,8 +3,9 @@
 from flask import Blueprint, jsonify
 from werkzeug.routing import BaseConverter
 
+from ..services.appservice import queries
 from ..services.users import profile
-from .http import CLIENT_PREFIX, json_body, require_auth
+from .http import CLIENT_PREFIX, config, json_body, require_auth
 
 bp = Blueprint("profile", __name__)
 
@@ -35,11 +36,13 @@ PROFILE = f"{CLIENT_PREFIX}/v3/profile/<user_id:user_id>"
 
 @bp.get(PROFILE)
 def get_profile(user_id):
+    queries.ensure_user(config().app_services, user_id, config().server_name)
     return jsonify(profile.get_profile(user_id))
 
 
 @bp.get(f"{PROFILE}/<profile_key:key_name>")
 def get_profile_field(user_id, key_name):
+    queries.ensure_user(config().app_services, user_id, config().server_name)
     return jsonify(profile.get_field(user_id, key_name))
 
 

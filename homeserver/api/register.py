@@ -4,12 +4,15 @@ validity, and the email validation that registration may use (when mail is confi
 from flask import Blueprint, jsonify
 
 from .. import errors
-from ..schemas.auth import (EmailRequestTokenBody, MsisdnRequestTokenBody, RegisterArgs,
-                            RegisterBody, TokenArgs, UsernameArgs)
+from ..schemas.auth import (AppServiceRegisterBody, EmailRequestTokenBody,
+                            MsisdnRequestTokenBody, RegisterArgs, RegisterBody, TokenArgs,
+                            UsernameArgs)
 from ..services import ratelimit
 from ..services.accounts import registration, registration_tokens, threepid_sessions
+from ..services.appservice import accounts as appservice_accounts
 from .email_tokens import request_email_token
-from .http import CLIENT_PREFIX, client_ip, config, load_args, load_body
+from .http import (CLIENT_PREFIX, client_ip, config, json_body, load_args, load_body,
+                   require_app_service)
 from .uia import interactive, rate_rule
 
 bp = Blueprint("register", __name__, url_prefix=CLIENT_PREFIX)
@@ -21,6 +24,12 @@ def register():
     args = load_args(RegisterArgs())
     if args["kind"] == "guest":
         raise errors.GuestAccessForbidden("Guest access is not supported by this server")
+    raw = json_body(allow_empty=True)
+    if raw.get("type") == appservice_accounts.LOGIN_TYPE:
+        return jsonify(appservice_accounts.register(
+            cfg.app_services, require_app_service(), load_body(AppServiceRegisterBody(), raw),
+            server_name=cfg.server_name, token_lifetime_ms=cfg.access_token_lifetime_ms,
+            ip=client_ip()))
     if not cfg.registration["enabled"]:
         raise errors.Forbidden("Registration is disabled on this server")
     ratelimit.check("register_ip", client_ip(), rate_rule("register_per_ip"))
@@ -30,10 +39,11 @@ def register():
                                            require_email=cfg.registration["require_email"]),
         requester=None,
         secret_fields=("password",),
-        precheck=lambda checked: registration.precheck(checked, cfg.server_name))
+        precheck=lambda checked: registration.precheck(checked, cfg.server_name,
+                                                       cfg.app_services))
     return jsonify(registration.register(body, passed, server_name=cfg.server_name,
                                          token_lifetime_ms=cfg.access_token_lifetime_ms,
-                                         ip=client_ip(),
+                                         registry=cfg.app_services, ip=client_ip(),
                                          email_pusher=cfg.email is not None
                                          and cfg.email["enable_notifs"]
                                          and cfg.email["notif_for_new_users"]))
@@ -42,7 +52,8 @@ def register():
 @bp.get("/v3/register/available")
 def available():
     args = load_args(UsernameArgs())
-    return jsonify(registration.username_available(args["username"], config().server_name))
+    return jsonify(registration.username_available(args["username"], config().server_name,
+                                                   config().app_services))
 
 
 @bp.get("/v1/register/m.login.registration_token/validity")

@@ -7,14 +7,14 @@ from .. import errors
 from ..schemas.reports import EventReportBody, ReportBody
 from ..services import ratelimit
 from ..services.accounts import reports
-from .http import CLIENT_PREFIX, config, load_body, require_auth
+from .http import CLIENT_PREFIX, load_body, rate_rule_for, require_auth
 
 bp = Blueprint("reports", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
 
 def _rate_limit(requester) -> None:
     ratelimit.check("report", requester.user_id,
-                    ratelimit.rule(config().rate_limits, "messages_per_user"))
+                    rate_rule_for(requester, "messages_per_user"))
 
 
 @bp.post("/rooms/<room_id>/report/<event_id>")

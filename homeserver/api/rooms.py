@@ -10,7 +10,7 @@ from ..services.reading import room_lookups
 from ..services.reading.stream_tokens import parse_pagination_token
 from ..services.rooms import create as rooms, upgrade
 from ..services.streams.positions import current_position
-from .http import CLIENT_PREFIX, config, load_args, load_body, require_auth
+from .http import CLIENT_PREFIX, config, load_args, load_body, rate_rule_for, require_auth
 
 bp = Blueprint("rooms", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
@@ -22,7 +22,7 @@ refuse_suspended = moderation.ensure_not_suspended
 
 def rate_limit_messages(requester) -> None:
     ratelimit.check("send", requester.user_id,
-                    ratelimit.rule(config().rate_limits, "messages_per_user"))
+                    rate_rule_for(requester, "messages_per_user"))
 
 
 @bp.post("/createRoom")
@@ -30,6 +30,9 @@ def create_room():
     requester = require_auth()
     refuse_suspended(requester)
     body = load_body(CreateRoomSchema())
+    if isinstance(body.get("room_alias_name"), str):
+        config().app_services.check_alias_not_reserved(
+            f"#{body['room_alias_name']}:{config().server_name}", requester.app_service)
     rate_limit_messages(requester)
     room_id = rooms.create_room(requester.user_id, rooms.RoomRequest(**body))
     return jsonify({"room_id": room_id})

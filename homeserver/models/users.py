@@ -116,3 +116,11 @@ class RateLimitBucket(BaseModel):
     level = peewee.DoubleField()
     updated_ts = peewee.BigIntegerField()
     drained_ts = peewee.BigIntegerField(index=True)
+
+
+class RegistrationNonce(BaseModel):
+    """A nonce of shared-secret registration (GET /_synapse/admin/v1/register), spent by the
+    POST that uses it; unspent ones expire (services/accounts/shared_secret_registration.py)."""
+
+    nonce = peewee.CharField(primary_key=True, max_length=64)
+    created_ts = peewee.BigIntegerField(index=True)

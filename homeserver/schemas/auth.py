@@ -31,6 +31,11 @@ class RegisterBody(BodySchema):
     refresh_token = _optional_bool()
 
 
+class AppServiceRegisterBody(RegisterBody):
+    """POST /register by an application service: ``type`` is m.login.application_service."""
+    type = StrictString(required=True)
+
+
 class UsernameArgs(QuerySchema):
     username = fields.String(required=True)
 

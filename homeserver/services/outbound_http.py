@@ -1,6 +1,8 @@
 """Outgoing HTTP to addresses the operator allows: the one address policy of URL previews
 (services/media/fetch.py) and push gateways (services/push/sender.py); the calls to
-configured OpenID Connect providers (services/sso/) use it with a policy of their own.
+configured OpenID Connect providers (services/sso/) use it with a policy of their own, and
+application services (services/appservice/client.py), at URLs the operator wrote, with one
+that allows any address (``AddressPolicy.trusted``).
 
 A host is resolved here, every address it resolves to is checked, and the connection goes to
 the checked address itself (so a DNS answer that changes between check and connect, DNS
@@ -30,6 +32,10 @@ class FetchError(Exception):
     """The request failed (network error, bad status, timeout...)."""
 
 
+class TimedOut(FetchError):
+    """The exchange did not end within its time."""
+
+
 class AddressRefused(FetchError):
     """The host resolves to an address this server may not reach."""
 
@@ -42,6 +48,12 @@ class ResponseTooLarge(FetchError):
 class AddressPolicy:
     allowlist: tuple
     denylist: tuple
+
+    @classmethod
+    def trusted(cls) -> "AddressPolicy":
+        """Every address: for URLs the operator configured themselves (application services)."""
+        return cls(allowlist=(ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")),
+                   denylist=())
 
     @classmethod
     def from_config(cls, section: dict) -> "AddressPolicy":
@@ -109,7 +121,7 @@ def connect(scheme: str, host: str, port: int, policy: AddressPolicy,
 def remaining(deadline: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
-        raise FetchError("timed out")
+        raise TimedOut("timed out")
     return left
 
 
@@ -162,6 +174,8 @@ def request(method: str, url: str, policy: AddressPolicy, *, timeout_s: float, m
             connection.sock.settimeout(remaining(deadline))
         response = connection.getresponse()
         return response.status, read_body(response, connection, max_bytes, deadline)
+    except TimeoutError:
+        raise TimedOut("timed out") from None
     except (OSError, http.client.HTTPException) as exc:
         raise FetchError(f"request failed: {exc}") from None
     finally:

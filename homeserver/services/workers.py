@@ -5,7 +5,9 @@ work (a pusher set, a typing notice, a deactivation with rooms left to leave).""
 
 from __future__ import annotations
 
+from . import retention
 from .accounts import deactivation
+from .appservice import sender as appservice_sender
 from .background import stop_all
 from .ephemeral import expiry as ephemeral_expiry
 from .mail import outbox as mail_outbox
@@ -27,3 +29,8 @@ def start_if_work(config) -> None:
     # Notification mails look for unread notifications all the time they are on.
     if config.email is not None and config.email["enable_notifs"]:
         email_notifs.ensure_running(config.email, config.base_url)
+    # Application services are sent what happened since they were last sent anything.
+    appservice_sender.start_all(config.app_services,
+                                appservice_sender.Settings.from_config(config))
+    # Old notifications, expired sessions, reservations, previews and txnIds: deleted.
+    retention.ensure_running(config.retention)

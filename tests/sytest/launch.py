@@ -86,7 +86,17 @@ def server_config(data_dir: str, database: str | None, oidc_providers: list) -> 
                             "ip_range_allowlist": ["127.0.0.0/8", "::1/128"]},
         },
         "email": email_config(_sytest_info()),
+        "app_service_config_files": app_service_config_files(),
     }
+
+
+def app_service_config_files() -> list[str]:
+    """SyTest's application service registrations: SYTEST_HS_APPSERVICE_CONFIGS (colon-
+    separated paths), else ``app_service_config_files`` of SYTEST_HS_CONFIG_JSON."""
+    listed = os.environ.get("SYTEST_HS_APPSERVICE_CONFIGS")
+    if listed:
+        return [path for path in listed.split(":") if path]
+    return list(_sytest_info().get("app_service_config_files") or [])
 
 
 def start_identity_provider() -> list[dict]:

@@ -27,6 +27,14 @@ class Requester:
     token_id: int
     is_admin: bool = False
     is_suspended: bool = False
+    # The application service (appservice.registrations.AppService) whose as_token made
+    # this request, or None for a user's own access token.
+    app_service: object | None = None
+
+    @property
+    def rate_limited(self) -> bool:
+        """Whether rate limits apply (a service registered with rate_limited: false is free)."""
+        return self.app_service is None or self.app_service.rate_limited
 
 
 @dataclass(frozen=True)

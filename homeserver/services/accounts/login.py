@@ -14,11 +14,18 @@ TOKEN = "m.login.token"
 SSO = "m.login.sso"
 
 
-def flows(identity_providers: list[dict] | None = None) -> dict:
-    """GET /login; ``identity_providers``: those of services/sso (m.login.sso only with some)."""
+APPLICATION_SERVICE = "m.login.application_service"
+
+
+def flows(identity_providers: list[dict] | None = None, *,
+          with_app_services: bool = False) -> dict:
+    """GET /login; ``identity_providers``: those of services/sso (m.login.sso only with some);
+    m.login.application_service when application services are configured."""
     listed = [{"type": PASSWORD}, {"type": TOKEN, "get_login_token": True}]
     if identity_providers:
         listed.append({"type": SSO, "identity_providers": identity_providers})
+    if with_app_services:
+        listed.append({"type": APPLICATION_SERVICE})
     return {"flows": listed}
 
 

@@ -6,6 +6,7 @@ import secrets
 import string
 
 from ... import db, errors
+from ..appservice.registrations import Registry
 from ..push import pushers
 from . import accounts, access_tokens, devices, registration_tokens, threepids, uia
 from .passwords import hash_password, verify_password
@@ -25,10 +26,13 @@ def flows(require_token: bool, *, email: bool = False,
     return [plain, with_email] if email else [plain]
 
 
-def precheck(body: dict, server_name: str) -> None:
-    """What the spec asks to be refused before user-interactive auth: a bad or taken username."""
+def precheck(body: dict, server_name: str, registry: Registry) -> None:
+    """What the spec asks to be refused before user-interactive auth: a bad or taken username,
+    or one an application service reserves (M_EXCLUSIVE)."""
     if body.get("username") is not None:
-        accounts.check_available(accounts.user_id_for_username(body["username"], server_name))
+        user_id = accounts.user_id_for_username(body["username"], server_name)
+        registry.check_not_reserved(user_id)
+        accounts.check_available(user_id)
     if body.get("password") is not None:
         accounts.validate_password(body["password"])
     if body.get("device_id") is not None:
@@ -44,7 +48,7 @@ def _generated_user_id(server_name: str) -> str:
 
 
 def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifetime_ms: int,
-             ip: str | None = None, email_pusher: bool = False) -> dict:
+             registry: Registry, ip: str | None = None, email_pusher: bool = False) -> dict:
     """Create the account (and, unless ``inhibit_login``, a device and its tokens).
 
     The password is hashed only here, once the flow is complete. ``email_pusher``: an address
@@ -57,7 +61,7 @@ def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifet
     if passed.replayed:
         return _registered_again(body, passed, server_name=server_name,
                                  token_lifetime_ms=token_lifetime_ms, ip=ip)
-    precheck(body, server_name)
+    precheck(body, server_name, registry)
     password_hash = hash_password(password)
     if body.get("username") is not None:
         user_id = accounts.user_id_for_username(body["username"], server_name)
@@ -75,7 +79,7 @@ def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifet
         if token is not None:
             registration_tokens.complete(token)
         uia.finish(passed.session_id, {"user_id": user_id})
-        return _logged_in(user_id, body, server_name=server_name,
+        return logged_in(user_id, body, server_name=server_name,
                           token_lifetime_ms=token_lifetime_ms, ip=ip)
 
 
@@ -88,11 +92,11 @@ def _registered_again(body: dict, passed: uia.UiaPassed, *, server_name: str,
     if not verify_password(user.password_hash, body["password"]):
         raise errors.Forbidden("This authentication session registered an account already")
     with db.write_transaction():
-        return _logged_in(user_id, body, server_name=server_name,
+        return logged_in(user_id, body, server_name=server_name,
                           token_lifetime_ms=token_lifetime_ms, ip=ip)
 
 
-def _logged_in(user_id: str, body: dict, *, server_name: str, token_lifetime_ms: int,
+def logged_in(user_id: str, body: dict, *, server_name: str, token_lifetime_ms: int,
                ip: str | None) -> dict:
     """The registration response; call in a write transaction."""
     if body.get("inhibit_login"):
@@ -106,6 +110,8 @@ def _logged_in(user_id: str, body: dict, *, server_name: str, token_lifetime_ms:
             **issued.to_dict()}
 
 
-def username_available(username: str, server_name: str) -> dict:
-    accounts.check_available(accounts.user_id_for_username(username, server_name))
+def username_available(username: str, server_name: str, registry: Registry) -> dict:
+    user_id = accounts.user_id_for_username(username, server_name)
+    registry.check_not_reserved(user_id)
+    accounts.check_available(user_id)
     return {"available": True}

@@ -66,15 +66,16 @@ def insert_alias(alias: str, room_id: str, creator: str, *, status: int = 409) -
         raise taken from None
 
 
-def create(user_id: str, alias: str, room_id: str) -> None:
-    """PUT /directory/room/{roomAlias}."""
+def create(user_id: str, alias: str, room_id: str, *, need_membership: bool = True) -> None:
+    """PUT /directory/room/{roomAlias}; ``need_membership=False`` for an application
+    service's alias of its namespace."""
     check_alias(alias, identifiers.server_of(user_id))
     if not isinstance(room_id, str) or not identifiers.is_valid_room_id(room_id):
         raise errors.InvalidParam("room_id must be a room ID")
     with write_transaction():
         if not Room.select().where(Room.room_id == room_id).exists():
             raise errors.NotFound("Room not found")
-        if room_state.membership(room_id, user_id) != "join":
+        if need_membership and room_state.membership(room_id, user_id) != "join":
             raise errors.Forbidden("You must be in the room to give it an alias")
         insert_alias(alias, room_id, user_id)
 

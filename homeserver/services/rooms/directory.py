@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 
 from ... import errors
+from ...db import write_transaction
 from ...identifiers import is_ascii_number
+from ...models.appservice import AppServiceRoomList
 from ...models.rooms import CurrentState, Event, Room
 from . import power_levels
 from . import state as room_state
@@ -54,6 +56,23 @@ def set_visibility(user_id: str, room_id: str, visibility: str, *,
             raise errors.Forbidden("You do not have permission to change this room's "
                                    "visibility in the directory")
     Room.update(is_public=visibility == "public").where(Room.room_id == room_id).execute()
+
+
+def set_network_visibility(service_id: str, network_id: str, room_id: str,
+                           visibility: str) -> None:
+    """PUT /directory/list/appservice/{networkId}/{roomId}: a service (de)lists a room in its
+    network's directory (the caller checked the service's as_token)."""
+    _room(room_id)
+    key = ((AppServiceRoomList.service_id == service_id)
+           & (AppServiceRoomList.network_id == network_id)
+           & (AppServiceRoomList.room_id == room_id))
+    with write_transaction():
+        if visibility == "public":
+            if not AppServiceRoomList.select().where(key).exists():
+                AppServiceRoomList.insert(service_id=service_id, network_id=network_id,
+                                          room_id=room_id).execute()
+        else:
+            AppServiceRoomList.delete().where(key).execute()
 
 
 def summaries(room_ids: list[str]) -> dict[str, dict]:
@@ -127,13 +146,33 @@ def _parse_since(since: str | None) -> tuple[str, int]:
     raise errors.InvalidParam("Invalid 'since' token")
 
 
-def _ordered_public_rooms():
+def _listed(network: tuple[str, str] | None, all_networks: bool):
+    """Which rooms a listing holds: the main directory, one application service network's
+    (``network`` = (service ID, network ID)), or both kinds (``all_networks``)."""
+    if network is not None:
+        return Room.room_id.in_(AppServiceRoomList.select(AppServiceRoomList.room_id).where(
+            (AppServiceRoomList.service_id == network[0])
+            & (AppServiceRoomList.network_id == network[1])))
+    main = Room.is_public == True  # noqa: E712
+    if all_networks:
+        return main | Room.room_id.in_(AppServiceRoomList.select(AppServiceRoomList.room_id))
+    return main
+
+
+def _ordered_public_rooms(listed):
     """Published rooms in listing order (index room_is_public_joined_members)."""
-    return (Room.select(Room.room_id).where(Room.is_public == True)  # noqa: E712
-            .order_by(Room.joined_members.desc(), Room.room_id))
+    return Room.select(Room.room_id).where(listed).order_by(Room.joined_members.desc(),
+                                                            Room.room_id)
 
 
-def _scan(offset: int, forwards: bool, limit: int, search: str | None,
+def parse_instance_id(instance_id: str) -> tuple[str, str]:
+    """A third_party_instance_id: ``<service id>|<network id>``, as Synapse forms it (and
+    /thirdparty/protocols hands out); any other names no network, so an empty list."""
+    service_id, _, network_id = instance_id.partition("|")
+    return service_id, network_id
+
+
+def _scan(listed, offset: int, forwards: bool, limit: int, search: str | None,
           room_types: list | None) -> tuple[list[dict], int, int]:
     """Walk the listing from ``offset`` (forwards, or backwards from just before it) in pages
     of SQL until ``limit`` rooms match or MAX_SCANNED rooms were looked at; returns (matching
@@ -151,7 +190,7 @@ def _scan(offset: int, forwards: bool, limit: int, search: str | None,
             size = start - lo
         if size <= 0:
             break
-        batch = [r for (r,) in _ordered_public_rooms().offset(lo).limit(size).tuples()]
+        batch = [r for (r,) in _ordered_public_rooms(listed).offset(lo).limit(size).tuples()]
         budget -= size
         chunks = summaries(batch)
         matches = [chunks[r] for r in batch if _matches(chunks[r], search, room_types)]
@@ -175,7 +214,8 @@ def _scan(offset: int, forwards: bool, limit: int, search: str | None,
 
 def public_rooms(*, limit: int | None = None, since: str | None = None,
                  search: str | None = None, room_types: list | None = None,
-                 third_party_instance_id: str | None = None) -> dict:
+                 third_party_instance_id: str | None = None,
+                 include_all_networks: bool = False) -> dict:
     """GET/POST /publicRooms for this server's directory.
 
     One page costs the rooms of the page (at most MAX_SCANNED with a filter), never the whole
@@ -185,11 +225,13 @@ def public_rooms(*, limit: int | None = None, since: str | None = None,
     """
     limit = DEFAULT_LIMIT if limit is None or limit <= 0 else min(limit, MAX_LIMIT)
     direction, offset = _parse_since(since)
-    if third_party_instance_id is not None:
-        return {"chunk": [], "total_room_count_estimate": 0}  # no bridged networks here
-    total = Room.select().where(Room.is_public == True).count()  # noqa: E712
+    network = None
+    if third_party_instance_id is not None and not include_all_networks:
+        network = parse_instance_id(third_party_instance_id)
+    listed = _listed(network, include_all_networks)
+    total = Room.select().where(listed).count()
     offset = min(offset, total)
-    page, start, end = _scan(offset, direction == "n", limit, search, room_types)
+    page, start, end = _scan(listed, offset, direction == "n", limit, search, room_types)
     if direction == "p":
         end = offset
     body: dict = {"chunk": page, "total_room_count_estimate": total}

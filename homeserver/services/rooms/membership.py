@@ -25,6 +25,7 @@ from ..event_types import MEMBER
 from ..users import account_data
 from ..users.tags import TAG_TYPE
 from . import aliases, power_levels
+from .blocked_rooms import check_not_blocked
 from .event_content import InviteBlocked, invites_blocked
 from .events import RoomAppender, Sent
 
@@ -99,7 +100,8 @@ def join(user_id: str, room_id_or_alias: str, *, reason: str | None = None,
 
 def _append_join(room: RoomAppender, user_id: str, content: dict) -> Sent:
     """The one way a join is appended: a restricted room's authorisation is computed here,
-    never taken from the client."""
+    never taken from the client; a room an admin blocked is refused here."""
+    check_not_blocked(room.room_id)
     content = {k: v for k, v in content.items() if k != AUTHORISING_USER}
     before = room.membership(user_id)
     if before not in ("join", "invite"):
@@ -162,6 +164,7 @@ def knock(user_id: str, room_id_or_alias: str, *, reason: str | None = None) -> 
     with write_transaction():
         room = _open(room_id)
         _check_knock_allowed(room)
+        check_not_blocked(room_id)
         room.append(user_id, MEMBER, _content("knock", reason, **member_profile(user_id)),
                     user_id)
     return room_id
@@ -187,6 +190,7 @@ def invite(inviter: str, room_id: str, invitee: str, *, reason: str | None = Non
 
 def append_invite(room: RoomAppender, inviter: str, invitee: str, *, reason: str | None = None,
                   is_direct: bool = False) -> Sent:
+    check_not_blocked(room.room_id)
     content = _content("invite", reason, **member_profile(invitee))
     if is_direct:
         content["is_direct"] = True
@@ -257,6 +261,8 @@ def set_member_state(sender: str, room_id: str, target: str, content: dict) -> s
         raise errors.BadJson("m.room.member content needs a string 'membership'")
     if not identifiers.is_valid_user_id(target):
         raise errors.BadJson("The state_key of m.room.member must be a user ID")
+    if membership in ("join", "invite", "knock"):
+        check_not_blocked(room_id)
     content = {k: v for k, v in content.items() if k != AUTHORISING_USER}
     if membership == "invite":
         check_invitee(target, sender)

@@ -1,3 +1,3 @@
 """What the server says about itself: versions and discovery, capabilities, support
-contacts, third-party protocols, TURN credentials, health and metrics.
+contacts, TURN credentials, health and metrics.
 """

@@ -186,6 +186,11 @@ def _locked_user(user_id: str) -> User:
 def set_field(requester, user_id: str, key: str, body: dict) -> ProfileChange:
     """Set one field of the requester's own profile."""
     _check_own(requester, user_id)
+    return write_field(user_id, key, body)
+
+
+def write_field(user_id: str, key: str, body: dict) -> ProfileChange:
+    """Set one field of a live account's profile (its owner's request, or a server admin's)."""
     check_key(key)
     value = _value_for(key, body)
     with write_transaction():

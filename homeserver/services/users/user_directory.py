@@ -16,23 +16,12 @@ from peewee import fn
 from ...models.rooms import CurrentState, Room
 from ...models.users import User
 from ..event_types import MEMBER
+from ..sql_text import contains as _contains
 
 # The server decides how many results a search may return at most.
 MAX_LIMIT = 100
 # Matches fetched for ranking; beyond this the answer is marked limited anyway.
 MAX_CANDIDATES = 500
-_LIKE_ESCAPE = "!"
-
-
-def _like_pattern(word: str) -> str:
-    escaped = (word.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
-               .replace("%", _LIKE_ESCAPE + "%").replace("_", _LIKE_ESCAPE + "_"))
-    return f"%{escaped}%"
-
-
-def _contains(column, word: str):
-    return peewee.NodeList((peewee.fn.LOWER(column), peewee.SQL("LIKE"), _like_pattern(word),
-                            peewee.SQL(f"ESCAPE '{_LIKE_ESCAPE}'")))
 
 
 def _visible(requester_id: str, user_id_column):
