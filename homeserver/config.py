@@ -175,6 +175,31 @@ class PerUserLimitsSchema(_Strict):
                                              validate=validate.Range(min=1))
 
 
+class SlidingSyncSchema(_Strict):
+    """Bounds of sliding sync (MSC4186) requests (README: Sliding sync)."""
+    # Lists and room subscriptions one request may hold (more answer M_INVALID_PARAM).
+    max_lists = fields.Integer(load_default=20, strict=True, validate=validate.Range(min=1))
+    max_ranges_per_list = fields.Integer(load_default=10, strict=True,
+                                         validate=validate.Range(min=1))
+    max_room_subscriptions = fields.Integer(load_default=200, strict=True,
+                                            validate=validate.Range(min=1))
+    # required_state entries of one list or subscription (more answer M_INVALID_PARAM).
+    max_required_state = fields.Integer(load_default=100, strict=True,
+                                        validate=validate.Range(min=1))
+    # A larger timeline_limit is served as this one.
+    max_timeline_limit = fields.Integer(load_default=100, strict=True,
+                                        validate=validate.Range(min=1))
+    # Rooms sent in one response; the others in range follow in the next ones.
+    max_rooms_per_response = fields.Integer(load_default=200, strict=True,
+                                            validate=validate.Range(min=1))
+    # Connections (conn_id) per device; a new one beyond replaces the least recently used.
+    max_connections_per_device = fields.Integer(load_default=10, strict=True,
+                                                validate=validate.Range(min=1))
+    # A connection unused for this long is forgotten (its pos answers M_UNKNOWN_POS).
+    connection_lifetime_ms = fields.Integer(load_default=7 * 24 * 3600 * 1000, strict=True,
+                                            validate=validate.Range(min=60 * 1000))
+
+
 class PresenceSchema(_Strict):
     # false: presence is not tracked or delivered (PUT is accepted and ignored, GET answers 404).
     enabled = fields.Boolean(load_default=True)
@@ -389,6 +414,8 @@ class ConfigSchema(_Strict):
     per_user_limits = fields.Nested(PerUserLimitsSchema,
                                     load_default=lambda: PerUserLimitsSchema().load({}))
     push = fields.Nested(PushSchema, load_default=lambda: PushSchema().load({}))
+    sliding_sync = fields.Nested(SlidingSyncSchema,
+                                 load_default=lambda: SlidingSyncSchema().load({}))
     e2e = fields.Nested(E2eSchema, load_default=lambda: E2eSchema().load({}))
     filters = fields.Nested(FiltersSchema, load_default=lambda: FiltersSchema().load({}))
     support = fields.Nested(SupportSchema, load_default=lambda: SupportSchema().load({}))
