@@ -39,11 +39,9 @@ class _Strict(Schema):
 class RegistrationSchema(_Strict):
     enabled = fields.Boolean(load_default=False)
     require_token = fields.Boolean(load_default=False)
-    # POST /register?kind=guest (spec: Guest Access): accounts without a password that may
-    # call only the endpoints api/guest_access.py lists.
+    # POST /register?kind=guest (spec: Guest Access; api/guest_access.py: what guests may call).
     allow_guests = fields.Boolean(load_default=False)
-    # A guest account with no request for this long is deactivated with its devices (it
-    # leaves its rooms); null: guests never expire.
+    # Idle guest accounts are deactivated (devices, rooms) after this; null: never.
     guest_idle_expiry_ms = fields.Integer(load_default=30 * 24 * 3600 * 1000, allow_none=True,
                                           strict=True, validate=validate.Range(min=60_000))
     # Shared-secret registration (/_synapse/admin/v1/register, register_new_matrix_user):
@@ -69,8 +67,7 @@ class RateLimitsSchema(_Strict):
     login_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.1, 5))
     login_failures_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.05, 5))
     register_per_ip = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.1, 5))
-    # POST /register?kind=guest, per client address (its own bucket: guests never use up the
-    # registrations of real users from the same address).
+    # POST /register?kind=guest per address (apart: guests never use up real registrations).
     guest_register_per_ip = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.05, 5))
     # The email requestToken endpoints: mails asked for per client address, and per
     # destination address (so nobody can flood one mailbox from many addresses).
@@ -180,6 +177,31 @@ class PerUserLimitsSchema(_Strict):
                                                validate=validate.Range(min=1))
     max_long_polls_per_user = fields.Integer(load_default=10, strict=True,
                                              validate=validate.Range(min=1))
+
+
+class SlidingSyncSchema(_Strict):
+    """Bounds of sliding sync (MSC4186) requests (README: Sliding sync)."""
+    # Lists and room subscriptions one request may hold (more answer M_INVALID_PARAM).
+    max_lists = fields.Integer(load_default=20, strict=True, validate=validate.Range(min=1))
+    max_ranges_per_list = fields.Integer(load_default=10, strict=True,
+                                         validate=validate.Range(min=1))
+    max_room_subscriptions = fields.Integer(load_default=200, strict=True,
+                                            validate=validate.Range(min=1))
+    # required_state entries of one list or subscription (more answer M_INVALID_PARAM).
+    max_required_state = fields.Integer(load_default=100, strict=True,
+                                        validate=validate.Range(min=1))
+    # A larger timeline_limit is served as this one.
+    max_timeline_limit = fields.Integer(load_default=100, strict=True,
+                                        validate=validate.Range(min=1))
+    # Rooms sent in one response; the others in range follow in the next ones.
+    max_rooms_per_response = fields.Integer(load_default=200, strict=True,
+                                            validate=validate.Range(min=1))
+    # Connections (conn_id) per device; a new one beyond replaces the least recently used.
+    max_connections_per_device = fields.Integer(load_default=10, strict=True,
+                                                validate=validate.Range(min=1))
+    # A connection unused for this long is forgotten (its pos answers M_UNKNOWN_POS).
+    connection_lifetime_ms = fields.Integer(load_default=7 * 24 * 3600 * 1000, strict=True,
+                                            validate=validate.Range(min=60 * 1000))
 
 
 class PresenceSchema(_Strict):
@@ -396,6 +418,8 @@ class ConfigSchema(_Strict):
     per_user_limits = fields.Nested(PerUserLimitsSchema,
                                     load_default=lambda: PerUserLimitsSchema().load({}))
     push = fields.Nested(PushSchema, load_default=lambda: PushSchema().load({}))
+    sliding_sync = fields.Nested(SlidingSyncSchema,
+                                 load_default=lambda: SlidingSyncSchema().load({}))
     e2e = fields.Nested(E2eSchema, load_default=lambda: E2eSchema().load({}))
     filters = fields.Nested(FiltersSchema, load_default=lambda: FiltersSchema().load({}))
     support = fields.Nested(SupportSchema, load_default=lambda: SupportSchema().load({}))

@@ -107,8 +107,13 @@ def bundle_aggregations(events: list[dict], user_id: str | None, device_id: str 
         if isinstance(room, str) and isinstance(event.get("event_id"), str) \
                 and "state_key" not in event:
             by_room.setdefault(room, []).append(event)
+    # Most events have no children: one query over every room's events finds those that do,
+    # so that rooms without any cost nothing more.
+    with_children = _with_children([e["event_id"] for evs in by_room.values() for e in evs])
+    by_room = {room: kept for room, room_events in by_room.items()
+               if (kept := [e for e in room_events if e["event_id"] in with_children])}
     histories = {} if histories is None else histories
-    ignored = ignored_users(user_id) if user_id else set()
+    ignored = ignored_users(user_id) if user_id and by_room else set()
     for room, room_events in by_room.items():
         history = histories.get(room)
         if history is None:
@@ -122,6 +127,16 @@ def bundle_aggregations(events: list[dict], user_id: str | None, device_id: str 
                 unsigned = event.setdefault("unsigned", {})
                 unsigned["m.relations"] = {**unsigned.get("m.relations", {}), **relations}
     return events
+
+
+def _with_children(event_ids: list[str]) -> set[str]:
+    """Those of ``event_ids`` that some event relates to with an aggregated relation type."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(event_ids))):
+        found.update(parent for (parent,) in Event.select(Event.relates_to_id).where(
+            Event.relates_to_id.in_(chunk) & Event.relation_type.in_(list(AGGREGATED)))
+            .distinct().tuples())
+    return found
 
 
 def aggregations(reader: Reader, parent_ids: list[str],

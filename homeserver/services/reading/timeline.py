@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from ...db import database
 from ...models.rooms import CurrentState, Event
 from ..accounts import erasure
 from ..event_types import MEMBER
@@ -40,6 +41,44 @@ def room_events(room_id: str, *, lower: int | None, upper: int, direction: str, 
                                                     if _matches(event_filter, row)]))
 
 
+def newest_pages(room_ids: list[str], upper: int, limit: int, visible_of) -> dict[str, Page]:
+    """``room_events(room, lower=None, upper, "b", limit, no filter, visible_of(room))`` for
+    many rooms, their newest rows read in one written-out statement per chunk (room lists open
+    with one-event timelines of many rooms). Rooms whose first rows are not enough (history
+    visibility hid too many) are left out: the caller reads them with ``room_events``."""
+    fetch = min(pager.BATCH, limit + 10)
+    table, param = Event._meta.table_name, database.obj.param
+    per_room = (f"SELECT * FROM (SELECT * FROM {table} WHERE room_id = {param} "
+                f"AND stream_ordering <= {param} ORDER BY stream_ordering DESC "
+                f"LIMIT {param}) AS r{{n}}")
+    rows: dict[str, list[Event]] = {room_id: [] for room_id in room_ids}
+    for chunk in [room_ids[start:start + 50] for start in range(0, len(room_ids), 50)]:
+        sql = " UNION ALL ".join(per_room.format(n=n) for n in range(len(chunk)))
+        params = [value for room_id in chunk for value in (room_id, upper, fetch)]
+        for row in Event.raw(sql, *params):
+            rows[row.room_id].append(row)
+    pages = {}
+    for room_id, scanned in rows.items():
+        scanned.sort(key=lambda row: row.stream_ordering, reverse=True)
+        collected = visible_of(room_id)(scanned)
+        exhausted = len(scanned) < fetch
+        if len(collected) > limit:
+            page = collected[:limit]
+            boundary = page[-1].stream_ordering - 1 if page else upper
+            pages[room_id] = Page(page, True, boundary)
+        elif exhausted:
+            pages[room_id] = Page(collected, False,
+                                  scanned[-1].stream_ordering - 1 if scanned else upper)
+    return pages
+
+
+def page_start(page: Page, rows_oldest_first: list[Event], upper: int) -> int:
+    """The position just before a backwards page's first event: its ``prev_batch``."""
+    if rows_oldest_first:
+        return rows_oldest_first[0].stream_ordering - 1
+    return page.boundary if page.more else upper
+
+
 # --- many rooms at once (initial syncs) -------------------------------------------------------
 
 CHUNK = 200
@@ -49,12 +88,16 @@ def _chunks(items: list) -> list[list]:
     return [items[start:start + CHUNK] for start in range(0, len(items), CHUNK)]
 
 
-def current_states(room_ids: list[str]) -> dict[str, dict[tuple[str, str], Event]]:
-    """room_id -> its whole current state, for many rooms in one query per chunk."""
+def current_states(room_ids: list[str], types: list[str] | None = None
+                   ) -> dict[str, dict[tuple[str, str], Event]]:
+    """room_id -> its current state (of ``types``; None: all of it), for many rooms in one
+    query per chunk."""
     states: dict[str, dict[tuple[str, str], Event]] = {room_id: {} for room_id in room_ids}
     for chunk in _chunks(room_ids):
         rows = (Event.select().join(CurrentState, on=(Event.event_id == CurrentState.event_id))
                 .where(CurrentState.room.in_(chunk)))
+        if types is not None:
+            rows = rows.where(CurrentState.type.in_(types))
         for row in rows:
             states[row.room_id][(row.type, row.state_key)] = row
     return states

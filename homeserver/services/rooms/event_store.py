@@ -101,6 +101,11 @@ def set_room_column(room_id: str, column: str, value: str | None) -> None:
     _run(f"UPDATE {_ROOM} SET {column} = ? WHERE room_id = ?", (value, room_id))
 
 
+def set_bump_stamp(room_id: str, position: int) -> None:
+    """Room.bump_stamp: the position of the room's latest event of a bumping type."""
+    _run(f"UPDATE {_ROOM} SET bump_stamp = ? WHERE room_id = ?", (position, room_id))
+
+
 def add_joined_members(room_id: str, delta: int) -> None:
     _run(f"UPDATE {_ROOM} SET joined_members = joined_members + ? WHERE room_id = ?",
          (delta, room_id))

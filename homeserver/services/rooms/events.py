@@ -36,7 +36,7 @@ from ... import db, errors, identifiers
 from ...db import database, write_transaction
 from ...models.rooms import Event, ForgottenRoom, Room
 from .. import txn_ids
-from ..event_types import MEMBER
+from ..event_types import BUMP_EVENT_TYPES, MEMBER
 from ..push import actions as push_actions
 from ..server.metrics import EVENTS_PERSISTED
 from ..streams import positions as streams
@@ -214,6 +214,8 @@ class RoomAppender:
         hint_users = [state_key] if event_type == MEMBER and state_key else []
         position = streams.next_position(rooms=[self.room_id], users=hint_users)
         event_store.insert_event({**row, "stream_ordering": position})
+        if event_type in BUMP_EVENT_TYPES:
+            event_store.set_bump_stamp(self.room_id, position)
         EVENTS_PERSISTED.inc()
         if state_key is not None:
             self._set_current_state(event_type, state_key, event_id, pdu, position, previous,

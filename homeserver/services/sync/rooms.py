@@ -286,13 +286,7 @@ class _RoomsBuilder:
                                    limit=self.limit, event_filter=self.timeline_filter,
                                    visible=visible)
         rows = list(reversed(page.rows))
-        if rows:
-            start = rows[0].stream_ordering - 1
-        elif page.more:
-            start = page.boundary
-        else:
-            start = upper
-        return _Timeline(rows, page, start)
+        return _Timeline(rows, page, reading.page_start(page, rows, upper))
 
     def _room_state(self, room_id: str, timeline: _Timeline, *, lower: int | None, upper: int,
                     full: bool, with_state: bool = True, always: bool = False):
