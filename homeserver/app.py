@@ -18,8 +18,10 @@ from .api import register_blueprints, request_log
 from .api.error_handlers import register_error_handlers
 from .config import load_config
 from .request_body import DrainUnreadBody
-from .services import workers
+from .services import txn_ids, workers
 from .services.ephemeral import presence
+from .services.push import rules as push_rules
+from .services.reading import filters
 from .services.server import metrics
 
 # The logger and Flask's import name stay "homeserver", as before create_app moved here.
@@ -67,6 +69,9 @@ def create_app(config=None, *, overrides: dict | None = None, check_schema: bool
 
     # Services get their settings from here, not from Flask's config.
     presence.configure(config.presence)
+    push_rules.configure(config.push)
+    filters.configure(config.filters)
+    txn_ids.configure(config.requests)
     database = db.init_database(config.database_url, config.database_pool_size)
     if check_schema:
         db.check_schema()

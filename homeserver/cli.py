@@ -9,6 +9,9 @@ import sys
 import click
 
 from . import cli_setup, db, errors
+from .admin_cli import backup as _backup_command
+from .admin_cli import rooms as _rooms_commands
+from .admin_cli import users as _users_commands
 from .app import create_app
 from .appservice_cli import appservice as _appservice_commands
 from .config import render_default_config
@@ -169,6 +172,9 @@ def run(host, port):
 
 main.add_command(_media_commands)  # `homeserver media ...`
 main.add_command(_reports_commands)  # `homeserver reports ...`
+main.add_command(_users_commands)  # `homeserver users ...`
+main.add_command(_rooms_commands)  # `homeserver rooms ...`
+main.add_command(_backup_command)  # `homeserver backup PATH`
 main.add_command(_appservice_commands)  # `homeserver appservice ...`
 
 

@@ -39,9 +39,15 @@ class _Strict(Schema):
 class RegistrationSchema(_Strict):
     enabled = fields.Boolean(load_default=False)
     require_token = fields.Boolean(load_default=False)
-    # Guest access is not built; the key exists so the refusal is explicit and documented.
-    allow_guests = fields.Boolean(load_default=False, validate=validate.Equal(
-        False, error="guest access is not supported by this server"))
+    # POST /register?kind=guest (spec: Guest Access; api/guest_access.py: what guests may call).
+    allow_guests = fields.Boolean(load_default=False)
+    # Idle guest accounts are deactivated (devices, rooms) after this; null: never.
+    guest_idle_expiry_ms = fields.Integer(load_default=30 * 24 * 3600 * 1000, allow_none=True,
+                                          strict=True, validate=validate.Range(min=60_000))
+    # Shared-secret registration (/_synapse/admin/v1/register, register_new_matrix_user):
+    # whoever knows it creates accounts, admins included. null: refused.
+    shared_secret = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(min=16))
     # Every registration must prove an email address (m.login.email.identity); needs `email`.
     require_email = fields.Boolean(load_default=False)
 
@@ -61,6 +67,8 @@ class RateLimitsSchema(_Strict):
     login_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.1, 5))
     login_failures_per_user = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.05, 5))
     register_per_ip = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.1, 5))
+    # POST /register?kind=guest per address (apart: guests never use up real registrations).
+    guest_register_per_ip = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.05, 5))
     # The email requestToken endpoints: mails asked for per client address, and per
     # destination address (so nobody can flood one mailbox from many addresses).
     email_request_per_ip = fields.Nested(RateLimitRuleSchema, load_default=_rule(0.05, 5))
@@ -169,6 +177,31 @@ class PerUserLimitsSchema(_Strict):
                                                validate=validate.Range(min=1))
     max_long_polls_per_user = fields.Integer(load_default=10, strict=True,
                                              validate=validate.Range(min=1))
+
+
+class SlidingSyncSchema(_Strict):
+    """Bounds of sliding sync (MSC4186) requests (README: Sliding sync)."""
+    # Lists and room subscriptions one request may hold (more answer M_INVALID_PARAM).
+    max_lists = fields.Integer(load_default=20, strict=True, validate=validate.Range(min=1))
+    max_ranges_per_list = fields.Integer(load_default=10, strict=True,
+                                         validate=validate.Range(min=1))
+    max_room_subscriptions = fields.Integer(load_default=200, strict=True,
+                                            validate=validate.Range(min=1))
+    # required_state entries of one list or subscription (more answer M_INVALID_PARAM).
+    max_required_state = fields.Integer(load_default=100, strict=True,
+                                        validate=validate.Range(min=1))
+    # A larger timeline_limit is served as this one.
+    max_timeline_limit = fields.Integer(load_default=100, strict=True,
+                                        validate=validate.Range(min=1))
+    # Rooms sent in one response; the others in range follow in the next ones.
+    max_rooms_per_response = fields.Integer(load_default=200, strict=True,
+                                            validate=validate.Range(min=1))
+    # Connections (conn_id) per device; a new one beyond replaces the least recently used.
+    max_connections_per_device = fields.Integer(load_default=10, strict=True,
+                                                validate=validate.Range(min=1))
+    # A connection unused for this long is forgotten (its pos answers M_UNKNOWN_POS).
+    connection_lifetime_ms = fields.Integer(load_default=7 * 24 * 3600 * 1000, strict=True,
+                                            validate=validate.Range(min=60 * 1000))
 
 
 class PresenceSchema(_Strict):
@@ -338,6 +371,20 @@ class RequestsSchema(_Strict):
                                         validate=validate.Range(min=60 * 1000))
 
 
+class RetentionSchema(_Strict):
+    """The retention job (services/retention.py): what it deletes and how often."""
+    enabled = fields.Boolean(load_default=True)
+    # Seconds between passes (each process runs the job; the first pass after one interval).
+    interval_s = fields.Float(load_default=3600.0, validate=validate.Range(min=0.01,
+                                                                           max=7 * 86400))
+    # Rows deleted per transaction.
+    batch_size = fields.Integer(load_default=1000, strict=True,
+                                validate=validate.Range(min=1, max=100_000))
+    # Push notifications (GET /notifications, unread counts) older than this are deleted.
+    notifications_max_age_ms = fields.Integer(load_default=30 * 24 * 3600 * 1000, strict=True,
+                                              validate=validate.Range(min=3600 * 1000))
+
+
 class ConfigSchema(_Strict):
     server_name = fields.String(load_default="localhost:8008", validate=validate.Length(min=1))
     public_baseurl = fields.Url(load_default=None, allow_none=True, require_tld=False,
@@ -350,6 +397,7 @@ class ConfigSchema(_Strict):
     # text: "time LEVEL logger: message" lines; json: one JSON object per line.
     log_format = fields.String(load_default="text", validate=validate.OneOf(["text", "json"]))
     metrics = fields.Nested(MetricsSchema, load_default=lambda: MetricsSchema().load({}))
+    retention = fields.Nested(RetentionSchema, load_default=lambda: RetentionSchema().load({}))
     registration = fields.Nested(RegistrationSchema, load_default=lambda: RegistrationSchema().load({}))
     # Login through OpenID Connect providers (config_sso.py; README "SSO").
     oidc_providers = fields.List(fields.Nested(OidcProviderSchema), load_default=list)
@@ -370,6 +418,8 @@ class ConfigSchema(_Strict):
     per_user_limits = fields.Nested(PerUserLimitsSchema,
                                     load_default=lambda: PerUserLimitsSchema().load({}))
     push = fields.Nested(PushSchema, load_default=lambda: PushSchema().load({}))
+    sliding_sync = fields.Nested(SlidingSyncSchema,
+                                 load_default=lambda: SlidingSyncSchema().load({}))
     e2e = fields.Nested(E2eSchema, load_default=lambda: E2eSchema().load({}))
     filters = fields.Nested(FiltersSchema, load_default=lambda: FiltersSchema().load({}))
     support = fields.Nested(SupportSchema, load_default=lambda: SupportSchema().load({}))
@@ -535,6 +585,8 @@ def render_default_config(server_name: str, data_dir: str = "data", database: st
         "registration:",
         f"  enabled: {'true' if open_registration else 'false'}",
         "  require_token: false",
+        "  # POST /register?kind=guest: accounts that may read and join guest-enabled rooms.",
+        f"  allow_guests: {'true' if local else 'false'}",
         "rate_limits:",
         "  enabled: true",
         "# Mail (address validation, password reset, notification mails): README \"Email\".",

@@ -185,6 +185,12 @@ class MissingParam(MatrixError):
     default_message = "Missing parameter"
 
 
+class UnknownPos(MatrixError):
+    """Sliding sync (MSC4186): the ``pos`` is unknown or expired; the client starts afresh."""
+    errcode, status = "M_UNKNOWN_POS", 400
+    default_message = "Unknown or expired position"
+
+
 class InvalidParam(MatrixError):
     errcode, status = "M_INVALID_PARAM", 400
     default_message = "Invalid parameter"

@@ -4,6 +4,7 @@ PostgreSQL: a scratch database is created per test session (and per xdist worker
 server at $TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test, trust auth)
 and dropped at the end. Without a reachable PostgreSQL the PostgreSQL half is skipped and the
 run says so loudly, unless REQUIRE_POSTGRES=1 (CI), which turns that into a failure.
+REQUIRE_NO_SKIPS=1 (CI) turns every skip into a failure.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from helpers.user_handle import UserHandle
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+REQUIRE_NO_SKIPS = os.environ.get("REQUIRE_NO_SKIPS") == "1"
 
 _postgres_skipped: list[str] = []
 
@@ -246,6 +248,27 @@ def gateway():
     server = Gateway()
     yield server
     server.close()
+
+
+def _skip_is_failure(report) -> None:
+    """Under REQUIRE_NO_SKIPS=1 (CI) a skipped test or module is a failure: CI installs every
+    system package the tests need, so a skip there means something is missing."""
+    if REQUIRE_NO_SKIPS and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but REQUIRE_NO_SKIPS=1 (CI) allows no skip: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _skip_is_failure(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    _skip_is_failure(outcome.get_result())
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.rooms import (AliasSchema, PublicRoomsArgs, PublicRoomsBodySchema,
                              VisibilitySchema)
+from ..services.reading import room_lookups
 from ..services.appservice import queries
 from ..services.rooms import aliases, directory
 from .http import (CLIENT_PREFIX, config, json_body, load_args, load_body, optional_auth,
@@ -47,7 +48,7 @@ def delete_room_alias(room_alias):
 @bp.get("/rooms/<room_id>/aliases")
 def get_local_aliases(room_id):
     requester = require_auth()
-    return jsonify({"aliases": aliases.local_aliases(requester.user_id, room_id)})
+    return jsonify({"aliases": room_lookups.local_aliases(requester.user_id, room_id)})
 
 
 @bp.get("/directory/list/room/<room_id>")

@@ -9,8 +9,7 @@ from flask import jsonify
 from .. import errors
 from ..schemas.auth import EmailRequestTokenBody
 from ..services.accounts import threepid_sessions
-from .http import client_ip, config, load_body
-from .uia import rate_rule
+from .http import client_ip, config, load_body, rate_rule
 
 
 def request_email_token(purpose: str, refusal: errors.MatrixError):

@@ -11,11 +11,9 @@ asked for, or a mail scanner fetching links, does not hand the account over.
 from flask import Blueprint, jsonify, redirect, render_template, request
 
 from .. import errors
-from ..services import ratelimit
 from ..services.accounts import threepid_sessions
 from ..services.push import email_notifs
-from .http import client_ip, config, json_body, private_page
-from .uia import rate_rule
+from .http import client_ip, config, json_body, private_page, rate_limit
 
 bp = Blueprint("email_validation", __name__, url_prefix="/_homeserver/email")
 
@@ -47,7 +45,7 @@ def _result(session):
 @bp.get("/validate")
 def validation_link():
     sid, client_secret, token = _params(request.args)
-    ratelimit.check("email_submit_ip", client_ip(), rate_rule("login_per_ip"))
+    rate_limit("email_submit_ip", client_ip(), "login_per_ip")
     if threepid_sessions.is_password_reset(sid, client_secret):
         cfg = config()
         return render_template("email_confirm_reset.html", sid=sid, client_secret=client_secret,
@@ -59,14 +57,14 @@ def validation_link():
 @bp.post("/validate")
 def validation_confirmed():
     sid, client_secret, token = _params(request.form)
-    ratelimit.check("email_submit_ip", client_ip(), rate_rule("login_per_ip"))
+    rate_limit("email_submit_ip", client_ip(), "login_per_ip")
     return _result(threepid_sessions.submit_token(sid, client_secret, token))
 
 
 @bp.post("/submit_token")
 def submit_token():
     body = json_body()
-    ratelimit.check("email_submit_ip", client_ip(), rate_rule("login_per_ip"))
+    rate_limit("email_submit_ip", client_ip(), "login_per_ip")
     session = threepid_sessions.submit_token(body.get("sid"), body.get("client_secret"),
                                              body.get("token"))
     return jsonify({"success": session is not None})
@@ -85,7 +83,7 @@ def unsubscribe_page():
 @bp.post("/unsubscribe")
 def unsubscribe():
     """The page's button, or a mail client's RFC 8058 one-click POST (parameters in the URL)."""
-    ratelimit.check("email_submit_ip", client_ip(), rate_rule("login_per_ip"))
+    rate_limit("email_submit_ip", client_ip(), "login_per_ip")
     cfg = config()
     done = email_notifs.unsubscribe(request.values.get("pusher", ""),
                                     request.values.get("token", ""))

@@ -4,18 +4,11 @@ PUT /redact/{eventId}/{txnId}."""
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import RedactSchema
-from ..services import txn_ids
 from ..services.accounts import moderation
-from ..services.rooms import events, membership
-from .http import CLIENT_PREFIX, json_body, load_body, require_auth
-from .rooms import rate_limit_messages, refuse_suspended
+from ..services.rooms import events, guest_access, membership
+from .http import CLIENT_PREFIX, json_body, load_body, rate_limit, require_auth
 
 bp = Blueprint("room_events", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_id>")
-
-
-@bp.record_once
-def _configure(state):
-    txn_ids.configure(state.app.config["HOMESERVER"].requests)
 
 
 @bp.put("/send/<event_type>/<txn_id>")
@@ -27,9 +20,9 @@ def send_message(room_id, event_type, txn_id):
     replayed = events.replayed_event_id(txn)
     if replayed is not None:
         return jsonify({"event_id": replayed})
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     content = json_body()
-    rate_limit_messages(requester)
+    rate_limit("send", requester, "messages_per_user")
     sent = events.send_event(requester.user_id, room_id, event_type, content, txn=txn)
     return jsonify({"event_id": sent.event_id})
 
@@ -39,12 +32,13 @@ def send_message(room_id, event_type, txn_id):
 def send_state(room_id, event_type, state_key):
     requester = require_auth()
     content = json_body()
-    if not (requester.is_suspended and event_type == "m.room.member"
-            and state_key == requester.user_id and content.get("membership") == "leave"):
-        refuse_suspended(requester)
-    rate_limit_messages(requester)
+    moderation.ensure_may_set_state(requester, event_type, state_key, content)
+    rate_limit("send", requester, "messages_per_user")
     if event_type == "m.room.member":
         event_id = membership.set_member_state(requester.user_id, room_id, state_key, content)
+    elif event_type == guest_access.GUEST_ACCESS:
+        event_id = guest_access.set_guest_access(requester.user_id, room_id, state_key,
+                                                 content).event_id
     else:
         event_id = events.send_state_event(requester.user_id, room_id, event_type, state_key,
                                            content).event_id
@@ -61,7 +55,7 @@ def redact(room_id, event_id, txn_id):
         return jsonify({"event_id": replayed})
     moderation.ensure_may_redact(requester, room_id, event_id)
     content = load_body(RedactSchema())
-    rate_limit_messages(requester)
+    rate_limit("send", requester, "messages_per_user")
     sent = events.send_event(requester.user_id, room_id, "m.room.redaction", content,
                              redacts=event_id, txn=txn)
     return jsonify({"event_id": sent.event_id})

@@ -7,8 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import errors
 from ..services.accounts import uia
-from .http import CLIENT_PREFIX, client_ip, config, private_page
-from .uia import rate_rule
+from .http import CLIENT_PREFIX, client_ip, config, private_page, rate_rule
 
 bp = Blueprint("auth_fallback", __name__, url_prefix=CLIENT_PREFIX)
 

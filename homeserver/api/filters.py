@@ -15,12 +15,6 @@ from .http import CLIENT_PREFIX, config, json_body, load_body, max_json_depth, r
 bp = Blueprint("filters", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
 
-@bp.record_once
-def _configure(state):
-    # The limits on type globs (services never read Flask's config themselves).
-    filters.configure(state.app.config["HOMESERVER"].filters)
-
-
 @bp.post("/user/<user_id>/filter")
 def define_filter(user_id: str):
     requester = require_auth()

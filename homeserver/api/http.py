@@ -11,6 +11,7 @@ from .. import errors
 from ..services import json_input, ratelimit
 from ..services.accounts import access_tokens
 from ..services.appservice import requesters
+from . import guest_access
 
 CLIENT_PREFIX = "/_matrix/client"
 
@@ -105,8 +106,12 @@ def client_ip() -> str | None:
     return request.remote_addr
 
 
-def require_auth() -> access_tokens.Requester:
-    """The requester for this request; M_MISSING_TOKEN / M_UNKNOWN_TOKEN otherwise."""
+def require_auth(*, allow_locked: bool = False) -> access_tokens.Requester:
+    """The requester for this request; M_MISSING_TOKEN / M_UNKNOWN_TOKEN otherwise, and
+    M_GUEST_ACCESS_FORBIDDEN for a guest at an endpoint not open to guests (guest_access.py).
+
+    ``allow_locked``: for the endpoints a locked account may still use (logout, logout/all).
+    """
     cached = g.get("requester")
     if cached is not None:
         return cached
@@ -120,9 +125,18 @@ def require_auth() -> access_tokens.Requester:
             request.args.get("device_id") or request.args.get("org.matrix.msc3202.device_id"),
             config().server_name)
     else:
-        requester = access_tokens.authenticate(token, client_ip(),
+        requester = access_tokens.authenticate(token, client_ip(), allow_locked=allow_locked,
                                                user_agent=request.headers.get("User-Agent"))
+    guest_access.check(request.endpoint, request.view_args, requester)
     g.requester = requester
+    return requester
+
+
+def require_server_admin() -> access_tokens.Requester:
+    """The requester, who must be a server admin (403 M_FORBIDDEN before anything is read)."""
+    requester = require_auth()
+    if not requester.is_admin:
+        raise errors.Forbidden("You are not a server admin")
     return requester
 
 
@@ -134,7 +148,9 @@ def require_app_service():
         raise errors.MissingToken()
     service = config().app_services.by_token(token)
     if service is None:
-        access_tokens.authenticate(token, client_ip())  # an unknown token is M_UNKNOWN_TOKEN
+        # An unknown token is M_UNKNOWN_TOKEN, a guest's M_GUEST_ACCESS_FORBIDDEN as anywhere.
+        requester = access_tokens.authenticate(token, client_ip())
+        guest_access.check(request.endpoint, request.view_args, requester)
         raise errors.Forbidden("This request needs an application service's as_token")
     return service
 
@@ -149,13 +165,27 @@ def optional_auth() -> access_tokens.Requester | None:
 def rate_rule_for(requester: access_tokens.Requester, name: str) -> dict | None:
     """The rule ``rate_limits.<name>`` for this requester: None when rate limits are off or
     the requester is a service registered with ``rate_limited: false``."""
-    if not requester.rate_limited:
-        return None
-    return ratelimit.rule(config().rate_limits, name)
+    return rate_rule(name) if requester.rate_limited else None
 
 
 def config():
     return current_app.config["HOMESERVER"]
+
+
+def rate_rule(name: str) -> dict | None:
+    """The configured rule ``rate_limits.<name>``, or None when rate limits are off."""
+    return ratelimit.rule(config().rate_limits, name)
+
+
+def rate_limit(key_kind: str, key: str | access_tokens.Requester, rule_name: str) -> None:
+    """Count this request under ``rate_limits.<rule_name>`` (M_LIMIT_EXCEEDED when full): the
+    one rate-limit check of every blueprint. ``key`` is a client IP, or the requester (counted
+    by user ID; see ``rate_rule_for``). A request replaying a transaction ID is answered
+    before this (it costs nothing)."""
+    if isinstance(key, access_tokens.Requester):
+        ratelimit.check(key_kind, key.user_id, rate_rule_for(key, rule_name))
+    else:
+        ratelimit.check(key_kind, key, rate_rule(rule_name))
 
 
 def private_page(response):

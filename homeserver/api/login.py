@@ -8,8 +8,8 @@ from ..services.accounts import uia
 from ..services.appservice import accounts as appservice_accounts
 from ..services.sso import providers as sso_providers
 from .http import (CLIENT_PREFIX, access_token_from_request, client_ip, config, load_body,
-                   require_auth)
-from .uia import interactive, rate_rule, require_auth_even_if_locked
+                   rate_rule, require_auth)
+from .uia import interactive, require_auth_even_if_locked
 
 bp = Blueprint("login", __name__, url_prefix=CLIENT_PREFIX)
 
@@ -69,7 +69,7 @@ def logout_all():
 @bp.get("/v3/account/whoami")
 def whoami():
     requester = require_auth()
-    answer = {"user_id": requester.user_id, "is_guest": False}
+    answer = {"user_id": requester.user_id, "is_guest": requester.is_guest}
     if requester.device_id:  # an application service acting without a device has none
         answer["device_id"] = requester.device_id
     return jsonify(answer)

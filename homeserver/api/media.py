@@ -12,9 +12,9 @@ from flask import Blueprint, jsonify, request, send_file
 
 from .. import errors
 from ..schemas.media import DownloadArgs, PreviewArgs, ThumbnailArgs, UploadArgs
-from ..services import ratelimit
+from ..services.accounts import moderation
 from ..services.media import previews, repository, serving, storage, thumbnails
-from .http import config, load_args, rate_rule_for, require_auth
+from .http import config, load_args, rate_limit, require_auth
 
 bp = Blueprint("media", __name__)
 
@@ -32,8 +32,7 @@ def media_store() -> storage.MediaStore:
 
 def _writer():
     requester = require_auth()
-    if requester.is_suspended:
-        raise errors.UserSuspended("Suspended accounts cannot upload media")
+    moderation.ensure_not_suspended(requester, "Suspended accounts cannot upload media")
     return requester
 
 
@@ -41,8 +40,7 @@ def _new_media_writer():
     """An uploader of new media (POST upload, create): counted against the upload rate limit
     before any byte of the body is read."""
     requester = _writer()
-    ratelimit.check("media_upload", requester.user_id,
-                    rate_rule_for(requester, "media_upload_per_user"))
+    rate_limit("media_upload", requester, "media_upload_per_user")
     return requester
 
 

@@ -17,20 +17,13 @@ from ..identifiers import is_valid_user_id
 from ..schemas.media import (AdminListArgs, AdminPurgeBody, AdminQuarantineBody,
                              AdminUsageArgs)
 from ..services.media import admin, ids
-from .http import config, json_body, load_args, load_body, require_auth
+from .http import config, json_body, load_args, load_body, require_server_admin
 from .media import media_store
 
 bp = Blueprint("media_admin", __name__)
 
 PREFIX = "/_homeserver/admin/v1"
 DAY_MS = 24 * 3600 * 1000
-
-
-def _require_admin():
-    requester = require_auth()
-    if not requester.is_admin:
-        raise errors.Forbidden("You are not a server admin")
-    return requester
 
 
 def _local_media_id(server_name: str, media_id: str) -> str:
@@ -41,14 +34,14 @@ def _local_media_id(server_name: str, media_id: str) -> str:
 
 @bp.get(f"{PREFIX}/media/usage")
 def usage():
-    _require_admin()
+    require_server_admin()
     args = load_args(AdminUsageArgs())
     return jsonify(admin.usage(media_store(), top=args["top"]))
 
 
 @bp.get(f"{PREFIX}/users/<user_id>/media")
 def user_media(user_id):
-    _require_admin()
+    require_server_admin()
     if not is_valid_user_id(user_id):
         raise errors.InvalidParam("Invalid user ID")
     args = load_args(AdminListArgs())
@@ -58,7 +51,7 @@ def user_media(user_id):
 
 @bp.delete(f"{PREFIX}/media/<server_name>/<media_id>")
 def delete(server_name, media_id):
-    _require_admin()
+    require_server_admin()
     result = admin.delete_media(media_store(), [_local_media_id(server_name, media_id)])
     if result["deleted"] == 0:
         raise errors.NotFound("Unknown media")
@@ -67,7 +60,7 @@ def delete(server_name, media_id):
 
 @bp.post(f"{PREFIX}/media/<server_name>/<media_id>/quarantine")
 def quarantine(server_name, media_id):
-    _require_admin()
+    require_server_admin()
     body = load_body(AdminQuarantineBody(), json_body(allow_empty=True))
     if not admin.set_quarantine(_local_media_id(server_name, media_id), body["quarantined"]):
         raise errors.NotFound("Unknown media")
@@ -76,7 +69,7 @@ def quarantine(server_name, media_id):
 
 @bp.post(f"{PREFIX}/media/purge")
 def purge():
-    _require_admin()
+    require_server_admin()
     body = load_body(AdminPurgeBody(), json_body(allow_empty=True))
     now = clock.now_ms()
     older, idle = body["older_than_days"], body["not_accessed_for_days"]

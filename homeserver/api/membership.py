@@ -4,10 +4,10 @@ from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.rooms import InviteSchema, JoinSchema, ReasonSchema, TargetSchema
+from ..services.accounts import moderation
 from ..services.appservice import queries
 from ..services.rooms import membership
-from .http import CLIENT_PREFIX, config, json_body, load_body, require_auth
-from .rooms import rate_limit_messages, refuse_suspended
+from .http import CLIENT_PREFIX, config, json_body, load_body, rate_limit, require_auth
 
 bp = Blueprint("membership", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
@@ -19,13 +19,13 @@ def _body(schema):
 
 def _join(room_id_or_alias):
     requester = require_auth()
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     raw = json_body(allow_empty=True)
     body = load_body(JoinSchema(), raw)
     if body["third_party_signed"] is not None:
         raise errors.ServerNotTrusted(
             "Third-party invites need an identity server; this server trusts none")
-    rate_limit_messages(requester)
+    rate_limit("send", requester, "messages_per_user")
     queries.ensure_alias(config().app_services, room_id_or_alias, config().server_name)
     room_id = membership.join(requester.user_id, room_id_or_alias, reason=body["reason"],
                               extra=raw)
@@ -45,9 +45,9 @@ def join_room(room_id_or_alias):
 @bp.post("/knock/<room_id_or_alias>")
 def knock_room(room_id_or_alias):
     requester = require_auth()
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     body = _body(ReasonSchema())
-    rate_limit_messages(requester)
+    rate_limit("send", requester, "messages_per_user")
     room_id = membership.knock(requester.user_id, room_id_or_alias, reason=body["reason"])
     return jsonify({"room_id": room_id})
 
@@ -55,14 +55,14 @@ def knock_room(room_id_or_alias):
 @bp.post("/rooms/<room_id>/invite")
 def invite_user(room_id):
     requester = require_auth()
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     body = load_body(InviteSchema())
     if body["user_id"] is None:
         if body["medium"] is not None or body["address"] is not None:
             raise errors.ServerNotTrusted(
                 "Third-party invites need an identity server; this server trusts none")
         raise errors.BadJson("Missing required field: user_id")
-    rate_limit_messages(requester)
+    rate_limit("send", requester, "messages_per_user")
     queries.ensure_user(config().app_services, body["user_id"], config().server_name)
     membership.invite(requester.user_id, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
@@ -86,7 +86,7 @@ def forget_room(room_id):
 @bp.post("/rooms/<room_id>/kick")
 def kick(room_id):
     requester = require_auth()
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     body = load_body(TargetSchema())
     membership.kick(requester.user_id, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
@@ -95,7 +95,7 @@ def kick(room_id):
 @bp.post("/rooms/<room_id>/ban")
 def ban(room_id):
     requester = require_auth()
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     body = load_body(TargetSchema())
     membership.ban(requester.user_id, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
@@ -104,7 +104,7 @@ def ban(room_id):
 @bp.post("/rooms/<room_id>/unban")
 def unban(room_id):
     requester = require_auth()
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     body = load_body(TargetSchema())
     membership.unban(requester.user_id, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})

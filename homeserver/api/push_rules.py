@@ -13,12 +13,6 @@ bp = Blueprint("push_rules", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/pushrules
 RULE = "/global/<kind>/<rule_id>"
 
 
-@bp.record_once
-def _configure(state):
-    # The limits on rules and globs (services never read Flask's config themselves).
-    push_rules.configure(state.app.config["HOMESERVER"].push)
-
-
 @bp.get("/", strict_slashes=False)
 def get_all():
     requester = require_auth()

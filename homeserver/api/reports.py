@@ -5,23 +5,17 @@ from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.reports import EventReportBody, ReportBody
-from ..services import ratelimit
 from ..services.accounts import reports
-from .http import CLIENT_PREFIX, load_body, rate_rule_for, require_auth
+from .http import CLIENT_PREFIX, load_body, rate_limit, require_auth
 
 bp = Blueprint("reports", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
-
-
-def _rate_limit(requester) -> None:
-    ratelimit.check("report", requester.user_id,
-                    rate_rule_for(requester, "messages_per_user"))
 
 
 @bp.post("/rooms/<room_id>/report/<event_id>")
 def report_event(room_id: str, event_id: str):
     requester = require_auth()
     body = load_body(EventReportBody())
-    _rate_limit(requester)
+    rate_limit("report", requester, "messages_per_user")
     reports.report_event(requester.user_id, room_id, event_id, body.get("reason"))
     return jsonify({})
 
@@ -30,7 +24,7 @@ def report_event(room_id: str, event_id: str):
 def report_room(room_id: str):
     requester = require_auth()
     body = load_body(ReportBody(), missing_errcode=errors.MissingParam)
-    _rate_limit(requester)
+    rate_limit("report", requester, "messages_per_user")
     reports.report_room(requester.user_id, room_id, body["reason"])
     return jsonify({})
 
@@ -39,6 +33,6 @@ def report_room(room_id: str):
 def report_user(user_id: str):
     requester = require_auth()
     body = load_body(ReportBody(), missing_errcode=errors.MissingParam)
-    _rate_limit(requester)
+    rate_limit("report", requester, "messages_per_user")
     reports.report_user(requester.user_id, user_id, body["reason"])
     return jsonify({})

@@ -4,36 +4,25 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import CreateRoomSchema, MembersArgs, StateArgs, UpgradeSchema
-from ..services import ratelimit
 from ..services.accounts import moderation
 from ..services.reading import room_lookups
 from ..services.reading.stream_tokens import parse_pagination_token
 from ..services.rooms import create as rooms, upgrade
 from ..services.streams.positions import current_position
-from .http import CLIENT_PREFIX, config, load_args, load_body, rate_rule_for, require_auth
+from .http import CLIENT_PREFIX, config, load_args, load_body, rate_limit, require_auth
 
 bp = Blueprint("rooms", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
-
-
-# Suspended accounts may read, leave and redact their own events, not take part (one rule,
-# kept in services.accounts.moderation).
-refuse_suspended = moderation.ensure_not_suspended
-
-
-def rate_limit_messages(requester) -> None:
-    ratelimit.check("send", requester.user_id,
-                    rate_rule_for(requester, "messages_per_user"))
 
 
 @bp.post("/createRoom")
 def create_room():
     requester = require_auth()
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     body = load_body(CreateRoomSchema())
     if isinstance(body.get("room_alias_name"), str):
         config().app_services.check_alias_not_reserved(
             f"#{body['room_alias_name']}:{config().server_name}", requester.app_service)
-    rate_limit_messages(requester)
+    rate_limit("send", requester, "messages_per_user")
     room_id = rooms.create_room(requester.user_id, rooms.RoomRequest(**body))
     return jsonify({"room_id": room_id})
 
@@ -41,7 +30,7 @@ def create_room():
 @bp.post("/rooms/<room_id>/upgrade")
 def upgrade_room(room_id):
     requester = require_auth()
-    refuse_suspended(requester)
+    moderation.ensure_not_suspended(requester)
     body = load_body(UpgradeSchema())
     new_room = upgrade.upgrade_room(requester.user_id, room_id, body["new_version"],
                                     additional_creators=body["additional_creators"])

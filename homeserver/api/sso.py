@@ -16,7 +16,6 @@ from flask import Blueprint, make_response, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from .. import errors
-from ..services import ratelimit
 from ..services.accounts import uia
 from ..services.sso import attempts, flow, uia_stage
 from ..services.sso import login as sso_login
@@ -24,8 +23,7 @@ from ..services.sso.errors import SsoError
 from ..services.sso.redirects import check_redirect_url
 from ..services.sso.settings import CALLBACK_PATH, NEW_USER_PATH, Page, Redirect, SsoSettings
 from .fallback import describe_action as describe_uia_action
-from .http import CLIENT_PREFIX, client_ip, config, private_page
-from .uia import rate_rule
+from .http import CLIENT_PREFIX, client_ip, config, private_page, rate_limit
 
 bp = Blueprint("sso", __name__)
 
@@ -64,7 +62,7 @@ def _browser_cookie(response, browser: str, settings: SsoSettings):
 
 def _new_attempt_allowed() -> str:
     """Each attempt is a row until it expires: one address starts them at the pace of logins."""
-    ratelimit.check("sso_attempt", client_ip(), rate_rule("login_per_ip"))
+    rate_limit("sso_attempt", client_ip(), "login_per_ip")
     return attempts.browser_secret(request.cookies.get(attempts.COOKIE_NAME))[0]
 
 

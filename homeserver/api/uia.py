@@ -1,4 +1,4 @@
-"""HTTP glue shared by the account endpoints: user-interactive auth, rate-limit rules, and the
+"""HTTP glue shared by the account endpoints: user-interactive auth and the
 authentication that logout allows for locked accounts. (No blueprint here.)"""
 
 from __future__ import annotations
@@ -6,26 +6,16 @@ from __future__ import annotations
 from flask import request
 from marshmallow import Schema
 
-from .. import errors
-from ..services import ratelimit
 from ..services.accounts import access_tokens as auth_service
 from ..services.accounts import uia
 from ..services.sso.settings import SsoSettings
 from ..services.sso.uia_stage import offered_flows
-from .http import access_token_from_request, client_ip, config, json_body, load_body
-
-
-def rate_rule(name: str) -> dict | None:
-    """The configured rule ``rate_limits.<name>``, or None when rate limits are off."""
-    return ratelimit.rule(config().rate_limits, name)
+from .http import client_ip, config, json_body, load_body, rate_rule, require_auth
 
 
 def require_auth_even_if_locked() -> auth_service.Requester:
     """For logout and logout/all, which the spec keeps open to locked accounts."""
-    token = access_token_from_request()
-    if token is None:
-        raise errors.MissingToken()
-    return auth_service.authenticate(token, client_ip(), allow_locked=True)
+    return require_auth(allow_locked=True)
 
 
 def interactive(schema: Schema, flows: list[list[str]], *, requester: str | None,

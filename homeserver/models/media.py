@@ -36,6 +36,8 @@ class Media(BaseModel):
     unused_expires_ts = peewee.BigIntegerField(null=True)
     last_access_ts = peewee.BigIntegerField(null=True, index=True)
     quarantined = peewee.BooleanField(default=False)
+    # The admin who quarantined it, when one did through the admin API (m0261).
+    quarantined_by = peewee.CharField(null=True, max_length=255)
 
 
 class MediaThumbnail(BaseModel):

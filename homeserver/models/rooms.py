@@ -29,6 +29,16 @@ class Room(BaseModel):
     join_rule = peewee.CharField(null=True, max_length=64)
     history_visibility = peewee.CharField(null=True, max_length=64)
     joined_members = peewee.IntegerField(default=0)
+    # The position of the latest event of a bumping type (services.event_types.BUMP_EVENT_TYPES),
+    # kept by the event writer (m0280): how sliding sync orders a user's rooms.
+    bump_stamp = peewee.BigIntegerField(null=True)
+    # Also kept from the current state (m0260), for the admin room list: guest_access and the
+    # encryption algorithm (null when absent or not a short string), and the name and
+    # canonical alias cut to 255 characters (the state event holds the whole value).
+    guest_access = peewee.CharField(null=True, max_length=64)
+    encryption = peewee.CharField(null=True, max_length=64)
+    name = peewee.CharField(null=True, max_length=255)
+    canonical_alias = peewee.CharField(null=True, max_length=255)
 
 
 class Event(BaseModel):

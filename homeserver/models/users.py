@@ -12,6 +12,8 @@ class User(BaseModel):
     deactivated = peewee.BooleanField(default=False)
     locked = peewee.BooleanField(default=False)
     suspended = peewee.BooleanField(default=False)
+    # Registered with kind=guest (spec: Guest Access) and not upgraded since.
+    is_guest = peewee.BooleanField(default=False, index=True)
     displayname = peewee.TextField(null=True)
     avatar_url = peewee.TextField(null=True)
     created_ts = peewee.BigIntegerField()
@@ -116,3 +118,11 @@ class RateLimitBucket(BaseModel):
     level = peewee.DoubleField()
     updated_ts = peewee.BigIntegerField()
     drained_ts = peewee.BigIntegerField(index=True)
+
+
+class RegistrationNonce(BaseModel):
+    """A nonce of shared-secret registration (GET /_synapse/admin/v1/register), spent by the
+    POST that uses it; unspent ones expire (services/accounts/shared_secret_registration.py)."""
+
+    nonce = peewee.CharField(primary_key=True, max_length=64)
+    created_ts = peewee.BigIntegerField(index=True)

@@ -29,6 +29,14 @@ class RegisterBody(BodySchema):
     initial_device_display_name = _optional_string()
     inhibit_login = _optional_bool()
     refresh_token = _optional_bool()
+    # Upgrading a guest account (spec: Guest Access): the guest's own access token.
+    guest_access_token = _optional_string()
+
+
+class GuestRegisterBody(BodySchema):
+    """POST /register?kind=guest: no username or password; the device ID is the server's."""
+    initial_device_display_name = _optional_string()
+    refresh_token = _optional_bool()
 
 
 class AppServiceRegisterBody(RegisterBody):

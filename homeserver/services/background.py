@@ -23,6 +23,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..db import database
+
 logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 5.0
@@ -130,6 +132,69 @@ def running() -> list[threading.Thread]:
     """This process's background threads that are alive (for tests and diagnostics)."""
     with _lock:
         return [thread for thread in _generation().threads if thread.is_alive()]
+
+
+class Worker:
+    """One named background thread per process, started when needed: the one way the stream
+    listener's peers (expiry sweep, push sender, pending-leaves sweep) start.
+
+    ``ensure_running(*args)`` starts ``target(stop, *args)`` unless this process's thread is
+    alive; ``prepare`` (optional) runs first, under the worker's lock, and returns the args, or
+    None to start nothing. ``done_if(condition)``, from the worker's own thread, ends it when
+    ``condition()`` holds, under the same lock, so a concurrent ``ensure_running`` (after new
+    work) starts a new thread instead of counting on the one that is leaving.
+    """
+
+    def __init__(self, name: str, target: Callable[..., None]):
+        self.name = name
+        self._target = target
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def ensure_running(self, *args, prepare: Callable[[], tuple | None] | None = None) -> None:
+        if alive(self._thread):
+            return
+        with self._lock:
+            if alive(self._thread):
+                return
+            if prepare is not None:
+                prepared = prepare()
+                if prepared is None:
+                    return
+                args = prepared
+            self._thread = start(self.name, self._target, *args)
+
+    def done_if(self, condition: Callable[[], bool]) -> bool:
+        with self._lock:
+            if not condition():
+                return False
+            if self._thread is threading.current_thread():
+                self._thread = None
+            return True
+
+
+def release_connection() -> None:
+    """Return this thread's database connection to the pool between rounds of a loop (it
+    reconnects on its next query); kept while a transaction is open."""
+    conn = database.obj
+    if conn is not None and not conn.is_closed() and not conn.in_transaction():
+        conn.close()
+
+
+def run_every(stop: threading.Event, interval_s: float, failures: "FailureLog",
+              step: Callable[[], bool | None]) -> None:
+    """A sweep's loop: ``step()`` every ``interval_s`` until stopped, or until it returns True
+    (nothing left to do); a failure is logged through ``failures`` and the loop goes on."""
+    while not stop.wait(interval_s):
+        try:
+            done = step()
+            failures.succeeded()
+            if done:
+                return
+        except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
+            failures.failed(exc, stop)
+        finally:
+            release_connection()
 
 
 class FailureLog:

@@ -3,4 +3,15 @@ and "Spaces"), defined once. Account data, receipt and login types live with the
 
 MEMBER = "m.room.member"
 HISTORY_VISIBILITY = "m.room.history_visibility"
+GUEST_ACCESS = "m.room.guest_access"
 SPACE_CHILD = "m.space.child"
+NAME = "m.room.name"
+AVATAR = "m.room.avatar"
+CANONICAL_ALIAS = "m.room.canonical_alias"
+CREATE = "m.room.create"
+ENCRYPTION = "m.room.encryption"
+
+# Events that move a room up a client's room list (MSC4186's default bump event types): the
+# event writer keeps the position of the latest in Room.bump_stamp, by which sliding sync sorts.
+BUMP_EVENT_TYPES = frozenset({CREATE, "m.room.message", "m.room.encrypted", "m.sticker",
+                              "m.call.invite", "m.poll.start", "m.beacon_info"})

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import peewee
+
 from .. import clock, db, errors
 from ..models.rooms import EventTransaction
 from .rooms import event_store
@@ -86,7 +88,13 @@ def expire_due() -> int:
     return delete_expired()
 
 
-def delete_expired() -> int:
-    """Delete every expired record, of every device."""
+def delete_expired(limit: int | None = None) -> int:
+    """Delete expired records of every device (the oldest ``limit`` of them, or all)."""
+    expired = EventTransaction.created_ts < _cutoff()
+    if limit is not None:
+        T = EventTransaction
+        oldest = (T.select(T.user_id, T.device_id, T.endpoint, T.txn_id).where(expired)
+                  .order_by(T.created_ts).limit(limit))
+        expired = peewee.Tuple(T.user_id, T.device_id, T.endpoint, T.txn_id).in_(oldest)
     with db.write_transaction():
-        return EventTransaction.delete().where(EventTransaction.created_ts < _cutoff()).execute()
+        return EventTransaction.delete().where(expired).execute()

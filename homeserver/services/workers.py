@@ -5,7 +5,8 @@ work (a pusher set, a typing notice, a deactivation with rooms left to leave).""
 
 from __future__ import annotations
 
-from .accounts import deactivation
+from . import retention
+from .accounts import deactivation, guest_expiry
 from .appservice import sender as appservice_sender
 from .background import stop_all
 from .ephemeral import expiry as ephemeral_expiry
@@ -23,6 +24,8 @@ def start_if_work(config) -> None:
     ephemeral_expiry.start_if_work()
     # Rooms a deactivated account had still to leave when a process stopped: leave them.
     deactivation.start_sweep_if_work()
+    # Guest accounts left idle expire.
+    guest_expiry.start_if_work(config.registration)
     # Mails queued before a restart (or while the SMTP server was down) go out.
     mail_outbox.start_if_work(config.email)
     # Notification mails look for unread notifications all the time they are on.
@@ -31,3 +34,5 @@ def start_if_work(config) -> None:
     # Application services are sent what happened since they were last sent anything.
     appservice_sender.start_all(config.app_services,
                                 appservice_sender.Settings.from_config(config))
+    # Old notifications, expired sessions, reservations, previews and txnIds: deleted.
+    retention.ensure_running(config.retention)

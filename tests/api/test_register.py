@@ -78,12 +78,6 @@ def test_registration_disabled(make_app):
     assert client.get(VALIDITY + "?token=abc").get_json()["errcode"] == "M_FORBIDDEN"
 
 
-def test_guest_registration_is_refused(client):
-    response = client.post(REGISTER + "?kind=guest", json={})
-    assert response.status_code == 403
-    assert response.get_json()["errcode"] == "M_GUEST_ACCESS_FORBIDDEN"
-
-
 def test_unknown_kind(client):
     response = client.post(REGISTER + "?kind=robot", json={})
     assert response.status_code == 400

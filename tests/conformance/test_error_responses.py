@@ -13,21 +13,12 @@ from __future__ import annotations
 import pytest
 from flask import Blueprint, jsonify
 
-from helpers.error_responses import (TokenKeeper, acceptable_problem, rule_path,
-                                     standard_error_problem)
+from helpers.error_responses import (CHECKED_METHODS, TokenKeeper, acceptable_problem,
+                                     routed_requests, rule_path, standard_error_problem)
 from helpers.spec_operations import operation_for, spec_available
 
-CHECKED_METHODS = ("GET", "PUT", "POST", "DELETE")
 BODY_METHODS = ("PUT", "POST", "DELETE")
 MALFORMED_JSON = b'{"not": json'
-
-
-def routed_requests(app):
-    """(rule, method, path) for every rule and every method it serves."""
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        for method in CHECKED_METHODS:
-            if method in rule.methods:
-                yield rule, method
 
 
 def report(failures: list[str]) -> str:

@@ -16,7 +16,7 @@ import venv
 import pytest
 import requests
 
-from helpers.gunicorn_server import REPO_ROOT, free_port
+from helpers.gunicorn_server import REPO_ROOT, free_port, stop_process
 
 STARTUP_GIVE_UP_S = 90
 
@@ -83,12 +83,7 @@ def test_pip_install_without_extras_boots_gunicorn(installed_venv):
         assert fallback.status_code != 500, fallback.text
         assert "Traceback" not in log_path.read_text()
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
+        stop_process(server)
 
 
 def test_installed_package_is_not_the_checkout(installed_venv):

@@ -158,6 +158,12 @@ def test_client_api_errors_and_cors_through_nginx(start_deployment):
     assert_matrix_error(requests.get(f"{base}/_homeserver/admin/v1/media/usage",
                                      headers=auth(token), timeout=HTTP_TIMEOUT),
                         403, "M_FORBIDDEN")
+    # So is Synapse's admin API (docs/admin-api.md), which operators' tools call.
+    assert_matrix_error(requests.get(f"{base}/_synapse/admin/v2/users",
+                                     headers=auth(token), timeout=HTTP_TIMEOUT),
+                        403, "M_FORBIDDEN")
+    version = requests.get(f"{base}/_synapse/admin/v1/server_version", timeout=HTTP_TIMEOUT)
+    assert version.status_code == 200 and "server_version" in version.json()
 
     # A browser client's CORS pre-flight, then the request it allows.
     preflight = requests.options(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from helpers.spec_operations import plausible_value, standard_error_problem_parts
 
 CAPABILITIES = "/_matrix/client/v3/capabilities"
+CHECKED_METHODS = ("GET", "PUT", "POST", "DELETE")
 
 
 def standard_error_problem(response) -> str | None:
@@ -49,3 +50,11 @@ class TokenKeeper:
         if self.client.get(CAPABILITIES, headers=self.user.headers).status_code == 401:
             self.user = self.register_user()
         return self.user.headers
+
+
+def routed_requests(app):
+    """(rule, method, path) for every rule and every method it serves."""
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        for method in CHECKED_METHODS:
+            if method in rule.methods:
+                yield rule, method

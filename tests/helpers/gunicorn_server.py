@@ -73,6 +73,18 @@ def _merged(base: dict, extra: dict) -> dict:
     return out
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    """TERM (gunicorn's graceful stop), then KILL if it does not end in time."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 class ServerFailed(RuntimeError):
     pass
 
@@ -141,14 +153,8 @@ class GunicornServer:
             return ""
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        if self.process is not None:
+            stop_process(self.process)
 
     def __enter__(self) -> GunicornServer:
         return self.start()

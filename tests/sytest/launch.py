@@ -76,7 +76,7 @@ def server_config(data_dir: str, database: str | None, oidc_providers: list) -> 
         "public_baseurl": _env("SYTEST_HS_PUBLIC_BASEURL"),
         "data_dir": data_dir,
         "database": database,
-        "registration": {"enabled": True},
+        "registration": {"enabled": True, "allow_guests": True},
         "rate_limits": {"enabled": False},
         # SyTest's push gateway and the pages it previews listen on plain http on loopback.
         "push": {"allow_http_gateways": True,

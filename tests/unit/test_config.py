@@ -84,12 +84,24 @@ def test_generated_config_local_has_open_registration(tmp_path):
     text = render_default_config("localhost:8008")
     config = load_config(path=write(tmp_path, text), environ={})
     assert config.registration["enabled"] is True
+    assert config.registration["allow_guests"] is True
 
 
 def test_generated_config_public_has_registration_off(tmp_path):
     text = render_default_config("matrix.example.org")
     config = load_config(path=write(tmp_path, text), environ={})
     assert config.registration["enabled"] is False
+    assert config.registration["allow_guests"] is False
+
+
+def test_guests_are_off_by_default_and_may_be_turned_on(tmp_path):
+    assert load_config(path=str(tmp_path / "none.yaml"), environ={}).registration[
+        "allow_guests"] is False
+    config = load_config(path=str(tmp_path / "none.yaml"), environ={
+        "HOMESERVER_REGISTRATION__ALLOW_GUESTS": "true",
+        "HOMESERVER_REGISTRATION__GUEST_IDLE_EXPIRY_MS": "null"})
+    assert config.registration["allow_guests"] is True
+    assert config.registration["guest_idle_expiry_ms"] is None
 
 
 def test_email_section():

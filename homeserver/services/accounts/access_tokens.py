@@ -27,6 +27,8 @@ class Requester:
     token_id: int
     is_admin: bool = False
     is_suspended: bool = False
+    # A guest account (spec: Guest Access): api/guest_access.py lists what it may call.
+    is_guest: bool = False
     # The application service (appservice.registrations.AppService) whose as_token made
     # this request, or None for a user's own access token.
     app_service: object | None = None
@@ -74,7 +76,19 @@ def authenticate(token: str, ip: str | None = None, *, allow_locked: bool = Fals
         _retire_previous_tokens(row)
     _touch_device(user.user_id, row.device_id, ip, user_agent)
     return Requester(user_id=user.user_id, device_id=row.device_id, token_id=row.id,
-                     is_admin=user.is_admin, is_suspended=user.suspended)
+                     is_admin=user.is_admin, is_suspended=user.suspended,
+                     is_guest=user.is_guest)
+
+
+def token_owner(token: str) -> User | None:
+    """The live account a valid, unexpired access token belongs to (nothing recorded), or None."""
+    row = (AccessToken.select(AccessToken, User).join(User)
+           .where(AccessToken.token_hash == client_secrets.digest(token)).first())
+    if row is None or row.user.deactivated:
+        return None
+    if row.expires_ts is not None and row.expires_ts <= clock.now_ms():
+        return None
+    return row.user
 
 
 # Longer User-Agent headers are cut (the column's size).

@@ -55,10 +55,12 @@ def validate_password(password: str) -> None:
 
 
 def create_user(user_id: str, password: str | None, *, admin: bool = False,
-                displayname: str | None = None, password_hash: str | None = None) -> User:
+                displayname: str | None = None, password_hash: str | None = None,
+                guest: bool = False) -> User:
     """Insert a new account (M_USER_IN_USE if taken). The display name defaults to the localpart.
 
-    Give either the password or its ``password_hash`` (UIA keeps only the hash).
+    Give either the password or its ``password_hash`` (UIA keeps only the hash); a ``guest``
+    has neither.
     """
     if password is not None:
         password_hash = hash_password(password)
@@ -69,9 +71,17 @@ def create_user(user_id: str, password: str | None, *, admin: bool = False,
                 raise errors.UserInUse("User ID already taken")
             return User.create(user_id=user_id, password_hash=password_hash, is_admin=admin,
                                displayname=displayname if displayname is not None else localpart,
-                               created_ts=clock.now_ms())
+                               is_guest=guest, created_ts=clock.now_ms())
     except peewee.IntegrityError:
         raise errors.UserInUse("User ID already taken") from None
+
+
+def upgrade_guest(user_id: str, password_hash: str) -> bool:
+    """A guest account becomes a full one with this password (call in a write transaction);
+    False if it is no longer a live guest account (a concurrent upgrade, an expiry)."""
+    return (User.update(is_guest=False, password_hash=password_hash)
+            .where((User.user_id == user_id) & User.is_guest & ~User.deactivated)
+            .execute()) == 1
 
 
 # --- who a login names --------------------------------------------------------------------------

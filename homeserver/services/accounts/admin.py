@@ -76,7 +76,8 @@ def whois(requester: Requester, user_id: str) -> dict:
     """
     if not (requester.is_admin or requester.user_id == user_id):
         raise errors.Forbidden("Only server administrators can look up other users")
-    if not User.select().where(User.user_id == user_id).exists():
+    user = User.get_or_none(User.user_id == user_id)
+    if user is None:
         raise errors.NotFound("User not found")
     devices = {}
     for device in Device.select().where(Device.user == user_id).order_by(Device.device_id):
@@ -89,4 +90,6 @@ def whois(requester: Requester, user_id: str) -> dict:
                 connection["user_agent"] = device.last_seen_user_agent
             connections.append(connection)
         devices[device.device_id] = {"sessions": [{"connections": connections}]}
-    return {"user_id": user_id, "devices": devices}
+    # is_guest: not in the spec's response; marks guest accounts for admins (as Synapse's
+    # admin API does).
+    return {"user_id": user_id, "devices": devices, "is_guest": user.is_guest}

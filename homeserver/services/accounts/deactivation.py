@@ -28,7 +28,7 @@ import logging
 import threading
 
 from ... import clock
-from ...db import database, write_transaction
+from ...db import write_transaction
 from ...models.deactivation import PendingLeave
 from ...models.keys import CrossSigningKey, KeySignature, RoomKeysVersion
 from ...models.openid import OpenIdToken
@@ -166,10 +166,6 @@ def _leave_one(row: PendingLeave) -> bool:
     return True
 
 
-_sweep_lock = threading.Lock()
-_sweeper: threading.Thread | None = None
-
-
 def start_sweep_if_work() -> None:
     """At a process's first request: sweep if leaves were left pending, e.g. by a crash or
     restart."""
@@ -178,27 +174,16 @@ def start_sweep_if_work() -> None:
 
 
 def ensure_sweep() -> None:
-    global _sweeper
-    with _sweep_lock:
-        if not background.alive(_sweeper):
-            _sweeper = background.start("pending-leaves", _sweep)
+    _sweeper.ensure_running()
 
 
 def _sweep(stop: threading.Event) -> None:
-    global _sweeper
-    failures = background.FailureLog(logger, "pending leaves sweep")
-    while not stop.wait(SWEEP_INTERVAL_S):
-        try:
-            leave_pending()
-            failures.succeeded()
-            with _sweep_lock:
-                if not PendingLeave.select().exists():
-                    if _sweeper is threading.current_thread():
-                        _sweeper = None
-                    return
-        except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
-            failures.failed(exc, stop)
-        finally:
-            conn = database.obj
-            if conn is not None and not conn.is_closed() and not conn.in_transaction():
-                conn.close()
+    def step() -> bool:
+        leave_pending()
+        return _sweeper.done_if(lambda: not PendingLeave.select().exists())
+
+    background.run_every(stop, SWEEP_INTERVAL_S,
+                         background.FailureLog(logger, "pending leaves sweep"), step)
+
+
+_sweeper = background.Worker("pending-leaves", _sweep)

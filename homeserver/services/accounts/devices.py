@@ -13,6 +13,7 @@ from ...models.users import Device
 from .. import txn_ids
 from ..e2ee import device_lists
 from ..push import pushers
+from ..sliding_sync import connections as sliding_sync_connections
 from . import access_tokens, client_secrets
 
 MAX_DEVICE_ID_LENGTH = 255
@@ -133,6 +134,7 @@ def delete_devices(user_id: str, device_ids: list[str] | None) -> list[str]:
             pushers.remove_for_device(user_id, device_id)
             # A device ID created again later must not answer the old device's txnIds.
             txn_ids.delete_for_device(user_id, device_id)
+            sliding_sync_connections.delete_for_device(user_id, device_id)
         for start in range(0, len(existing), _CHUNK):
             chunk = existing[start:start + _CHUNK]
             Device.delete().where((Device.user == user_id)

@@ -10,15 +10,17 @@ Its recommended forbidden set is what this server refuses, with 403 M_USER_SUSPE
 - changing profile data; creating or upgrading rooms; uploading media;
 - redacting other users' events.
 
-Every refusal goes through ``ensure_not_suspended`` (called by the views of those actions)
-or ``ensure_may_redact``. A suspension takes effect on the next request: the requester is
-read from the account row on every request.
+Every refusal goes through ``ensure_not_suspended`` (called by the views of those actions,
+by the media upload views and by the profile service), directly or through
+``ensure_may_set_state`` (PUT /state) and ``ensure_may_redact``. A suspension takes effect on
+the next request: the requester is read from the account row on every request.
 """
 
 from __future__ import annotations
 
 from ... import errors
 from ...models.rooms import Event
+from ..event_types import MEMBER
 from .access_tokens import Requester
 
 SUSPENDED_MESSAGE = "You cannot perform this action while suspended."
@@ -28,6 +30,16 @@ def ensure_not_suspended(requester: Requester, message: str | None = None) -> No
     """403 M_USER_SUSPENDED for a suspended requester."""
     if requester.is_suspended:
         raise errors.UserSuspended(message or SUSPENDED_MESSAGE)
+
+
+def ensure_may_set_state(requester: Requester, event_type: str, state_key: str,
+                         content: dict) -> None:
+    """PUT /state: a suspended user may still leave a room (their own m.room.member with
+    membership leave), nothing else."""
+    if (requester.is_suspended and event_type == MEMBER and state_key == requester.user_id
+            and content.get("membership") == "leave"):
+        return
+    ensure_not_suspended(requester)
 
 
 def ensure_may_redact(requester: Requester, room_id: str, event_id: str) -> None:

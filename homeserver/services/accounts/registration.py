@@ -8,7 +8,7 @@ import string
 from ... import db, errors
 from ..appservice.registrations import Registry
 from ..push import pushers
-from . import accounts, access_tokens, devices, registration_tokens, threepids, uia
+from . import accounts, access_tokens, devices, guest_expiry, registration_tokens, threepids, uia
 from .passwords import hash_password, verify_password
 
 _GENERATED_ALPHABET = string.ascii_lowercase + string.digits
@@ -28,20 +28,51 @@ def flows(require_token: bool, *, email: bool = False,
 
 def precheck(body: dict, server_name: str, registry: Registry) -> None:
     """What the spec asks to be refused before user-interactive auth: a bad or taken username,
-    or one an application service reserves (M_EXCLUSIVE)."""
-    if body.get("username") is not None:
-        user_id = accounts.user_id_for_username(body["username"], server_name)
-        registry.check_not_reserved(user_id)
-        accounts.check_available(user_id)
+    or one an application service reserves (M_EXCLUSIVE); a guest upgrading takes its own
+    (see ``_upgraded_guest``)."""
+    if body.get("guest_access_token") is not None:
+        _upgraded_guest(body, server_name)
+    elif body.get("username") is not None:
+        accounts.check_available(_chosen_user_id(body["username"], server_name, registry))
     if body.get("password") is not None:
         accounts.validate_password(body["password"])
     if body.get("device_id") is not None:
         devices.validate_device_id(body["device_id"])
 
 
-def _generated_user_id(server_name: str) -> str:
+# Guest accounts are named GUEST_PREFIX + random characters; nobody else may take such a name
+# (as Synapse reserves numeric user IDs for guests), so no one passes for a guest or takes a
+# name a guest is given next.
+GUEST_PREFIX = "guest-"
+
+
+def _chosen_user_id(username: str, server_name: str, registry: Registry) -> str:
+    """The user ID a username asks for, unless reserved: for guests, or by an application
+    service (M_EXCLUSIVE)."""
+    user_id = accounts.user_id_for_username(username, server_name)
+    if user_id[1:].startswith(GUEST_PREFIX):
+        raise errors.InvalidUsername(f"User IDs starting with '{GUEST_PREFIX}' are reserved "
+                                     "for guest accounts")
+    registry.check_not_reserved(user_id)
+    return user_id
+
+
+def _upgraded_guest(body: dict, server_name: str) -> str:
+    """The guest account a registration with ``guest_access_token`` upgrades (spec: Guest
+    Access): the token must be a guest's, and ``username`` that guest's localpart."""
+    guest = access_tokens.token_owner(body["guest_access_token"])
+    if body.get("username") is None:
+        raise errors.MissingParam("Upgrading a guest account needs its username")
+    user_id = accounts.user_id_for_username(body["username"], server_name)
+    if guest is None or not guest.is_guest or guest.user_id != user_id:
+        raise errors.Forbidden(
+            "Cannot register a taken user ID without valid guest credentials for that user")
+    return user_id
+
+
+def _generated_user_id(server_name: str, prefix: str = "u") -> str:
     while True:
-        localpart = "u" + "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(11))
+        localpart = prefix + "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(11))
         user_id = accounts.validate_localpart(localpart, server_name)
         if not accounts.user_exists(user_id):
             return user_id
@@ -63,13 +94,17 @@ def register(body: dict, passed: uia.UiaPassed, *, server_name: str, token_lifet
                                  token_lifetime_ms=token_lifetime_ms, ip=ip)
     precheck(body, server_name, registry)
     password_hash = hash_password(password)
-    if body.get("username") is not None:
-        user_id = accounts.user_id_for_username(body["username"], server_name)
-    else:
-        user_id = _generated_user_id(server_name)
-
+    upgrading = body.get("guest_access_token") is not None
     with db.write_transaction():
-        accounts.create_user(user_id, None, password_hash=password_hash)
+        if upgrading:
+            # Same user ID, rooms and history: the account just stops being a guest's.
+            user_id = _upgraded_guest(body, server_name)
+            if not accounts.upgrade_guest(user_id, password_hash):
+                raise errors.Forbidden("This guest account was upgraded or deactivated already")
+        else:
+            user_id = (_chosen_user_id(body["username"], server_name, registry)
+                       if body.get("username") is not None else _generated_user_id(server_name))
+            accounts.create_user(user_id, None, password_hash=password_hash)
         email = passed.stage_results.get(uia.EMAIL_IDENTITY)
         if email is not None:
             threepids.add(user_id, email["medium"], email["address"], email["validated_at"])
@@ -110,8 +145,20 @@ def logged_in(user_id: str, body: dict, *, server_name: str, token_lifetime_ms: 
             **issued.to_dict()}
 
 
+def register_guest(body: dict, *, server_name: str, token_lifetime_ms: int,
+                   idle_expiry_ms: int | None, ip: str | None = None) -> dict:
+    """POST /register?kind=guest (spec: Guest Access): a new guest account with a device and
+    its access token; no password, no user-interactive auth. The server picks the device ID
+    (as Synapse: a guest has nowhere to keep one of its own)."""
+    user_id = _generated_user_id(server_name, prefix=GUEST_PREFIX)
+    with db.write_transaction():
+        accounts.create_user(user_id, None, guest=True)
+        response = logged_in(user_id, {**body, "device_id": None}, server_name=server_name,
+                             token_lifetime_ms=token_lifetime_ms, ip=ip)
+    guest_expiry.ensure_running(idle_expiry_ms)
+    return response
+
+
 def username_available(username: str, server_name: str, registry: Registry) -> dict:
-    user_id = accounts.user_id_for_username(username, server_name)
-    registry.check_not_reserved(user_id)
-    accounts.check_available(user_id)
+    accounts.check_available(_chosen_user_id(username, server_name, registry))
     return {"available": True}

@@ -74,7 +74,9 @@ def complete(token: str) -> None:
 # --- administration (the `homeserver registration-token` command) --------------------------------
 
 def create(token: str | None = None, *, length: int = 16, uses_allowed: int | None = None,
-           expiry_days: float | None = None) -> dict:
+           expiry_days: float | None = None, expiry_ts: int | None = None) -> dict:
+    """A new token (random when not given), expiring after ``expiry_days`` or at
+    ``expiry_ts`` (ms), or never."""
     if token is None:
         if not 1 <= length <= 64:
             raise errors.InvalidParam("length must be between 1 and 64")
@@ -87,7 +89,9 @@ def create(token: str | None = None, *, length: int = 16, uses_allowed: int | No
     if expiry_days is not None and expiry_days <= 0:
         raise errors.InvalidParam("expiry days must be positive")
     now = clock.now_ms()
-    expiry_ts = now + int(expiry_days * DAY_MS) if expiry_days is not None else None
+    if expiry_days is not None:
+        expiry_ts = now + int(expiry_days * DAY_MS)
+    _check_expiry(expiry_ts, now)
     try:
         with db.write_transaction():
             RegistrationToken.insert(token=token, uses_allowed=uses_allowed, pending=0,
@@ -112,3 +116,28 @@ def list_tokens() -> list[dict]:
 def delete(token: str) -> bool:
     with db.write_transaction():
         return RegistrationToken.delete().where(RegistrationToken.token == token).execute() > 0
+
+
+def _check_expiry(expiry_ts: int | None, now: int) -> None:
+    if expiry_ts is not None and expiry_ts < now:
+        raise errors.InvalidParam("expiry_time must not be in the past")
+
+
+def get(token: str) -> dict:
+    row = RegistrationToken.get_or_none(RegistrationToken.token == token)
+    if row is None:
+        raise errors.NotFound(f"No such registration token: {token}")
+    return describe(row)
+
+
+def update(token: str, changes: dict) -> dict:
+    """Change ``uses_allowed`` and/or ``expiry_ts`` (null: unlimited, never)."""
+    if changes.get("uses_allowed") is not None and changes["uses_allowed"] < 0:
+        raise errors.InvalidParam("uses allowed cannot be negative")
+    if "expiry_ts" in changes:
+        _check_expiry(changes["expiry_ts"], clock.now_ms())
+    with db.write_transaction():
+        if changes:
+            fields = {getattr(RegistrationToken, key): value for key, value in changes.items()}
+            RegistrationToken.update(fields).where(RegistrationToken.token == token).execute()
+        return get(token)

@@ -9,6 +9,8 @@ or user this server does not know.
 
 from __future__ import annotations
 
+import json
+
 from ... import clock, errors, identifiers
 from ...db import write_transaction
 from ...models.reports import Report
@@ -64,3 +66,50 @@ def list_reports(*, limit: int = 100, kind: str | None = None) -> list[dict]:
                 entry[key] = getattr(row, key)
         out.append(entry)
     return out
+
+
+# --- Synapse's admin API: GET/DELETE /_synapse/admin/v1/event_reports ----------------------------
+
+def _event_report(row: Report, room: Room | None) -> dict:
+    return {"id": row.id, "received_ts": row.received_ts, "room_id": row.room_id,
+            "name": room.name if room else None,
+            "canonical_alias": room.canonical_alias if room else None,
+            "event_id": row.event_id, "user_id": row.reporter, "sender": row.target_user_id,
+            "reason": row.reason, "score": None}
+
+
+def event_reports_page(*, offset: int, limit: int, backwards: bool, room_id: str | None = None,
+                       user_id: str | None = None) -> tuple[list[dict], int]:
+    """Event reports, oldest or newest first, filtered by room and reporter; and the total."""
+    query = Report.select().where(Report.kind == "event")
+    if room_id is not None:
+        query = query.where(Report.room_id == room_id)
+    if user_id is not None:
+        query = query.where(Report.reporter == user_id)
+    order = ((Report.received_ts.desc(), Report.id.desc()) if backwards
+             else (Report.received_ts.asc(), Report.id.asc()))
+    rows = list(query.order_by(*order).offset(offset).limit(limit))
+    rooms = {room.room_id: room for room in
+             Room.select().where(Room.room_id.in_({row.room_id for row in rows}))} if rows else {}
+    return [_event_report(row, rooms.get(row.room_id)) for row in rows], query.count()
+
+
+def _event_report_row(report_id: int) -> Report:
+    row = Report.get_or_none((Report.id == report_id) & (Report.kind == "event"))
+    if row is None:
+        raise errors.NotFound("Event report not found")
+    return row
+
+
+def event_report(report_id: int) -> dict:
+    """One event report with the reported event as stored (``event_json``)."""
+    row = _event_report_row(report_id)
+    event = Event.get_or_none(Event.event_id == row.event_id)
+    return {**_event_report(row, Room.get_or_none(Room.room_id == row.room_id)),
+            "event_json": json.loads(event.json) if event is not None else None}
+
+
+def delete_event_report(report_id: int) -> None:
+    with write_transaction():
+        _event_report_row(report_id)
+        Report.delete().where(Report.id == report_id).execute()

@@ -201,12 +201,16 @@ def _release_reservations(rows) -> None:
             registration_tokens.release(token)
 
 
-def _delete_expired(now: int) -> None:
-    expired = list(UiaSession.select().where(UiaSession.created_ts < now - SESSION_LIFETIME_MS))
+def delete_expired(now: int, limit: int | None = None) -> int:
+    """Delete expired sessions (at most ``limit``), releasing the registration-token uses they
+    held. Call in a write transaction. Returns how many went."""
+    query = UiaSession.select().where(UiaSession.created_ts < now - SESSION_LIFETIME_MS)
+    expired = list(query.order_by(UiaSession.created_ts).limit(limit) if limit else query)
     if expired:
         _release_reservations(expired)
         (UiaSession.delete()
          .where(UiaSession.session_id.in_([row.session_id for row in expired])).execute())
+    return len(expired)
 
 
 def _create(request: UiaRequest, flows: list[list[str]], params: dict,
@@ -228,7 +232,7 @@ def _create(request: UiaRequest, flows: list[list[str]], params: dict,
         created_ts=now,
     )
     with db.write_transaction():
-        _delete_expired(now)
+        delete_expired(now)
         session.save(force_insert=True)
     return session
 

@@ -103,7 +103,7 @@ def _run(stop: threading.Event, service: AppService, settings: Settings) -> None
             failures.failed(exc, stop)
             wait_s = 1.0
         finally:
-            notifier.release_connection()
+            background.release_connection()
         if stop.is_set() or wait_s <= 0:
             continue
         if above is not None:
@@ -161,12 +161,12 @@ def _release_lease(service: AppService) -> None:
     except Exception:  # noqa: BLE001 - the lease runs out by itself anyway
         logger.debug("could not release the lease of %s", service.id, exc_info=True)
     finally:
-        notifier.release_connection()
+        background.release_connection()
 
 
 def _send(service: AppService, txn: AppServiceTransaction, state: AppServiceState,
           settings: Settings) -> None:
-    notifier.release_connection()  # no database connection held while the service answers
+    background.release_connection()  # no database connection held while the service answers
     try:
         client.put_transaction(service, txn.txn_id, txn.body, settings.timeout_s)
     except client.ServiceError as exc:

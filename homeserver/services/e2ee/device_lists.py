@@ -13,17 +13,11 @@ from ...models.keys import (DeviceKeys, DeviceListChange, FallbackKey, KeySignat
 from ...models.rooms import CurrentState, Event
 from ...models.to_device import ToDeviceMessage
 from ..event_types import MEMBER
+from ..rooms.state import joined_rooms
 from ..streams.positions import next_position
 
 # IDs per IN (...) query, well under the databases' limits on bound parameters.
 _CHUNK = 500
-
-
-def joined_rooms(user_id: str) -> list[str]:
-    return [room_id for (room_id,) in
-            CurrentState.select(CurrentState.room_id)
-            .where((CurrentState.type == MEMBER) & (CurrentState.state_key == user_id)
-                   & (CurrentState.membership == "join")).tuples()]
 
 
 def mark_changed(user_id: str) -> int:

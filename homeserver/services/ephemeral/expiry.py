@@ -13,17 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 
-from ...db import database
 from .. import background, txn_ids
 from . import presence, typing
 
 logger = logging.getLogger(__name__)
 
 INTERVAL_S = 1.0
-
-_lock = threading.Lock()
-_thread: threading.Thread | None = None
-
 
 def start_if_work() -> None:
     """At a process's first request: start the sweep if something may expire."""
@@ -32,12 +27,7 @@ def start_if_work() -> None:
 
 
 def ensure_running() -> None:
-    global _thread
-    if background.alive(_thread):
-        return
-    with _lock:
-        if not background.alive(_thread):
-            _thread = background.start("ephemeral-expiry", _run)
+    _worker.ensure_running()
 
 
 def run_once() -> None:
@@ -47,14 +37,8 @@ def run_once() -> None:
 
 
 def _run(stop: threading.Event) -> None:
-    failures = background.FailureLog(logger, "typing/presence expiry")
-    while not stop.wait(INTERVAL_S):
-        try:
-            run_once()
-            failures.succeeded()
-        except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
-            failures.failed(exc, stop)
-        finally:
-            db = database.obj
-            if db is not None and not db.is_closed() and not db.in_transaction():
-                db.close()
+    background.run_every(stop, INTERVAL_S,
+                         background.FailureLog(logger, "typing/presence expiry"), run_once)
+
+
+_worker = background.Worker("ephemeral-expiry", _run)

@@ -24,6 +24,7 @@ from ...models.presence import Presence
 from ...models.rooms import CurrentState, Event
 from ...models.users import User
 from ..event_types import MEMBER
+from ..rooms.state import co_members_query, joined_rooms, joined_rooms_query
 from ..streams.positions import next_position
 
 ONLINE, UNAVAILABLE, OFFLINE = "online", "unavailable", "offline"
@@ -64,34 +65,18 @@ def shown_state(row: Presence, now: int) -> str:
 
 # --- membership ---------------------------------------------------------------------------------
 
-def _joined_rooms(user_id: str) -> list[str]:
-    return [room_id for (room_id,) in CurrentState.select(CurrentState.room_id).where(
-        (CurrentState.type == MEMBER) & (CurrentState.state_key == user_id)
-        & (CurrentState.membership == "join")).tuples()]
-
-
-def _co_members_query(user_id: str):
-    """Users joined to a room ``user_id`` is joined to (a subquery of state keys)."""
-    mine = CurrentState.select(CurrentState.room_id).where(
-        (CurrentState.type == MEMBER) & (CurrentState.state_key == user_id)
-        & (CurrentState.membership == "join"))
-    return CurrentState.select(CurrentState.state_key).where(
-        (CurrentState.type == MEMBER) & (CurrentState.membership == "join")
-        & CurrentState.room_id.in_(mine))
-
-
 def shares_a_room(user_id: str, other: str) -> bool:
     return (CurrentState.select().where(
         (CurrentState.type == MEMBER) & (CurrentState.state_key == other)
         & (CurrentState.membership == "join")
-        & CurrentState.room_id.in_(_joined_rooms(user_id))).exists())
+        & CurrentState.room_id.in_(joined_rooms_query(user_id))).exists())
 
 
 # --- writing ------------------------------------------------------------------------------------
 
 def _save(user_id: str, row: Presence | None, *, notify: bool, **values) -> None:
     if notify:
-        values["stream_id"] = next_position(rooms=_joined_rooms(user_id), users=[user_id])
+        values["stream_id"] = next_position(rooms=joined_rooms(user_id), users=[user_id])
     if row is None:
         values.setdefault("stream_id", 0)
         # Two first syncs of one user may race to create the row (PostgreSQL lets both
@@ -270,7 +255,7 @@ def presence_events(viewer: str, *, since: int | None, upto: int,
     if not _settings.enabled:
         return []
     where = (Presence.stream_id <= upto) & (
-        (Presence.user_id == viewer) | Presence.user_id.in_(_co_members_query(viewer)))
+        (Presence.user_id == viewer) | Presence.user_id.in_(co_members_query(viewer)))
     if since is not None:
         changed = Presence.stream_id > since
         if also:
@@ -284,7 +269,7 @@ def presence_events(viewer: str, *, since: int | None, upto: int,
         missing = sorted(set(missing) - {user for (user,) in Presence.select(Presence.user_id)
                                          .where(Presence.user_id.in_(missing)).tuples()})
     if missing:
-        rows += sorted(user for (user,) in _co_members_query(viewer).where(
+        rows += sorted(user for (user,) in co_members_query(viewer).where(
             CurrentState.state_key.in_(missing)).distinct().tuples())
     if not rows:
         return []

@@ -13,8 +13,9 @@ from __future__ import annotations
 from ... import clock, errors
 from ...db import write_transaction
 from ...models.ephemeral import Receipt
-from ...models.rooms import CurrentState, Event
+from ...models.rooms import Event
 from ..push import notifications
+from ..rooms.state import require_joined
 from ..streams.positions import next_position
 from ..users import account_data
 
@@ -22,17 +23,6 @@ READ = "m.read"
 READ_PRIVATE = "m.read.private"
 FULLY_READ = "m.fully_read"
 RECEIPT_TYPES = (READ, READ_PRIVATE)
-
-
-def membership(room_id: str, user_id: str) -> str | None:
-    return (CurrentState.select(CurrentState.membership)
-            .where((CurrentState.room == room_id) & (CurrentState.type == "m.room.member")
-                   & (CurrentState.state_key == user_id)).scalar())
-
-
-def require_joined(room_id: str, user_id: str) -> None:
-    if membership(room_id, user_id) != "join":
-        raise errors.Forbidden("You are not in this room")
 
 
 def event_in_room(room_id: str, event_id: str) -> Event:

@@ -14,7 +14,7 @@ from ... import clock, errors
 from ...db import write_transaction
 from ...models.ephemeral import Typing
 from ..streams.positions import next_position
-from . import receipts
+from ..rooms.state import require_joined
 
 DEFAULT_TIMEOUT_MS = 30_000
 MAX_TIMEOUT_MS = 120_000
@@ -26,7 +26,7 @@ def set_typing(requester_user_id: str, user_id: str, room_id: str, typing: bool,
         raise errors.Forbidden("You cannot set the typing state of another user")
     now = clock.now_ms()
     with write_transaction():
-        receipts.require_joined(room_id, user_id)
+        require_joined(room_id, user_id)
         row = Typing.get_or_none((Typing.room_id == room_id) & (Typing.user_id == user_id))
         was_typing = row is not None and row.expires_ts > now
         if typing:

@@ -19,7 +19,6 @@ from ...db import write_transaction
 from ...models.email import OutgoingMail
 from .. import background
 from ..server import metrics
-from ..streams import notifier
 from . import smtp as mailer
 
 logger = logging.getLogger(__name__)
@@ -29,8 +28,6 @@ MAX_RETRY_MS = 30 * 60 * 1000
 BATCH = 20
 IDLE_POLL_S = 1.0
 
-_lock = threading.Lock()
-_sender: threading.Thread | None = None
 _wake = threading.Event()
 
 
@@ -47,11 +44,8 @@ def enqueue(settings: dict, recipient: str, subject: str, text: str,
 
 def kick(settings: dict) -> None:
     """Make sure this process's sender runs, and wake it: a mail was queued."""
-    global _sender
-    with _lock:
-        if not background.alive(_sender):
-            _sender = background.start("mail-outbox", _run, settings)
-            background.on_stop(_wake.set)
+    _sender.ensure_running(
+        prepare=lambda: (settings,) if background.on_stop(_wake.set) else None)
     _wake.set()
 
 
@@ -115,7 +109,6 @@ def send_due(settings: dict, stop: threading.Event | None = None) -> int | None:
 
 
 def _run(stop: threading.Event, settings: dict) -> None:
-    global _sender
     failures = background.FailureLog(logger, "mail outbox")
     while not stop.is_set():
         _wake.clear()
@@ -123,16 +116,17 @@ def _run(stop: threading.Event, settings: dict) -> None:
             next_due = send_due(settings, stop)
             failures.succeeded()
             if next_due is None:
-                with _lock:
-                    # Nothing left: end, unless a mail was queued meanwhile (kick set _wake).
-                    if not _wake.is_set() and _sender is threading.current_thread():
-                        _sender = None
-                        return
+                # Nothing left: end, unless a mail was queued meanwhile (kick set _wake).
+                if _sender.done_if(lambda: not _wake.is_set()):
+                    return
                 continue
             wait_s = max(0.0, (next_due - clock.now_ms()) / 1000.0)
         except Exception as exc:  # noqa: BLE001 - the sender must outlive any one failure
             failures.failed(exc, stop)
             wait_s = IDLE_POLL_S * 5
         finally:
-            notifier.release_connection()
+            background.release_connection()
         _wake.wait(min(wait_s, 60.0))
+
+
+_sender = background.Worker("mail-outbox", _run)

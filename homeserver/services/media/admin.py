@@ -108,13 +108,29 @@ def purge(store: MediaStore, *, uploaded_before_ts: int | None = None,
         batch = delete_media(store, selected[start:start + 500])
         result["deleted"] += batch["deleted"]
         result["files_removed"] += batch["files_removed"]
-    with write_transaction():
-        result["expired_reservations"] = Media.delete().where(
-            Media.sha256.is_null() & (Media.unused_expires_ts <= now)).execute()
-        result["expired_previews"] = UrlPreview.delete().where(
-            UrlPreview.expires_ts <= now).execute()
+    result["expired_reservations"] = delete_expired_reservations(now)
+    result["expired_previews"] = delete_expired_previews(now)
     result["stale_temporary_files"] = _remove_stale_tmp(store)
     return result
+
+
+def delete_expired_reservations(now: int, limit: int | None = None) -> int:
+    """Media IDs created (POST /create) but never uploaded, past their expiry."""
+    expired = Media.sha256.is_null() & (Media.unused_expires_ts <= now)
+    if limit is not None:
+        expired = Media.media_id.in_(Media.select(Media.media_id).where(expired).limit(limit))
+    with write_transaction():
+        return Media.delete().where(expired).execute()
+
+
+def delete_expired_previews(now: int, limit: int | None = None) -> int:
+    """Cached URL previews past their expiry."""
+    expired = UrlPreview.expires_ts <= now
+    if limit is not None:
+        expired = UrlPreview.url_hash.in_(
+            UrlPreview.select(UrlPreview.url_hash).where(expired).limit(limit))
+    with write_transaction():
+        return UrlPreview.delete().where(expired).execute()
 
 
 def _remove_stale_tmp(store: MediaStore) -> int:
@@ -133,21 +149,47 @@ def _remove_stale_tmp(store: MediaStore) -> int:
     return removed
 
 
-def set_quarantine(media_id: str, quarantined: bool = True) -> bool:
-    """Quarantine an item and its bytes: no copy of them is served and they cannot be uploaded
-    again. False when there is no such item."""
+def set_quarantine(media_id: str, quarantined: bool = True, by: str | None = None) -> bool:
+    """Quarantine an item and its bytes (``by`` an admin): no copy of them is served and they
+    cannot be uploaded again. False when there is no such item."""
     with write_transaction():
         row = Media.get_or_none(Media.media_id == media_id)
         if row is None:
             return False
-        Media.update(quarantined=quarantined).where(Media.media_id == media_id).execute()
+        Media.update(quarantined=quarantined, quarantined_by=by if quarantined else None).where(
+            Media.media_id == media_id).execute()
         if row.sha256:
             MediaContent.update(quarantined=quarantined).where(
                 MediaContent.sha256 == row.sha256).execute()
             if not quarantined:
                 # Other items with the same bytes become servable again too.
-                Media.update(quarantined=False).where(Media.sha256 == row.sha256).execute()
+                Media.update(quarantined=False, quarantined_by=None).where(
+                    Media.sha256 == row.sha256).execute()
     return True
+
+
+# Orderings of Synapse's GET /_synapse/admin/v1/users/{userId}/media.
+_MEDIA_ORDERS = {"media_id": Media.media_id, "upload_name": Media.upload_name,
+                 "created_ts": Media.created_ts, "last_access_ts": Media.last_access_ts,
+                 "media_length": Media.size, "media_type": Media.content_type,
+                 "quarantined_by": Media.quarantined_by, "safe_from_quarantine": Media.media_id}
+
+
+def user_media_page(user_id: str, *, offset: int, limit: int, order_by: str,
+                    backwards: bool) -> tuple[list[Media], int]:
+    """One page of a user's uploaded media in Synapse's orderings, and how many there are."""
+    query = Media.select().where((Media.user_id == user_id) & Media.sha256.is_null(False))
+    key = _MEDIA_ORDERS[order_by]
+    order = [key.desc() if backwards else key.asc(),
+             Media.media_id.desc() if backwards else Media.media_id.asc()]
+    return list(query.order_by(*order).offset(offset).limit(limit)), query.count()
+
+
+def quarantine_user_media(user_id: str, by: str) -> int:
+    """Quarantine every item a user uploaded; returns how many."""
+    ids = [row.media_id for row in Media.select(Media.media_id).where(
+        (Media.user_id == user_id) & Media.sha256.is_null(False))]
+    return sum(1 for media_id in ids if set_quarantine(media_id, True, by))
 
 
 def usage(store: MediaStore, top: int = 10) -> dict:

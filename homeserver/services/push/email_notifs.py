@@ -22,7 +22,6 @@ from .. import background
 from ..accounts import client_secrets
 from ..mail import outbox as mail_outbox
 from ..rooms import state as room_state
-from ..streams import notifier
 from . import notifications
 
 logger = logging.getLogger(__name__)
@@ -33,18 +32,13 @@ MAX_LISTED = 20
 UNSUBSCRIBE_PATH = "/_homeserver/email/unsubscribe"
 MAX_BODY_CHARS = 300
 
-_lock = threading.Lock()
-_sweeper: threading.Thread | None = None
 _wake = threading.Event()
 
 
 def ensure_running(settings: dict, base_url: str) -> None:
     """Start this process's sweep (at its first request, when notification mails are on)."""
-    global _sweeper
-    with _lock:
-        if not background.alive(_sweeper):
-            _sweeper = background.start("email-notifs", _run, settings, base_url)
-            background.on_stop(_wake.set)
+    _sweeper.ensure_running(
+        prepare=lambda: (settings, base_url) if background.on_stop(_wake.set) else None)
 
 
 def kick() -> None:
@@ -62,7 +56,7 @@ def _run(stop: threading.Event, settings: dict, base_url: str) -> None:
         except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
             failures.failed(exc, stop)
         finally:
-            notifier.release_connection()
+            background.release_connection()
         _wake.wait(SWEEP_INTERVAL_S)
 
 
@@ -196,3 +190,6 @@ def unsubscribe(pusher_id: str, token: str) -> bool:
                               & (Pusher.pushkey == state.pushkey)).execute()
         EmailPusherState.delete().where(EmailPusherState.pusher_id == state.pusher_id).execute()
     return True
+
+
+_sweeper = background.Worker("email-notifs", _run)

@@ -23,8 +23,9 @@ from peewee import fn
 from ... import errors
 from ...identifiers import MAX_ID_LENGTH, is_ascii_number
 from ...models.push import NotifyingEvent, PushAction, ReadPosition
-from ...models.rooms import CurrentState, Event
+from ...models.rooms import Event
 from ..reading.serialize import serialize_events
+from ..rooms.state import joined_rooms_query
 
 MAIN_THREAD = "main"
 UNTHREADED = ""
@@ -184,9 +185,7 @@ def unread_counts_many(user_id: str, room_ids, *, upto: int | None = None,
 def total_unread(user_id: str) -> int:
     """Unread notifications across all the user's joined rooms (the badge a push gateway
     shows), in a fixed number of queries whatever the number of rooms."""
-    joined = CurrentState.select(CurrentState.room_id).where(
-        (CurrentState.type == "m.room.member") & (CurrentState.state_key == user_id)
-        & (CurrentState.membership == "join"))
+    joined = joined_rooms_query(user_id)
     return sum(totals[0] for threads in _totals(user_id, joined, None).values()
                for totals in threads.values())
 

@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ... import clock
-from ...db import database, write_transaction
+from ...db import write_transaction
 from ...models.push import PushDelivery, Pusher
 from ...models.rooms import CurrentState, Event
 from .. import background
@@ -88,9 +88,7 @@ class _InFlight:
         return len(self.pushers)
 
 
-_lock = threading.Lock()
 _dispatch_lock = threading.Lock()
-_dispatcher: threading.Thread | None = None
 _executor: ThreadPoolExecutor | None = None
 _executor_size = 0
 _in_flight = _InFlight()
@@ -104,28 +102,22 @@ def start_if_work(push_section: dict) -> None:
 
 
 def ensure_running(push_section: dict) -> None:
-    global _dispatcher, _executor, _executor_size, _in_flight
-    if background.alive(_dispatcher):
-        return
-    with _lock:
-        if background.alive(_dispatcher):
-            return
-        settings = Settings.from_config(push_section)
-        executor = ThreadPoolExecutor(max_workers=settings.workers,
-                                      thread_name_prefix="push-delivery",
-                                      initializer=background.adopt)
-        if not background.on_stop(lambda: executor.shutdown(wait=False, cancel_futures=True)):
-            executor.shutdown(wait=False)
-            return
-        _in_flight = _InFlight()  # after a fork or a stop, earlier deliveries are not ours
-        _executor, _executor_size = executor, settings.workers
-        _dispatcher = background.start("push-sender", _run, settings)
+    _worker.ensure_running(prepare=lambda: _prepare(push_section))
 
 
-def _release_connection() -> None:
-    conn = database.obj
-    if conn is not None and not conn.is_closed() and not conn.in_transaction():
-        conn.close()
+def _prepare(push_section: dict) -> tuple | None:
+    """The delivery pool the dispatcher hands work to (None: this generation is stopping)."""
+    global _executor, _executor_size, _in_flight
+    settings = Settings.from_config(push_section)
+    executor = ThreadPoolExecutor(max_workers=settings.workers,
+                                  thread_name_prefix="push-delivery",
+                                  initializer=background.adopt)
+    if not background.on_stop(lambda: executor.shutdown(wait=False, cancel_futures=True)):
+        executor.shutdown(wait=False)
+        return None
+    _in_flight = _InFlight()  # after a fork or a stop, earlier deliveries are not ours
+    _executor, _executor_size = executor, settings.workers
+    return (settings,)
 
 
 def _run(stop: threading.Event, settings: Settings) -> None:
@@ -142,7 +134,7 @@ def _run(stop: threading.Event, settings: Settings) -> None:
             failures.failed(exc, stop)
             stop.wait(1.0)
         finally:
-            _release_connection()
+            background.release_connection()
 
 
 def _due(now: int):
@@ -232,7 +224,7 @@ def _work(row: PushDelivery, settings: Settings) -> None:
     except Exception:  # noqa: BLE001 - the dispatcher thread will pick it up
         logger.exception("push dispatch failed")
     finally:
-        _release_connection()
+        background.release_connection()
 
 
 def _deliver(row: PushDelivery, settings: Settings) -> None:
@@ -325,3 +317,6 @@ def build_payload(row: PushDelivery, pusher: Pusher) -> dict | None:
         if isinstance(alias, str):
             notification["room_alias"] = alias
     return {"notification": notification}
+
+
+_worker = background.Worker("push-sender", _run)

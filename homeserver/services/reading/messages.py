@@ -12,13 +12,15 @@ from __future__ import annotations
 from ... import errors
 from ...models.rooms import CurrentState, Event
 from ..event_types import MEMBER
+from ..rooms import state as room_state
 from ..streams import positions as streams
 from . import filters as filters_service
 from . import timeline
 from .filters import MAX_LIMIT, EventFilter, Filter
+from .pager import BATCH, Page, Scan
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
-from .visibility import RoomHistory
+from .visibility import RoomHistory, require_can_read_room
 
 DEFAULT_LIMIT = 10
 
@@ -26,8 +28,7 @@ DEFAULT_LIMIT = 10
 def _reader(room_id: str, user_id: str) -> RoomHistory:
     """The user's view of the room, or 403 when they never had any part in it."""
     history = RoomHistory.load(room_id, user_id)
-    if history.current_membership() is None and not history.is_world_readable():
-        raise errors.Forbidden("You are not a member of this room")
+    require_can_read_room(history)
     return history
 
 
@@ -60,7 +61,7 @@ def _lazy_members(room_id: str, rows: list[Event], position: int, now: int,
 
 def readable_page(history: RoomHistory, user_id: str, device_id: str | None, *,
                   lower: int | None, upper: int, direction: str,
-                  limit: int) -> tuple[list[dict], timeline.Page]:
+                  limit: int) -> tuple[list[dict], Page]:
     """Up to ``limit`` events in (lower, upper] the user may see, serialized, in scan order
     (newest first for "b"), for the room previews (room initialSync, /events): the same
     reading path as /messages, unfiltered."""
@@ -133,7 +134,7 @@ def context(user_id: str, device_id: str | None, room_id: str, event_id: str, *,
         if event_filter.lazy_load_members:
             state_rows = _lazy_members(room_id, shown, last, current, event_filter)
         else:
-            state = timeline.state_at(room_id, last, current)
+            state = room_state.state_at(room_id, last, now=current)
             state_rows = sorted((row for row in state.values()
                                  if event_filter.matches({"type": row.type,
                                                           "sender": row.sender,
@@ -157,9 +158,9 @@ def event_at_timestamp(user_id: str, room_id: str, ts: int, direction: str) -> d
         history = _reader(room_id, user_id)
         base = Event.select(Event).where(Event.room == room_id)
         forwards = direction == "f"
-        cursor = None  # (origin_server_ts, stream_ordering) of the last row examined
-        examined = 0
-        while examined < timeline.SCAN_BUDGET:
+
+        def fetch(cursor: tuple[int, int] | None) -> list[Event]:
+            """The batch after ``cursor``: (origin_server_ts, stream_ordering) of the last row."""
             query = base
             if forwards:
                 if cursor is None:
@@ -180,12 +181,10 @@ def event_at_timestamp(user_id: str, room_id: str, ts: int, direction: str) -> d
                            & (Event.stream_ordering < cursor[1])))
                 query = query.order_by(Event.origin_server_ts.desc(),
                                        Event.stream_ordering.desc())
-            rows = list(query.limit(timeline.BATCH))
+            return list(query.limit(BATCH))
+
+        for rows in Scan(fetch, lambda row: (row.origin_server_ts, row.stream_ordering)):
             for row in history.visible(rows):
                 return {"event_id": row.event_id, "origin_server_ts": row.origin_server_ts}
-            if len(rows) < timeline.BATCH:
-                break
-            examined += len(rows)
-            cursor = (rows[-1].origin_server_ts, rows[-1].stream_ordering)
     word = "forward" if forwards else "backward"
     raise errors.NotFound(f"Unable to find event from {ts} in {word} direction")

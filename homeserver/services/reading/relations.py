@@ -40,20 +40,18 @@ from ... import errors
 from ...models.rooms import Event
 from ..streams import positions as streams
 from ..users.account_data import ignored_users
-from . import serialize
+from . import pager, serialize
 from .filters import MAX_LIMIT
+from .pager import Page
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
-from .visibility import RoomHistory
+from .visibility import RoomHistory, without_ignored
 
 REPLACE, THREAD, REFERENCE = "m.replace", "m.thread", "m.reference"
 AGGREGATED = (REPLACE, THREAD, REFERENCE)
 DEFAULT_LIMIT = 50
 MAX_RECURSION_DEPTH = 3
-# Rows read per query while filling a page, the most one page may look at, and the most
-# descendants a recursive request collects (relations of relations of ...).
-BATCH = 100
-SCAN_BUDGET = 5000
+# The most descendants a recursive request collects (relations of relations of ...).
 MAX_DESCENDANTS = 5000
 # IN (...) lists are sent in chunks of this many parameters.
 CHUNK = 500
@@ -87,8 +85,7 @@ class Reader:
 
     def visible(self, rows: list) -> list:
         """Rows (Event or Child) the user may see, without those of users they ignore."""
-        return [row for row in self.history.visible(rows)
-                if row.state_key is not None or row.sender not in self.ignored]
+        return without_ignored(self.history.visible(rows), self.ignored)
 
     def serialize(self, rows: list[Event]) -> list[dict]:
         return serialize.serialize_events(rows, self.user_id, self.device_id,
@@ -110,8 +107,13 @@ def bundle_aggregations(events: list[dict], user_id: str | None, device_id: str 
         if isinstance(room, str) and isinstance(event.get("event_id"), str) \
                 and "state_key" not in event:
             by_room.setdefault(room, []).append(event)
+    # Most events have no children: one query over every room's events finds those that do,
+    # so that rooms without any cost nothing more.
+    with_children = _with_children([e["event_id"] for evs in by_room.values() for e in evs])
+    by_room = {room: kept for room, room_events in by_room.items()
+               if (kept := [e for e in room_events if e["event_id"] in with_children])}
     histories = {} if histories is None else histories
-    ignored = ignored_users(user_id) if user_id else set()
+    ignored = ignored_users(user_id) if user_id and by_room else set()
     for room, room_events in by_room.items():
         history = histories.get(room)
         if history is None:
@@ -125,6 +127,16 @@ def bundle_aggregations(events: list[dict], user_id: str | None, device_id: str 
                 unsigned = event.setdefault("unsigned", {})
                 unsigned["m.relations"] = {**unsigned.get("m.relations", {}), **relations}
     return events
+
+
+def _with_children(event_ids: list[str]) -> set[str]:
+    """Those of ``event_ids`` that some event relates to with an aggregated relation type."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(event_ids))):
+        found.update(parent for (parent,) in Event.select(Event.relates_to_id).where(
+            Event.relates_to_id.in_(chunk) & Event.relation_type.in_(list(AGGREGATED)))
+            .distinct().tuples())
+    return found
 
 
 def aggregations(reader: Reader, parent_ids: list[str],
@@ -267,15 +279,15 @@ def relating_events(user_id: str, device_id: str | None, room_id: str, event_id:
             where = Event.event_id.in_(related_ids) if related_ids else None
         else:
             where = condition & (Event.relates_to_id == event_id)
-        rows, more, boundary = ([], False, upper) if where is None else _page(
+        found = Page([], False, upper) if where is None else pager.page(
             Event.select().where(where), lower=lower, upper=upper, direction=direction,
             limit=limit, visible=reader.visible)
-        chunk = reader.serialize(rows)
+        chunk = reader.serialize(found.rows)
         bundle_aggregations(chunk, user_id, device_id,
                             histories={room_id: reader.history})
     body: dict = {"chunk": chunk}
-    if more:
-        body["next_batch"] = pagination_token(boundary)
+    if found.more:
+        body["next_batch"] = pagination_token(found.boundary)
     if from_token:
         body["prev_batch"] = from_token
     if recurse is not None:
@@ -310,40 +322,3 @@ def _descendants(event_id: str, condition) -> tuple[list[str], int]:
     return found, depth
 
 
-def _page(base, *, lower: int | None, upper: int, direction: str, limit: int,
-          visible) -> tuple[list[Event], bool, int]:
-    """Up to ``limit`` rows of ``base`` with ``lower < stream_ordering <= upper`` that pass
-    ``visible(rows)``, newest first ("b") or oldest first ("f"); whether more may follow, and
-    the token position to continue from."""
-    backwards = direction == "b"
-    low, high = lower, upper
-    collected: list[Event] = []
-    scanned = 0
-    exhausted = False
-    while len(collected) <= limit and scanned < SCAN_BUDGET:
-        if low is not None and high <= low:
-            exhausted = True
-            break
-        query = base.where(Event.stream_ordering <= high)
-        if low is not None:
-            query = query.where(Event.stream_ordering > low)
-        order = Event.stream_ordering.desc() if backwards else Event.stream_ordering.asc()
-        rows = list(query.order_by(order).limit(BATCH))
-        scanned += len(rows)
-        if rows:
-            if backwards:
-                high = rows[-1].stream_ordering - 1
-            else:
-                low = rows[-1].stream_ordering
-        collected.extend(visible(rows))
-        if len(rows) < BATCH:
-            exhausted = True
-            break
-    page = collected[:limit]
-    more = len(collected) > limit or not exhausted
-    if len(collected) > limit:
-        last = page[-1].stream_ordering if page else (upper if backwards else (lower or 0))
-        boundary = last - 1 if backwards and page else last
-    else:
-        boundary = high if backwards else (low if low is not None else 0)
-    return page, more, boundary

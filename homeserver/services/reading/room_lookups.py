@@ -1,4 +1,5 @@
-"""What members read about a room: one event, its state, its members, the joined rooms.
+"""What members read about a room: one event, its state, its members, the joined rooms, its
+local aliases.
 
 Every read applies history visibility (``services.reading.visibility``): an event the user may not
 see is "not found"; /state and /members show the current state to members (and to anyone in a
@@ -8,12 +9,12 @@ world_readable room) and the state as of leaving to former members.
 from __future__ import annotations
 
 from ... import errors
-from ...models.rooms import Event, Room
+from ...models.rooms import Event, Room, RoomAlias
 from ..event_types import MEMBER
 from ..rooms import state as room_state
 from . import relations
 from .serialize import serialize_event, serialize_events
-from .visibility import RoomHistory
+from .visibility import JOINED, RoomHistory, require_can_read_room
 
 
 def get_event(user_id: str, device_id: str | None, room_id: str, event_id: str) -> dict:
@@ -38,16 +39,10 @@ def _readable_position(room_id: str, user_id: str) -> tuple[int | None, RoomHist
     return history.state_position(), history
 
 
-def _state_rows(room_id: str, position: int | None, **kwargs) -> dict:
-    if position is None:
-        return room_state.current_state(room_id, **kwargs)
-    return room_state.state_at(room_id, position, **kwargs)
-
-
 def get_state(user_id: str, device_id: str | None, room_id: str) -> list[dict]:
     """GET /rooms/{roomId}/state."""
     position, history = _readable_position(room_id, user_id)
-    rows = sorted(_state_rows(room_id, position).values(), key=lambda r: r.stream_ordering)
+    rows = sorted(room_state.state_at(room_id, position).values(), key=lambda r: r.stream_ordering)
     return serialize_events(rows, user_id, device_id, histories={room_id: history})
 
 
@@ -70,7 +65,7 @@ def get_members(user_id: str, device_id: str | None, room_id: str, *, at: int | 
     position, history = _readable_position(room_id, user_id)
     if at is not None:
         position = at if position is None else min(at, position)
-    rows = _state_rows(room_id, position, types=[MEMBER]).values()
+    rows = room_state.state_at(room_id, position, types=[MEMBER]).values()
 
     def wanted(row) -> bool:
         if membership is None and not_membership is None:
@@ -85,8 +80,7 @@ def get_members(user_id: str, device_id: str | None, room_id: str, *, at: int | 
 
 def get_joined_members(user_id: str, room_id: str) -> dict:
     """GET /rooms/{roomId}/joined_members: joined members only."""
-    if room_state.membership(room_id, user_id) != "join":
-        raise errors.Forbidden("You are not in this room")
+    room_state.require_joined(room_id, user_id)
     rows = room_state.current_state(room_id, types=[MEMBER])
     joined = {}
     for (_, member), row in rows.items():
@@ -104,3 +98,12 @@ def get_joined_members(user_id: str, room_id: str) -> dict:
 
 def joined_rooms(user_id: str) -> list[str]:
     return room_state.joined_rooms(user_id)
+
+
+def local_aliases(user_id: str, room_id: str) -> list[str]:
+    """GET /rooms/{roomId}/aliases: members (or anyone, for world_readable rooms)."""
+    if not Room.select().where(Room.room_id == room_id).exists():
+        raise errors.Forbidden("You are not a member of this room")
+    require_can_read_room(RoomHistory.load(room_id, user_id), JOINED)
+    return [a for (a,) in RoomAlias.select(RoomAlias.alias).where(RoomAlias.room == room_id)
+            .order_by(RoomAlias.created_ts, RoomAlias.alias).tuples()]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 
-from ... import errors
 from ..ephemeral import presence, receipts
 from ..rooms import directory
 from ..rooms import state as room_state
@@ -28,7 +27,7 @@ from . import timeline
 from .filters import Filter
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token, sync_token
-from .visibility import RoomHistory
+from .visibility import JOINED, RoomHistory, require_can_read_room
 
 # Synapse's defaults: 10 messages in a room initialSync, a 30 s wait on /events.
 DEFAULT_LIMIT = messages.DEFAULT_LIMIT
@@ -41,16 +40,12 @@ SPEC_MEMBERSHIPS = ("invite", "join", "leave", "ban")
 def _upper_bound(room_history: RoomHistory, current: int) -> tuple[int, bool]:
     """The position up to which the user reads the room, and whether that is a departed
     member's view (the room as of when they stopped being joined); 403 when they may not."""
-    membership = room_history.current_membership()
-    if membership == "join":
-        return current, False
-    departed = (room_history.departed_position() if membership in ("leave", "ban")
-                else None)
+    departed = (room_history.departed_position()
+                if room_history.current_membership() in ("leave", "ban") else None)
     if departed is not None:
         return min(departed, current), True
-    if room_history.is_world_readable():
-        return current, False
-    raise errors.Forbidden("You are not allowed to view this room")
+    require_can_read_room(room_history, JOINED)
+    return current, False
 
 
 def room_initial_sync(user_id: str, device_id: str | None, room_id: str, *,
@@ -63,7 +58,7 @@ def room_initial_sync(user_id: str, device_id: str | None, room_id: str, *,
         upper, departed = _upper_bound(room_history, current)
         events, page = messages.readable_page(room_history, user_id, device_id, lower=None,
                                               upper=upper, direction="b", limit=limit)
-        state_rows = sorted(timeline.state_at(room_id, upper, current).values(),
+        state_rows = sorted(room_state.state_at(room_id, upper, now=current).values(),
                             key=lambda row: row.stream_ordering)
         body = {
             "room_id": room_id,
@@ -94,9 +89,7 @@ def _events_since(user_id: str, device_id: str | None, room_id: str, since: int,
     with read_snapshot():
         current = streams.current_position()
         room_history = RoomHistory.load(room_id, user_id)
-        if (room_history.current_membership() != "join"
-                and not room_history.is_world_readable()):
-            raise errors.Forbidden("You are not allowed to view this room")
+        require_can_read_room(room_history, JOINED)
         body = {"chunk": [], "start": from_token or sync_token(since),
                 "end": sync_token(max(since, current))}
         if since < current:

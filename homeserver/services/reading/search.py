@@ -340,8 +340,7 @@ def _state(user_id: str, device_id: str | None, room_ids: set[str],
             position = histories[room_id].state_position()
         except errors.Forbidden:
             continue
-        rows = (room_state.current_state(room_id) if position is None
-                else timeline.state_at(room_id, position, current))
+        rows = room_state.state_at(room_id, position, now=current)
         ordered = sorted(rows.values(), key=lambda r: r.stream_ordering)
         state[room_id] = serialize_events(ordered, user_id, device_id, histories=histories)
     return state

@@ -14,20 +14,19 @@ import json
 
 import peewee
 
-from ... import errors
 from ...models.rooms import Event
 from ..rooms import event_format
 from ..rooms.room_versions import get_room_version
 from ..rooms.state import room_version
 from ..streams import positions as streams
 from .filters import MAX_LIMIT
+from .pager import BATCH, Scan
 from .relations import THREAD, Reader, bundle_aggregations
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
+from .visibility import NOT_BANNED, require_can_read_room
 
 DEFAULT_LIMIT = 20
-BATCH = 100
-SCAN_BUDGET = 5000
 
 
 def thread_roots(user_id: str, device_id: str | None, room_id: str, *, include: str = "all",
@@ -37,8 +36,7 @@ def thread_roots(user_id: str, device_id: str | None, room_id: str, *, include: 
         current = streams.current_position()
         reader = Reader(room_id, user_id, device_id)
         history = reader.history
-        if history.current_membership() in (None, "ban") and not history.is_world_readable():
-            raise errors.Forbidden("You are not allowed to view this room")
+        require_can_read_room(history, NOT_BANNED)
         upper = parse_pagination_token(from_token, current, "from") if from_token else current
         participated_in = _threads_with_events_of(room_id, user_id) \
             if include == "participated" else set()
@@ -48,18 +46,15 @@ def thread_roots(user_id: str, device_id: str | None, room_id: str, *, include: 
                   .where((Event.room == room_id) & (Event.relation_type == THREAD))
                   .group_by(Event.relates_to_id))
         chosen: list[tuple[Event, int]] = []  # (root, position of its latest thread event)
-        boundary = upper
-        scanned = 0
-        exhausted = False
-        while len(chosen) <= limit and scanned < SCAN_BUDGET:
-            page = list(groups.having(latest <= boundary).order_by(latest.desc())
-                        .limit(BATCH).tuples())
-            scanned += len(page)
+        # Threads newest first; a batch continues below the last one's latest event.
+        scan = Scan(lambda last: list(
+            groups.having(latest <= (upper if last is None else last - 1))
+            .order_by(latest.desc()).limit(BATCH).tuples()), lambda group: group[1])
+        for page in scan:
             roots = {row.event_id: row for row in Event.select().where(
                 Event.event_id.in_([root_id for root_id, _ in page])
                 & (Event.room == room_id) & Event.state_key.is_null())} if page else {}
             for root_id, position in page:
-                boundary = position - 1
                 root = roots.get(root_id)
                 if root is None or not history.can_see(root):
                     continue
@@ -67,15 +62,14 @@ def thread_roots(user_id: str, device_id: str | None, room_id: str, *, include: 
                         and root_id not in participated_in:
                     continue
                 chosen.append((root, position))
-            if len(page) < BATCH:
-                exhausted = True
+            if len(chosen) > limit:
                 break
         next_position = None
         if len(chosen) > limit:
             chosen = chosen[:limit]
             next_position = chosen[-1][1] - 1
-        elif not exhausted:
-            next_position = boundary
+        elif not scan.exhausted:
+            next_position = upper if scan.cursor is None else scan.cursor - 1
         shown = [_redacted_copy(root) if root.sender in reader.ignored else root
                  for root, _ in chosen]
         chunk = reader.serialize(shown)

@@ -9,31 +9,17 @@ newest position, so the state at a recent p is current state plus the few keys c
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
-import peewee
-
+from ...db import database
 from ...models.rooms import CurrentState, Event
 from ..accounts import erasure
 from ..event_types import MEMBER
 from ..rooms import state as room_state
-from ..users import account_data
-from . import relations, serialize
+from . import pager, relations, serialize
 from .filters import EventFilter, Filter, apply_event_fields
-from .visibility import DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory
-
-# Rows fetched per query while filling a page, and the most rows one page may look at (a
-# filter or visibility that hides almost everything must not make a request scan a whole room).
-BATCH = 100
-SCAN_BUDGET = 5000
-
-
-@dataclass
-class Page:
-    rows: list[Event]   # in the order scanned (newest first for "b", oldest first for "f")
-    more: bool          # matching events may remain beyond the page
-    boundary: int       # the token position to continue from
-
+from .pager import Page
+from .visibility import (DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory,
+                         without_ignored)
 
 def _matches(event_filter: EventFilter, row: Event) -> bool:
     event = {"type": row.type, "sender": row.sender}
@@ -50,87 +36,47 @@ def room_events(room_id: str, *, lower: int | None, upper: int, direction: str, 
     condition = event_filter.sql_condition(Event.type, Event.sender)
     if condition is not None:
         base = base.where(condition)
-    backwards = direction == "b"
-    low, high = lower, upper
-    collected: list[Event] = []
-    scanned = 0
-    exhausted = False
-    while len(collected) <= limit and scanned < SCAN_BUDGET:
-        query = base.where(Event.stream_ordering <= high)
-        if low is not None:
-            query = query.where(Event.stream_ordering > low)
-        order = Event.stream_ordering.desc() if backwards else Event.stream_ordering.asc()
-        rows = list(query.order_by(order).limit(BATCH))
-        scanned += len(rows)
-        if rows:
-            if backwards:
-                high = rows[-1].stream_ordering - 1
-            else:
-                low = rows[-1].stream_ordering
-        collected.extend(visible([row for row in rows if _matches(event_filter, row)]))
-        if len(rows) < BATCH:
-            exhausted = True
-            break
-    more = len(collected) > limit or not exhausted
-    page = collected[:limit]
-    if len(collected) > limit and page:
-        last = page[-1].stream_ordering
-        boundary = last - 1 if backwards else last
-    elif len(collected) > limit:
-        boundary = upper if backwards else (lower or 0)
-    else:
-        boundary = high if backwards else (low if low is not None else 0)
-    return Page(page, more, boundary)
+    return pager.page(base, lower=lower, upper=upper, direction=direction, limit=limit,
+                      visible=lambda rows: visible([row for row in rows
+                                                    if _matches(event_filter, row)]))
 
 
-# --- state ---------------------------------------------------------------------------------------
+def newest_pages(room_ids: list[str], upper: int, limit: int, visible_of) -> dict[str, Page]:
+    """``room_events(room, lower=None, upper, "b", limit, no filter, visible_of(room))`` for
+    many rooms, their newest rows read in one written-out statement per chunk (room lists open
+    with one-event timelines of many rooms). Rooms whose first rows are not enough (history
+    visibility hid too many) are left out: the caller reads them with ``room_events``."""
+    fetch = min(pager.BATCH, limit + 10)
+    table, param = Event._meta.table_name, database.obj.param
+    per_room = (f"SELECT * FROM (SELECT * FROM {table} WHERE room_id = {param} "
+                f"AND stream_ordering <= {param} ORDER BY stream_ordering DESC "
+                f"LIMIT {param}) AS r{{n}}")
+    rows: dict[str, list[Event]] = {room_id: [] for room_id in room_ids}
+    for chunk in [room_ids[start:start + 50] for start in range(0, len(room_ids), 50)]:
+        sql = " UNION ALL ".join(per_room.format(n=n) for n in range(len(chunk)))
+        params = [value for room_id in chunk for value in (room_id, upper, fetch)]
+        for row in Event.raw(sql, *params):
+            rows[row.room_id].append(row)
+    pages = {}
+    for room_id, scanned in rows.items():
+        scanned.sort(key=lambda row: row.stream_ordering, reverse=True)
+        collected = visible_of(room_id)(scanned)
+        exhausted = len(scanned) < fetch
+        if len(collected) > limit:
+            page = collected[:limit]
+            boundary = page[-1].stream_ordering - 1 if page else upper
+            pages[room_id] = Page(page, True, boundary)
+        elif exhausted:
+            pages[room_id] = Page(collected, False,
+                                  scanned[-1].stream_ordering - 1 if scanned else upper)
+    return pages
 
-def state_changes(room_id: str, lower: int, upper: int, *,
-                  types: list[str] | None = None) -> dict[tuple[str, str], Event]:
-    """The latest event of each state key changed in (lower, upper]: the state at ``upper`` of
-    the keys that changed since ``lower``."""
-    if upper <= lower:
-        return {}
-    where = ((Event.room == room_id) & Event.state_key.is_null(False)
-             & (Event.stream_ordering > lower) & (Event.stream_ordering <= upper))
-    if types is not None:
-        where &= Event.type.in_(types)
-    latest = (Event.select(peewee.fn.MAX(Event.stream_ordering).alias("position"))
-              .where(where).group_by(Event.type, Event.state_key))
-    rows = Event.select().join(latest, on=(Event.stream_ordering == latest.c.position))
-    return {(row.type, row.state_key): row for row in rows}
 
-
-def state_at(room_id: str, position: int, now: int, *, types: list[str] | None = None,
-             state_keys: list[str] | None = None) -> dict[tuple[str, str], Event]:
-    """The state of a room at ``position``, read inside the snapshot where current state is
-    the state at ``now``: current state with the few keys changed after ``position`` put
-    back, which beats grouping the room's whole state history when ``position`` is recent."""
-    def current_state():
-        return room_state.current_state(room_id, types=types, state_keys=state_keys)
-
-    if position >= now:
-        return current_state()
-    changed = (Event.select(Event.type, Event.state_key)
-               .where((Event.room == room_id) & Event.state_key.is_null(False)
-                      & (Event.stream_ordering > position))
-               .distinct().tuples())
-    if types is not None:
-        changed = changed.where(Event.type.in_(types))
-    if state_keys is not None:
-        changed = changed.where(Event.state_key.in_(state_keys))
-    changed_keys = set(changed)
-    if len(changed_keys) > 200:
-        return room_state.state_at(room_id, position, types=types, state_keys=state_keys)
-    state = current_state()
-    if changed_keys:
-        for key in changed_keys:
-            state.pop(key, None)
-        before = room_state.state_at(room_id, position,
-                                     types=sorted({t for t, _ in changed_keys}),
-                                     state_keys=sorted({k for _, k in changed_keys}))
-        state.update({key: row for key, row in before.items() if key in changed_keys})
-    return state
+def page_start(page: Page, rows_oldest_first: list[Event], upper: int) -> int:
+    """The position just before a backwards page's first event: its ``prev_batch``."""
+    if rows_oldest_first:
+        return rows_oldest_first[0].stream_ordering - 1
+    return page.boundary if page.more else upper
 
 
 # --- many rooms at once (initial syncs) -------------------------------------------------------
@@ -142,12 +88,16 @@ def _chunks(items: list) -> list[list]:
     return [items[start:start + CHUNK] for start in range(0, len(items), CHUNK)]
 
 
-def current_states(room_ids: list[str]) -> dict[str, dict[tuple[str, str], Event]]:
-    """room_id -> its whole current state, for many rooms in one query per chunk."""
+def current_states(room_ids: list[str], types: list[str] | None = None
+                   ) -> dict[str, dict[tuple[str, str], Event]]:
+    """room_id -> its current state (of ``types``; None: all of it), for many rooms in one
+    query per chunk."""
     states: dict[str, dict[tuple[str, str], Event]] = {room_id: {} for room_id in room_ids}
     for chunk in _chunks(room_ids):
         rows = (Event.select().join(CurrentState, on=(Event.event_id == CurrentState.event_id))
                 .where(CurrentState.room.in_(chunk)))
+        if types is not None:
+            rows = rows.where(CurrentState.type.in_(types))
         for row in rows:
             states[row.room_id][(row.type, row.state_key)] = row
     return states
@@ -218,7 +168,8 @@ def members_at(room_id: str, position: int, now: int,
     users = sorted(user_ids)
     for start in range(0, len(users), 500):
         chunk = users[start:start + 500]
-        state = state_at(room_id, position, now, types=[MEMBER], state_keys=chunk)
+        state = room_state.state_at(room_id, position, now=now, types=[MEMBER],
+                                     state_keys=chunk)
         found.update({state_key: row for (_, state_key), row in state.items()})
     return found
 
@@ -273,9 +224,7 @@ def visibility(history: RoomHistory, ignored: set[str], *, all_visible: bool = F
                           .where((CurrentState.room == current_state_of)
                                  & CurrentState.event_id.in_(hidden_state)).tuples()}
             rows = [row for row in rows if row.event_id in shown]
-        if ignored:
-            rows = [row for row in rows if row.state_key is not None or row.sender not in ignored]
-        return rows
+        return without_ignored(rows, ignored)
 
     return visible
 
@@ -304,8 +253,3 @@ def to_client(rows: list[Event], user_id: str, device_id: str | None, filter: Fi
 
 def content_of(row: Event) -> dict:
     return room_state.content_of(row)
-
-
-def ignored_users(user_id: str) -> set[str]:
-    """Users whose messages ``user_id`` ignores (m.ignored_user_list, kept by account data)."""
-    return account_data.ignored_users(user_id)

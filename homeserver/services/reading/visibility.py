@@ -22,6 +22,16 @@ API
 ``can_see_event(user_id, row)`` and ``filter_events(user_id, rows)``
     Convenience wrappers for one event, or rows of several rooms.
 
+``without_ignored(rows, ignored)``
+    The rows minus the messages of users the reader ignores (their state events stay: the
+    room would make no sense without them); applied after history visibility by every reader.
+
+``require_can_read_room(history, memberships)``
+    The one check of "may this user read this room at all" (403 M_FORBIDDEN): anyone may
+    read a world_readable room; otherwise the user's current membership must be one of
+    ``memberships`` (``ANY_MEMBERSHIP``: any part in the room, even a past one). The one
+    check of "is this user joined now" is ``services.rooms.state.require_joined``.
+
 ``state_position(room_id, user_id)``
     For /state and /members: the stream position whose state the user may read, ``None``
     meaning the current state; raises 403 M_FORBIDDEN when they may not read it at all.
@@ -48,6 +58,11 @@ from typing import Iterable
 from ... import errors
 from ...models.rooms import Event
 from ..event_types import HISTORY_VISIBILITY, MEMBER
+
+# Who may read a room at all, beside anyone when it is world_readable (require_can_read_room).
+ANY_MEMBERSHIP = None  # /messages, /context, /timestamp_to_event: any part, even a past one
+NOT_BANNED = ("join", "invite", "knock", "leave")  # threads
+JOINED = ("join",)  # /events peeking, /aliases
 
 VISIBILITIES = ("world_readable", "shared", "invited", "joined")
 DEFAULT_VISIBILITY = "shared"
@@ -178,3 +193,21 @@ def filter_events(user_id: str | None, rows: list[Event],
 def state_position(room_id: str, user_id: str) -> int | None:
     """See the module docstring; raises 403 M_FORBIDDEN."""
     return RoomHistory.load(room_id, user_id).state_position()
+
+
+def without_ignored(rows: list, ignored: set[str]) -> list:
+    """See the module docstring (rows: ``Event`` rows or tuples with state_key and sender)."""
+    if not ignored:
+        return rows
+    return [row for row in rows if row.state_key is not None or row.sender not in ignored]
+
+
+def require_can_read_room(history: RoomHistory,
+                          memberships: tuple[str, ...] | None = ANY_MEMBERSHIP) -> None:
+    """See the module docstring; raises 403 M_FORBIDDEN."""
+    if history.is_world_readable():
+        return
+    current = history.current_membership()
+    if current is not None and (memberships is ANY_MEMBERSHIP or current in memberships):
+        return
+    raise errors.Forbidden("You are not allowed to view this room")

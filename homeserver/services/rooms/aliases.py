@@ -16,7 +16,6 @@ import peewee
 from ... import clock, errors, identifiers
 from ...db import database, write_transaction
 from ...models.rooms import Room, RoomAlias
-from ..reading import visibility
 from . import power_levels
 from . import state as room_state
 from .events import send_state_event
@@ -75,8 +74,9 @@ def create(user_id: str, alias: str, room_id: str, *, need_membership: bool = Tr
     with write_transaction():
         if not Room.select().where(Room.room_id == room_id).exists():
             raise errors.NotFound("Room not found")
-        if need_membership and room_state.membership(room_id, user_id) != "join":
-            raise errors.Forbidden("You must be in the room to give it an alias")
+        if need_membership:
+            room_state.require_joined(room_id, user_id,
+                                      "You must be in the room to give it an alias")
         insert_alias(alias, room_id, user_id)
 
 
@@ -121,17 +121,6 @@ def _remove_from_canonical_alias(user_id: str, room_id: str, alias: str) -> None
         send_state_event(user_id, room_id, "m.room.canonical_alias", "", new)
     except errors.MatrixError:
         pass  # the alias is deleted; updating the event was only a courtesy
-
-
-def local_aliases(user_id: str, room_id: str) -> list[str]:
-    """GET /rooms/{roomId}/aliases: members (or anyone, for world_readable rooms)."""
-    if not Room.select().where(Room.room_id == room_id).exists():
-        raise errors.Forbidden("You are not a member of this room")
-    history = visibility.RoomHistory.load(room_id, user_id)
-    if history.current_membership() != "join" and not history.is_world_readable():
-        raise errors.Forbidden("You are not a member of this room")
-    return [a for (a,) in RoomAlias.select(RoomAlias.alias).where(RoomAlias.room == room_id)
-            .order_by(RoomAlias.created_ts, RoomAlias.alias).tuples()]
 
 
 def move_aliases(old_room_id: str, new_room_id: str) -> list[str]:

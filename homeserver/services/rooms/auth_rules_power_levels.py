@@ -4,7 +4,7 @@ and who may change which level."""
 
 from __future__ import annotations
 
-from ... import errors, identifiers
+from ... import errors
 from . import power_levels
 from .power_levels import LEVEL_KEYS, parse_level
 from .room_versions import RoomVersion
@@ -17,28 +17,14 @@ def _is_integer(value) -> bool:
 
 
 def _validate(version: RoomVersion, content: dict, auth_state: dict) -> None:
-    if version.integer_power_levels:
-        for key in LEVEL_KEYS:
-            if key in content and not _is_integer(content[key]):
-                raise errors.Forbidden(f"Power level '{key}' must be an integer")
-        for key in ("events", "notifications"):
-            if key in content and not (isinstance(content[key], dict) and all(
-                    _is_integer(v) for v in content[key].values())):
-                raise errors.Forbidden(f"Power levels '{key}' must map names to integers")
-    if "users" in content:
-        users = content["users"]
-        if not isinstance(users, dict):
-            raise errors.Forbidden("Power levels 'users' must be an object")
-        for user_id, level in users.items():
-            if not identifiers.is_valid_user_id(user_id):
-                raise errors.Forbidden(f"Power levels 'users' has an invalid user ID {user_id!r}")
-            if parse_level(level, version) is None:
-                raise errors.Forbidden(f"The power level of {user_id} must be an integer")
-        if version.room_id_from_create_event:
-            named = power_levels.creators(auth_state, version) & set(users)
-            if named:
-                raise errors.Forbidden("Room creators cannot be given a power level: "
-                                       + ", ".join(sorted(named)))
+    power_levels.check_levels(
+        content, errors.Forbidden, level_ok=_is_integer if version.integer_power_levels else None,
+        user_level_ok=lambda level: parse_level(level, version) is not None)
+    if "users" in content and version.room_id_from_create_event:
+        named = power_levels.creators(auth_state, version) & set(content["users"])
+        if named:
+            raise errors.Forbidden("Room creators cannot be given a power level: "
+                                   + ", ".join(sorted(named)))
 
 
 def _value(mapping, key, version):

@@ -95,9 +95,15 @@ def set_current_state(room_id: str, event_type: str, state_key: str, event_id: s
 
 
 def set_room_column(room_id: str, column: str, value: str | None) -> None:
-    """Room.join_rule or Room.history_visibility, from the new current state event."""
-    assert column in ("join_rule", "history_visibility")
+    """A Room column kept from the current state (events._ROOM_COLUMNS), from the new event."""
+    assert column in ("join_rule", "history_visibility", "guest_access", "encryption", "name",
+                      "canonical_alias")
     _run(f"UPDATE {_ROOM} SET {column} = ? WHERE room_id = ?", (value, room_id))
+
+
+def set_bump_stamp(room_id: str, position: int) -> None:
+    """Room.bump_stamp: the position of the room's latest event of a bumping type."""
+    _run(f"UPDATE {_ROOM} SET bump_stamp = ? WHERE room_id = ?", (position, room_id))
 
 
 def add_joined_members(room_id: str, delta: int) -> None:

@@ -36,7 +36,7 @@ from ... import clock, errors, identifiers
 from ...db import database, write_transaction
 from ...models.rooms import Event, ForgottenRoom, Room
 from .. import txn_ids
-from ..event_types import MEMBER
+from ..event_types import BUMP_EVENT_TYPES, MEMBER
 from ..push import actions as push_actions
 from ..server.metrics import EVENTS_PERSISTED
 from ..streams import positions as streams
@@ -214,6 +214,8 @@ class RoomAppender:
         hint_users = [state_key] if event_type == MEMBER and state_key else []
         position = streams.next_position(rooms=[self.room_id], users=hint_users)
         event_store.insert_event({**row, "stream_ordering": position})
+        if event_type in BUMP_EVENT_TYPES:
+            event_store.set_bump_stamp(self.room_id, position)
         EVENTS_PERSISTED.inc()
         if state_key is not None:
             self._set_current_state(event_type, state_key, event_id, pdu, position, previous,
@@ -310,8 +312,16 @@ def _redaction_parts(version: RoomVersion, content: dict, redacts: str | None):
 # --- one event in its own transaction -----------------------------------------------------------
 
 # Current-state values copied onto the room row (event type -> (content key, Room column)).
-_ROOM_COLUMNS = {"m.room.join_rules": ("join_rule", "join_rule"),
-                 "m.room.history_visibility": ("history_visibility", "history_visibility")}
+# Room columns kept from the current state: event type -> (content key, column, longest
+# value, whether a longer one is cut to fit or left out). Names and aliases are labels the
+# admin room list sorts and searches by; the others are enumerations.
+_ROOM_COLUMNS = {"m.room.join_rules": ("join_rule", "join_rule", 64, False),
+                 "m.room.history_visibility": ("history_visibility", "history_visibility", 64,
+                                               False),
+                 "m.room.guest_access": ("guest_access", "guest_access", 64, False),
+                 "m.room.encryption": ("algorithm", "encryption", 64, False),
+                 "m.room.name": ("name", "name", 255, True),
+                 "m.room.canonical_alias": ("alias", "canonical_alias", 255, True)}
 
 
 def _content_text(pdu: dict | None, key: str) -> str | None:
@@ -322,7 +332,7 @@ def _content_text(pdu: dict | None, key: str) -> str | None:
 
 def _update_room_columns(room_id: str, event_type: str, state_key: str, pdu: dict,
                          previous: _StateEntry | None) -> None:
-    """Keep Room.join_rule, history_visibility and joined_members in step with the state
+    """Keep Room's state columns (_ROOM_COLUMNS) and joined_members in step with the state
     (the room's write lock is held, so the count cannot drift)."""
     if event_type == MEMBER:
         was = _content_text(previous.pdu if previous else None, "membership") == "join"
@@ -330,8 +340,12 @@ def _update_room_columns(room_id: str, event_type: str, state_key: str, pdu: dic
         if was != now:
             event_store.add_joined_members(room_id, 1 if now else -1)
     elif state_key == "" and event_type in _ROOM_COLUMNS:
-        key, column = _ROOM_COLUMNS[event_type]
-        event_store.set_room_column(room_id, column, _content_text(pdu, key))
+        key, column, longest, cut = _ROOM_COLUMNS[event_type]
+        content = (pdu or {}).get("content")
+        value = content.get(key) if isinstance(content, dict) else None
+        if not isinstance(value, str) or (len(value) > longest and not cut):
+            value = None
+        event_store.set_room_column(room_id, column, value and value[:longest])
 
 
 def replayed_event_id(txn: TxnKey) -> str | None:

@@ -24,7 +24,9 @@ from ...models.users import User
 from ..event_types import MEMBER
 from ..users import account_data
 from ..users.tags import TAG_TYPE
-from . import aliases, power_levels
+from . import aliases, guest_access, power_levels
+from . import state as room_state
+from .blocked_rooms import check_not_blocked
 from .event_content import InviteBlocked, invites_blocked
 from .events import RoomAppender, Sent
 
@@ -99,8 +101,10 @@ def join(user_id: str, room_id_or_alias: str, *, reason: str | None = None,
 
 def _append_join(room: RoomAppender, user_id: str, content: dict) -> Sent:
     """The one way a join is appended: a restricted room's authorisation is computed here,
-    never taken from the client."""
+    never taken from the client; a room an admin blocked is refused here."""
+    check_not_blocked(room.room_id)
     content = {k: v for k, v in content.items() if k != AUTHORISING_USER}
+    guest_access.check_may_join(room, user_id)
     before = room.membership(user_id)
     if before not in ("join", "invite"):
         authoriser = _restricted_join_authoriser(room, user_id)
@@ -142,9 +146,8 @@ def _restricted_join_authoriser(room: RoomAppender, user_id: str) -> str | None:
     allowed_rooms = [a.get("room_id") for a in content.get("allow") or []
                      if isinstance(a, dict) and a.get("type") == "m.room_membership"
                      and isinstance(a.get("room_id"), str)]
-    if not allowed_rooms or not CurrentState.select().where(
-            CurrentState.room.in_(allowed_rooms) & (CurrentState.type == MEMBER)
-            & (CurrentState.state_key == user_id) & (CurrentState.membership == "join")).exists():
+    if not allowed_rooms or not room_state.joined_rooms_query(user_id).where(
+            CurrentState.room.in_(allowed_rooms)).exists():
         return None
     auth_state = room.state([("m.room.create", ""), ("m.room.power_levels", "")])
     needed = power_levels.action_level(auth_state, "invite", version)
@@ -162,6 +165,7 @@ def knock(user_id: str, room_id_or_alias: str, *, reason: str | None = None) -> 
     with write_transaction():
         room = _open(room_id)
         _check_knock_allowed(room)
+        check_not_blocked(room_id)
         room.append(user_id, MEMBER, _content("knock", reason, **member_profile(user_id)),
                     user_id)
     return room_id
@@ -187,6 +191,7 @@ def invite(inviter: str, room_id: str, invitee: str, *, reason: str | None = Non
 
 def append_invite(room: RoomAppender, inviter: str, invitee: str, *, reason: str | None = None,
                   is_direct: bool = False) -> Sent:
+    check_not_blocked(room.room_id)
     content = _content("invite", reason, **member_profile(invitee))
     if is_direct:
         content["is_direct"] = True
@@ -257,6 +262,8 @@ def set_member_state(sender: str, room_id: str, target: str, content: dict) -> s
         raise errors.BadJson("m.room.member content needs a string 'membership'")
     if not identifiers.is_valid_user_id(target):
         raise errors.BadJson("The state_key of m.room.member must be a user ID")
+    if membership in ("join", "invite", "knock"):
+        check_not_blocked(room_id)
     content = {k: v for k, v in content.items() if k != AUTHORISING_USER}
     if membership == "invite":
         check_invitee(target, sender)
@@ -279,10 +286,7 @@ def refresh_profile(user_id: str) -> list[str]:
     they are joined to (one transaction per room). Returns the rooms updated."""
     profile = member_profile(user_id)
     updated = []
-    rooms = [r for (r,) in CurrentState.select(CurrentState.room_id).where(
-        (CurrentState.type == MEMBER) & (CurrentState.state_key == user_id)
-        & (CurrentState.membership == "join")).tuples()]
-    for room_id in rooms:
+    for room_id in room_state.joined_rooms(user_id):
         with write_transaction():
             room = RoomAppender.lock(room_id)
             current = room.state_event((MEMBER, user_id))

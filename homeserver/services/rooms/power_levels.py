@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Callable
 
 from ... import errors, identifiers
 from ..canonical import MAX_SAFE_INTEGER, MIN_SAFE_INTEGER
@@ -137,29 +138,41 @@ def action_level(auth_state: dict, action: str, version: RoomVersion | None = No
     return _level(content, action, version)
 
 
+def check_levels(content: dict, error: type[errors.MatrixError], *,
+                 level_ok: Callable[[object], bool] | None,
+                 user_level_ok: Callable[[object], bool]) -> None:
+    """The one validator of a power levels content's shape (spec: m.room.power_levels):
+    the levels of ``LEVEL_KEYS`` and of the ``events`` and ``notifications`` maps pass
+    ``level_ok`` (None: not checked), ``users`` maps valid user IDs to levels that pass
+    ``user_level_ok``; otherwise ``error``. The auth rules (per room version) and the check of
+    what a client sends (``check_new_content``) differ only in those predicates and the error.
+    """
+    if level_ok is not None:
+        for key in LEVEL_KEYS:
+            if key in content and not level_ok(content[key]):
+                raise error(f"Power level '{key}' must be an integer")
+        for key in ("events", "notifications"):
+            if key in content and not (isinstance(content[key], dict) and all(
+                    level_ok(v) for v in content[key].values())):
+                raise error(f"Power levels '{key}' must map names to integers")
+    if "users" in content:
+        users = content["users"]
+        if not isinstance(users, dict):
+            raise error("Power levels 'users' must be an object")
+        for user_id, level in users.items():
+            if not identifiers.is_valid_user_id(user_id):
+                raise error(f"Power levels 'users' has an invalid user ID {user_id!r}")
+            if not user_level_ok(level):
+                raise error(f"The power level of {user_id} must be an integer")
+
+
 def check_new_content(content: dict) -> None:
     """M_BAD_JSON unless a power levels content a client sends holds only integer levels.
 
     Every room version tolerates older forms (strings, floats) in existing events, but the spec
     asks servers to refuse new ones; v10+ also refuse them in the auth rules.
     """
-    for key in LEVEL_KEYS:
-        if key in content and not _is_level(content[key]):
-            raise errors.BadJson(f"Power level '{key}' must be an integer")
-    for key in ("events", "notifications"):
-        if key in content:
-            value = content[key]
-            if not isinstance(value, dict) or not all(_is_level(v) for v in value.values()):
-                raise errors.BadJson(f"Power levels '{key}' must map names to integers")
-    if "users" in content:
-        users = content["users"]
-        if not isinstance(users, dict):
-            raise errors.BadJson("Power levels 'users' must be an object")
-        for user_id, level in users.items():
-            if not identifiers.is_valid_user_id(user_id):
-                raise errors.BadJson(f"Power levels 'users' has an invalid user ID {user_id!r}")
-            if not _is_level(level):
-                raise errors.BadJson(f"Power level of {user_id} must be an integer")
+    check_levels(content, errors.BadJson, level_ok=_is_level, user_level_ok=_is_level)
 
 
 def _is_level(value) -> bool:

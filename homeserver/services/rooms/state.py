@@ -14,6 +14,7 @@ import json
 
 import peewee
 
+from ... import errors
 from ...models.rooms import CurrentState, Event, ForgottenRoom, Room
 from ..event_types import MEMBER
 
@@ -35,11 +36,66 @@ def current_state(room_id: str, *, types: list[str] | None = None,
     return {(row.type, row.state_key): row for row in query}
 
 
-def state_at(room_id: str, position: int, *, types: list[str] | None = None,
+def state_at(room_id: str, position: int | None, *, now: int | None = None,
+             types: list[str] | None = None,
              state_keys: list[str] | None = None) -> dict[tuple[str, str], Event]:
-    """(type, state_key) -> the latest state event with stream_ordering <= position."""
+    """(type, state_key) -> the latest state event with stream_ordering <= ``position``;
+    ``position`` None is the current state.
+
+    ``now``: the read is inside one snapshot whose current state is the state at ``now``, so
+    the state at a recent ``position`` is the current state with the few keys changed after
+    it put back, which beats grouping the room's whole state history."""
+    if position is None or (now is not None and position >= now):
+        return current_state(room_id, types=types, state_keys=state_keys)
+    if now is not None:
+        changed = _keys_changed_after(room_id, position, types, state_keys)
+        if len(changed) <= MAX_KEYS_PUT_BACK:
+            state = current_state(room_id, types=types, state_keys=state_keys)
+            for key in changed:
+                state.pop(key, None)
+            if changed:
+                before = _grouped_state_at(room_id, position,
+                                           sorted({t for t, _ in changed}),
+                                           sorted({k for _, k in changed}))
+                state.update({key: row for key, row in before.items() if key in changed})
+            return state
+    return _grouped_state_at(room_id, position, types, state_keys)
+
+
+# Beyond this many keys changed after the position, grouping the state history is cheaper.
+MAX_KEYS_PUT_BACK = 200
+
+
+def _keys_changed_after(room_id: str, position: int, types: list[str] | None,
+                        state_keys: list[str] | None) -> set[tuple[str, str]]:
+    changed = (Event.select(Event.type, Event.state_key)
+               .where((Event.room == room_id) & Event.state_key.is_null(False)
+                      & (Event.stream_ordering > position))
+               .distinct().tuples())
+    if types is not None:
+        changed = changed.where(Event.type.in_(types))
+    if state_keys is not None:
+        changed = changed.where(Event.state_key.in_(state_keys))
+    return set(changed)
+
+
+def state_changes(room_id: str, lower: int, upper: int, *,
+                  types: list[str] | None = None) -> dict[tuple[str, str], Event]:
+    """The latest event of each state key changed in (lower, upper]: the state at ``upper`` of
+    the keys that changed since ``lower``."""
+    if upper <= lower:
+        return {}
+    return _grouped_state_at(room_id, upper, types, None, after=lower)
+
+
+def _grouped_state_at(room_id: str, position: int, types: list[str] | None,
+                      state_keys: list[str] | None, *,
+                      after: int | None = None) -> dict[tuple[str, str], Event]:
+    """The latest state event per key at or before ``position`` (and after ``after``)."""
     where = ((Event.room == room_id) & Event.state_key.is_null(False)
              & (Event.stream_ordering <= position))
+    if after is not None:
+        where &= Event.stream_ordering > after
     if types is not None:
         where &= Event.type.in_(types)
     if state_keys is not None:
@@ -78,12 +134,34 @@ def membership(room_id: str, user_id: str) -> str | None:
                    & (CurrentState.state_key == user_id)).scalar())
 
 
+def require_joined(room_id: str, user_id: str, message: str = "You are not in this room") -> None:
+    """403 M_FORBIDDEN unless the user is joined to the room now: the one check of the actions
+    only joined members may take (typing, receipts, joined_members, aliases, upgrade)."""
+    if membership(room_id, user_id) != "join":
+        raise errors.Forbidden(message)
+
+
 def rooms_of_user(user_id: str, memberships: tuple[str, ...] = ("join",)) -> dict[str, str]:
     """room_id -> membership for the user's rooms with one of ``memberships`` now."""
     rows = (CurrentState.select(CurrentState.room_id, CurrentState.membership)
             .where((CurrentState.type == MEMBER) & (CurrentState.state_key == user_id)
                    & CurrentState.membership.in_(memberships)).tuples())
     return {room_id: value for room_id, value in rows}
+
+
+def joined_rooms_query(user_id: str) -> peewee.ModelSelect:
+    """The rooms the user is joined to now, as a subquery of room IDs."""
+    return CurrentState.select(CurrentState.room_id).where(
+        (CurrentState.type == MEMBER) & (CurrentState.state_key == user_id)
+        & (CurrentState.membership == "join"))
+
+
+def co_members_query(user_id: str) -> peewee.ModelSelect:
+    """The users joined to a room ``user_id`` is joined to (``user_id`` too), as a subquery
+    of user IDs."""
+    return CurrentState.select(CurrentState.state_key).where(
+        (CurrentState.type == MEMBER) & (CurrentState.membership == "join")
+        & CurrentState.room_id.in_(joined_rooms_query(user_id)))
 
 
 def joined_rooms(user_id: str) -> list[str]:

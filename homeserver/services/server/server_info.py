@@ -6,7 +6,10 @@ SUPPORTED_VERSIONS = ["v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v
                       "v1.10", "v1.11", "v1.12"]
 
 # Unstable features honestly supported (flags clients check before using an MSC's endpoints).
-UNSTABLE_FEATURES: dict[str, bool] = {}
+UNSTABLE_FEATURES: dict[str, bool] = {
+    # Simplified Sliding Sync (MSC4186), POST /unstable/org.matrix.simplified_msc3575/sync.
+    "org.matrix.simplified_msc3575": True,
+}
 
 
 def versions() -> dict:

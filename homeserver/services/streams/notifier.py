@@ -394,13 +394,6 @@ def _listener() -> _Listener:
     return listener
 
 
-def release_connection() -> None:
-    """Return this thread's database connection to the pool (it reconnects on its next query)."""
-    db = database.obj
-    if not db.is_closed() and not db.in_transaction():
-        db.close()
-
-
 def wait_for_position_above(position: int, timeout_s: float, *,
                             rooms=None, users=None,
                             event: threading.Event | None = None) -> bool:
@@ -418,7 +411,7 @@ def wait_for_position_above(position: int, timeout_s: float, *,
         current = streams.current_position()
         if current < listener.latest:
             listener.reset(current)
-    release_connection()
+    background.release_connection()
     rooms = frozenset(rooms) if rooms is not None else None
     users = frozenset(users) if users is not None else None
     if rooms is None and users is None:

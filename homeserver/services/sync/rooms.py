@@ -22,8 +22,10 @@ from ...models.rooms import Event
 from ..event_types import MEMBER
 from ..reading import timeline as reading
 from ..reading.filters import DEFAULT_TIMELINE_LIMIT, EventFilter
+from ..reading.pager import Page
 from ..reading.stream_tokens import pagination_token
 from ..rooms import state as room_state
+from ..users.account_data import ignored_users
 from . import lazy_members, summary
 from .context import SyncContext
 from .response import SyncResponse
@@ -36,7 +38,7 @@ RANGE_SCAN_LIMIT = 2000
 @dataclass
 class _Timeline:
     rows: list[Event]       # oldest first
-    page: reading.Page
+    page: Page
     start: int              # the position just before the first event (prev_batch)
 
 
@@ -56,7 +58,7 @@ class _RoomsBuilder:
         self.state_filter: EventFilter = self.room_filter.state
         self.limit = self.timeline_filter.limit_or(DEFAULT_TIMELINE_LIMIT)
         self.lazy = self.state_filter.lazy_load_members
-        self.ignored = reading.ignored_users(ctx.user_id)
+        self.ignored = ignored_users(ctx.user_id)
         # room_id -> {member: event_id} this device already has (loaded per room when needed).
         self.sent_members: dict[str, dict[str, str]] = {}
         self.new_members: dict[str, dict[str, str]] = {}
@@ -211,11 +213,11 @@ class _RoomsBuilder:
     def _memberships_changed(self, room_id: str, lower: int) -> bool:
         """Whether a member event since ``lower`` changed someone's membership (not only a
         displayname or avatar, which leaves the room summary as it was)."""
-        after = reading.state_changes(room_id, lower, self.ctx.now, types=[MEMBER])
+        after = room_state.state_changes(room_id, lower, self.ctx.now, types=[MEMBER])
         if not after:
             return False
-        before = reading.state_at(room_id, lower, self.ctx.now, types=[MEMBER],
-                                  state_keys=sorted(key for _, key in after))
+        before = room_state.state_at(room_id, lower, now=self.ctx.now, types=[MEMBER],
+                                     state_keys=sorted(key for _, key in after))
         return any(before.get(key) is None or before[key].membership != row.membership
                    for key, row in after.items())
 
@@ -284,13 +286,7 @@ class _RoomsBuilder:
                                    limit=self.limit, event_filter=self.timeline_filter,
                                    visible=visible)
         rows = list(reversed(page.rows))
-        if rows:
-            start = rows[0].stream_ordering - 1
-        elif page.more:
-            start = page.boundary
-        else:
-            start = upper
-        return _Timeline(rows, page, start)
+        return _Timeline(rows, page, reading.page_start(page, rows, upper))
 
     def _room_state(self, room_id: str, timeline: _Timeline, *, lower: int | None, upper: int,
                     full: bool, with_state: bool = True, always: bool = False):
@@ -309,12 +305,12 @@ class _RoomsBuilder:
             current = room_state.current_state(room_id)
             state = reading.states_at({room_id: at}, {room_id: current}, ctx.now)[room_id]
         elif ctx.use_state_after:
-            state = reading.state_changes(room_id, lower, upper)
+            state = room_state.state_changes(room_id, lower, upper)
             changed_types = {event_type for event_type, _ in state}
         else:
-            state = reading.state_changes(room_id, lower, start)
+            state = room_state.state_changes(room_id, lower, start)
             changed_types = {event_type for event_type, _ in state}
-            later = reading.state_changes(room_id, start, upper)
+            later = room_state.state_changes(room_id, start, upper)
             changed_types |= {event_type for event_type, _ in later}
             # State changed inside the timeline's range but not shown in it (filtered out):
             # the client still needs the newest value.

@@ -77,10 +77,23 @@ def sync(user_id: str, device_id: str, *, since: str | None, filter_ref: dict | 
 def _long_poll(request: SyncRequest, filter: filters_service.Filter, use_state_after: bool,
                slot) -> dict | None:
     """Wait for news; the response when there is some, None on timeout or eviction."""
-    user_id = request.user_id
-    deadline = time.monotonic() + request.timeout_ms / 1000
+    def build() -> tuple[int, dict | None]:
+        ctx, response = _build(request, filter, use_state_after)
+        if not response.has_updates:
+            return ctx.now, None
+        return ctx.now, _finish(ctx, response, filter, use_state_after)
+
+    return wait_for_news(request.user_id, request.since, request.timeout_ms, slot, build)
+
+
+def wait_for_news(user_id: str, since: int, timeout_ms: int, slot, build):
+    """The long-poll loop of /sync and sliding sync: ``build() -> (now, result or None)``
+    runs whenever a position concerning the user was taken above the last one checked; the
+    first non-None result is returned, None on timeout or when ``slot`` (``long_polls``) is
+    evicted by a newer long-poll of the device."""
+    deadline = time.monotonic() + timeout_ms / 1000
     # Everything up to this position is known to hold nothing for this client.
-    checked = request.since
+    checked = since
     while not slot.evicted:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -89,9 +102,9 @@ def _long_poll(request: SyncRequest, filter: filters_service.Filter, use_state_a
             now = streams.current_position()
             rooms = _interesting_rooms(user_id, now) if now == checked else None
         if now == checked:
-            # Nothing was written at all: no need to ask the providers. Sleep until a write
-            # that concerns one of the user's rooms or the user (or a newer long-poll of the
-            # device evicts this one).
+            # Nothing was written at all: no need to build. Sleep until a write that concerns
+            # one of the user's rooms or the user (or a newer long-poll of the device evicts
+            # this one).
             slot.event.clear()
             if slot.evicted:
                 break
@@ -101,10 +114,9 @@ def _long_poll(request: SyncRequest, filter: filters_service.Filter, use_state_a
             if slot.evicted or not woken:
                 break
             continue
-        ctx, response = _build(request, filter, use_state_after)
-        if response.has_updates:
-            return _finish(ctx, response, filter, use_state_after)
-        checked = ctx.now
+        checked, result = build()
+        if result is not None:
+            return result
     return None
 
 

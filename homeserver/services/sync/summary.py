@@ -56,26 +56,45 @@ def summary_from_state(current: dict, user_id: str) -> dict:
         "m.joined_member_count": sum(1 for row in members if row.membership == "join"),
         "m.invited_member_count": sum(1 for row in members if row.membership == "invite"),
     }
-    names = [current[key] for key in (("m.room.name", ""), ("m.room.canonical_alias", ""))
-             if key in current]
-    if not _named(names):
+    if not has_name_or_alias(current):
         others = [row for row in members if row.state_key != user_id]
-        heroes = [row.state_key for row in others if row.membership in ("join", "invite")]
-        if not heroes:
-            heroes = [row.state_key for row in others if row.membership in ("leave", "ban")]
-        summary["m.heroes"] = heroes[:HERO_COUNT]
+        hero_ids = [row.state_key for row in others if row.membership in ("join", "invite")]
+        if not hero_ids:
+            hero_ids = [row.state_key for row in others if row.membership in ("leave", "ban")]
+        summary["m.heroes"] = hero_ids[:HERO_COUNT]
     return summary
 
 
+def member_counts(room_ids: list[str]) -> dict[str, dict[str, int]]:
+    """room_id -> {"join": n, "invite": n} now, for many rooms in one query."""
+    counts: dict[str, dict[str, int]] = {room_id: {} for room_id in room_ids}
+    rows = (CurrentState.select(CurrentState.room_id, CurrentState.membership,
+                                peewee.fn.COUNT(1))
+            .where(CurrentState.room.in_(room_ids) & (CurrentState.type == MEMBER)
+                   & CurrentState.membership.in_(["join", "invite"]))
+            .group_by(CurrentState.room_id, CurrentState.membership).tuples())
+    for room_id, membership, count in rows:
+        counts[room_id][membership] = count
+    return counts
+
+
+def heroes(room_id: str, user_id: str) -> list[str]:
+    """``m.heroes`` of a room without a name or alias: members other than the user, joined
+    and invited first, else those who left or were banned."""
+    return (_members(room_id, user_id, ["join", "invite"])
+            or _members(room_id, user_id, ["leave", "ban"]))
+
+
+def has_name_or_alias(state: dict) -> bool:
+    """From a state map holding at least the room's m.room.name and m.room.canonical_alias."""
+    return _named([state[key] for key in (("m.room.name", ""), ("m.room.canonical_alias", ""))
+                   if key in state])
+
+
 def room_summary(room_id: str, user_id: str) -> dict:
-    counts = dict(CurrentState.select(CurrentState.membership, peewee.fn.COUNT(1))
-                  .where((CurrentState.room == room_id) & (CurrentState.type == MEMBER)
-                         & CurrentState.membership.in_(["join", "invite"]))
-                  .group_by(CurrentState.membership)
-                  .tuples())
+    counts = member_counts([room_id])[room_id]
     summary = {"m.joined_member_count": counts.get("join", 0),
                "m.invited_member_count": counts.get("invite", 0)}
     if not _has_name_or_alias(room_id):
-        summary["m.heroes"] = (_members(room_id, user_id, ["join", "invite"])
-                               or _members(room_id, user_id, ["leave", "ban"]))
+        summary["m.heroes"] = heroes(room_id, user_id)
     return summary

@@ -13,7 +13,7 @@ import binascii
 
 from ... import errors, identifiers
 from ...models.rooms import CurrentState
-from ..event_types import MEMBER
+from ..rooms.state import joined_rooms_query
 
 PAGE_SIZE = 100
 _TOKEN_PREFIX = "mr1."
@@ -36,12 +36,6 @@ def _decode_token(token: str) -> str:
     return room_id
 
 
-def _joined(user_id: str):
-    return CurrentState.select(CurrentState.room_id).where(
-        (CurrentState.type == MEMBER) & (CurrentState.state_key == user_id)
-        & (CurrentState.membership == "join"))
-
-
 def mutual_rooms(requester_id: str, other_user_id: str, from_token: str | None = None,
                  ) -> dict:
     page_size = PAGE_SIZE
@@ -51,7 +45,8 @@ def mutual_rooms(requester_id: str, other_user_id: str, from_token: str | None =
     if other_user_id == requester_id:
         raise errors.InvalidParam("user_id must be another user than yourself")
     after = _decode_token(from_token) if from_token is not None else None
-    shared = _joined(requester_id).where(CurrentState.room_id.in_(_joined(other_user_id)))
+    shared = joined_rooms_query(requester_id).where(
+        CurrentState.room_id.in_(joined_rooms_query(other_user_id)))
     count = shared.count()
     page = shared.order_by(CurrentState.room_id)
     if after is not None:

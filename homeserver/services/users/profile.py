@@ -20,6 +20,7 @@ from ...db import database, write_transaction
 from ...identifiers import is_valid_server_name, is_valid_user_id
 from ...models.profile import ProfileField
 from ...models.users import User
+from ..accounts import moderation
 from ..ephemeral import presence
 from ..rooms import membership
 
@@ -136,8 +137,7 @@ def _check_own(requester, user_id: str) -> None:
     _check_user_id(user_id)
     if requester.user_id != user_id:
         raise errors.Forbidden("You can only change your own profile")
-    if requester.is_suspended:
-        raise errors.UserSuspended("You cannot change your profile while suspended")
+    moderation.ensure_not_suspended(requester, "You cannot change your profile while suspended")
 
 
 def _value_for(key: str, body: dict):
@@ -186,6 +186,11 @@ def _locked_user(user_id: str) -> User:
 def set_field(requester, user_id: str, key: str, body: dict) -> ProfileChange:
     """Set one field of the requester's own profile."""
     _check_own(requester, user_id)
+    return write_field(user_id, key, body)
+
+
+def write_field(user_id: str, key: str, body: dict) -> ProfileChange:
+    """Set one field of a live account's profile (its owner's request, or a server admin's)."""
     check_key(key)
     value = _value_for(key, body)
     with write_transaction():

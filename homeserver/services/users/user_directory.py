@@ -16,23 +16,13 @@ from peewee import fn
 from ...models.rooms import CurrentState, Room
 from ...models.users import User
 from ..event_types import MEMBER
+from ..rooms.state import joined_rooms_query
+from ..sql_text import contains as _contains
 
 # The server decides how many results a search may return at most.
 MAX_LIMIT = 100
 # Matches fetched for ranking; beyond this the answer is marked limited anyway.
 MAX_CANDIDATES = 500
-_LIKE_ESCAPE = "!"
-
-
-def _like_pattern(word: str) -> str:
-    escaped = (word.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
-               .replace("%", _LIKE_ESCAPE + "%").replace("_", _LIKE_ESCAPE + "_"))
-    return f"%{escaped}%"
-
-
-def _contains(column, word: str):
-    return peewee.NodeList((peewee.fn.LOWER(column), peewee.SQL("LIKE"), _like_pattern(word),
-                            peewee.SQL(f"ESCAPE '{_LIKE_ESCAPE}'")))
 
 
 def _visible(requester_id: str, user_id_column):
@@ -40,10 +30,8 @@ def _visible(requester_id: str, user_id_column):
     room open to all. Per candidate user this walks their own joined rooms through the
     (state_key, type, membership) index and looks each up by primary key: the cost follows the
     candidate's rooms, never the number of rooms on the server."""
-    mine = CurrentState.alias("mine")
     theirs = CurrentState.alias("theirs")
-    shared_rooms = mine.select(mine.room_id).where(
-        (mine.type == MEMBER) & (mine.state_key == requester_id) & (mine.membership == "join"))
+    shared_rooms = joined_rooms_query(requester_id)
     return fn.EXISTS(
         theirs.select(theirs.room_id)
         .join(Room, on=(Room.room_id == theirs.room_id))
@@ -74,7 +62,8 @@ def search(requester_id: str, search_term: str, limit: int) -> dict:
     if not words:
         return {"results": [], "limited": False}
     query = (User.select(User.user_id, User.displayname, User.avatar_url)
-             .where(~User.deactivated & _visible(requester_id, User.user_id)))
+             # Guests are never listed (as Synapse): they are passers-by, not people to find.
+             .where(~User.deactivated & ~User.is_guest & _visible(requester_id, User.user_id)))
     for word in words:
         query = query.where(_contains(User.user_id, word) | _contains(User.displayname, word))
     rows = list(query.order_by(User.user_id).limit(MAX_CANDIDATES).tuples())

@@ -5,19 +5,7 @@
 // with what it saw.
 import { randomBytes } from "node:crypto";
 
-// matrix-js-sdk 43 targets Node 22; Node 20 lacks only this.
-if (!Promise.withResolvers) {
-  Promise.withResolvers = function withResolvers() {
-    let resolve, reject;
-    const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
-    return { promise, resolve, reject };
-  };
-}
-const sdk = await import("matrix-js-sdk");
-const { logger } = await import("matrix-js-sdk/lib/logger.js");
-logger.setLevel("error");
-for (const name of ["log", "info", "debug"]) console[name] = () => {};
-const print = (line) => process.stdout.write(line + "\n");
+const { sdk, print } = await import("./sdk.mjs");
 
 async function firstLine() {
   let data = "";
