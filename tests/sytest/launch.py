@@ -87,6 +87,11 @@ def server_config(data_dir: str, database: str | None, oidc_providers: list) -> 
         },
         "email": email_config(_sytest_info()),
         "app_service_config_files": app_service_config_files(),
+        # SyTest's mock services answer a transaction only while a test listens for one and
+        # close the others unanswered; a test then waits 10 s for its event, so the sender must
+        # retry within that (production keeps minutes of backoff and a 60 s timeout).
+        "app_service_max_backoff_ms": 2000,
+        "app_service_timeout_s": 3,
     }
 
 
