@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 CONFIG ?= homeserver.yaml
 
-.PHONY: run test install config migrate clean sytest sytest-check
+.PHONY: run test install config migrate clean sytest sytest-check bench-sliding-sync
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,3 +75,7 @@ $(BENCH_STAMP):
 .PHONY: bench
 bench: $(TEST_STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+# Sliding sync (MSC4186) for a user in 1,000 rooms: first response, incremental, long-poll.
+bench-sliding-sync: $(TEST_STAMP) $(BENCH_STAMP)
+	$(BIN)/python bench/bench_sliding_sync.py $(BENCH_ARGS)
