@@ -60,6 +60,8 @@ def add_validated(user_id: str, proven) -> None:
 
 def delete(user_id: str, medium: str, address: str) -> bool:
     """Take an address off the account; False if it was not on it."""
+    if "\x00" in medium or "\x00" in address:
+        return False  # never stored (PostgreSQL text cannot hold NUL; queried it raises)
     if medium == EMAIL:
         address = address.strip().lower()  # as stored (mailer.normalise_address)
     with db.write_transaction():
