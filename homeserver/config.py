@@ -57,6 +57,11 @@ class RateLimitRuleSchema(_Strict):
     burst = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
 
+def _count(default: int) -> fields.Integer:
+    """A setting that counts something: an integer of at least 1."""
+    return fields.Integer(load_default=default, strict=True, validate=validate.Range(min=1))
+
+
 def _rule(per_second: float, burst: int) -> dict:
     return {"per_second": per_second, "burst": burst}
 
@@ -126,25 +131,21 @@ class UrlPreviewSchema(_Strict):
 class MediaSchema(_Strict):
     # Where media files live; default <data_dir>/media.
     store_path = fields.String(load_default=None, allow_none=True)
-    max_upload_size = fields.Integer(load_default=100 * 1024 * 1024, strict=True,
-                                     validate=validate.Range(min=1))
+    max_upload_size = _count(100 * 1024 * 1024)
     # Images with more pixels than this are not decoded (no thumbnail: 413 M_TOO_LARGE).
-    max_image_pixels = fields.Integer(load_default=32_000_000, strict=True,
-                                      validate=validate.Range(min=1))
+    max_image_pixels = _count(32_000_000)
     thumbnail_sizes = fields.List(fields.Nested(ThumbnailSizeSchema),
                                   load_default=lambda: [dict(s) for s in DEFAULT_THUMBNAIL_SIZES])
     # POST /_matrix/media/v1/create: how long an mxc URI waits for its upload.
     unused_expiration_ms = fields.Integer(load_default=24 * 3600 * 1000, strict=True,
                                           validate=validate.Range(min=1000))
-    max_pending_uploads_per_user = fields.Integer(load_default=10, strict=True,
-                                                  validate=validate.Range(min=1))
+    max_pending_uploads_per_user = _count(10)
     # Upper bound of a download's timeout_ms while the content is not yet uploaded.
     max_wait_ms = fields.Integer(load_default=60_000, strict=True,
                                  validate=validate.Range(min=0, max=300_000))
     # Thumbnails decoded at once per process (CPU and memory); more wait up to
     # thumbnail_wait_ms, then 429 M_LIMIT_EXCEEDED.
-    max_concurrent_thumbnails = fields.Integer(load_default=2, strict=True,
-                                               validate=validate.Range(min=1))
+    max_concurrent_thumbnails = _count(2)
     thumbnail_wait_ms = fields.Integer(load_default=10_000, strict=True,
                                        validate=validate.Range(min=0, max=120_000))
     # Total bytes one user may upload; null: no quota.
@@ -161,44 +162,32 @@ class MediaSchema(_Strict):
 class PerUserLimitsSchema(_Strict):
     """What one account may keep or hold open (README: Per-user resources)."""
     # Stored filters per user; a new distinct filter beyond this drops the user's oldest.
-    max_filters = fields.Integer(load_default=200, strict=True, validate=validate.Range(min=1))
+    max_filters = _count(200)
     # Account data types a user may set: global, in one room, and in all rooms together.
-    max_account_data_types = fields.Integer(load_default=1000, strict=True,
-                                            validate=validate.Range(min=1))
-    max_room_account_data_types = fields.Integer(load_default=100, strict=True,
-                                                 validate=validate.Range(min=1))
-    max_room_account_data_total = fields.Integer(load_default=50_000, strict=True,
-                                                 validate=validate.Range(min=1))
-    max_tags_per_room = fields.Integer(load_default=100, strict=True,
-                                       validate=validate.Range(min=1))
+    max_account_data_types = _count(1000)
+    max_room_account_data_types = _count(100)
+    max_room_account_data_total = _count(50_000)
+    max_tags_per_room = _count(100)
     # /sync long-polls waiting at once per device and per user (per process); a new one beyond
     # this answers the oldest waiting one at once with its empty response.
-    max_long_polls_per_device = fields.Integer(load_default=2, strict=True,
-                                               validate=validate.Range(min=1))
-    max_long_polls_per_user = fields.Integer(load_default=10, strict=True,
-                                             validate=validate.Range(min=1))
+    max_long_polls_per_device = _count(2)
+    max_long_polls_per_user = _count(10)
 
 
 class SlidingSyncSchema(_Strict):
     """Bounds of sliding sync (MSC4186) requests (README: Sliding sync)."""
     # Lists and room subscriptions one request may hold (more answer M_INVALID_PARAM).
-    max_lists = fields.Integer(load_default=20, strict=True, validate=validate.Range(min=1))
-    max_ranges_per_list = fields.Integer(load_default=10, strict=True,
-                                         validate=validate.Range(min=1))
-    max_room_subscriptions = fields.Integer(load_default=200, strict=True,
-                                            validate=validate.Range(min=1))
+    max_lists = _count(20)
+    max_ranges_per_list = _count(10)
+    max_room_subscriptions = _count(200)
     # required_state entries of one list or subscription (more answer M_INVALID_PARAM).
-    max_required_state = fields.Integer(load_default=100, strict=True,
-                                        validate=validate.Range(min=1))
+    max_required_state = _count(100)
     # A larger timeline_limit is served as this one.
-    max_timeline_limit = fields.Integer(load_default=100, strict=True,
-                                        validate=validate.Range(min=1))
+    max_timeline_limit = _count(100)
     # Rooms sent in one response; the others in range follow in the next ones.
-    max_rooms_per_response = fields.Integer(load_default=200, strict=True,
-                                            validate=validate.Range(min=1))
+    max_rooms_per_response = _count(200)
     # Connections (conn_id) per device; a new one beyond replaces the least recently used.
-    max_connections_per_device = fields.Integer(load_default=10, strict=True,
-                                                validate=validate.Range(min=1))
+    max_connections_per_device = _count(10)
     # A connection unused for this long is forgotten (its pos answers M_UNKNOWN_POS).
     connection_lifetime_ms = fields.Integer(load_default=7 * 24 * 3600 * 1000, strict=True,
                                             validate=validate.Range(min=60 * 1000))
@@ -235,8 +224,7 @@ class PushSchema(_Strict):
     # Push rules (PUT /pushrules): a glob (content rule pattern, event_match pattern) may be
     # this long and hold this many wildcards; a user may have this many rules of their own,
     # each with this many conditions.
-    max_pattern_length = fields.Integer(load_default=1000, strict=True,
-                                        validate=validate.Range(min=1))
+    max_pattern_length = _count(1000)
     max_pattern_wildcards = fields.Integer(load_default=50, strict=True,
                                            validate=validate.Range(min=0))
     max_rules_per_user = fields.Integer(load_default=1000, strict=True,
@@ -268,10 +256,8 @@ class E2eSchema(_Strict):
 class FiltersSchema(_Strict):
     # A filter's types/not_types glob (an entry with "*") may be this long and hold this
     # many wildcards (POST /filter and inline filters).
-    max_glob_length = fields.Integer(load_default=1000, strict=True,
-                                     validate=validate.Range(min=1))
-    max_glob_wildcards = fields.Integer(load_default=50, strict=True,
-                                        validate=validate.Range(min=1))
+    max_glob_length = _count(1000)
+    max_glob_wildcards = _count(50)
 
 
 class SupportContactSchema(_Strict):
@@ -391,7 +377,7 @@ class ConfigSchema(_Strict):
                                 schemes={"http", "https"})
     data_dir = fields.String(load_default="data")
     database = fields.String(load_default=None, allow_none=True)
-    database_pool_size = fields.Integer(load_default=20, strict=True, validate=validate.Range(min=1))
+    database_pool_size = _count(20)
     log_level = fields.String(load_default="INFO", validate=validate.OneOf(
         ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]))
     # text: "time LEVEL logger: message" lines; json: one JSON object per line.
