@@ -11,8 +11,9 @@ import click
 from . import backup as database_backup
 from . import cli_setup, errors
 from .services.accounts import admin_users
-from .services.rooms import admin_rooms, room_shutdown
 from .services.media import storage
+from .services.reading import admin_rooms
+from .services.writing import room_shutdown
 
 
 def _open():

@@ -18,8 +18,9 @@ from .api import register_blueprints, request_log
 from .api.error_handlers import register_error_handlers
 from .config import load_config
 from .request_body import DrainUnreadBody
-from .services import txn_ids, workers
+from .services import workers
 from .services.ephemeral import presence
+from .services.policy import txn_ids
 from .services.push import rules as push_rules
 from .services.reading import filters
 from .services.server import metrics

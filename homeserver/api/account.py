@@ -7,8 +7,9 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.auth import (Add3pidBody, ChangePasswordBody, DeactivateBody, Delete3pidBody,
                             MsisdnRequestTokenBody, Post3pidBody)
-from ..services.accounts import after_uia, threepid_sessions, threepids, uia
+from ..services.accounts import after_uia, threepid_sessions, uia
 from ..services.appservice import accounts as appservice_accounts
+from ..services.userdata import threepids
 from .email_tokens import request_email_token
 from .http import CLIENT_PREFIX, config, json_body, load_body, optional_auth, require_auth
 from .media import media_store

@@ -2,7 +2,8 @@
 
 from flask import Blueprint, jsonify
 
-from ..services.users import account_data, account_data_reads
+from ..services.userdata import account_data
+from ..services.users import account_data_reads
 from .http import CLIENT_PREFIX, config, json_body, require_auth
 
 bp = Blueprint("account_data", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/user/<user_id>")

@@ -6,9 +6,10 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.rooms import (AliasSchema, PublicRoomsArgs, PublicRoomsBodySchema,
                              VisibilitySchema)
-from ..services.reading import room_lookups
 from ..services.appservice import queries
+from ..services.reading import room_lookups
 from ..services.rooms import aliases, directory
+from ..services.writing import alias_changes
 from .http import (CLIENT_PREFIX, config, json_body, load_args, load_body, optional_auth,
                    require_app_service, require_auth)
 
@@ -22,7 +23,7 @@ def set_room_alias(room_alias):
     service = requester.app_service
     config().app_services.check_alias_not_reserved(room_alias, service)
     # A service makes the rooms of its aliases without being in them (Synapse: the same).
-    aliases.create(requester.user_id, room_alias, body["room_id"],
+    alias_changes.create(requester.user_id, room_alias, body["room_id"],
                    need_membership=service is None or not service.is_interested_in_alias(
                        room_alias))
     return jsonify({})
@@ -41,7 +42,7 @@ def delete_room_alias(room_alias):
     # A service may delete the aliases of its namespaces, whoever made them (as Synapse).
     owner = requester.app_service is not None and requester.app_service.is_interested_in_alias(
         room_alias)
-    aliases.delete(requester.user_id, room_alias, is_admin=requester.is_admin or owner)
+    alias_changes.delete(requester.user_id, room_alias, is_admin=requester.is_admin or owner)
     return jsonify({})
 
 

@@ -4,8 +4,8 @@ PUT /redact/{eventId}/{txnId}."""
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import RedactSchema
-from ..services.accounts import moderation
-from ..services.rooms import events, guest_access, membership
+from ..services.policy import suspension
+from ..services.writing import events, guest_access, membership
 from .http import CLIENT_PREFIX, json_body, load_body, rate_limit, require_auth
 
 bp = Blueprint("room_events", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_id>")
@@ -20,7 +20,7 @@ def send_message(room_id, event_type, txn_id):
     replayed = events.replayed_event_id(txn)
     if replayed is not None:
         return jsonify({"event_id": replayed})
-    moderation.ensure_not_suspended(requester)
+    suspension.ensure_not_suspended(requester)
     content = json_body()
     rate_limit("send", requester, "messages_per_user")
     sent = events.send_event(requester.user_id, room_id, event_type, content, txn=txn)
@@ -32,7 +32,7 @@ def send_message(room_id, event_type, txn_id):
 def send_state(room_id, event_type, state_key):
     requester = require_auth()
     content = json_body()
-    moderation.ensure_may_set_state(requester, event_type, state_key, content)
+    suspension.ensure_may_set_state(requester, event_type, state_key, content)
     rate_limit("send", requester, "messages_per_user")
     if event_type == "m.room.member":
         event_id = membership.set_member_state(requester.user_id, room_id, state_key, content)
@@ -53,7 +53,7 @@ def redact(room_id, event_id, txn_id):
     replayed = events.replayed_event_id(txn)
     if replayed is not None:
         return jsonify({"event_id": replayed})
-    moderation.ensure_may_redact(requester, room_id, event_id)
+    suspension.ensure_may_redact(requester, room_id, event_id)
     content = load_body(RedactSchema())
     rate_limit("send", requester, "messages_per_user")
     sent = events.send_event(requester.user_id, room_id, "m.room.redaction", content,

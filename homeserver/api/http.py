@@ -8,9 +8,10 @@ from flask import current_app, g, request
 from marshmallow import Schema, ValidationError
 
 from .. import errors
-from ..services import json_input, ratelimit
+from ..services import json_input
 from ..services.accounts import access_tokens
 from ..services.appservice import requesters
+from ..services.policy import ratelimit
 from . import guest_access
 
 CLIENT_PREFIX = "/_matrix/client"

@@ -17,7 +17,8 @@ def upload_keys():
     requester = require_auth()
     body = load_body(KeysUploadSchema())
     return jsonify(upload.upload_keys(
-        requester, body["device_keys"], body["one_time_keys"], body["fallback_keys"],
+        requester.user_id, requester.device_id, body["device_keys"], body["one_time_keys"],
+        body["fallback_keys"],
         max_one_time_keys=config().e2e["max_one_time_keys_per_device"]))
 
 

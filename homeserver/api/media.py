@@ -12,8 +12,8 @@ from flask import Blueprint, jsonify, request, send_file
 
 from .. import errors
 from ..schemas.media import DownloadArgs, PreviewArgs, ThumbnailArgs, UploadArgs
-from ..services.accounts import moderation
 from ..services.media import previews, repository, serving, storage, thumbnails
+from ..services.policy import suspension
 from .http import config, load_args, rate_limit, require_auth
 
 bp = Blueprint("media", __name__)
@@ -32,7 +32,7 @@ def media_store() -> storage.MediaStore:
 
 def _writer():
     requester = require_auth()
-    moderation.ensure_not_suspended(requester, "Suspended accounts cannot upload media")
+    suspension.ensure_not_suspended(requester, "Suspended accounts cannot upload media")
     return requester
 
 

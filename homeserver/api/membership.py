@@ -4,9 +4,9 @@ from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.rooms import InviteSchema, JoinSchema, ReasonSchema, TargetSchema
-from ..services.accounts import moderation
 from ..services.appservice import queries
-from ..services.rooms import membership
+from ..services.policy import suspension
+from ..services.writing import membership
 from .http import CLIENT_PREFIX, config, json_body, load_body, rate_limit, require_auth
 
 bp = Blueprint("membership", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
@@ -19,7 +19,7 @@ def _body(schema):
 
 def _join(room_id_or_alias):
     requester = require_auth()
-    moderation.ensure_not_suspended(requester)
+    suspension.ensure_not_suspended(requester)
     raw = json_body(allow_empty=True)
     body = load_body(JoinSchema(), raw)
     if body["third_party_signed"] is not None:
@@ -45,7 +45,7 @@ def join_room(room_id_or_alias):
 @bp.post("/knock/<room_id_or_alias>")
 def knock_room(room_id_or_alias):
     requester = require_auth()
-    moderation.ensure_not_suspended(requester)
+    suspension.ensure_not_suspended(requester)
     body = _body(ReasonSchema())
     rate_limit("send", requester, "messages_per_user")
     room_id = membership.knock(requester.user_id, room_id_or_alias, reason=body["reason"])
@@ -55,7 +55,7 @@ def knock_room(room_id_or_alias):
 @bp.post("/rooms/<room_id>/invite")
 def invite_user(room_id):
     requester = require_auth()
-    moderation.ensure_not_suspended(requester)
+    suspension.ensure_not_suspended(requester)
     body = load_body(InviteSchema())
     if body["user_id"] is None:
         if body["medium"] is not None or body["address"] is not None:
@@ -86,7 +86,7 @@ def forget_room(room_id):
 @bp.post("/rooms/<room_id>/kick")
 def kick(room_id):
     requester = require_auth()
-    moderation.ensure_not_suspended(requester)
+    suspension.ensure_not_suspended(requester)
     body = load_body(TargetSchema())
     membership.kick(requester.user_id, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
@@ -95,7 +95,7 @@ def kick(room_id):
 @bp.post("/rooms/<room_id>/ban")
 def ban(room_id):
     requester = require_auth()
-    moderation.ensure_not_suspended(requester)
+    suspension.ensure_not_suspended(requester)
     body = load_body(TargetSchema())
     membership.ban(requester.user_id, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
@@ -104,7 +104,7 @@ def ban(room_id):
 @bp.post("/rooms/<room_id>/unban")
 def unban(room_id):
     requester = require_auth()
-    moderation.ensure_not_suspended(requester)
+    suspension.ensure_not_suspended(requester)
     body = load_body(TargetSchema())
     membership.unban(requester.user_id, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})

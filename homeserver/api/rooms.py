@@ -4,11 +4,11 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import CreateRoomSchema, MembersArgs, StateArgs, UpgradeSchema
-from ..services.accounts import moderation
+from ..services.policy import suspension
 from ..services.reading import room_lookups
 from ..services.reading.stream_tokens import parse_pagination_token
-from ..services.rooms import create as rooms, upgrade
 from ..services.streams.positions import current_position
+from ..services.writing import create as rooms, upgrade
 from .http import CLIENT_PREFIX, config, load_args, load_body, rate_limit, require_auth
 
 bp = Blueprint("rooms", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
@@ -17,7 +17,7 @@ bp = Blueprint("rooms", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 @bp.post("/createRoom")
 def create_room():
     requester = require_auth()
-    moderation.ensure_not_suspended(requester)
+    suspension.ensure_not_suspended(requester)
     body = load_body(CreateRoomSchema())
     if isinstance(body.get("room_alias_name"), str):
         config().app_services.check_alias_not_reserved(
@@ -30,7 +30,7 @@ def create_room():
 @bp.post("/rooms/<room_id>/upgrade")
 def upgrade_room(room_id):
     requester = require_auth()
-    moderation.ensure_not_suspended(requester)
+    suspension.ensure_not_suspended(requester)
     body = load_body(UpgradeSchema())
     new_room = upgrade.upgrade_room(requester.user_id, room_id, body["new_version"],
                                     additional_creators=body["additional_creators"])

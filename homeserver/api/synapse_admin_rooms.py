@@ -15,7 +15,9 @@ from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.synapse_admin import MAX_PAGE, BlockRoomBody, DeleteRoomBody, RoomListArgs
-from ..services.rooms import admin_rooms, blocked_rooms, room_shutdown
+from ..services.reading import admin_rooms
+from ..services.rooms import blocked_rooms
+from ..services.writing import room_shutdown
 from .http import json_body, load_args, load_body, require_server_admin
 
 bp = Blueprint("synapse_admin_rooms", __name__, url_prefix="/_synapse/admin")

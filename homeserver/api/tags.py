@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.account_data import TagSchema
-from ..services.users import tags
+from ..services.userdata import tags
 from .http import CLIENT_PREFIX, config, load_body, require_auth
 
 bp = Blueprint("room_tags", __name__,

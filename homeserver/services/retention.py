@@ -24,9 +24,10 @@ import threading
 from .. import clock
 from ..db import write_transaction
 from ..models.push import NotifyingEvent, PushAction
-from . import background, txn_ids
+from . import background
 from .accounts import uia
 from .media import admin as media_admin
+from .policy import txn_ids
 
 logger = logging.getLogger(__name__)
 

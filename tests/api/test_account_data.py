@@ -102,7 +102,7 @@ def test_ignored_user_list_and_direct_round_trip(register_user):
 
 
 def test_ignored_users_service_follows_account_data(app, register_user):
-    from homeserver.services.users.account_data import ignored_users, users_ignoring
+    from homeserver.services.userdata.account_data import ignored_users, users_ignoring
     alice = register_user("alice")
     path = f"{V3}/user/{alice.user_id}/account_data/m.ignored_user_list"
     alice.put(path, json={"ignored_users": {"@a:localhost:8008": {}, "@b:localhost:8008": {},

@@ -3,7 +3,7 @@
 import pytest
 
 from homeserver import errors
-from homeserver.services import ratelimit
+from homeserver.services.policy import ratelimit
 
 LOGIN = "/_matrix/client/v3/login"
 REGISTER = "/_matrix/client/v3/register"

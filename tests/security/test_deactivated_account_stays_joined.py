@@ -16,7 +16,7 @@ from helpers.rooms import create_room, invite, join, state_map
 
 from homeserver.models.deactivation import PendingLeave
 from homeserver.services.accounts import deactivation
-from homeserver.services.rooms import membership
+from homeserver.services.writing import membership
 from helpers.waiting import wait_until
 
 

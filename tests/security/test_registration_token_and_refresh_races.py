@@ -4,7 +4,8 @@ with a token that has one use left, concurrent refreshes with one refresh token.
 import threading
 
 from homeserver.models.users import RefreshToken
-from homeserver.services.accounts import registration_tokens, client_secrets
+from homeserver.services import client_secrets
+from homeserver.services.accounts import registration_tokens
 
 REGISTER = "/_matrix/client/v3/register"
 REFRESH = "/_matrix/client/v3/refresh"

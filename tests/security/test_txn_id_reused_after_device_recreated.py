@@ -10,7 +10,7 @@ from helpers.accounts import password_auth
 from helpers.user_handle import UserHandle
 
 from homeserver.models.rooms import EventTransaction
-from homeserver.services import txn_ids
+from homeserver.services.policy import txn_ids
 
 PASSWORD = "correct horse battery"
 

@@ -1,7 +1,8 @@
 """The house rules of the source tree (docs/architecture.md), checked on the import graph.
 
 Read with ``ast`` from the files, so nothing is imported: no import cycle among homeserver
-modules, no function-level import of a homeserver module (the usual way to hide a cycle),
+modules nor among the packages of ``services/`` (docs/architecture.md draws their layers), no
+function-level import of a homeserver module (the usual way to hide a cycle),
 services and models never import Flask, blueprints (``api/``) never import models, and no
 module is over 600 lines.
 """
@@ -124,6 +125,50 @@ def test_no_import_cycles():
     edges = {name: {imp.target for imp in found if imp.target in modules and imp.target != name}
              for name, found in imports.items()}
     assert _cycles(edges) == []
+
+
+def _services_package(module: str) -> str | None:
+    """``accounts`` for homeserver.services.accounts.*; None outside a services package."""
+    parts = module.split(".")
+    if len(parts) > 3 and parts[:2] == ["homeserver", "services"]:
+        return parts[2]
+    return None
+
+
+def _package_edges(modules: dict[str, Path], imports: dict[str, list[_Import]]
+                   ) -> dict[str, dict[str, list[str]]]:
+    """Package -> imported package -> the module imports making that edge."""
+    edges: dict[str, dict[str, list[str]]] = {}
+    for name, found in imports.items():
+        source = _services_package(name)
+        if source is None:
+            continue
+        for imp in found:
+            target = _services_package(imp.target) if imp.target in modules else None
+            if target is not None and target != source:
+                edges.setdefault(source, {}).setdefault(target, []).append(
+                    f"{name} imports {imp.target}")
+    return edges
+
+
+def test_no_import_cycles_between_services_packages():
+    """A cycle of packages hides a cycle of ideas even when the modules form none: every
+    package of services/ sits above the ones it imports."""
+    modules, imports = _graph()
+    edges = _package_edges(modules, imports)
+    cycles = _cycles({package: set(targets) for package, targets in edges.items()})
+    found = [f"{' <-> '.join(cycle)}: " + "; ".join(
+        sorted(why for source in cycle for target, whys in edges.get(source, {}).items()
+               if target in cycle for why in whys)) for cycle in cycles]
+    assert found == []
+
+
+def test_the_package_check_sees_a_package_cycle():
+    state, actions = "homeserver.services.rooms.state", "homeserver.services.push.actions"
+    modules = {state: Path(), actions: Path()}
+    imports = {state: [_Import(actions, 1, False)], actions: [_Import(state, 1, False)]}
+    edges = _package_edges(modules, imports)
+    assert _cycles({p: set(t) for p, t in edges.items()}) == [["push", "rooms"]]
 
 
 def test_the_cycle_check_finds_a_cycle():

@@ -14,7 +14,7 @@ import peewee
 from ... import clock, db, errors
 from ...db import write_transaction
 from ...models.users import AccessToken, Device, LoginToken, RefreshToken, User
-from . import client_secrets
+from .. import client_secrets
 
 # Writing last_seen on every request would turn every read into a write; once a minute is plenty.
 LAST_SEEN_GRANULARITY_MS = 60_000

@@ -7,7 +7,8 @@ import peewee
 from ... import clock, db, errors
 from ...identifiers import is_valid_localpart, split_id, user_id_for
 from ...models.users import LoginToken, User
-from . import devices, threepids
+from ..userdata import threepids
+from . import devices
 from .passwords import MAX_PASSWORD_LENGTH, hash_password
 
 MAX_USER_ID_BYTES = 255

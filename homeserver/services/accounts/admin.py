@@ -7,7 +7,7 @@ lock or suspend themselves, nor look at or change another admin's lock or suspen
 
 Locking and suspension take effect on the account's next request: ``auth.authenticate``
 reads both flags from the account row on every request (a lock answers 401 M_USER_LOCKED;
-suspension is enforced by ``services.accounts.moderation``). Access tokens are kept, as the spec
+suspension is enforced by ``services.policy.suspension``). Access tokens are kept, as the spec
 asks, so lifting either restores every session.
 """
 

@@ -8,7 +8,8 @@ Apart from ``accounts`` because ``uia`` reads accounts to identify the user it a
 from __future__ import annotations
 
 from ... import errors
-from . import accounts, deactivation, threepids, uia
+from ..userdata import threepids
+from . import accounts, deactivation, uia
 from .passwords import hash_password
 
 

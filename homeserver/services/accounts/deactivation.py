@@ -14,7 +14,7 @@
 - with ``erase``, ``services.accounts.erasure`` records the erasure and deletes account data and the
   media the account uploaded (the files go after the commit, ``remove_erased_media``).
 
-The leaves themselves go through ``services.rooms.membership`` (one room lock at a time) after the
+The leaves themselves go through ``services.writing.membership`` (one room lock at a time) after the
 deactivation committed: ``leave_pending`` runs right after it, and a room it could not leave
 (an error, a crash, a restart) keeps its row, retried with backoff by a per-process sweep
 (``ensure_sweep``, services/background.py; also started by a process's first request when
@@ -40,9 +40,10 @@ from .. import background
 from ..e2ee import device_lists, key_backup
 from ..media import admin as media_admin
 from ..media.storage import MediaStore
-from ..rooms import membership
 from ..rooms import state as room_state
-from . import devices, erasure, threepids
+from ..userdata import threepids
+from ..writing import membership
+from . import devices, erasure
 
 logger = logging.getLogger(__name__)
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from ... import clock, db, errors
 from ...models.keys import CrossSigningKey
 from ...models.users import Device
-from .. import txn_ids
+from .. import client_secrets
 from ..e2ee import device_lists
+from ..policy import txn_ids
 from ..push import pushers
 from ..sliding_sync import connections as sliding_sync_connections
-from . import access_tokens, client_secrets
+from . import access_tokens
 
 MAX_DEVICE_ID_LENGTH = 255
 # IDs per IN (...) query, well under the database's limit on bound parameters.

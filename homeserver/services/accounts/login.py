@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ... import db, errors
-from .. import ratelimit
+from ..policy import ratelimit
 from . import accounts, access_tokens, devices, uia
 from .passwords import verify_password
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ... import clock, errors
 from ...db import write_transaction
 from ...models.openid import OpenIdToken
-from . import client_secrets
+from .. import client_secrets
 
 LIFETIME_S = 3600
 

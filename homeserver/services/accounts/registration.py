@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import secrets
 import string
+from typing import Protocol
 
 from ... import db, errors
-from ..appservice.registrations import Registry
 from ..push import pushers
-from . import accounts, access_tokens, devices, guest_expiry, registration_tokens, threepids, uia
+from ..userdata import threepids
+from . import access_tokens, accounts, devices, guest_expiry, registration_tokens, uia
 from .passwords import hash_password, verify_password
 
 _GENERATED_ALPHABET = string.ascii_lowercase + string.digits
+
+
+class Registry(Protocol):
+    """The application services' namespaces (``appservice.registrations.Registry``), of
+    which registration needs only this: a user ID in an exclusive namespace is refused."""
+
+    def check_not_reserved(self, user_id: str) -> None: ...
 
 
 def flows(require_token: bool, *, email: bool = False,

@@ -22,10 +22,11 @@ import peewee
 
 from ... import clock, db, errors
 from ...models.email import ThreepidSession
-from .. import ratelimit
+from .. import client_secrets
 from ..mail import outbox as mail_outbox
 from ..mail.smtp import normalise_address
-from . import client_secrets, threepids
+from ..policy import ratelimit
+from ..userdata import threepids
 
 SESSION_LIFETIME_MS = 24 * 3600 * 1000
 MAX_NEXT_LINK_LENGTH = 2000

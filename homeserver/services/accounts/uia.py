@@ -27,8 +27,9 @@ import peewee
 
 from ... import clock, db, errors
 from ...models.users import UiaSession
-from .. import ratelimit
-from . import accounts, client_secrets, registration_tokens, threepid_sessions
+from .. import client_secrets
+from ..policy import ratelimit
+from . import accounts, registration_tokens, threepid_sessions
 from .passwords import verify_password
 
 SESSION_LIFETIME_MS = 30 * 60 * 1000

@@ -29,9 +29,10 @@ from ...db import database, write_transaction
 from ...identifiers import server_of
 from ...models.to_device import ToDeviceMessage
 from ...models.users import Device
-from .. import canonical, txn_ids
+from .. import canonical
+from ..policy import txn_ids
+from ..policy.txn_ids import TxnKey
 from ..streams.positions import next_position
-from ..txn_ids import TxnKey
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from .. import background, txn_ids
+from .. import background
+from ..policy import txn_ids
 from . import presence, typing
 
 logger = logging.getLogger(__name__)

@@ -14,10 +14,10 @@ from ... import clock, errors
 from ...db import write_transaction
 from ...models.ephemeral import Receipt
 from ...models.rooms import Event
-from ..push import notifications
 from ..rooms.state import require_joined
 from ..streams.positions import next_position
-from ..users import account_data
+from ..userdata import account_data
+from . import read_positions
 
 READ = "m.read"
 READ_PRIVATE = "m.read.private"
@@ -35,7 +35,7 @@ def event_in_room(room_id: str, event_id: str) -> Event:
 def _check_thread(row: Event, thread_id: str) -> None:
     if thread_id == row.event_id:
         return  # a thread root read in its own thread
-    if notifications.thread_of_row(row) != thread_id:
+    if read_positions.thread_of_row(row) != thread_id:
         raise errors.InvalidParam("The event is not in the thread named by thread_id")
 
 
@@ -62,7 +62,7 @@ def set_receipt(user_id: str, room_id: str, receipt_type: str, event_id: str,
     row = event_in_room(room_id, event_id)
     if thread_id is not None:
         _check_thread(row, thread_id)
-    thread_key = thread_id or notifications.UNTHREADED
+    thread_key = thread_id or read_positions.UNTHREADED
     if receipt_type == READ_PRIVATE:
         position = next_position(users=[user_id])
     else:
@@ -75,7 +75,7 @@ def set_receipt(user_id: str, room_id: str, receipt_type: str, event_id: str,
                                    Receipt.thread_key],
                   update={getattr(Receipt, k): v for k, v in values.items()})
      .execute())
-    notifications.advance_read_position(user_id, room_id, thread_key, row.stream_ordering)
+    read_positions.advance_read_position(user_id, room_id, thread_key, row.stream_ordering)
 
 
 # --- reading (sync) -----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Push rule evaluation of each new event, inside the event's own write transaction.
 
-``on_event_persisted`` is the one hook the event pipeline (services/rooms/events.py) calls after an
+``on_event_persisted`` is the one hook the event pipeline (services/writing/events.py) calls after an
 event is stored and the room's current state updated, in the same transaction (so unread
 counts are in the same /sync as the event, as the spec requires). For every local member of
 the room but the sender (and the target of an invite) it evaluates their push rules, then
@@ -23,12 +23,12 @@ from collections import Counter
 from ... import clock
 from ...models.push import NotifyingEvent, PushAction, PushDelivery, Pusher
 from ...models.rooms import CurrentState, Event
-from ..ephemeral import presence
+from ..ephemeral import presence, read_positions
 from ..event_types import MEMBER
 from ..rooms import power_levels
 from ..rooms.room_versions import RoomVersion
-from ..users import account_data
-from . import notifications, rules as push_rules
+from ..userdata import account_data
+from . import rules as push_rules
 from .evaluator import EventFacts, highlights, notifies
 
 
@@ -76,13 +76,13 @@ def on_event_persisted(room_id: str, event_id: str, pdu: dict, stream_ordering: 
     against ({(type, state_key): pdu}; it holds m.room.create and m.room.power_levels)."""
     sender = pdu.get("sender")
     content = pdu.get("content") if isinstance(pdu.get("content"), dict) else {}
-    thread_id = notifications.thread_of(content)
+    thread_id = read_positions.thread_of(content)
 
     presence.on_activity(sender)
     # Sending an event means having read up to it: a membership change (a join) the whole
     # room, any other event its thread (or the main timeline).
-    own_key = notifications.UNTHREADED if pdu.get("type") == MEMBER else thread_id
-    notifications.advance_read_position(sender, room_id, own_key, stream_ordering)
+    own_key = read_positions.UNTHREADED if pdu.get("type") == MEMBER else thread_id
+    read_positions.advance_read_position(sender, room_id, own_key, stream_ordering)
 
     memberships = _memberships(room_id)
     joined_count = sum(1 for _, membership, _ in memberships if membership == "join")

@@ -19,7 +19,7 @@ from ...db import write_transaction
 from ...models.email import EmailPusherState
 from ...models.push import Pusher
 from .. import background
-from ..accounts import client_secrets
+from .. import client_secrets
 from ..mail import outbox as mail_outbox
 from ..rooms import state as room_state
 from . import notifications

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from ... import clock, errors
 from ...db import write_transaction
 from ...models.push import Pusher
-from ..accounts import threepids
+from ..userdata import threepids
 
 NOTIFY_PATH = "/_matrix/push/v1/notify"
 MAX_APP_ID_LENGTH = 64

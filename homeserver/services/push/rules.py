@@ -20,7 +20,7 @@ from ... import errors
 from ...db import write_transaction
 from ...models.push import PushRule, PushRuleDefaultSetting
 from .. import globs
-from ..users import account_data
+from ..userdata import account_data
 from . import rules_versions as push_rules_versions
 from .default_rules import DEFAULT_RULE_KINDS, DEFAULTS, KINDS, render
 from .evaluator import DEFAULT_GLOB_BUDGET, HISTORICAL_ACTIONS, Rule, compile_rule

@@ -38,6 +38,7 @@ from ...db import write_transaction
 from ...models.push import PushDelivery, Pusher
 from ...models.rooms import CurrentState, Event
 from .. import background
+from ..ephemeral import read_positions
 from ..outbound_http import AddressPolicy, FetchError, post_json
 from ..streams import notifier, positions as streams
 from . import notifications, pushers
@@ -288,7 +289,7 @@ def build_payload(row: PushDelivery, pusher: Pusher) -> dict | None:
     if event is None:
         return None
     user_id = pusher.user_id
-    if notifications.is_read(user_id, row.room_id, notifications.thread_of_row(event),
+    if notifications.is_read(user_id, row.room_id, read_positions.thread_of_row(event),
                              row.stream_ordering):
         return None
     actions = json.loads(row.actions)

@@ -26,7 +26,7 @@ Two things live here:
 Other services may import ``bundle_aggregations`` at module level (this module imports only
 leaf modules at its top: serialize, visibility, account_data, filters, sync.tokens).
 
-Relations are read from the ``relates_to_id``/``relation_type`` columns ``services.rooms.events``
+Relations are read from the ``relates_to_id``/``relation_type`` columns ``services.writing.events``
 fills when storing an event (and clears when the child is redacted, which breaks the
 relation). A relation across rooms is ignored.
 """
@@ -39,7 +39,7 @@ from collections import namedtuple
 from ... import errors
 from ...models.rooms import Event
 from ..streams import positions as streams
-from ..users.account_data import ignored_users
+from ..userdata.account_data import ignored_users
 from . import pager, serialize
 from .filters import MAX_LIMIT
 from .pager import Page

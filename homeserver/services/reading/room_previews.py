@@ -21,7 +21,7 @@ from ..streams import notifier
 from ..streams import positions as streams
 from ..streams.long_polls import DEFAULT_LONG_POLLS, MAX_TIMEOUT_MS
 from ..streams.long_polls import registry as long_polls
-from ..users import account_data
+from ..userdata import account_data
 from . import messages
 from . import timeline
 from .filters import Filter

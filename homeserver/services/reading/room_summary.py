@@ -20,7 +20,7 @@ from ...models.rooms import CurrentState
 from ..event_types import MEMBER
 from ..rooms import directory
 from ..rooms import state as room_state
-from ..rooms.membership import resolve_room
+from ..rooms.aliases import resolve_room
 
 OPEN_JOIN_RULES = ("public", "knock", "knock_restricted")
 RESTRICTED_JOIN_RULES = ("restricted", "knock_restricted")

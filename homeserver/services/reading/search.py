@@ -28,7 +28,7 @@ from ...models.rooms import CurrentState, Event
 from ..event_types import MEMBER
 from ..rooms import state as room_state
 from ..streams import positions as streams
-from ..users.account_data import ignored_users
+from ..userdata.account_data import ignored_users
 from . import search_index
 from . import timeline
 from .filters import EventFilter

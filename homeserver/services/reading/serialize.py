@@ -25,9 +25,9 @@ import json
 
 from ... import clock
 from ...models.rooms import Event, Room
-from ..accounts import erasure
 from ..rooms import event_format
 from ..rooms.room_versions import get_room_version
+from . import erased_senders
 from .visibility import RoomHistory
 
 
@@ -77,7 +77,7 @@ def serialize_events(rows: list[Event], user_id: str | None, device_id: str | No
             unsigned.get("redacted_because", {}).pop("room_id", None)
         out.append(event)
     # Erased accounts' events are served redacted to those who joined after the erasure.
-    return erasure.apply(rows, out, user_id)
+    return erased_senders.apply(rows, out, user_id)
 
 
 def _client_event(row: Event, now: int, user_id: str | None, device_id: str | None, *,

@@ -12,10 +12,9 @@ import json
 
 from ...db import database
 from ...models.rooms import CurrentState, Event
-from ..accounts import erasure
 from ..event_types import MEMBER
 from ..rooms import state as room_state
-from . import pager, relations, serialize
+from . import erased_senders, pager, relations, serialize
 from .filters import EventFilter, Filter, apply_event_fields
 from .pager import Page
 from .visibility import (DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory,
@@ -235,7 +234,8 @@ def to_client(rows: list[Event], user_id: str, device_id: str | None, filter: Fi
     """Events as the filter asks: client format (``services.reading.serialize``) or the stored PDU
     ("federation"), reduced to ``event_fields``."""
     if filter.event_format == "federation":
-        events = erasure.apply_to_pdus(rows, [json.loads(row.json) for row in rows], user_id)
+        events = erased_senders.apply_to_pdus(rows, [json.loads(row.json) for row in rows],
+                                              user_id)
     else:
         # Serialized with room IDs so the bundled aggregations (edits, threads, references:
         # unsigned.m.relations, which the spec asks for in timelines) know each event's room.

@@ -1,6 +1,6 @@
-"""The room graph: the one event writer (``events``, ``event_store``), the room-version
-event formats, the authorization rules, power levels, room state, and the writes that
-shape a room: creation, upgrades, membership (and which guests may join), aliases and the
-published directory; and room administration: ``admin_rooms`` (the admin room list and
-details), ``blocked_rooms``, ``room_shutdown`` (deleting a room).
+"""The room graph: the room-version event formats, the authorization rules, power levels,
+room state (now or at a position, joined rooms and members), the writer's hot-path SQL
+(``event_store``), content checks beyond the auth rules, alias lookups, the published
+directory and blocked rooms. Everything here reads the graph or checks an event; appending
+events is ``writing/`` (``writing/events`` is the only writer of room events).
 """

@@ -3,14 +3,14 @@
 The auth rules decide *who* may send an event; these checks refuse contents that are malformed
 where the rules or the spec depend on their shape: membership values, join rules, integer power
 levels, canonical aliases that must resolve to the room (M_BAD_ALIAS), redaction targets.
-Called by ``services.rooms.events`` inside the writing transaction, before the auth rules.
+Called by ``services.writing.events`` inside the writing transaction, before the auth rules.
 """
 
 from __future__ import annotations
 
 from ... import errors, identifiers
 from ...models.rooms import RoomAlias
-from ..users import account_data
+from ..userdata import account_data
 from . import power_levels
 from .room_versions import RoomVersion
 

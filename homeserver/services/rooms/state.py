@@ -3,7 +3,7 @@
 A room's history is a line ordered by ``stream_ordering``, so the state at position p is, for
 each (type, state_key), the latest state event with stream_ordering <= p: one indexed query
 (``event(room_id, type, state_key, stream_ordering)``), no state copies per event. The current
-state is kept in ``current_state`` for speed (written by ``services.rooms.events`` only).
+state is kept in ``current_state`` for speed (written by ``services.writing.events`` only).
 
 Functions return ``Event`` rows; ``services.reading.serialize`` turns them into client events.
 """

@@ -18,7 +18,8 @@ from ..sync import device_lists as device_lists_provider
 from ..sync import to_device as to_device_provider
 from ..sync.context import SyncContext
 from ..sync.response import SyncResponse
-from ..users import account_data, account_data_reads
+from ..userdata import account_data
+from ..users import account_data_reads
 from .request import Extension
 
 

@@ -13,7 +13,7 @@ from functools import cached_property
 from ...models.account_data import AccountData
 from ...models.rooms import CurrentState, Event
 from ..event_types import CREATE, ENCRYPTION, SPACE_CHILD
-from ..users import account_data
+from ..userdata import account_data
 from .request import ListFilters
 from .room_list import Candidate
 

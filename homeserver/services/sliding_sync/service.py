@@ -13,7 +13,7 @@ from ..streams.long_polls import registry as long_polls
 from ..sync import presence as presence_provider
 from ..sync.memberships import memberships_at
 from ..sync.service import SyncRequest, wait_for_news
-from ..users import account_data
+from ..userdata import account_data
 from . import connections, extensions
 from .connections import Connection
 from .request import Request, read

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ... import clock, db
 from ...models.sso import SsoAttempt, SsoPendingRegistration
-from ..accounts import client_secrets
+from .. import client_secrets
 from .errors import SsoError
 
 COOKIE_NAME = "homeserver_sso"

@@ -8,7 +8,7 @@ ever sent to their owner; ignored users are left out of typing lists.
 from __future__ import annotations
 
 from ..ephemeral import receipts, typing
-from ..users import account_data
+from ..userdata import account_data
 
 
 def build(ctx, response) -> None:

@@ -25,7 +25,7 @@ from ..reading.filters import DEFAULT_TIMELINE_LIMIT, EventFilter
 from ..reading.pager import Page
 from ..reading.stream_tokens import pagination_token
 from ..rooms import state as room_state
-from ..users.account_data import ignored_users
+from ..userdata.account_data import ignored_users
 from . import lazy_members, summary
 from .context import SyncContext
 from .response import SyncResponse

@@ -1,3 +1,3 @@
-"""A user as others and their own devices see them: profile, account data, room
-tags, the user directory and mutual rooms.
+"""A user as others and their own devices see them: profile, account data as clients read
+it (the store is ``userdata/``), the user directory and mutual rooms.
 """

@@ -12,8 +12,8 @@ import json
 from ... import errors
 from ...models.account_data import GLOBAL, AccountData
 from ..push import rules as push_rules
-from . import account_data
-from .account_data import PUSH_RULES
+from ..userdata import account_data
+from ..userdata.account_data import PUSH_RULES
 
 
 def get_for_client(requester_user_id: str, user_id: str, data_type: str,

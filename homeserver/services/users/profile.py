@@ -20,9 +20,9 @@ from ...db import database, write_transaction
 from ...identifiers import is_valid_server_name, is_valid_user_id
 from ...models.profile import ProfileField
 from ...models.users import User
-from ..accounts import moderation
 from ..ephemeral import presence
-from ..rooms import membership
+from ..policy import suspension
+from ..writing import membership
 
 # The spec: "the total profile MUST be under 64 KiB"; a key is at most 255 bytes.
 MAX_PROFILE_BYTES = 64 * 1024
@@ -137,7 +137,7 @@ def _check_own(requester, user_id: str) -> None:
     _check_user_id(user_id)
     if requester.user_id != user_id:
         raise errors.Forbidden("You can only change your own profile")
-    moderation.ensure_not_suspended(requester, "You cannot change your profile while suspended")
+    suspension.ensure_not_suspended(requester, "You cannot change your profile while suspended")
 
 
 def _value_for(key: str, body: dict):

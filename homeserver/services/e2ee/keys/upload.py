@@ -12,7 +12,6 @@ from .... import clock, errors
 from ....db import write_transaction
 from ....models.keys import DeviceKeys, FallbackKey, OneTimeKey
 from ... import canonical
-from ...accounts.access_tokens import Requester
 from .. import device_lists
 from . import signing
 
@@ -23,12 +22,11 @@ SIGNED_CURVE25519 = "signed_curve25519"
 DEFAULT_MAX_ONE_TIME_KEYS = 5000
 
 
-def upload_keys(requester: Requester, device_keys: dict | None, one_time_keys: dict | None,
+def upload_keys(user_id: str, device_id: str, device_keys: dict | None, one_time_keys: dict | None,
                 fallback_keys: dict | None, *,
                 max_one_time_keys: int = DEFAULT_MAX_ONE_TIME_KEYS) -> dict:
     """Store what the device uploaded; answers its unclaimed one-time key counts."""
-    user_id, device_id = requester.user_id, requester.device_id
-    device_json = _checked_device_keys(requester, device_keys) if device_keys else None
+    device_json = _checked_device_keys(user_id, device_id, device_keys) if device_keys else None
     otks = _split_key_ids(one_time_keys or {}, "one_time_keys")
     fallbacks = _split_key_ids(fallback_keys or {}, "fallback_keys")
     if len({algorithm for algorithm, _, _ in fallbacks}) != len(fallbacks):
@@ -78,8 +76,8 @@ def _encode(value) -> str:
     return canonical.encode(value).decode("utf-8")
 
 
-def _checked_device_keys(requester: Requester, keys: dict) -> str:
-    if keys.get("user_id") != requester.user_id or keys.get("device_id") != requester.device_id:
+def _checked_device_keys(user_id: str, device_id: str, keys: dict) -> str:
+    if keys.get("user_id") != user_id or keys.get("device_id") != device_id:
         raise errors.InvalidParam(
             "device_keys.user_id and device_keys.device_id must be those of the access token")
     algorithms, key_map = keys.get("algorithms"), keys.get("keys")

@@ -13,10 +13,11 @@ from ... import errors, identifiers
 from ...db import write_transaction
 from ...models.rooms import CurrentState, Room
 from ..event_types import MEMBER
-from . import aliases, power_levels
+from ..rooms import power_levels
+from ..rooms.room_versions import RoomVersion, get_room_version
+from . import alias_changes
 from .events import RoomAppender, new_room_id
 from .membership import member_profile
-from .room_versions import RoomVersion, get_room_version
 
 # Recommended by the spec, in a working order (power levels first, so the rest is allowed).
 TRANSFERRED_STATE = ("m.room.power_levels", "m.room.join_rules", "m.room.history_visibility",
@@ -41,7 +42,7 @@ def upgrade_room(user_id: str, room_id: str, new_version: str, *,
         _check_may_upgrade(old, user_id)
         new = _create_replacement(old, user_id, version,
                                   extra_creators if version.room_id_from_create_event else [])
-        aliases.move_aliases(room_id, new.room_id)
+        alias_changes.move_aliases(room_id, new.room_id)
         _copy_canonical_alias(old, new, user_id)
         _copy_bans(old, new, user_id)
         old.append(user_id, "m.room.tombstone",

@@ -1,6 +1,6 @@
 """Room membership: join (by ID or alias), knock, invite, leave, kick, ban, unban, forget.
 
-Each change is one m.room.member event appended by ``services.rooms.events`` in its own write
+Each change is one m.room.member event appended by ``services.writing.events`` in its own write
 transaction; the preconditions the endpoints add on top of the auth rules (already invited,
 not in the room, invite blocking, restricted-join authorisation) are checked under the same
 room lock, so they see exactly the state the event extends.
@@ -22,12 +22,14 @@ from ...db import write_transaction
 from ...models.rooms import CurrentState, ForgottenRoom, Room
 from ...models.users import User
 from ..event_types import MEMBER
-from ..users import account_data
-from ..users.tags import TAG_TYPE
-from . import aliases, guest_access, power_levels
-from . import state as room_state
-from .blocked_rooms import check_not_blocked
-from .event_content import InviteBlocked, invites_blocked
+from ..rooms import power_levels
+from ..rooms import state as room_state
+from ..rooms.aliases import resolve_room
+from ..rooms.blocked_rooms import check_not_blocked
+from ..rooms.event_content import InviteBlocked, invites_blocked
+from ..userdata import account_data
+from ..userdata.tags import TAG_TYPE
+from . import guest_access
 from .events import RoomAppender, Sent
 
 AUTHORISING_USER = "join_authorised_via_users_server"
@@ -53,14 +55,6 @@ def _content(membership: str, reason: str | None = None, **extra) -> dict:
         content["reason"] = reason
     return content
 
-
-def resolve_room(room_id_or_alias: str) -> str:
-    """A room ID, or the room an alias of this server points to (M_NOT_FOUND otherwise)."""
-    if isinstance(room_id_or_alias, str) and room_id_or_alias.startswith("#"):
-        return aliases.resolve(room_id_or_alias)
-    if not identifiers.is_valid_room_id(room_id_or_alias):
-        raise errors.InvalidParam(f"{room_id_or_alias!r} is neither a room ID nor a room alias")
-    return room_id_or_alias
 
 
 def _open(room_id: str) -> RoomAppender:

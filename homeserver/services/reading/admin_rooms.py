@@ -17,9 +17,9 @@ from ... import errors
 from ...models.rooms import CurrentState, Event, Room
 from ...models.users import Device
 from ..event_types import MEMBER
-from ..reading.serialize import serialize_events
+from ..rooms import state as room_state
 from ..sql_text import contains
-from . import state as room_state
+from .serialize import serialize_events
 
 DETAIL_TYPES = ["m.room.create", "m.room.name", "m.room.canonical_alias"]
 

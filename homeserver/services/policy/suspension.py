@@ -18,12 +18,21 @@ the next request: the requester is read from the account row on every request.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from ... import errors
 from ...models.rooms import Event
 from ..event_types import MEMBER
-from .access_tokens import Requester
 
 SUSPENDED_MESSAGE = "You cannot perform this action while suspended."
+
+
+class Requester(Protocol):
+    """What is read here of ``accounts.access_tokens.Requester`` (read from the account row on
+    every request, so a suspension takes effect on the next one)."""
+
+    user_id: str
+    is_suspended: bool
 
 
 def ensure_not_suspended(requester: Requester, message: str | None = None) -> None:

@@ -18,10 +18,11 @@ from ... import errors, identifiers
 from ...db import write_transaction
 from ...models.rooms import Room
 from ..event_types import MEMBER
-from . import aliases, membership
+from ..rooms import aliases
+from ..rooms.room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_room_version
+from . import alias_changes, membership
 from .events import RoomAppender, new_room_id
 from .membership import member_profile
-from .room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_room_version
 
 PRESETS = {
     "private_chat": ("invite", "shared", "can_join"),
@@ -145,7 +146,7 @@ def _initial_events(room: RoomAppender, creator: str, request: RoomRequest,
         levels.update(request.power_level_content_override or {})
         room.append(creator, "m.room.power_levels", levels, "")
     if alias is not None:
-        aliases.insert_alias(alias, room.room_id, creator, status=400)
+        alias_changes.insert_alias(alias, room.room_id, creator, status=400)
         room.append(creator, "m.room.canonical_alias", {"alias": alias}, "")
 
     join_rule, history, guests = PRESETS[preset]

@@ -27,7 +27,8 @@ from ...models.rooms import CurrentState, Event, ForgottenRoom, Room, RoomAlias
 from ...models.search import EventSearch
 from ...models.sync import LazyLoadedMember
 from ..event_types import MEMBER
-from . import blocked_rooms, membership
+from ..rooms import blocked_rooms
+from . import membership
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import peewee
 
-from .. import clock, db, errors
-from ..models.rooms import EventTransaction
-from .rooms import event_store
+from ... import clock, db, errors
+from ...models.rooms import EventTransaction
+from ..rooms import event_store
 
 # The txn_id column's size (characters); longer IDs are refused before anything is written.
 MAX_TXN_ID_LENGTH = 255

@@ -18,9 +18,9 @@ import secrets
 
 import peewee
 
-from .. import clock, db, errors
-from ..models.users import RateLimitBucket
-from .server import metrics
+from ... import clock, db, errors
+from ...models.users import RateLimitBucket
+from ..server import metrics
 
 # One request in this many also deletes buckets that have drained (they are empty anyway).
 _CLEANUP_ONE_IN = 200

@@ -35,14 +35,14 @@ import peewee
 from ... import clock, errors, identifiers
 from ...db import database, write_transaction
 from ...models.rooms import Event, ForgottenRoom, Room
-from .. import txn_ids
 from ..event_types import BUMP_EVENT_TYPES, MEMBER
+from ..policy import txn_ids
+from ..policy.txn_ids import TxnKey
 from ..push import actions as push_actions
+from ..rooms import auth_rules, event_content, event_format, event_store
+from ..rooms.room_versions import RoomVersion, get_room_version
 from ..server.metrics import EVENTS_PERSISTED
 from ..streams import positions as streams
-from ..txn_ids import TxnKey
-from . import auth_rules, event_content, event_format, event_store
-from .room_versions import RoomVersion, get_room_version
 
 CREATE_KEY = ("m.room.create", "")
 
@@ -378,6 +378,6 @@ def send_event(sender: str, room_id: str, event_type: str, content: dict, *,
 def send_state_event(sender: str, room_id: str, event_type: str, state_key: str,
                      content: dict) -> Sent:
     """Set a piece of room state as user ``sender`` (same rules as a client's PUT /state;
-    membership goes through ``services.rooms.membership.set_member_state`` instead). Identical
+    membership goes through ``services.writing.membership.set_member_state`` instead). Identical
     state from the same sender answers the current event's ID and stores nothing."""
     return send_event(sender, room_id, event_type, content, state_key=state_key, dedupe=True)

@@ -1,0 +1,82 @@
+"""Read positions (spec: Receiving notifications, threaded receipts): how far a member has
+read a room, per thread. ``ReadPosition`` keeps, per room, the furthest point of their
+unthreaded receipts (thread_key "") and, per thread ("main" or a root event ID), of their
+threaded receipts and their own events. It only moves forward and is never before the
+member's join. Receipts (``ephemeral/receipts``) and the push evaluation of each sent event
+(``push/actions``) move it; notification counts (``push/notifications``) count from it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import peewee
+from peewee import fn
+
+from ...identifiers import MAX_ID_LENGTH
+from ...models.push import ReadPosition
+from ...models.rooms import Event
+
+MAIN_THREAD = "main"
+UNTHREADED = ""
+# Hops followed from an event to its thread root (the spec recommends at most 3).
+MAX_THREAD_HOPS = 3
+
+# --- threads ------------------------------------------------------------------------------------
+
+def thread_of(content: dict) -> str:
+    """The thread an event with this content belongs to: a root event ID, or "main"."""
+    relates = content.get("m.relates_to") if isinstance(content, dict) else None
+    if not isinstance(relates, dict) or not isinstance(relates.get("event_id"), str) \
+            or len(relates["event_id"]) > MAX_ID_LENGTH:
+        return MAIN_THREAD  # (no event ID is longer: that names no thread root)
+    if relates.get("rel_type") == "m.thread":
+        return relates["event_id"]
+    if not isinstance(relates.get("rel_type"), str):
+        return MAIN_THREAD
+    parent_id = relates["event_id"]
+    for _ in range(MAX_THREAD_HOPS - 1):
+        parent = (Event.select(Event.relates_to_id, Event.relation_type)
+                  .where(Event.event_id == parent_id).first())
+        if parent is None or parent.relates_to_id is None:
+            return MAIN_THREAD
+        if parent.relation_type == "m.thread":
+            return parent.relates_to_id
+        parent_id = parent.relates_to_id
+    return MAIN_THREAD
+
+
+def thread_of_row(row: Event) -> str:
+    if row.relation_type == "m.thread" and row.relates_to_id:
+        return row.relates_to_id
+    if row.relates_to_id is None:
+        return MAIN_THREAD
+    return thread_of(json.loads(row.json).get("content") or {})
+
+
+# --- read positions -----------------------------------------------------------------------------
+
+def advance_read_position(user_id: str, room_id: str, thread_key: str,
+                          stream_ordering: int) -> None:
+    """Move the user's read position forward (never back). Call inside a write transaction."""
+    (ReadPosition
+     .insert(user_id=user_id, room_id=room_id, thread_key=thread_key,
+             stream_ordering=stream_ordering)
+     .on_conflict(conflict_target=[ReadPosition.user_id, ReadPosition.room_id,
+                                   ReadPosition.thread_key],
+                  update={ReadPosition.stream_ordering: fn.MAX(
+                      ReadPosition.stream_ordering, peewee.EXCLUDED.stream_ordering)}
+                  if _is_sqlite() else
+                  {ReadPosition.stream_ordering: fn.GREATEST(
+                      ReadPosition.stream_ordering, peewee.EXCLUDED.stream_ordering)})
+     .execute())
+
+
+def _is_sqlite() -> bool:
+    return isinstance(ReadPosition._meta.database.obj, peewee.SqliteDatabase)
+
+
+def read_positions(user_id: str, room_id: str) -> dict[str, int]:
+    return {key: so for key, so in ReadPosition.select(
+        ReadPosition.thread_key, ReadPosition.stream_ordering).where(
+        (ReadPosition.user_id == user_id) & (ReadPosition.room_id == room_id)).tuples()}
