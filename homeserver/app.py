@@ -109,7 +109,7 @@ def create_app(config=None, *, overrides: dict | None = None, check_schema: bool
             with start_lock:
                 if started_in_pid[0] != os.getpid():
                     try:
-                        workers.start_if_work(config)
+                        workers.start(config)
                     except peewee.PeeweeException as exc:
                         # The database is not answering: this request (say /health) still
                         # gets its own answer; the next request tries again.

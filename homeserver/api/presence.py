@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.ephemeral import PresenceBody
-from ..services.ephemeral import expiry as ephemeral_expiry, presence
+from ..services.ephemeral import presence
 from .http import CLIENT_PREFIX, load_body, require_auth
 
 bp = Blueprint("presence", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/presence/<user_id>")
@@ -14,7 +14,6 @@ def set_presence(user_id):
     requester = require_auth()
     body = load_body(PresenceBody())
     presence.set_presence(requester.user_id, user_id, body["presence"], body.get("status_msg"))
-    ephemeral_expiry.ensure_running()
     return jsonify({})
 
 

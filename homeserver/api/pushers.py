@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.push import PusherBody
-from ..services.push import sender as push_sender, pushers
+from ..services.push import pushers
 from .http import CLIENT_PREFIX, config, load_body, require_auth
 
 bp = Blueprint("pushers", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/pushers")
@@ -24,5 +24,4 @@ def set_pusher():
     pushers.set_pusher(requester.user_id, requester.device_id, body,
                        allow_http=config().push["allow_http_gateways"],
                        allow_email=email is not None and email["enable_notifs"])
-    push_sender.ensure_running(config().push)
     return jsonify({})

@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.ephemeral import TypingBody
-from ..services.ephemeral import expiry as ephemeral_expiry, typing
+from ..services.ephemeral import typing
 from .http import CLIENT_PREFIX, load_body, require_auth
 
 bp = Blueprint("typing", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_id>")
@@ -14,5 +14,4 @@ def set_typing(room_id, user_id):
     requester = require_auth()
     body = load_body(TypingBody())
     typing.set_typing(requester.user_id, user_id, room_id, body["typing"], body.get("timeout"))
-    ephemeral_expiry.ensure_running()
     return jsonify({})

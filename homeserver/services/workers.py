@@ -1,7 +1,9 @@
 """The background workers a process starts at its first request (create_app registers the
-hook; see services/background.py for why at the first request): those with work left in the
-database from before this process, e.g. after a restart. Writes start them too when they make
-work (a pusher set, a typing notice, a deactivation with rooms left to leave)."""
+hook; see services/background.py for why at the first request), each with its settings: the
+typing/presence expiry sweep and the push sender always (typing, presence and pushers may be
+written at any time, and neither costs anything while idle), the others when they find work
+left in the database from before this process, e.g. after a restart; the writes that make
+such work start those (a deactivation with rooms left to leave, a mail queued)."""
 
 from __future__ import annotations
 
@@ -14,14 +16,14 @@ from .mail import outbox as mail_outbox
 from .push import email_notifs
 from .push import sender as push_sender
 
-__all__ = ["start_if_work", "stop_all"]
+__all__ = ["start", "stop_all"]
 
 
-def start_if_work(config) -> None:
-    # Notifications queued before a restart go out without waiting for a new event.
-    push_sender.start_if_work(config.push)
+def start(config) -> None:
+    # Queued notifications go to push gateways (those queued before a restart included).
+    push_sender.ensure_running(config.push)
     # Typing expiries and presence timeouts become stream positions.
-    ephemeral_expiry.start_if_work()
+    ephemeral_expiry.ensure_running()
     # Rooms a deactivated account had still to leave when a process stopped: leave them.
     deactivation.start_sweep_if_work()
     # Guest accounts left idle expire.

@@ -3,9 +3,9 @@ offline (and, every few minutes, deletes expired txnId records: ``txn_ids.expire
 Readers already hide expired typing and show derived presence; this sweep gives those changes
 a position so that waiting /syncs wake up and deliver them.
 
-One thread per process (services/background.py), started when the process first writes typing
-or presence (or, at its first request, finds some that may expire); every process may sweep,
-as the writes are idempotent (a second sweeper finds nothing due).
+One thread per process (services/background.py), started at the process's first request
+(``services/workers.py``, from create_app); every process sweeps, as the writes are idempotent
+(a second sweeper finds nothing due).
 """
 
 from __future__ import annotations
@@ -20,12 +20,6 @@ from . import presence, typing
 logger = logging.getLogger(__name__)
 
 INTERVAL_S = 1.0
-
-def start_if_work() -> None:
-    """At a process's first request: start the sweep if something may expire."""
-    if typing.anything_to_expire() or presence.anything_to_expire():
-        ensure_running()
-
 
 def ensure_running() -> None:
     _worker.ensure_running()

@@ -152,10 +152,6 @@ def on_profile_changed(user_id: str) -> None:
             _save(user_id, row, notify=True)
 
 
-def anything_to_expire() -> bool:
-    return _settings.enabled and Presence.select().where(Presence.state != OFFLINE).exists()
-
-
 def expire_due() -> int:
     """Write the idle (online -> unavailable) and offline transitions that came due."""
     if not _settings.enabled:

@@ -52,10 +52,6 @@ def _write(room_id: str, user_id: str, expires: int, *, exists: bool) -> None:
                       stream_id=position).execute()
 
 
-def anything_to_expire() -> bool:
-    return Typing.select().where(Typing.expires_ts > 0).exists()
-
-
 def expire_due() -> int:
     """Mark typing that ran out as stopped, under one new position. Returns how many."""
     now = clock.now_ms()

@@ -16,8 +16,9 @@ others: at most ``push.max_concurrent_per_gateway`` deliveries go to one gateway
 notifications go out in order). The dispatcher never claims rows of a gateway or pusher that
 is at its limit, so they wait in the table, not in memory.
 
-Per process (services/background.py): the dispatcher thread and its delivery pool start when
-the process first sees a pusher, with the settings of the config they are given; it runs when
+Per process (services/background.py): the dispatcher thread and its delivery pool start at
+the process's first request (services/workers.py, from create_app), with the settings of the
+config they are given; it runs when
 any stream position commits (services/notifier), when a retry comes due, and when a delivery
 thread frees a slot. When the background workers stop, the pool takes no new delivery and the
 threads end (a delivery cut short keeps its claim until the lease runs out, then is retried).
@@ -93,13 +94,6 @@ _dispatch_lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 _executor_size = 0
 _in_flight = _InFlight()
-
-
-def start_if_work(push_section: dict) -> None:
-    """At a process's first request: start the sender if any pusher exists, so notifications
-    queued before a restart go out without waiting for a new pusher."""
-    if Pusher.select().exists():
-        ensure_running(push_section)
 
 
 def ensure_running(push_section: dict) -> None:

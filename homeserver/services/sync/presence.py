@@ -3,13 +3,11 @@ also marks the user online (or unavailable) according to ``set_presence``."""
 
 from __future__ import annotations
 
-from ..ephemeral import expiry as ephemeral_expiry, presence
+from ..ephemeral import presence
 
 
 def on_sync_request(request) -> None:
     presence.on_sync(request.user_id, request.set_presence)
-    if presence.settings().enabled:
-        ephemeral_expiry.ensure_running()
 
 
 def build(ctx, response) -> None:
