@@ -4,9 +4,8 @@ PUT /redact/{eventId}/{txnId}."""
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import RedactSchema
-from ..services.policy import suspension
-from ..services.writing import events, guest_access, membership
-from .http import CLIENT_PREFIX, json_body, load_body, rate_limit, require_auth
+from ..services.writing import events, state_changes
+from .http import CLIENT_PREFIX, json_body, load_body, rate_rule, require_auth
 
 bp = Blueprint("room_events", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_id>")
 
@@ -20,10 +19,8 @@ def send_message(room_id, event_type, txn_id):
     replayed = events.replayed_event_id(txn)
     if replayed is not None:
         return jsonify({"event_id": replayed})
-    suspension.ensure_not_suspended(requester)
-    content = json_body()
-    rate_limit("send", requester, "messages_per_user")
-    sent = events.send_event(requester.user_id, room_id, event_type, content, txn=txn)
+    sent = events.send_message(requester, room_id, event_type, json_body(), txn=txn,
+                               rate_rule=rate_rule("messages_per_user"))
     return jsonify({"event_id": sent.event_id})
 
 
@@ -31,17 +28,8 @@ def send_message(room_id, event_type, txn_id):
 @bp.put("/state/<event_type>/<path:state_key>")
 def send_state(room_id, event_type, state_key):
     requester = require_auth()
-    content = json_body()
-    suspension.ensure_may_set_state(requester, event_type, state_key, content)
-    rate_limit("send", requester, "messages_per_user")
-    if event_type == "m.room.member":
-        event_id = membership.set_member_state(requester.user_id, room_id, state_key, content)
-    elif event_type == guest_access.GUEST_ACCESS:
-        event_id = guest_access.set_guest_access(requester.user_id, room_id, state_key,
-                                                 content).event_id
-    else:
-        event_id = events.send_state_event(requester.user_id, room_id, event_type, state_key,
-                                           content).event_id
+    event_id = state_changes.set_state(requester, room_id, event_type, state_key, json_body(),
+                                       rate_rule=rate_rule("messages_per_user"))
     return jsonify({"event_id": event_id})
 
 
@@ -53,9 +41,6 @@ def redact(room_id, event_id, txn_id):
     replayed = events.replayed_event_id(txn)
     if replayed is not None:
         return jsonify({"event_id": replayed})
-    suspension.ensure_may_redact(requester, room_id, event_id)
-    content = load_body(RedactSchema())
-    rate_limit("send", requester, "messages_per_user")
-    sent = events.send_event(requester.user_id, room_id, "m.room.redaction", content,
-                             redacts=event_id, txn=txn)
+    sent = events.redact(requester, room_id, event_id, load_body(RedactSchema()), txn=txn,
+                         rate_rule=rate_rule("messages_per_user"))
     return jsonify({"event_id": sent.event_id})

@@ -163,12 +163,6 @@ def optional_auth() -> access_tokens.Requester | None:
     return require_auth()
 
 
-def rate_rule_for(requester: access_tokens.Requester, name: str) -> dict | None:
-    """The rule ``rate_limits.<name>`` for this requester: None when rate limits are off or
-    the requester is a service registered with ``rate_limited: false``."""
-    return rate_rule(name) if requester.rate_limited else None
-
-
 def config():
     return current_app.config["HOMESERVER"]
 
@@ -179,12 +173,13 @@ def rate_rule(name: str) -> dict | None:
 
 
 def rate_limit(key_kind: str, key: str | access_tokens.Requester, rule_name: str) -> None:
-    """Count this request under ``rate_limits.<rule_name>`` (M_LIMIT_EXCEEDED when full): the
-    one rate-limit check of every blueprint. ``key`` is a client IP, or the requester (counted
-    by user ID; see ``rate_rule_for``). A request replaying a transaction ID is answered
-    before this (it costs nothing)."""
+    """Count this request under ``rate_limits.<rule_name>`` (M_LIMIT_EXCEEDED when full), for
+    the endpoints whose limit comes before their service is called: ``key`` is a client IP
+    (registration, SSO, email validation), or the requester (``ratelimit.charge``, which the
+    service entry points call themselves with ``rate_rule``'s rule; joins and invites count
+    here, before the application-service query they may need)."""
     if isinstance(key, access_tokens.Requester):
-        ratelimit.check(key_kind, key.user_id, rate_rule_for(key, rule_name))
+        ratelimit.charge(key_kind, key, rate_rule(rule_name))
     else:
         ratelimit.check(key_kind, key, rate_rule(rule_name))
 

@@ -7,7 +7,8 @@ from ..schemas.rooms import InviteSchema, JoinSchema, ReasonSchema, TargetSchema
 from ..services.appservice import queries
 from ..services.policy import suspension
 from ..services.writing import membership
-from .http import CLIENT_PREFIX, config, json_body, load_body, rate_limit, require_auth
+from .http import (CLIENT_PREFIX, config, json_body, load_body, rate_limit, rate_rule,
+                   require_auth)
 
 bp = Blueprint("membership", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
@@ -45,10 +46,9 @@ def join_room(room_id_or_alias):
 @bp.post("/knock/<room_id_or_alias>")
 def knock_room(room_id_or_alias):
     requester = require_auth()
-    suspension.ensure_not_suspended(requester)
     body = _body(ReasonSchema())
-    rate_limit("send", requester, "messages_per_user")
-    room_id = membership.knock(requester.user_id, room_id_or_alias, reason=body["reason"])
+    room_id = membership.knock(requester, room_id_or_alias, reason=body["reason"],
+                               rate_rule=rate_rule("messages_per_user"))
     return jsonify({"room_id": room_id})
 
 
@@ -86,25 +86,22 @@ def forget_room(room_id):
 @bp.post("/rooms/<room_id>/kick")
 def kick(room_id):
     requester = require_auth()
-    suspension.ensure_not_suspended(requester)
     body = load_body(TargetSchema())
-    membership.kick(requester.user_id, room_id, body["user_id"], reason=body["reason"])
+    membership.kick(requester, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
 
 
 @bp.post("/rooms/<room_id>/ban")
 def ban(room_id):
     requester = require_auth()
-    suspension.ensure_not_suspended(requester)
     body = load_body(TargetSchema())
-    membership.ban(requester.user_id, room_id, body["user_id"], reason=body["reason"])
+    membership.ban(requester, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
 
 
 @bp.post("/rooms/<room_id>/unban")
 def unban(room_id):
     requester = require_auth()
-    suspension.ensure_not_suspended(requester)
     body = load_body(TargetSchema())
-    membership.unban(requester.user_id, room_id, body["user_id"], reason=body["reason"])
+    membership.unban(requester, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})

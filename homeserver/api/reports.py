@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.reports import EventReportBody, ReportBody
 from ..services.accounts import reports
-from .http import CLIENT_PREFIX, load_body, rate_limit, require_auth
+from .http import CLIENT_PREFIX, load_body, rate_rule, require_auth
 
 bp = Blueprint("reports", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
@@ -15,8 +15,8 @@ bp = Blueprint("reports", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 def report_event(room_id: str, event_id: str):
     requester = require_auth()
     body = load_body(EventReportBody())
-    rate_limit("report", requester, "messages_per_user")
-    reports.report_event(requester.user_id, room_id, event_id, body.get("reason"))
+    reports.report_event(requester, room_id, event_id, body.get("reason"),
+                         rate_rule=rate_rule("messages_per_user"))
     return jsonify({})
 
 
@@ -24,8 +24,8 @@ def report_event(room_id: str, event_id: str):
 def report_room(room_id: str):
     requester = require_auth()
     body = load_body(ReportBody(), missing_errcode=errors.MissingParam)
-    rate_limit("report", requester, "messages_per_user")
-    reports.report_room(requester.user_id, room_id, body["reason"])
+    reports.report_room(requester, room_id, body["reason"],
+                        rate_rule=rate_rule("messages_per_user"))
     return jsonify({})
 
 
@@ -33,6 +33,6 @@ def report_room(room_id: str):
 def report_user(user_id: str):
     requester = require_auth()
     body = load_body(ReportBody(), missing_errcode=errors.MissingParam)
-    rate_limit("report", requester, "messages_per_user")
-    reports.report_user(requester.user_id, user_id, body["reason"])
+    reports.report_user(requester, user_id, body["reason"],
+                        rate_rule=rate_rule("messages_per_user"))
     return jsonify({})

@@ -4,12 +4,11 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import CreateRoomSchema, MembersArgs, StateArgs, UpgradeSchema
-from ..services.policy import suspension
 from ..services.reading import room_lookups
 from ..services.reading.stream_tokens import parse_pagination_token
 from ..services.streams.positions import current_position
 from ..services.writing import create as rooms, upgrade
-from .http import CLIENT_PREFIX, config, load_args, load_body, rate_limit, require_auth
+from .http import CLIENT_PREFIX, config, load_args, load_body, rate_rule, require_auth
 
 bp = Blueprint("rooms", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
@@ -17,22 +16,20 @@ bp = Blueprint("rooms", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 @bp.post("/createRoom")
 def create_room():
     requester = require_auth()
-    suspension.ensure_not_suspended(requester)
     body = load_body(CreateRoomSchema())
     if isinstance(body.get("room_alias_name"), str):
         config().app_services.check_alias_not_reserved(
             f"#{body['room_alias_name']}:{config().server_name}", requester.app_service)
-    rate_limit("send", requester, "messages_per_user")
-    room_id = rooms.create_room(requester.user_id, rooms.RoomRequest(**body))
+    room_id = rooms.create_room(requester, rooms.RoomRequest(**body),
+                                rate_rule=rate_rule("messages_per_user"))
     return jsonify({"room_id": room_id})
 
 
 @bp.post("/rooms/<room_id>/upgrade")
 def upgrade_room(room_id):
     requester = require_auth()
-    suspension.ensure_not_suspended(requester)
     body = load_body(UpgradeSchema())
-    new_room = upgrade.upgrade_room(requester.user_id, room_id, body["new_version"],
+    new_room = upgrade.upgrade_room(requester, room_id, body["new_version"],
                                     additional_creators=body["additional_creators"])
     return jsonify({"replacement_room": new_room})
 

@@ -17,6 +17,8 @@ from ...models.reports import Report
 from ...models.rooms import CurrentState, Event, Room
 from ...models.users import User
 from ..event_types import MEMBER
+from ..policy import ratelimit
+from ..policy.requester import Requester
 from ..reading.visibility import can_see_event
 from ..rooms import state as room_state
 
@@ -26,7 +28,10 @@ def _store(**fields) -> None:
         Report.insert(received_ts=clock.now_ms(), **fields).execute()
 
 
-def report_event(reporter: str, room_id: str, event_id: str, reason: str | None) -> None:
+def report_event(requester: Requester, room_id: str, event_id: str, reason: str | None, *,
+                 rate_rule: dict | None) -> None:
+    ratelimit.charge("report", requester, rate_rule)
+    reporter = requester.user_id
     row = Event.get_or_none((Event.event_id == event_id) & (Event.room == room_id))
     if (row is None or room_state.membership(room_id, reporter) != "join"
             or not can_see_event(reporter, row)):
@@ -35,13 +40,19 @@ def report_event(reporter: str, room_id: str, event_id: str, reason: str | None)
            target_user_id=row.sender, reason=reason)
 
 
-def report_room(reporter: str, room_id: str, reason: str) -> None:
+def report_room(requester: Requester, room_id: str, reason: str, *,
+                rate_rule: dict | None) -> None:
+    ratelimit.charge("report", requester, rate_rule)
+    reporter = requester.user_id
     if not Room.select().where(Room.room_id == room_id).exists():
         raise errors.NotFound("The room was not found")
     _store(kind="room", reporter=reporter, room_id=room_id, reason=reason)
 
 
-def report_user(reporter: str, user_id: str, reason: str) -> None:
+def report_user(requester: Requester, user_id: str, reason: str, *,
+                rate_rule: dict | None) -> None:
+    ratelimit.charge("report", requester, rate_rule)
+    reporter = requester.user_id
     if not identifiers.is_valid_user_id(user_id):
         raise errors.InvalidParam("Not a valid user ID")
     known = (User.select().where(User.user_id == user_id).exists()

@@ -5,10 +5,9 @@ a bucket holds at most ``burst`` units and drains at ``per_second``. ``check`` a
 refuses with M_LIMIT_EXCEEDED when the bucket would overflow. A rule of None means "no limit"
 (``rule()`` answers None for every name when ``rate_limits.enabled`` is false).
 
-Usage from any area::
-
-    rule = ratelimit.rule(config.rate_limits, "messages_per_user")
-    ratelimit.check("send", requester.user_id, rule)
+A client's action is counted by the service entry point that does it, through ``charge``
+(the rule passed in by the caller, from the configuration); limits keyed by a client address
+(registration, login) call ``check`` with the address.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ import peewee
 from ... import clock, db, errors
 from ...models.users import RateLimitBucket
 from ..server import metrics
+from .requester import Requester
 
 # One request in this many also deletes buckets that have drained (they are empty anyway).
 _CLEANUP_ONE_IN = 200
@@ -36,6 +36,13 @@ def rule(rate_limits: dict, name: str) -> dict | None:
 def check(key_kind: str, key: str, rule: dict | None) -> None:
     """Count one request against ``key_kind:key``; M_LIMIT_EXCEEDED if the bucket is full."""
     _take(key_kind, key, rule, consume=True, enforce=True)
+
+
+def charge(key_kind: str, requester: Requester, rule: dict | None) -> None:
+    """Count one action of ``requester`` under ``rule`` (M_LIMIT_EXCEEDED when full): the one
+    rate-limit check of a client's actions, made by the service entry points. A request
+    replaying a transaction ID is answered before this (it costs nothing)."""
+    check(key_kind, requester.user_id, rule if requester.rate_limited else None)
 
 
 def ensure_room(key_kind: str, key: str, rule: dict | None) -> None:

@@ -10,29 +10,22 @@ Its recommended forbidden set is what this server refuses, with 403 M_USER_SUSPE
 - changing profile data; creating or upgrading rooms; uploading media;
 - redacting other users' events.
 
-Every refusal goes through ``ensure_not_suspended`` (called by the views of those actions,
-by the media upload views and by the profile service), directly or through
-``ensure_may_set_state`` (PUT /state) and ``ensure_may_redact``. A suspension takes effect on
+Every refusal goes through ``ensure_not_suspended``, directly or through
+``ensure_may_set_state`` (PUT /state) and ``ensure_may_redact``, called by the service entry
+points of those actions (``writing/``: send, state, redact, createRoom, upgrade, knock, kick,
+ban, unban; ``users/profile``); the join, invite and media upload views call it before their
+service (a join or invite may first need an application service's answer). A suspension takes effect on
 the next request: the requester is read from the account row on every request.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from ... import errors
 from ...models.rooms import Event
 from ..event_types import MEMBER
+from .requester import Requester
 
 SUSPENDED_MESSAGE = "You cannot perform this action while suspended."
-
-
-class Requester(Protocol):
-    """What is read here of ``accounts.access_tokens.Requester`` (read from the account row on
-    every request, so a suspension takes effect on the next one)."""
-
-    user_id: str
-    is_suspended: bool
 
 
 def ensure_not_suspended(requester: Requester, message: str | None = None) -> None:

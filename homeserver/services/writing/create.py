@@ -18,6 +18,8 @@ from ... import errors, identifiers
 from ...db import write_transaction
 from ...models.rooms import Room
 from ..event_types import MEMBER
+from ..policy import ratelimit, suspension
+from ..policy.requester import Requester
 from ..rooms import aliases
 from ..rooms.room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_room_version
 from . import alias_changes, membership
@@ -81,8 +83,11 @@ def topic_content(topic: str) -> dict:
     return {"topic": topic, "m.topic": [{"body": topic, "mimetype": "text/plain"}]}
 
 
-def create_room(creator: str, request: RoomRequest) -> str:
+def create_room(requester: Requester, request: RoomRequest, *, rate_rule: dict | None) -> str:
     """Create the room; returns its ID."""
+    suspension.ensure_not_suspended(requester)
+    ratelimit.charge("send", requester, rate_rule)
+    creator = requester.user_id
     if request.invite_3pid:
         raise errors.ServerNotTrusted(
             "Third-party invites need an identity server; this server trusts none")

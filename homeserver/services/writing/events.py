@@ -9,9 +9,11 @@ is written, and the transaction rolls back: nothing is stored for it.
 
 Two ways in:
 
+- ``send_message(...)`` / ``redact(...)``: a client's PUT /send and /redact: the suspension
+  and rate-limit policy (``policy/``), then ``send_event``.
 - ``send_event(...)`` / ``send_state_event(...)``: one event as user X, in its own transaction,
   with optional txnId idempotency (``TxnKey``). Other services use these, e.g. to update a
-  user's m.room.member events after a profile change.
+  user's m.room.member events after a profile change; they charge no client's rate limit.
 - ``RoomAppender``: several events in one transaction (room creation, upgrades), opened inside
   the caller's ``write_transaction()`` with ``RoomAppender.lock(room_id)`` (or ``.new(...)``
   for a room being created).
@@ -36,7 +38,8 @@ from ... import clock, errors, identifiers
 from ...db import database, write_transaction
 from ...models.rooms import Event, ForgottenRoom, Room
 from ..event_types import BUMP_EVENT_TYPES, MEMBER
-from ..policy import txn_ids
+from ..policy import ratelimit, suspension, txn_ids
+from ..policy.requester import Requester
 from ..policy.txn_ids import TxnKey
 from ..push import actions as push_actions
 from ..rooms import auth_rules, event_content, event_format, event_store
@@ -353,6 +356,27 @@ def replayed_event_id(txn: TxnKey) -> str | None:
     this before any rate limit: a retry after a lost response spends nothing."""
     first = txn_ids.previous_result(txn)
     return first["event_id"] if first is not None else None
+
+
+def send_message(requester: Requester, room_id: str, event_type: str, content: dict, *, txn: TxnKey,
+                 rate_rule: dict | None) -> Sent:
+    """PUT /rooms/{roomId}/send/{eventType}/{txnId} (spec: "Sending events to a room"), once
+    ``replayed_event_id`` found no first answer: refused to a suspended account, counted under
+    ``rate_rule`` (``rate_limits.messages_per_user``), then sent."""
+    suspension.ensure_not_suspended(requester)
+    ratelimit.charge("send", requester, rate_rule)
+    return send_event(requester.user_id, room_id, event_type, content, txn=txn)
+
+
+def redact(requester: Requester, room_id: str, event_id: str, content: dict, *, txn: TxnKey,
+           rate_rule: dict | None) -> Sent:
+    """PUT /rooms/{roomId}/redact/{eventId}/{txnId} (spec: "Redactions"), once
+    ``replayed_event_id`` found no first answer: a suspended account may redact only its own
+    events; counted under ``rate_rule``, then sent."""
+    suspension.ensure_may_redact(requester, room_id, event_id)
+    ratelimit.charge("send", requester, rate_rule)
+    return send_event(requester.user_id, room_id, "m.room.redaction", content,
+                      redacts=event_id, txn=txn)
 
 
 def send_event(sender: str, room_id: str, event_type: str, content: dict, *,

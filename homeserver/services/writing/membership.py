@@ -22,6 +22,8 @@ from ...db import write_transaction
 from ...models.rooms import CurrentState, ForgottenRoom, Room
 from ...models.users import User
 from ..event_types import MEMBER
+from ..policy import ratelimit, suspension
+from ..policy.requester import Requester
 from ..rooms import power_levels
 from ..rooms import state as room_state
 from ..rooms.aliases import resolve_room
@@ -154,7 +156,11 @@ def _restricted_join_authoriser(room: RoomAppender, user_id: str) -> str | None:
     return None
 
 
-def knock(user_id: str, room_id_or_alias: str, *, reason: str | None = None) -> str:
+def knock(requester: Requester, room_id_or_alias: str, *, reason: str | None = None,
+          rate_rule: dict | None) -> str:
+    suspension.ensure_not_suspended(requester)
+    ratelimit.charge("send", requester, rate_rule)
+    user_id = requester.user_id
     room_id = resolve_room(room_id_or_alias)
     with write_transaction():
         room = _open(room_id)
@@ -201,7 +207,9 @@ def leave(user_id: str, room_id: str, *, reason: str | None = None) -> None:
         room.append(user_id, MEMBER, _content("leave", reason), user_id)
 
 
-def kick(sender: str, room_id: str, target: str, *, reason: str | None = None) -> None:
+def kick(requester: Requester, room_id: str, target: str, *, reason: str | None = None) -> None:
+    suspension.ensure_not_suspended(requester)
+    sender = requester.user_id
     with write_transaction():
         room = RoomAppender.lock(room_id)
         _check_in_room(room, target)
@@ -213,7 +221,9 @@ def _check_in_room(room: RoomAppender, target: str) -> None:
         raise errors.Forbidden(f"{target} is not in the room")
 
 
-def ban(sender: str, room_id: str, target: str, *, reason: str | None = None) -> None:
+def ban(requester: Requester, room_id: str, target: str, *, reason: str | None = None) -> None:
+    suspension.ensure_not_suspended(requester)
+    sender = requester.user_id
     if not identifiers.is_valid_user_id(target):
         raise errors.InvalidParam(f"{target!r} is not a valid user ID")
     with write_transaction():
@@ -221,7 +231,9 @@ def ban(sender: str, room_id: str, target: str, *, reason: str | None = None) ->
         room.append(sender, MEMBER, _content("ban", reason), target)
 
 
-def unban(sender: str, room_id: str, target: str, *, reason: str | None = None) -> None:
+def unban(requester: Requester, room_id: str, target: str, *, reason: str | None = None) -> None:
+    suspension.ensure_not_suspended(requester)
+    sender = requester.user_id
     with write_transaction():
         room = RoomAppender.lock(room_id)
         if room.membership(target) != "ban":

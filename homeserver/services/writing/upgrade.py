@@ -13,6 +13,8 @@ from ... import errors, identifiers
 from ...db import write_transaction
 from ...models.rooms import CurrentState, Room
 from ..event_types import MEMBER
+from ..policy import suspension
+from ..policy.requester import Requester
 from ..rooms import power_levels
 from ..rooms.room_versions import RoomVersion, get_room_version
 from . import alias_changes
@@ -28,9 +30,11 @@ CREATE_KEY = ("m.room.create", "")
 POWER_KEY = ("m.room.power_levels", "")
 
 
-def upgrade_room(user_id: str, room_id: str, new_version: str, *,
+def upgrade_room(requester: Requester, room_id: str, new_version: str, *,
                  additional_creators: list[str] = ()) -> str:
     """Upgrade the room; returns the replacement room's ID."""
+    suspension.ensure_not_suspended(requester)
+    user_id = requester.user_id
     version = get_room_version(new_version)
     extra_creators = list(dict.fromkeys(additional_creators))
     for creator in extra_creators:
