@@ -6,13 +6,13 @@ from flask import Blueprint, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .. import errors
-from ..services.accounts import uia
+from ..services.accounts import uia, uia_stages
 from .http import CLIENT_PREFIX, client_ip, config, private_page, rate_rule
 
 bp = Blueprint("auth_fallback", __name__, url_prefix=CLIENT_PREFIX)
 
 _TEMPLATES = {
-    uia.DUMMY: "auth_dummy.html",
+    uia_stages.DUMMY: "auth_dummy.html",
     uia.PASSWORD: "auth_password.html",
     uia.REGISTRATION_TOKEN: "auth_registration_token.html",
 }

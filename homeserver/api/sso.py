@@ -16,7 +16,7 @@ from flask import Blueprint, make_response, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from .. import errors
-from ..services.accounts import uia
+from ..services.accounts import uia, uia_stages
 from ..services.sso import attempts, flow, uia_stage
 from ..services.sso import login as sso_login
 from ..services.sso.errors import SsoError
@@ -88,7 +88,7 @@ def uia_fallback():
     session = request.values.get("session")
     if not session:
         raise errors.MissingParam("Missing parameter: session")
-    state = uia.fallback_state(session, uia.SSO)
+    state = uia.fallback_state(session, uia_stages.SSO)
     browser = _new_attempt_allowed()
     page = uia_stage.fallback_page(settings, state, browser, describe_uia_action(state))
     return _browser_cookie(make_response(_answer(page)), browser, settings)

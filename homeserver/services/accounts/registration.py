@@ -9,7 +9,7 @@ from typing import Protocol
 from ... import db, errors
 from ..push import pushers
 from ..userdata import threepids
-from . import access_tokens, accounts, devices, guest_expiry, registration_tokens, uia
+from . import access_tokens, accounts, devices, guest_expiry, registration_tokens, uia, uia_stages
 from .passwords import hash_password, verify_password
 
 _GENERATED_ALPHABET = string.ascii_lowercase + string.digits
@@ -27,7 +27,7 @@ def flows(require_token: bool, *, email: bool = False,
     """The registration flows: a token first if required; with ``email`` (mail configured)
     also a flow proving an address, which ``require_email`` makes the only one."""
     first = [uia.REGISTRATION_TOKEN] if require_token else []
-    plain = first or [uia.DUMMY]
+    plain = first or [uia_stages.DUMMY]
     with_email = first + [uia.EMAIL_IDENTITY]
     if require_email:
         return [with_email]

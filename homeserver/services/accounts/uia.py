@@ -28,18 +28,10 @@ import peewee
 from ... import clock, db, errors
 from ...models.users import UiaSession
 from .. import client_secrets
-from ..policy import ratelimit
-from . import accounts, registration_tokens, threepid_sessions
-from .passwords import verify_password
+from . import registration_tokens
+from .uia_stages import EMAIL_IDENTITY, PASSWORD, REGISTRATION_TOKEN, STAGES, StageFailed
 
 SESSION_LIFETIME_MS = 30 * 60 * 1000
-
-DUMMY = "m.login.dummy"
-PASSWORD = "m.login.password"
-REGISTRATION_TOKEN = "m.login.registration_token"
-# Completed only in a browser, through the fallback page (services/sso/uia_stage.py).
-SSO = "m.login.sso"
-EMAIL_IDENTITY = "m.login.email.identity"
 
 
 @dataclass(frozen=True)
@@ -87,90 +79,6 @@ class AuthRequired(errors.MatrixError):
         if self.failure is None:
             return dict(self.session_body)
         return {"errcode": self.errcode, "error": self.message, **self.session_body}
-
-
-class StageFailed(Exception):
-    def __init__(self, message: str, errcode: str = "M_FORBIDDEN"):
-        super().__init__(message)
-        self.message = message
-        self.errcode = errcode
-
-
-# --- stages -------------------------------------------------------------------------------------
-# Each stage has a check (outside any transaction: it may be slow, e.g. argon2) and a commit
-# (inside the transaction that records the stage as completed). Both may raise StageFailed.
-
-def _check_dummy(session, auth, request):
-    return {}
-
-
-def _check_password(session, auth, request):
-    user_id = session.user_id
-    if user_id is None:
-        raise StageFailed("The password stage needs an access token: sign in first")
-    if auth.get("identifier") is not None or auth.get("user") is not None:
-        try:
-            named = accounts.identified_user(auth.get("identifier"), auth.get("user"),
-                                             request.server_name)
-        except errors.MatrixError as exc:
-            raise StageFailed(exc.message, exc.errcode) from None
-        if named != user_id:
-            # 403 outright, as Synapse (its check comes after the stage; this one never
-            # checks the other user's password, so it tells nothing about it).
-            raise errors.Forbidden("The password must be that of the user this session is for")
-    ratelimit.check("login_ip", request.ip, request.ip_rule)
-    failures_key = f"{request.ip}|{user_id}"
-    ratelimit.ensure_room("login_failures", failures_key, request.failure_rule)
-    password = auth.get("password")
-    user = accounts.get_user(user_id)
-    if (not isinstance(password, str) or user is None or user.deactivated
-            or not verify_password(user.password_hash, password)):
-        ratelimit.record("login_failures", failures_key, request.failure_rule)
-        raise StageFailed("Invalid password")
-    return {}
-
-
-def _check_registration_token(session, auth, request):
-    token = auth.get("token")
-    if not isinstance(token, str):
-        raise StageFailed("Missing registration token", "M_MISSING_PARAM")
-    return {"token": token}
-
-
-def _commit_registration_token(session, prepared):
-    if not registration_tokens.reserve(prepared["token"]):
-        raise StageFailed("Invalid registration token")
-    return prepared
-
-
-def _check_email_identity(session, auth, request):
-    # threepidCreds: the name before the spec settled on threepid_creds (Synapse takes both).
-    creds = auth.get("threepid_creds", auth.get("threepidCreds"))
-    try:
-        proven = threepid_sessions.validated(creds)
-    except errors.MatrixError as exc:
-        raise StageFailed(exc.message, exc.errcode) from None
-    return {"medium": proven.medium, "address": proven.address,
-            "validated_at": proven.validated_at}
-
-
-def _commit_plain(session, prepared):
-    return prepared
-
-
-def _check_sso(session, auth, request):
-    raise StageFailed("Sign in with single sign-on on this stage's fallback page first")
-
-
-_STAGES = {
-    DUMMY: (_check_dummy, _commit_plain),
-    PASSWORD: (_check_password, _commit_plain),
-    REGISTRATION_TOKEN: (_check_registration_token, _commit_registration_token),
-    SSO: (_check_sso, _commit_plain),
-    EMAIL_IDENTITY: (_check_email_identity, _commit_plain),
-}
-
-SUPPORTED_STAGES = frozenset(_STAGES)
 
 
 # --- sessions -----------------------------------------------------------------------------------
@@ -295,9 +203,9 @@ def _attempt(session: UiaSession, stage: str, auth: dict, request: UiaRequest) -
     completed = json.loads(session.completed)
     if stage in completed or session.spent_ts is not None:
         return  # completed stages are not retried; the flow's state answers
-    if stage not in _STAGES or not _is_offered_next(json.loads(session.flows), completed, stage):
+    if stage not in STAGES or not _is_offered_next(json.loads(session.flows), completed, stage):
         raise StageFailed(f"The stage {stage} is not the next stage of any offered flow")
-    check, commit = _STAGES[stage]
+    check, commit = STAGES[stage]
     prepared = check(session, auth, request)
     with db.write_transaction():
         fresh = _load(session.session_id, for_update=True)
@@ -415,7 +323,7 @@ def complete_in_browser(session_id: str, stage: str, user_id: str) -> None:
 def fallback_state(session_id: str, stage: str) -> dict:
     """What the fallback page for ``stage`` of a session shows (standard errors otherwise)."""
     # The email stage has none: the mail's link is its page.
-    if stage not in _STAGES or stage == EMAIL_IDENTITY:
+    if stage not in STAGES or stage == EMAIL_IDENTITY:
         raise errors.Unrecognized(f"This server has no fallback page for {stage}")
     session = _load(session_id)
     if session is None:

@@ -10,7 +10,7 @@ session's own user.
 
 from __future__ import annotations
 
-from ..accounts import accounts, uia
+from ..accounts import accounts, uia, uia_stages
 from . import mapping
 from .errors import SsoError
 from .flow import start
@@ -28,7 +28,7 @@ def offered_flows(flows: list[list[str]], user_id: str | None,
     user = accounts.get_user(user_id)
     kept = [flow for flow in flows
             if flow != [uia.PASSWORD] or (user is not None and user.password_hash)]
-    return kept + [[uia.SSO]]
+    return kept + [[uia_stages.SSO]]
 
 
 def _linked_providers(settings: SsoSettings, user_id: str) -> list:
@@ -55,7 +55,7 @@ def confirmed(settings: SsoSettings, session_id: str, identity: mapping.Identity
     """The provider's answer to a fallback page's link: complete the stage for its user."""
     user_id = mapping.user_for(identity.idp_id, identity.subject)
     try:
-        uia.complete_in_browser(session_id, uia.SSO, user_id or "")
+        uia.complete_in_browser(session_id, uia_stages.SSO, user_id or "")
     except uia.StageFailed as exc:
         raise SsoError(exc.message, status=403) from None
     return Page("auth_done.html", {"server_name": settings.server_name})
