@@ -1,12 +1,11 @@
 """Real-time delivery across servers: two separate gunicorn deployments (each with several worker
 processes) on one database, as two hosts behind a load balancer would be. A message sent through
-one reaches a /sync long-poll held on the other within a second (PostgreSQL: LISTEN/NOTIFY;
-SQLite, one host: the listener's poll of the stream position).
+one wakes a /sync long-poll held on the other (PostgreSQL: LISTEN/NOTIFY; SQLite, one host: the
+listener's poll of the stream position): the long-poll answers with the message long before its
+own timeout could end it, and the messages arrive in the order they were sent.
 """
 
-import statistics
 import threading
-import time
 import uuid
 
 import pytest
@@ -18,6 +17,10 @@ from helpers.waiting import wait_until
 
 ROUNDS = 5
 SERVER_NAME = "localhost:8008"
+# The long-poll's timeout (the server's cap) is twice the time the test waits for its answer,
+# so an answer within the wait came from the message, not from the timeout running out.
+LONG_POLL_TIMEOUT_MS = 120_000
+ANSWER_WAIT_S = 60
 
 
 def register(base: str, localpart: str) -> dict:
@@ -73,30 +76,31 @@ def test_message_reaches_long_poll_on_other_server(two_servers):
     call("POST", f"{client_b}/join/{room}", bob["access_token"], json={})
     since = call("GET", f"{client_b}/sync", bob["access_token"])["next_batch"]
 
-    latencies = []
+    sent = []
     for round_number in range(ROUNDS):
         result = {}
 
         def hold_sync():
             result["body"] = call("GET", f"{client_b}/sync", bob["access_token"],
-                                  params={"since": since, "timeout": "30000"})
-            result["at"] = time.monotonic()
+                                  params={"since": since, "timeout": str(LONG_POLL_TIMEOUT_MS)})
 
         poll = threading.Thread(target=hold_sync, daemon=True)
         poll.start()
         # Send once the long-poll waits on server B (or has answered: the assertion then says so).
         wait_until(lambda: long_polls_held(b.base_url) >= 1 or not poll.is_alive())
         assert poll.is_alive(), result.get("body")
-        sent_at = time.monotonic()
         event_id = call("PUT", f"{client_a}/rooms/{room}/send/m.room.message/txn{round_number}",
                         alice["access_token"],
                         json={"msgtype": "m.text", "body": f"round {round_number}"})["event_id"]
-        poll.join(60)
-        assert not poll.is_alive(), "the long-poll on the other server never returned"
+        poll.join(ANSWER_WAIT_S)
+        assert not poll.is_alive(), "the message did not wake the long-poll on the other server"
         timeline = result["body"]["rooms"]["join"][room]["timeline"]["events"]
         assert [event["event_id"] for event in timeline] == [event_id]
-        latencies.append(result["at"] - sent_at)
+        sent.append(event_id)
         since = result["body"]["next_batch"]
 
-    # The median guards against one scheduling hiccup on a busy machine.
-    assert statistics.median(latencies) < 1.0, latencies
+    # Both servers give the room's history in the order the messages were sent.
+    for client in (client_a, client_b):
+        chunk = call("GET", f"{client}/rooms/{room}/messages", bob["access_token"],
+                     params={"dir": "f", "limit": "50"})["chunk"]
+        assert [event["event_id"] for event in chunk if event["type"] == "m.room.message"] == sent
