@@ -13,8 +13,7 @@ from flask import Blueprint, jsonify, request, send_file
 from .. import errors
 from ..schemas.media import DownloadArgs, PreviewArgs, ThumbnailArgs, UploadArgs
 from ..services.media import previews, repository, serving, storage, thumbnails
-from ..services.policy import suspension
-from .http import config, load_args, rate_limit, require_auth
+from .http import config, load_args, rate_rule, require_auth
 
 bp = Blueprint("media", __name__)
 
@@ -30,25 +29,11 @@ def media_store() -> storage.MediaStore:
     return storage.store_for(cfg.data_dir, cfg.media["store_path"])
 
 
-def _writer():
-    requester = require_auth()
-    suspension.ensure_not_suspended(requester, "Suspended accounts cannot upload media")
-    return requester
-
-
-def _new_media_writer():
-    """An uploader of new media (POST upload, create): counted against the upload rate limit
-    before any byte of the body is read."""
-    requester = _writer()
-    rate_limit("media_upload", requester, "media_upload_per_user")
-    return requester
-
-
 def _upload_request(requester) -> repository.UploadRequest:
     args = load_args(UploadArgs())
     # Uploads have their own, larger body limit than JSON requests.
     request.max_content_length = config().media["max_upload_size"]
-    return repository.UploadRequest(user_id=requester.user_id,
+    return repository.UploadRequest(uploader=requester,
                                     content_type=request.headers.get("Content-Type"),
                                     filename=args["filename"],
                                     declared_length=request.content_length)
@@ -58,22 +43,21 @@ def _upload_request(requester) -> repository.UploadRequest:
 
 @bp.post(f"{MEDIA_V3}/upload")
 def upload():
-    requester = _new_media_writer()
-    upload_request = _upload_request(requester)
-    uri = repository.upload(config(), media_store(), upload_request, request.stream)
+    upload_request = _upload_request(require_auth())
+    uri = repository.upload(config(), media_store(), upload_request, request.stream,
+                            rate_rule=rate_rule("media_upload_per_user"))
     return jsonify({"content_uri": uri})
 
 
 @bp.post(f"{MEDIA_V1}/create")
 def create():
-    requester = _new_media_writer()
-    return jsonify(repository.create_pending(config(), requester.user_id))
+    return jsonify(repository.create_pending(config(), require_auth(),
+                                             rate_rule=rate_rule("media_upload_per_user")))
 
 
 @bp.put(f"{MEDIA_V3}/upload/<server_name>/<media_id>")
 def upload_to_mxc(server_name, media_id):
-    requester = _writer()
-    upload_request = _upload_request(requester)
+    upload_request = _upload_request(require_auth())
     repository.upload_to_pending(config(), media_store(), upload_request, server_name, media_id,
                                  request.stream)
     return jsonify({})

@@ -20,6 +20,8 @@ from ...db import database, write_transaction
 from ...identifiers import is_valid_server_name
 from ...models.media import Media, MediaContent
 from .. import user_lock
+from ..policy import ratelimit, suspension
+from ..policy.requester import Requester
 from . import ids
 from .storage import MediaStore, StagedFile
 
@@ -31,14 +33,19 @@ MAX_FILENAME_LENGTH = 1024
 # "purge media not accessed for N days".
 ACCESS_GRANULARITY_MS = 10 * 60 * 1000
 DEFAULT_TIMEOUT_MS = 20_000
+SUSPENDED_MESSAGE = "Suspended accounts cannot upload media"
 
 
 @dataclass(frozen=True)
 class UploadRequest:
-    user_id: str
+    uploader: Requester
     content_type: str | None
     filename: str | None
     declared_length: int | None
+
+    @property
+    def user_id(self) -> str:
+        return self.uploader.user_id
 
 
 def normalize_content_type(value: str | None) -> str:
@@ -108,8 +115,13 @@ def _commit_content(store: MediaStore, staged: StagedFile) -> None:
     store.place(staged)
 
 
-def upload(config, store: MediaStore, request: UploadRequest, stream: BinaryIO) -> str:
-    """POST /_matrix/media/v3/upload: store the body as a new media item; returns its mxc URI."""
+def upload(config, store: MediaStore, request: UploadRequest, stream: BinaryIO, *,
+           rate_rule: dict | None) -> str:
+    """POST /_matrix/media/v3/upload: store the body as a new media item; returns its mxc URI.
+    Refused to a suspended account and counted under ``rate_rule``
+    (``rate_limits.media_upload_per_user``) before any byte of the body is read."""
+    suspension.ensure_not_suspended(request.uploader, SUSPENDED_MESSAGE)
+    ratelimit.charge("media_upload", request.uploader, rate_rule)
     media_config = config.media
     filename = check_filename(request.filename)
     _check_declared_size(media_config, request.declared_length)
@@ -149,8 +161,12 @@ def store_server_media(config, store: MediaStore, data: bytes, content_type: str
     return media_id, ids.mxc_uri(config.server_name, media_id)
 
 
-def create_pending(config, user_id: str) -> dict:
-    """POST /_matrix/media/v1/create: a new mxc URI whose content comes later."""
+def create_pending(config, requester: Requester, *, rate_rule: dict | None) -> dict:
+    """POST /_matrix/media/v1/create: a new mxc URI whose content comes later (refused to a
+    suspended account, counted under ``rate_rule`` like an upload)."""
+    suspension.ensure_not_suspended(requester, SUSPENDED_MESSAGE)
+    ratelimit.charge("media_upload", requester, rate_rule)
+    user_id = requester.user_id
     media_config = config.media
     now = clock.now_ms()
     with write_transaction():
@@ -195,7 +211,9 @@ def _pending_for_upload(config, user_id: str, server_name: str, media_id: str) -
 
 def upload_to_pending(config, store: MediaStore, request: UploadRequest, server_name: str,
                       media_id: str, stream: BinaryIO) -> None:
-    """PUT /_matrix/media/v3/upload/{serverName}/{mediaId}: the content of a created mxc URI."""
+    """PUT /_matrix/media/v3/upload/{serverName}/{mediaId}: the content of a created mxc URI
+    (its creation was counted; a suspended account is refused)."""
+    suspension.ensure_not_suspended(request.uploader, SUSPENDED_MESSAGE)
     media_config = config.media
     _pending_for_upload(config, request.user_id, server_name, media_id)
     filename = check_filename(request.filename)
