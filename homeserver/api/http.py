@@ -172,16 +172,12 @@ def rate_rule(name: str) -> dict | None:
     return ratelimit.rule(config().rate_limits, name)
 
 
-def rate_limit(key_kind: str, key: str | access_tokens.Requester, rule_name: str) -> None:
-    """Count this request under ``rate_limits.<rule_name>`` (M_LIMIT_EXCEEDED when full), for
-    the endpoints whose limit comes before their service is called: ``key`` is a client IP
-    (registration, SSO, email validation), or the requester (``ratelimit.charge``, which the
-    service entry points call themselves with ``rate_rule``'s rule; joins and invites count
-    here, before the application-service query they may need)."""
-    if isinstance(key, access_tokens.Requester):
-        ratelimit.charge(key_kind, key, rate_rule(rule_name))
-    else:
-        ratelimit.check(key_kind, key, rate_rule(rule_name))
+def rate_limit(key_kind: str, ip: str, rule_name: str) -> None:
+    """Count this request of the client address ``ip`` under ``rate_limits.<rule_name>``
+    (M_LIMIT_EXCEEDED when full): registration, SSO and email validation, before anything is
+    parsed. A requester's actions are counted by the services they call
+    (``ratelimit.charge``, with ``rate_rule``'s rule passed in)."""
+    ratelimit.check(key_kind, ip, rate_rule(rule_name))
 
 
 def private_page(response):

@@ -5,10 +5,8 @@ from flask import Blueprint, jsonify
 from .. import errors
 from ..schemas.rooms import InviteSchema, JoinSchema, ReasonSchema, TargetSchema
 from ..services.appservice import queries
-from ..services.policy import suspension
 from ..services.writing import membership
-from .http import (CLIENT_PREFIX, config, json_body, load_body, rate_limit, rate_rule,
-                   require_auth)
+from .http import CLIENT_PREFIX, config, json_body, load_body, rate_rule, require_auth
 
 bp = Blueprint("membership", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 
@@ -20,16 +18,16 @@ def _body(schema):
 
 def _join(room_id_or_alias):
     requester = require_auth()
-    suspension.ensure_not_suspended(requester)
     raw = json_body(allow_empty=True)
     body = load_body(JoinSchema(), raw)
     if body["third_party_signed"] is not None:
         raise errors.ServerNotTrusted(
             "Third-party invites need an identity server; this server trusts none")
-    rate_limit("send", requester, "messages_per_user")
-    queries.ensure_alias(config().app_services, room_id_or_alias, config().server_name)
-    room_id = membership.join(requester.user_id, room_id_or_alias, reason=body["reason"],
-                              extra=raw)
+    room_id = membership.join(
+        requester, room_id_or_alias, reason=body["reason"], extra=raw,
+        rate_rule=rate_rule("messages_per_user"),
+        ask_alias_owner=lambda alias: queries.ensure_alias(config().app_services, alias,
+                                                           config().server_name))
     return jsonify({"room_id": room_id})
 
 
@@ -55,16 +53,17 @@ def knock_room(room_id_or_alias):
 @bp.post("/rooms/<room_id>/invite")
 def invite_user(room_id):
     requester = require_auth()
-    suspension.ensure_not_suspended(requester)
     body = load_body(InviteSchema())
     if body["user_id"] is None:
         if body["medium"] is not None or body["address"] is not None:
             raise errors.ServerNotTrusted(
                 "Third-party invites need an identity server; this server trusts none")
         raise errors.BadJson("Missing required field: user_id")
-    rate_limit("send", requester, "messages_per_user")
-    queries.ensure_user(config().app_services, body["user_id"], config().server_name)
-    membership.invite(requester.user_id, room_id, body["user_id"], reason=body["reason"])
+    membership.invite(
+        requester, room_id, body["user_id"], reason=body["reason"],
+        rate_rule=rate_rule("messages_per_user"),
+        ask_user_owner=lambda user_id: queries.ensure_user(config().app_services, user_id,
+                                                           config().server_name))
     return jsonify({})
 
 

@@ -12,11 +12,10 @@ Its recommended forbidden set is what this server refuses, with 403 M_USER_SUSPE
 
 Every refusal goes through ``ensure_not_suspended``, directly or through
 ``ensure_may_set_state`` (PUT /state) and ``ensure_may_redact``, called by the service entry
-points of those actions (``writing/``: send, state, redact, createRoom, upgrade, knock, kick,
-ban, unban; ``users/profile``; ``media/repository``: uploads); the join and invite views call
-it before their service (a join or invite may first need an application service's answer).
-A suspension takes effect on the next request: the requester is read from the account row on
-every request.
+points of those actions (``writing/``: send, state, redact, createRoom, upgrade, join, knock,
+invite, kick, ban, unban; ``users/profile``; ``media/repository``: uploads). A suspension
+takes effect on the next request: the requester is read from the account row on every
+request.
 """
 
 from __future__ import annotations

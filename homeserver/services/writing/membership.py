@@ -17,6 +17,8 @@ a client puts there is dropped.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ... import errors, identifiers
 from ...db import write_transaction
 from ...models.rooms import CurrentState, ForgottenRoom, Room
@@ -78,11 +80,19 @@ def check_invitee(user_id: str, inviter: str) -> None:
 
 # --- joining and knocking -----------------------------------------------------------------------
 
-def join(user_id: str, room_id_or_alias: str, *, reason: str | None = None,
-         extra: dict | None = None) -> str:
+def join(requester: Requester, room_id_or_alias: str, *, reason: str | None = None,
+         extra: dict | None = None, rate_rule: dict | None,
+         ask_alias_owner: Callable[[str], None] | None = None) -> str:
     """Join the room (or refresh the join with the current profile); returns the room ID.
     ``extra`` is the client's other content (as Synapse copies the request body), over the
-    profile; the keys the server sets are never taken from it."""
+    profile; the keys the server sets are never taken from it. Refused to a suspended account
+    and counted under ``rate_rule`` first; then ``ask_alias_owner`` (the application service
+    whose namespace covers an unknown alias may create it: ``appservice.queries``)."""
+    suspension.ensure_not_suspended(requester)
+    ratelimit.charge("send", requester, rate_rule)
+    if ask_alias_owner is not None:
+        ask_alias_owner(room_id_or_alias)
+    user_id = requester.user_id
     room_id = resolve_room(room_id_or_alias)
     client = {k: v for k, v in (extra or {}).items() if k not in _SERVER_SET_KEYS}
     content = _content("join", reason, **{**member_profile(user_id), **client})
@@ -179,8 +189,17 @@ def _check_knock_allowed(room: RoomAppender) -> None:
 
 # --- invites, leaving, kicks and bans -----------------------------------------------------------
 
-def invite(inviter: str, room_id: str, invitee: str, *, reason: str | None = None,
-           is_direct: bool = False) -> None:
+def invite(requester: Requester, room_id: str, invitee: str, *, reason: str | None = None,
+           is_direct: bool = False, rate_rule: dict | None,
+           ask_user_owner: Callable[[str], None] | None = None) -> None:
+    """Refused to a suspended account and counted under ``rate_rule`` first; then
+    ``ask_user_owner`` (the application service whose namespace covers an unknown invitee may
+    create it: ``appservice.queries``)."""
+    suspension.ensure_not_suspended(requester)
+    ratelimit.charge("send", requester, rate_rule)
+    if ask_user_owner is not None:
+        ask_user_owner(invitee)
+    inviter = requester.user_id
     check_invitee(invitee, inviter)
     with write_transaction():
         room = RoomAppender.lock(room_id)
