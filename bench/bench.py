@@ -1,20 +1,29 @@
-"""Run the same Client-Server workload against this homeserver and against Synapse; print ratios.
+"""Every scenario of issue 18 against this homeserver and Synapse on one machine; writes the
+table of ratios into docs/performance.md (between its bench:begin/end markers).
 
-    python bench/bench.py [--database sqlite|postgresql] [--users 50] [--senders 8] [--messages 50]
+    python bench/bench.py [--database sqlite|postgresql|both] [--idle 200,1000] [--output -]
 
-Both servers run on this machine with rate limits off and open registration: this homeserver
-under gunicorn (gunicorn.conf.py), Synapse from the bench virtualenv (.bench-venv, made by
-`make bench`). Each scenario reports its own figures for both servers and "ours / synapse"
-(for rates higher is better for us; for latencies lower is better for us).
-"""
+For each database both servers run at once, with rate limits off and open registration: this
+homeserver under gunicorn (gunicorn.conf.py), Synapse from the bench virtualenv (.bench-venv,
+made by `make bench`). Each measured step alternates between the two servers, so the machine's
+other load weighs on both alike (the send burst, which saturates a server, runs on one at a
+time). Server CPU and memory (PSS) are summed over the server's whole process tree from /proc.
+Every size is an option (see --help)."""
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import http.client
+import json
 import os
+import platform
+import resource
+import selectors
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -157,7 +166,10 @@ class Synapse(Server):
                 "  failed_attempts:\n    per_second: 100000\n    burst_count: 100000\n"
                 "rc_joins:\n  local:\n    per_second: 100000\n    burst_count: 100000\n"
                 "  remote:\n    per_second: 100000\n    burst_count: 100000\n"
-                + unlimited + "\ntrusted_key_servers: []\nsuppress_key_server_warning: true\n")
+                + unlimited + "\ntrusted_key_servers: []\nsuppress_key_server_warning: true\n"
+                # Registering a thousand idle clients: bcrypt's default 12 rounds would take
+                # minutes (no scenario times a password check).
+                "bcrypt_rounds: 4\n")
         with open(os.path.join(self.workdir, "localhost.log.config"), "w") as handle:
             handle.write("version: 1\nroot:\n  level: WARNING\n  handlers: []\n"
                          "disable_existing_loggers: false\n")
@@ -199,130 +211,25 @@ class Api:
             "username": username, "password": "bench-password-123",
             "auth": {"type": "m.login.dummy"}, "initial_device_display_name": "bench"})
 
+    def login(self, user: dict) -> str:
+        return self.call("POST", "/login", json={
+            "type": "m.login.password", "password": "bench-password-123",
+            "identifier": {"type": "m.id.user", "user": user["user_id"]}})["access_token"]
 
-def timed(func, *args):
-    start = time.perf_counter()
-    result = func(*args)
-    return result, time.perf_counter() - start
+    def send(self, token: str, room_id: str, body: str) -> str:
+        return self.call("PUT", f"/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}",
+                         token, json={"msgtype": "m.text", "body": body})["event_id"]
 
+    def create_room(self, token: str, **extra) -> str:
+        return self.call("POST", "/createRoom", token,
+                         json={"preset": "public_chat", **extra})["room_id"]
 
-def scenario_register(api: Api, args) -> tuple[dict, list[dict]]:
-    names = [f"bench{uuid.uuid4().hex[:10]}" for _ in range(args.users)]
-    latencies = []
-
-    def one(name):
-        _, seconds = timed(api.register, name)
-        latencies.append(seconds)
-        return _
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(args.concurrency) as pool:
-        users = list(pool.map(one, names))
-    total = time.perf_counter() - start
-    return {"registrations/s": len(users) / total, "p50 ms": pct(latencies, 50),
-            "p99 ms": pct(latencies, 99)}, users
-
-
-def scenario_create_rooms(api: Api, users: list[dict], args) -> tuple[dict, list[str]]:
-    latencies = []
-
-    def create(user):
-        start = time.perf_counter()
-        room = api.call("POST", "/createRoom", user["access_token"],
-                        json={"preset": "public_chat", "name": "bench room"})
-        latencies.append(time.perf_counter() - start)
-        return room["room_id"]
-
-    creators = (users * ((args.rooms // len(users)) + 1))[:args.rooms]
-    start = time.perf_counter()
-    with ThreadPoolExecutor(args.concurrency) as pool:
-        rooms = list(pool.map(create, creators))
-    total = time.perf_counter() - start
-    return {"rooms/s": len(rooms) / total, "p50 ms": pct(latencies, 50),
-            "p99 ms": pct(latencies, 99)}, rooms
-
-
-def scenario_send_one_room(api: Api, users: list[dict], args) -> dict:
-    owner, senders = users[0], users[1:args.senders + 1]
-    room_id = api.call("POST", "/createRoom", owner["access_token"],
-                       json={"preset": "public_chat"})["room_id"]
-    for user in senders:
-        api.call("POST", f"/join/{room_id}", user["access_token"], json={})
-    latencies: list[float] = []
-    lock = threading.Lock()
-
-    def sender(user):
-        for n in range(args.messages):
-            start = time.perf_counter()
-            api.call("PUT", f"/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}",
-                     user["access_token"], json={"msgtype": "m.text", "body": f"message {n}"})
-            with lock:
-                latencies.append(time.perf_counter() - start)
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(len(senders)) as pool:
-        list(pool.map(sender, senders))
-    total = time.perf_counter() - start
-    return {"events/s": len(latencies) / total, "p50 ms": pct(latencies, 50),
-            "p99 ms": pct(latencies, 99)}
-
-
-def scenario_sync_delivery(api: Api, users: list[dict], args) -> dict:
-    """Time from a send returning to the message arriving in another user's long-poll."""
-    alice, bob = users[0], users[1]
-    room_id = api.call("POST", "/createRoom", alice["access_token"],
-                       json={"preset": "public_chat"})["room_id"]
-    api.call("POST", f"/join/{room_id}", bob["access_token"], json={})
-    since = api.call("GET", "/sync", bob["access_token"], params={"timeout": 0})["next_batch"]
-    latencies = []
-    for n in range(args.deliveries):
-        received = threading.Event()
-        result = {}
-
-        def poll():
-            nonlocal since
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                body = api.call("GET", "/sync", bob["access_token"],
-                                params={"since": since, "timeout": 10000})
-                since = body["next_batch"]
-                room = body.get("rooms", {}).get("join", {}).get(room_id, {})
-                if any(e.get("content", {}).get("body") == f"ping {n}"
-                       for e in room.get("timeline", {}).get("events", [])):
-                    result["at"] = time.perf_counter()
-                    received.set()
-                    return
-
-        thread = threading.Thread(target=poll)
-        thread.start()
-        time.sleep(0.2)  # let the long-poll start waiting
-        sent = time.perf_counter()
-        api.call("PUT", f"/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}",
-                 alice["access_token"], json={"msgtype": "m.text", "body": f"ping {n}"})
-        thread.join()
-        if received.is_set():
-            latencies.append(result["at"] - sent)
-    return {"p50 ms": pct(latencies, 50), "p99 ms": pct(latencies, 99),
-            "delivered": len(latencies)}
-
-
-def scenario_initial_sync(api: Api, users: list[dict], rooms: list[str], args) -> dict:
-    """A user in many rooms with history does an initial sync."""
-    user = users[-1]
-    for room_id in rooms[:args.sync_rooms]:
-        api.call("POST", f"/join/{room_id}", user["access_token"], json={})
-        for n in range(5):
-            api.call("PUT", f"/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}",
-                     user["access_token"], json={"msgtype": "m.text", "body": f"history {n}"})
-    latencies = []
-    for _ in range(5):
-        start = time.perf_counter()
-        api.call("GET", "/sync", user["access_token"], params={"timeout": 0})
-        latencies.append(time.perf_counter() - start)
-    return {"p50 ms": pct(latencies, 50), "max ms": max(latencies) * 1000}
+    def join(self, token: str, room_id: str) -> None:
+        self.call("POST", f"/join/{room_id}", token, json={})
 
 
 def pct(values: list[float], p: int) -> float:
+    """The p-th percentile of ``values`` (seconds), in milliseconds."""
     if not values:
         return float("nan")
     ordered = sorted(values)
@@ -330,84 +237,499 @@ def pct(values: list[float], p: int) -> float:
     return ordered[index] * 1000
 
 
-def run_workload(server: Server, args) -> dict:
-    api = Api(server.base)
-    results = {}
-    stats, users = scenario_register(api, args)
-    results["register"] = stats
-    for name, func in (("create rooms", lambda: scenario_create_rooms(api, users, args)),):
+def parallel(func, items, workers: int = 8) -> list:
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(func, items))
+
+
+# --- the server's processes: CPU time and memory ------------------------------------------------
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (gunicorn: the master and its workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
         try:
-            results[name], rooms = func()
-        except RuntimeError as exc:
-            results[name] = {"error": str(exc)[:120]}
-            rooms = []
-    for name, func in (
-            ("send, one room", lambda: scenario_send_one_room(api, users, args)),
-            ("sync delivery", lambda: scenario_sync_delivery(api, users, args)),
-            ("initial sync", lambda: scenario_initial_sync(api, users, rooms, args))):
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, ()))
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server's processes so far."""
+    total = 0
+    for member in process_tree(pid):
         try:
-            results[name] = func()
-        except RuntimeError as exc:
-            results[name] = {"error": str(exc)[:120]}
+            with open(f"/proc/{member}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pss_mib(pid: int) -> float:
+    """Proportional set size of all the server's processes: shared pages counted once."""
+    total_kib = 0
+    for member in process_tree(pid):
+        try:
+            with open(f"/proc/{member}/smaps_rollup") as handle:
+                for line in handle:
+                    if line.startswith("Pss:"):
+                        total_kib += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total_kib / 1024
+
+
+class IdlePolls:
+    """``len(tokens)`` long-polling /sync requests held open from one thread (one connection
+    each, re-issued when one returns), as idle clients do: nothing to say, waiting."""
+
+    def __init__(self, server: Server, sessions: list[tuple[str, str]], timeout_ms: int):
+        self.server = server
+        self.sessions = sessions  # (access token, since)
+        self.timeout_ms = timeout_ms
+        self.selector = selectors.DefaultSelector()
+        self.errors = 0
+        self.answered = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _issue(self, conn: http.client.HTTPConnection, index: int) -> None:
+        token, since = self.sessions[index]
+        conn.request("GET", f"/_matrix/client/v3/sync?since={since}&timeout={self.timeout_ms}",
+                     headers={"Authorization": f"Bearer {token}"})
+
+    def start(self) -> None:
+        for index in range(len(self.sessions)):
+            conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=120)
+            self._issue(conn, index)
+            self.selector.register(conn.sock, selectors.EVENT_READ, (conn, index))
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for key, _ in self.selector.select(0.2):
+                conn, index = key.data
+                self.selector.unregister(key.fileobj)
+                try:
+                    response = conn.getresponse()
+                    body = response.read()
+                    self.answered += 1
+                    if response.status == 200:
+                        token = self.sessions[index][0]
+                        self.sessions[index] = (token, json.loads(body)["next_batch"])
+                    else:
+                        self.errors += 1
+                except (OSError, http.client.HTTPException, ValueError):
+                    self.errors += 1
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", self.server.port,
+                                                      timeout=120)
+                if self._stop.is_set():
+                    break
+                try:
+                    self._issue(conn, index)
+                    self.selector.register(conn.sock, selectors.EVENT_READ, (conn, index))
+                except OSError:
+                    self.errors += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        for key in list(self.selector.get_map().values()):
+            key.data[0].close()
+        self.selector.close()
+
+
+# --- one server's rooms and users ---------------------------------------------------------------
+
+class Setup:
+    """Everything the scenarios use, made once per server before any measurement."""
+
+    def __init__(self, server: Server, args):
+        self.server, self.args = server, args
+        api = self.api = Api(server.base)
+        prefix = uuid.uuid4().hex[:6]
+        users = parallel(lambda n: api.register(f"b{prefix}u{n}"), range(args.senders + 4))
+        self.alice, self.bob, self.reader, self.lazy_reader = users[:4]
+        self.senders = users[4:]
+        # Idle clients (one device each) and the members of the big room.
+        self.crowd = parallel(lambda n: api.register(f"b{prefix}c{n}"),
+                              range(max(args.idle + [args.members])))
+        token = self.alice["access_token"]
+        self.send_room = api.create_room(token)
+        parallel(lambda user: api.join(user["access_token"], self.send_room), self.senders)
+        self.chat_room = api.create_room(token)
+        api.join(self.bob["access_token"], self.chat_room)
+        self.bob_since = api.call("GET", "/sync", self.bob["access_token"],
+                                  params={"timeout": 0})["next_batch"]
+
+        def history_room(n):
+            room_id = api.create_room(self.reader["access_token"], name=f"room {n}")
+            for m in range(5):
+                api.send(self.reader["access_token"], room_id, f"history {m}")
+            return room_id
+
+        self.reader_rooms = parallel(history_room, range(args.sync_rooms))
+        self.idle_user = self.crowd[0]
+        parallel(lambda n: api.create_room(self.idle_user["access_token"]), range(10))
+        self.idle_since = api.call("GET", "/sync", self.idle_user["access_token"],
+                                   params={"timeout": 0})["next_batch"]
+        self.history_room = api.create_room(token)
+        parallel(lambda n: api.send(token, self.history_room, f"h{n}"), range(args.history))
+        self.big_room = api.create_room(token, name="big room")
+        members = self.crowd[:args.members]
+        parallel(lambda user: api.join(user["access_token"], self.big_room), members)
+        for n in range(args.big_messages):
+            api.send(members[n % len(members)]["access_token"], self.big_room, f"chat {n}")
+        api.join(self.lazy_reader["access_token"], self.big_room)
+        self.pss_after_setup = pss_mib(server.process.pid)
+
+    # Each step below is one measurement (seconds), alternated between the two servers.
+
+    def delivery(self) -> float:
+        """A send returning, until the message arrives in another user's held long-poll."""
+        label, result = f"ping {uuid.uuid4().hex}", {}
+        started = threading.Event()
+
+        def poll():
+            since = self.bob_since
+            while "at" not in result:
+                started.set()
+                body = self.api.call("GET", "/sync", self.bob["access_token"],
+                                     params={"since": since, "timeout": 30000})
+                since = body["next_batch"]
+                room = body.get("rooms", {}).get("join", {}).get(self.chat_room, {})
+                if any(e.get("content", {}).get("body") == label
+                       for e in room.get("timeline", {}).get("events", [])):
+                    result["at"] = time.perf_counter()
+            self.bob_since = since
+
+        thread = threading.Thread(target=poll)
+        thread.start()
+        started.wait()
+        time.sleep(0.15)  # the long-poll is waiting
+        sent = time.perf_counter()
+        self.api.send(self.alice["access_token"], self.chat_room, label)
+        thread.join()
+        return result["at"] - sent
+
+    def initial_sync(self) -> float:
+        """A fresh login's first sync (a new device: Synapse caches a repeated one)."""
+        token = self.api.login(self.reader)
+        start = time.perf_counter()
+        self.api.call("GET", "/sync", token, params={"timeout": 0})
+        return time.perf_counter() - start
+
+    def lazy_initial_sync(self) -> float:
+        """A member of only the big room, as Element loads it: members of the timeline only."""
+        token = self.api.login(self.lazy_reader)
+        start = time.perf_counter()
+        self.api.call("GET", "/sync", token, params={"timeout": 0, "filter": json.dumps({
+            "room": {"state": {"lazy_load_members": True}, "timeline": {"limit": 20}}})})
+        return time.perf_counter() - start
+
+    def incremental(self) -> float:
+        start = time.perf_counter()
+        self.api.call("GET", "/sync", self.idle_user["access_token"],
+                      params={"since": self.idle_since, "timeout": 0})
+        return time.perf_counter() - start
+
+    def messages_pages(self) -> list[float]:
+        """Each page of 100 paging back over the history room."""
+        token, seconds = None, []
+        while True:
+            params = {"dir": "b", "limit": 100}
+            if token:
+                params["from"] = token
+            start = time.perf_counter()
+            page = self.api.call("GET", f"/rooms/{self.history_room}/messages",
+                                 self.alice["access_token"], params=params)
+            seconds.append(time.perf_counter() - start)
+            token = page.get("end")
+            if not token or not page["chunk"]:
+                return seconds
+
+    def send_burst(self) -> tuple[float, list[float]]:
+        """``senders`` users sending ``messages`` each into one room at once."""
+        latencies, lock = [], threading.Lock()
+
+        def sender(user):
+            for n in range(self.args.messages):
+                start = time.perf_counter()
+                self.api.send(user["access_token"], self.send_room, f"message {n}")
+                with lock:
+                    latencies.append(time.perf_counter() - start)
+
+        start = time.perf_counter()
+        parallel(sender, self.senders, len(self.senders))
+        return len(latencies) / (time.perf_counter() - start), latencies
+
+    def idle_sessions(self, count: int) -> list[tuple[str, str]]:
+        """One device per idle client, each with its current since token."""
+        return parallel(lambda user: (user["access_token"], self.api.call(
+            "GET", "/sync", user["access_token"], params={"timeout": 0})["next_batch"]),
+            self.crowd[:count])
+
+
+# --- running both servers side by side ----------------------------------------------------------
+
+def alternate(setups: dict[str, Setup], step, times: int) -> dict[str, list[float]]:
+    """``times`` rounds of ``step`` on each server in turn: the machine's other load weighs on
+    both alike."""
+    samples = {name: [] for name in setups}
+    for _ in range(times):
+        for name, setup in setups.items():
+            value = step(setup)
+            samples[name].extend(value if isinstance(value, list) else [value])
+    return samples
+
+
+def run_database(database: str, args) -> dict[str, dict[str, float]]:
+    """All scenarios on one database; {metric: {server name: value}}."""
+    classes = [cls for cls in (Ours, Synapse) if args.only in (None, cls.name)]
+    servers, workdirs, results = [], [], {}
+
+    def record(metric, values):
+        results.setdefault(metric, {}).update(values)
+
+    try:
+        for cls in classes:
+            workdir = tempfile.mkdtemp(prefix=f"bench-{cls.name}-")
+            workdirs.append(workdir)
+            server = cls(database, workdir)
+            print(f"[{database}] starting {cls.name} on {server.base} ...", flush=True)
+            server.start()
+            servers.append(server)
+        setups = {}
+        for server in servers:
+            print(f"[{database}] setting up {server.name} ...", flush=True)
+            setups[server.name] = Setup(server, args)
+        for name, setup in setups.items():
+            print(f"[{database}] send burst on {name} ...", flush=True)
+            rate, latencies = setup.send_burst()
+            record(f"send throughput, {args.senders} senders, one room (events/s)",
+                   {name: rate})
+            record("send latency p50 (ms)", {name: pct(latencies, 50)})
+            record("send latency p99 (ms)", {name: pct(latencies, 99)})
+        print(f"[{database}] sync scenarios ...", flush=True)
+        samples = alternate(setups, Setup.delivery, args.deliveries)
+        record("send -> other user's sync p50 (ms)", {n: pct(v, 50) for n, v in samples.items()})
+        samples = alternate(setups, Setup.initial_sync, args.repeat)
+        record(f"initial sync, {args.sync_rooms} rooms p50 (ms)",
+               {n: pct(v, 50) for n, v in samples.items()})
+        samples = alternate(setups, Setup.incremental, args.incremental)
+        record("incremental sync, nothing new p50 (ms)",
+               {n: pct(v, 50) for n, v in samples.items()})
+        samples = alternate(setups, Setup.messages_pages, 2)
+        record("/messages, page of 100 p50 (ms)", {n: pct(v, 50) for n, v in samples.items()})
+        samples = alternate(setups, Setup.lazy_initial_sync, args.repeat)
+        record(f"lazy-loaded initial sync, {args.members}-member room p50 (ms)",
+               {n: pct(v, 50) for n, v in samples.items()})
+        for count in args.idle:
+            print(f"[{database}] {count} idle long-polls ...", flush=True)
+            polls = {name: IdlePolls(setup.server, setup.idle_sessions(count),
+                                     args.poll_timeout * 1000)
+                     for name, setup in setups.items()}
+            for holder in polls.values():
+                holder.start()
+            time.sleep(args.settle)  # every poll arrived and is waiting
+            before = {n: cpu_seconds(s.server.process.pid) for n, s in setups.items()}
+            time.sleep(args.idle_window)
+            record(f"{count} idle long-polls: server CPU over {args.idle_window} s (s)",
+                   {n: cpu_seconds(s.server.process.pid) - before[n]
+                    for n, s in setups.items()})
+            samples = alternate(setups, Setup.delivery, args.idle_deliveries)
+            record(f"{count} idle long-polls: send -> sync p95 (ms)",
+                   {n: pct(v, 95) for n, v in samples.items()})
+            record(f"{count} idle long-polls: server memory, PSS (MiB)",
+                   {n: pss_mib(s.server.process.pid) for n, s in setups.items()})
+            for name, holder in polls.items():
+                holder.stop()
+                record(f"{count} idle long-polls: failed polls",
+                       {name: float(holder.errors)})
+        record("server memory after setup, PSS (MiB)",
+               {n: s.pss_after_setup for n, s in setups.items()})
+        record("server memory at the end, PSS (MiB)",
+               {n: pss_mib(s.server.process.pid) for n, s in setups.items()})
+    finally:
+        for server in servers:
+            try:
+                server.stop()
+            except Exception as exc:  # noqa: BLE001 - stop the others whatever happens
+                print(f"stopping {server.name}: {exc}", file=sys.stderr)
+        for workdir in workdirs:
+            shutil.rmtree(workdir, ignore_errors=True)
     return results
 
 
-HIGHER_IS_BETTER = ("/s",)
+# --- the report ---------------------------------------------------------------------------------
+
+HIGHER_IS_BETTER = ("(events/s)",)
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
-def print_table(ours: dict, theirs: dict) -> None:
-    print(f"\n{'scenario':<18} {'metric':<18} {'homeserver':>12} {'synapse':>12} {'ratio':>8}")
-    for scenario, metrics in ours.items():
-        other = theirs.get(scenario, {})
-        if "error" in metrics or "error" in other:
-            print(f"{scenario:<18} error: ours={metrics.get('error', 'ok')} "
-                  f"synapse={other.get('error', 'ok')}")
-            continue
-        for metric, value in metrics.items():
-            theirs_value = other.get(metric, float("nan"))
-            if metric.endswith(HIGHER_IS_BETTER):
-                ratio = value / theirs_value if theirs_value else float("nan")
-                note = "x faster"
-            elif "ms" in metric:
-                ratio = theirs_value / value if value else float("nan")
-                note = "x faster"
-            else:
-                ratio, note = float("nan"), ""
-            print(f"{scenario:<18} {metric:<18} {value:>12.1f} {theirs_value:>12.1f} "
-                  f"{ratio:>7.2f}{note and ' ' + note}")
+def ratio(metric: str, values: dict[str, float]) -> str:
+    ours, theirs = values.get("homeserver"), values.get("synapse")
+    if ours is None or theirs is None or "failed" in metric:
+        return ""
+    if not theirs:
+        return "-"
+    value = ours / theirs
+    better = value >= 1 if metric.endswith(HIGHER_IS_BETTER) else value <= 1
+    return f"{value:.2f}x" + ("" if better else " (worse)")
+
+
+def machine() -> list[str]:
+    def first(path, key):
+        try:
+            with open(path) as handle:
+                for line in handle:
+                    if line.startswith(key):
+                        return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+        return "?"
+
+    synapse = subprocess.run(
+        [os.path.join(BENCH_BIN, "python"), "-c", "import synapse; print(synapse.__version__)"],
+        capture_output=True, text=True, cwd=tempfile.gettempdir()).stdout.split(" ")[0] or "?"
+    ours = subprocess.run([os.path.join(VENV_BIN, "python"), "-c",
+                           "import homeserver; print(homeserver.__version__)"],
+                          capture_output=True, text=True, cwd=ROOT).stdout.strip() or "?"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=ROOT).stdout.strip() or "?"
+    try:
+        conn = psycopg2.connect(POSTGRES_ADMIN)
+        with conn.cursor() as cur:
+            cur.execute("SHOW server_version")
+            postgres = cur.fetchone()[0]
+        conn.close()
+    except psycopg2.Error:
+        postgres = "not reachable"
+    memory = first("/proc/meminfo", "MemTotal")
+    return [
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPUs ({first('/proc/cpuinfo', 'model name')}), "
+        f"{memory} RAM, {platform.system()} {platform.release()}",
+        f"- this server {ours} (commit {commit}) under gunicorn.conf.py; Synapse {synapse} "
+        f"(single process, .bench-venv)",
+        f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"PostgreSQL {postgres}",
+    ]
+
+
+def _figure(value: float) -> str:
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.0f}" if abs(value) >= 100 else \
+        f"{value:.1f}"
+
+
+def render(results: dict[str, dict], args, started: float, loads: list[tuple]) -> str:
+    databases = list(results)
+    servers = [n for n in ("homeserver", "synapse") if args.only in (None, n)]
+    header = "| figure |" + "".join(
+        f" {db}: {' / '.join(servers)} |" + (" ratio |" if len(servers) == 2 else "")
+        for db in databases)
+    lines = [header, "|" + "---|" * (1 + len(databases) * (1 + (len(servers) == 2)))]
+    metrics = list(dict.fromkeys(m for db in databases for m in results[db]))
+    for metric in metrics:
+        row = f"| {metric} |"
+        for db in databases:
+            values = results[db].get(metric, {})
+            row += " " + " / ".join(
+                _figure(values[n]) if n in values else "-" for n in servers) + " |"
+            if len(servers) == 2:
+                row += f" {ratio(metric, values)} |"
+        lines.append(row)
+    command = "make bench" + (f' BENCH_ARGS="{" ".join(sys.argv[1:])}"' if sys.argv[1:] else "")
+    minutes = (time.time() - started) / 60
+    return "\n".join([
+        BEGIN,
+        f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC by "
+        f"`{command}` ({minutes:.0f} min).",
+        "",
+        *lines,
+        "",
+        "Ratio: this server / Synapse; for events/s higher is better, for everything else "
+        "lower is better (\"worse\" marks a figure where Synapse is ahead).",
+        "",
+        *machine(),
+        "- load average (1 min) at the start of each database's run and at the end: "
+        + ", ".join(f"{db} {a:.1f} -> {b:.1f}" for db, a, b in loads)
+        + f" on {os.cpu_count()} CPUs",
+        f"- sizes: {args.senders} senders x {args.messages} messages; {args.deliveries} "
+        f"deliveries; initial sync x{args.repeat}; {args.incremental} incremental syncs; "
+        f"{args.history} events paged; {args.members} members, {args.big_messages} messages in "
+        f"the big room; idle long-polls {', '.join(map(str, args.idle))} with a "
+        f"{args.poll_timeout} s timeout, CPU over {args.idle_window} s after {args.settle} s "
+        f"to settle, {args.idle_deliveries} deliveries while held",
+        END,
+    ])
+
+
+def write_report(path: str, block: str) -> None:
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        text = "# Performance\n\n" + BEGIN + "\n" + END + "\n"
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    with open(path, "w") as handle:
+        handle.write(text)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--users", type=int, default=40)
-    parser.add_argument("--rooms", type=int, default=40)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--senders", type=int, default=8)
-    parser.add_argument("--messages", type=int, default=40)
-    parser.add_argument("--deliveries", type=int, default=20)
-    parser.add_argument("--sync-rooms", type=int, default=20)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--messages", type=int, default=40, help="per sender")
+    parser.add_argument("--deliveries", type=int, default=30)
+    parser.add_argument("--sync-rooms", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=5, help="initial syncs per server")
+    parser.add_argument("--incremental", type=int, default=40)
+    parser.add_argument("--history", type=int, default=1000)
+    parser.add_argument("--members", type=int, default=500)
+    parser.add_argument("--big-messages", type=int, default=50)
+    parser.add_argument("--idle", type=lambda s: [int(n) for n in s.split(",")],
+                        default=[200, 1000], help="comma-separated counts of idle long-polls")
+    parser.add_argument("--poll-timeout", type=int, default=30, help="seconds")
+    parser.add_argument("--settle", type=float, default=5.0)
+    parser.add_argument("--idle-window", type=int, default=20, help="seconds")
+    parser.add_argument("--idle-deliveries", type=int, default=20)
     parser.add_argument("--only", choices=["homeserver", "synapse"], default=None)
+    parser.add_argument("--output", default=os.path.join(ROOT, "docs", "performance.md"),
+                        help="the report's file ('-' prints it only)")
     args = parser.parse_args()
     if not os.path.exists(os.path.join(BENCH_BIN, "python")) and args.only != "homeserver":
         print("no Synapse bench virtualenv: run `make bench`", file=sys.stderr)
         return 2
-    results = {}
-    for cls in (Ours, Synapse):
-        if args.only and cls.name != args.only:
-            continue
-        workdir = tempfile.mkdtemp(prefix=f"bench-{cls.name}-")
-        server = cls(args.database, workdir)
-        try:
-            print(f"starting {cls.name} ({args.database}) on {server.base} ...", flush=True)
-            server.start()
-            results[cls.name] = run_workload(server, args)
-            print(f"{cls.name}: {results[cls.name]}", flush=True)
-        finally:
-            server.stop()
-            shutil.rmtree(workdir, ignore_errors=True)
-    if len(results) == 2:
-        print_table(results["homeserver"], results["synapse"])
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    started, results, loads = time.time(), {}, []
+    for database in databases:
+        load = os.getloadavg()[0]
+        results[database] = run_database(database, args)
+        loads.append((database, load, os.getloadavg()[0]))
+    block = render(results, args, started, loads)
+    print(block)
+    if args.output != "-":
+        write_report(args.output, block)
+        print(f"written to {args.output}")
     return 0
 
 
