@@ -13,17 +13,13 @@ Every size is an option (see --help)."""
 from __future__ import annotations
 
 import argparse
-import datetime
-import http.client
 import json
 import os
-import platform
 import resource
-import selectors
+import shlex
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -34,6 +30,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 import requests
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procstats import IdlePolls, cpu_seconds, pss_mib  # noqa: E402
+from report import render, write_report  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -107,6 +107,8 @@ class Server:
 
 class Ours(Server):
     name = "homeserver"
+    # Extra gunicorn options (e.g. "--workers 2"), to compare process models: --gunicorn-args.
+    gunicorn_args: list[str] = []
 
     def start(self) -> None:
         config = os.path.join(self.workdir, "homeserver.yaml")
@@ -124,7 +126,8 @@ class Ours(Server):
         env.pop("GUNICORN_CMD_ARGS", None)
         self.process = subprocess.Popen(
             [os.path.join(VENV_BIN, "gunicorn"), "--config", "gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{self.port}", "--access-logfile", "/dev/null"],
+             "--bind", f"127.0.0.1:{self.port}", "--access-logfile", "/dev/null",
+             *self.gunicorn_args],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(
                 os.path.join(self.workdir, "server.log"), "w"))
         wait_until_up(self.base, self.process)
@@ -242,117 +245,6 @@ def parallel(func, items, workers: int = 8) -> list:
         return list(pool.map(func, items))
 
 
-# --- the server's processes: CPU time and memory ------------------------------------------------
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants (gunicorn: the master and its workers)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo.extend(children.get(current, ()))
-    return tree
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the server's processes so far."""
-    total = 0
-    for member in process_tree(pid):
-        try:
-            with open(f"/proc/{member}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def pss_mib(pid: int) -> float:
-    """Proportional set size of all the server's processes: shared pages counted once."""
-    total_kib = 0
-    for member in process_tree(pid):
-        try:
-            with open(f"/proc/{member}/smaps_rollup") as handle:
-                for line in handle:
-                    if line.startswith("Pss:"):
-                        total_kib += int(line.split()[1])
-                        break
-        except OSError:
-            continue
-    return total_kib / 1024
-
-
-class IdlePolls:
-    """``len(tokens)`` long-polling /sync requests held open from one thread (one connection
-    each, re-issued when one returns), as idle clients do: nothing to say, waiting."""
-
-    def __init__(self, server: Server, sessions: list[tuple[str, str]], timeout_ms: int):
-        self.server = server
-        self.sessions = sessions  # (access token, since)
-        self.timeout_ms = timeout_ms
-        self.selector = selectors.DefaultSelector()
-        self.errors = 0
-        self.answered = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _issue(self, conn: http.client.HTTPConnection, index: int) -> None:
-        token, since = self.sessions[index]
-        conn.request("GET", f"/_matrix/client/v3/sync?since={since}&timeout={self.timeout_ms}",
-                     headers={"Authorization": f"Bearer {token}"})
-
-    def start(self) -> None:
-        for index in range(len(self.sessions)):
-            conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=120)
-            self._issue(conn, index)
-            self.selector.register(conn.sock, selectors.EVENT_READ, (conn, index))
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for key, _ in self.selector.select(0.2):
-                conn, index = key.data
-                self.selector.unregister(key.fileobj)
-                try:
-                    response = conn.getresponse()
-                    body = response.read()
-                    self.answered += 1
-                    if response.status == 200:
-                        token = self.sessions[index][0]
-                        self.sessions[index] = (token, json.loads(body)["next_batch"])
-                    else:
-                        self.errors += 1
-                except (OSError, http.client.HTTPException, ValueError):
-                    self.errors += 1
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", self.server.port,
-                                                      timeout=120)
-                if self._stop.is_set():
-                    break
-                try:
-                    self._issue(conn, index)
-                    self.selector.register(conn.sock, selectors.EVENT_READ, (conn, index))
-                except OSError:
-                    self.errors += 1
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        for key in list(self.selector.get_map().values()):
-            key.data[0].close()
-        self.selector.close()
-
-
 # --- one server's rooms and users ---------------------------------------------------------------
 
 class Setup:
@@ -406,15 +298,19 @@ class Setup:
 
         def poll():
             since = self.bob_since
-            while "at" not in result:
+            try:
+                while "at" not in result:
+                    started.set()
+                    body = self.api.call("GET", "/sync", self.bob["access_token"],
+                                         params={"since": since, "timeout": 30000})
+                    since = body["next_batch"]
+                    room = body.get("rooms", {}).get("join", {}).get(self.chat_room, {})
+                    if any(e.get("content", {}).get("body") == label
+                           for e in room.get("timeline", {}).get("events", [])):
+                        result["at"] = time.perf_counter()
+            except (RuntimeError, requests.RequestException) as exc:
+                result["error"] = exc
                 started.set()
-                body = self.api.call("GET", "/sync", self.bob["access_token"],
-                                     params={"since": since, "timeout": 30000})
-                since = body["next_batch"]
-                room = body.get("rooms", {}).get("join", {}).get(self.chat_room, {})
-                if any(e.get("content", {}).get("body") == label
-                       for e in room.get("timeline", {}).get("events", [])):
-                    result["at"] = time.perf_counter()
             self.bob_since = since
 
         thread = threading.Thread(target=poll)
@@ -422,8 +318,12 @@ class Setup:
         started.wait()
         time.sleep(0.15)  # the long-poll is waiting
         sent = time.perf_counter()
-        self.api.send(self.alice["access_token"], self.chat_room, label)
-        thread.join()
+        try:
+            self.api.send(self.alice["access_token"], self.chat_room, label)
+        finally:
+            thread.join()
+        if "at" not in result:
+            raise RuntimeError(f"not delivered: {result.get('error')}")
         return result["at"] - sent
 
     def initial_sync(self) -> float:
@@ -486,13 +386,20 @@ class Setup:
 
 # --- running both servers side by side ----------------------------------------------------------
 
-def alternate(setups: dict[str, Setup], step, times: int) -> dict[str, list[float]]:
+def alternate(setups: dict[str, Setup], step, times: int,
+              failures: dict[str, int] | None = None) -> dict[str, list[float]]:
     """``times`` rounds of ``step`` on each server in turn: the machine's other load weighs on
-    both alike."""
+    both alike. A failed step (an error answer) is counted in ``failures``, not measured."""
     samples = {name: [] for name in setups}
     for _ in range(times):
         for name, setup in setups.items():
-            value = step(setup)
+            try:
+                value = step(setup)
+            except (RuntimeError, requests.RequestException) as exc:
+                print(f"  {name}: {step.__name__} failed: {str(exc)[:160]}", flush=True)
+                if failures is not None:
+                    failures[name] = failures.get(name, 0) + 1
+                continue
             samples[name].extend(value if isinstance(value, list) else [value])
     return samples
 
@@ -551,15 +458,16 @@ def run_database(database: str, args) -> dict[str, dict[str, float]]:
             record(f"{count} idle long-polls: server CPU over {args.idle_window} s (s)",
                    {n: cpu_seconds(s.server.process.pid) - before[n]
                     for n, s in setups.items()})
-            samples = alternate(setups, Setup.delivery, args.idle_deliveries)
+            failed = {name: 0 for name in setups}
+            samples = alternate(setups, Setup.delivery, args.idle_deliveries, failed)
             record(f"{count} idle long-polls: send -> sync p95 (ms)",
                    {n: pct(v, 95) for n, v in samples.items()})
             record(f"{count} idle long-polls: server memory, PSS (MiB)",
                    {n: pss_mib(s.server.process.pid) for n, s in setups.items()})
             for name, holder in polls.items():
                 holder.stop()
-                record(f"{count} idle long-polls: failed polls",
-                       {name: float(holder.errors)})
+                record(f"{count} idle long-polls: failed polls and sends",
+                       {name: float(holder.errors + failed[name])})
         record("server memory after setup, PSS (MiB)",
                {n: s.pss_after_setup for n, s in setups.items()})
         record("server memory at the end, PSS (MiB)",
@@ -573,123 +481,6 @@ def run_database(database: str, args) -> dict[str, dict[str, float]]:
         for workdir in workdirs:
             shutil.rmtree(workdir, ignore_errors=True)
     return results
-
-
-# --- the report ---------------------------------------------------------------------------------
-
-HIGHER_IS_BETTER = ("(events/s)",)
-BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-
-
-def ratio(metric: str, values: dict[str, float]) -> str:
-    ours, theirs = values.get("homeserver"), values.get("synapse")
-    if ours is None or theirs is None or "failed" in metric:
-        return ""
-    if not theirs:
-        return "-"
-    value = ours / theirs
-    better = value >= 1 if metric.endswith(HIGHER_IS_BETTER) else value <= 1
-    return f"{value:.2f}x" + ("" if better else " (worse)")
-
-
-def machine() -> list[str]:
-    def first(path, key):
-        try:
-            with open(path) as handle:
-                for line in handle:
-                    if line.startswith(key):
-                        return line.split(":", 1)[1].strip()
-        except OSError:
-            pass
-        return "?"
-
-    synapse = subprocess.run(
-        [os.path.join(BENCH_BIN, "python"), "-c", "import synapse; print(synapse.__version__)"],
-        capture_output=True, text=True, cwd=tempfile.gettempdir()).stdout.split(" ")[0] or "?"
-    ours = subprocess.run([os.path.join(VENV_BIN, "python"), "-c",
-                           "import homeserver; print(homeserver.__version__)"],
-                          capture_output=True, text=True, cwd=ROOT).stdout.strip() or "?"
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, cwd=ROOT).stdout.strip() or "?"
-    try:
-        conn = psycopg2.connect(POSTGRES_ADMIN)
-        with conn.cursor() as cur:
-            cur.execute("SHOW server_version")
-            postgres = cur.fetchone()[0]
-        conn.close()
-    except psycopg2.Error:
-        postgres = "not reachable"
-    memory = first("/proc/meminfo", "MemTotal")
-    return [
-        f"- machine: {platform.machine()}, {os.cpu_count()} CPUs ({first('/proc/cpuinfo', 'model name')}), "
-        f"{memory} RAM, {platform.system()} {platform.release()}",
-        f"- this server {ours} (commit {commit}) under gunicorn.conf.py; Synapse {synapse} "
-        f"(single process, .bench-venv)",
-        f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-        f"PostgreSQL {postgres}",
-    ]
-
-
-def _figure(value: float) -> str:
-    return f"{value:.2f}" if abs(value) < 10 else f"{value:.0f}" if abs(value) >= 100 else \
-        f"{value:.1f}"
-
-
-def render(results: dict[str, dict], args, started: float, loads: list[tuple]) -> str:
-    databases = list(results)
-    servers = [n for n in ("homeserver", "synapse") if args.only in (None, n)]
-    header = "| figure |" + "".join(
-        f" {db}: {' / '.join(servers)} |" + (" ratio |" if len(servers) == 2 else "")
-        for db in databases)
-    lines = [header, "|" + "---|" * (1 + len(databases) * (1 + (len(servers) == 2)))]
-    metrics = list(dict.fromkeys(m for db in databases for m in results[db]))
-    for metric in metrics:
-        row = f"| {metric} |"
-        for db in databases:
-            values = results[db].get(metric, {})
-            row += " " + " / ".join(
-                _figure(values[n]) if n in values else "-" for n in servers) + " |"
-            if len(servers) == 2:
-                row += f" {ratio(metric, values)} |"
-        lines.append(row)
-    command = "make bench" + (f' BENCH_ARGS="{" ".join(sys.argv[1:])}"' if sys.argv[1:] else "")
-    minutes = (time.time() - started) / 60
-    return "\n".join([
-        BEGIN,
-        f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC by "
-        f"`{command}` ({minutes:.0f} min).",
-        "",
-        *lines,
-        "",
-        "Ratio: this server / Synapse; for events/s higher is better, for everything else "
-        "lower is better (\"worse\" marks a figure where Synapse is ahead).",
-        "",
-        *machine(),
-        "- load average (1 min) at the start of each database's run and at the end: "
-        + ", ".join(f"{db} {a:.1f} -> {b:.1f}" for db, a, b in loads)
-        + f" on {os.cpu_count()} CPUs",
-        f"- sizes: {args.senders} senders x {args.messages} messages; {args.deliveries} "
-        f"deliveries; initial sync x{args.repeat}; {args.incremental} incremental syncs; "
-        f"{args.history} events paged; {args.members} members, {args.big_messages} messages in "
-        f"the big room; idle long-polls {', '.join(map(str, args.idle))} with a "
-        f"{args.poll_timeout} s timeout, CPU over {args.idle_window} s after {args.settle} s "
-        f"to settle, {args.idle_deliveries} deliveries while held",
-        END,
-    ])
-
-
-def write_report(path: str, block: str) -> None:
-    try:
-        with open(path) as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        text = "# Performance\n\n" + BEGIN + "\n" + END + "\n"
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    with open(path, "w") as handle:
-        handle.write(text)
 
 
 def main() -> int:
@@ -711,12 +502,15 @@ def main() -> int:
     parser.add_argument("--idle-window", type=int, default=20, help="seconds")
     parser.add_argument("--idle-deliveries", type=int, default=20)
     parser.add_argument("--only", choices=["homeserver", "synapse"], default=None)
+    parser.add_argument("--gunicorn-args", default="",
+                        help="extra gunicorn options for this server, e.g. '--workers 2'")
     parser.add_argument("--output", default=os.path.join(ROOT, "docs", "performance.md"),
                         help="the report's file ('-' prints it only)")
     args = parser.parse_args()
     if not os.path.exists(os.path.join(BENCH_BIN, "python")) and args.only != "homeserver":
         print("no Synapse bench virtualenv: run `make bench`", file=sys.stderr)
         return 2
+    Ours.gunicorn_args = shlex.split(args.gunicorn_args)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
@@ -725,10 +519,12 @@ def main() -> int:
         load = os.getloadavg()[0]
         results[database] = run_database(database, args)
         loads.append((database, load, os.getloadavg()[0]))
-    block = render(results, args, started, loads)
+        # Written after each database: a long run that is cut short keeps what it measured.
+        block = render(results, args, started, loads)
+        if args.output != "-":
+            write_report(args.output, block)
     print(block)
     if args.output != "-":
-        write_report(args.output, block)
         print(f"written to {args.output}")
     return 0
 

@@ -13,11 +13,14 @@ from .ephemeral import expiry as ephemeral_expiry
 from .mail import outbox as mail_outbox
 from .push import email_notifs
 from .push import sender as push_sender
+from .streams import notifier
 
 __all__ = ["start_if_work", "stop_all"]
 
 
 def start_if_work(config) -> None:
+    # The stream listener: long-polls and the workers below wait on it.
+    notifier.start_listener()
     # Notifications queued before a restart go out without waiting for a new event.
     push_sender.start_if_work(config.push)
     # Typing expiries and presence timeouts become stream positions.
