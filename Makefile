@@ -64,8 +64,9 @@ sytest: $(STAMP)
 sytest-check:
 	$(BIN)/python tests/sytest/check.py $(SYTEST_OUT)/summary.json
 
-# Same workload against this server and Synapse (installed into .bench-venv); prints ratios.
-# BENCH_ARGS="--database postgresql" runs both on PostgreSQL.
+# Every scenario of issue 18 against this server and Synapse (installed into .bench-venv), both
+# running at once, on SQLite and then PostgreSQL; writes the table into docs/performance.md.
+# BENCH_ARGS="--database postgresql" runs one database; `--help` lists the sizes.
 BENCH_STAMP := .bench-venv/.installed
 $(BENCH_STAMP):
 	$(PYTHON) -m venv .bench-venv

@@ -11,13 +11,18 @@ from homeserver.log_redaction import redact, redact_query
 
 bind = "127.0.0.1:8008"
 # gthread: a /sync long-poll holds a thread (but no database connection) while it waits, so
-# workers x threads is how many clients can long-poll at once (4 x 320 = 1280) with threads left
-# for other requests. A waiting thread costs little memory; raise threads for more clients.
+# workers x threads is how many clients can long-poll at once (2 x 640 = 1280) with threads left
+# for other requests. Threads are started as requests need them; a waiting one costs about
+# 80 KiB. Two workers, not more: each costs ~25 MiB of its own even with the app shared
+# (docs/performance.md), and two keep both CPUs of a small machine busy.
 worker_class = "gthread"
-workers = min(4, multiprocessing.cpu_count() * 2)
-threads = 320
+workers = min(2, multiprocessing.cpu_count())
+threads = 640
 # Long-polls last up to the client's timeout (30 s is common); keep well above it.
 timeout = 120
+# glibc malloc arenas per process (see _share_with_workers); 0 leaves glibc's default.
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8
 graceful_timeout = 30
 keepalive = 75
 accesslog = "-"
@@ -81,6 +86,34 @@ def on_starting(server):
                     "PostgreSQL" if db.is_postgres(config.database_url) else "SQLite",
                     db.current_schema_version())
     db.database.obj.close_all()
+    _share_with_workers(server)
+
+
+# --- memory: what the workers share -------------------------------------------------------------
+
+def _share_with_workers(server):
+    """Load the application here, in the master, once migrated (what ``preload_app`` would do
+    before the migrations): the workers fork with it loaded and share its pages copy-on-write
+    instead of each importing its own copy (gunicorn hands each worker this same app). Its
+    database connections are closed first: a connection never crosses a fork. ``gc.freeze``
+    keeps the collector from writing to (so copying) every shared object in each worker.
+    glibc's malloc is held to a few arenas: by default every thread that allocates may get its
+    own (up to 8 per CPU), each keeping freed memory."""
+    import ctypes
+    import gc
+    import os
+
+    from homeserver import db
+
+    server.app.wsgi()
+    db.database.obj.close_all()
+    if MALLOC_ARENAS and os.uname().sysname == "Linux":
+        try:
+            ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+        except OSError:
+            pass
+    gc.collect()
+    gc.freeze()
 
 
 # --- metrics: prometheus_client's multiprocess mode -------------------------------------------

@@ -1,17 +1,22 @@
-"""Run the same Client-Server workload against this homeserver and against Synapse; print ratios.
+"""Every scenario of issue 18 against this homeserver and Synapse on one machine; writes the
+table of ratios into docs/performance.md (between its bench:begin/end markers).
 
-    python bench/bench.py [--database sqlite|postgresql] [--users 50] [--senders 8] [--messages 50]
+    python bench/bench.py [--database sqlite|postgresql|both] [--idle 200,1000] [--output -]
 
-Both servers run on this machine with rate limits off and open registration: this homeserver
-under gunicorn (gunicorn.conf.py), Synapse from the bench virtualenv (.bench-venv, made by
-`make bench`). Each scenario reports its own figures for both servers and "ours / synapse"
-(for rates higher is better for us; for latencies lower is better for us).
-"""
+For each database both servers run at once, with rate limits off and open registration: this
+homeserver under gunicorn (gunicorn.conf.py), Synapse from the bench virtualenv (.bench-venv,
+made by `make bench`). Each measured step alternates between the two servers, so the machine's
+other load weighs on both alike (the send burst, which saturates a server, runs on one at a
+time). Server CPU and memory (PSS) are summed over the server's whole process tree from /proc.
+Every size is an option (see --help)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
+import shlex
 import shutil
 import signal
 import socket
@@ -25,6 +30,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 import requests
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procstats import IdlePolls, cpu_seconds, pss_mib  # noqa: E402
+from report import render, write_report  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -98,6 +107,8 @@ class Server:
 
 class Ours(Server):
     name = "homeserver"
+    # Extra gunicorn options (e.g. "--workers 2"), to compare process models: --gunicorn-args.
+    gunicorn_args: list[str] = []
 
     def start(self) -> None:
         config = os.path.join(self.workdir, "homeserver.yaml")
@@ -115,7 +126,8 @@ class Ours(Server):
         env.pop("GUNICORN_CMD_ARGS", None)
         self.process = subprocess.Popen(
             [os.path.join(VENV_BIN, "gunicorn"), "--config", "gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{self.port}", "--access-logfile", "/dev/null"],
+             "--bind", f"127.0.0.1:{self.port}", "--access-logfile", "/dev/null",
+             *self.gunicorn_args],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(
                 os.path.join(self.workdir, "server.log"), "w"))
         wait_until_up(self.base, self.process)
@@ -157,7 +169,10 @@ class Synapse(Server):
                 "  failed_attempts:\n    per_second: 100000\n    burst_count: 100000\n"
                 "rc_joins:\n  local:\n    per_second: 100000\n    burst_count: 100000\n"
                 "  remote:\n    per_second: 100000\n    burst_count: 100000\n"
-                + unlimited + "\ntrusted_key_servers: []\nsuppress_key_server_warning: true\n")
+                + unlimited + "\ntrusted_key_servers: []\nsuppress_key_server_warning: true\n"
+                # Registering a thousand idle clients: bcrypt's default 12 rounds would take
+                # minutes (no scenario times a password check).
+                "bcrypt_rounds: 4\n")
         with open(os.path.join(self.workdir, "localhost.log.config"), "w") as handle:
             handle.write("version: 1\nroot:\n  level: WARNING\n  handlers: []\n"
                          "disable_existing_loggers: false\n")
@@ -199,130 +214,25 @@ class Api:
             "username": username, "password": "bench-password-123",
             "auth": {"type": "m.login.dummy"}, "initial_device_display_name": "bench"})
 
+    def login(self, user: dict) -> str:
+        return self.call("POST", "/login", json={
+            "type": "m.login.password", "password": "bench-password-123",
+            "identifier": {"type": "m.id.user", "user": user["user_id"]}})["access_token"]
 
-def timed(func, *args):
-    start = time.perf_counter()
-    result = func(*args)
-    return result, time.perf_counter() - start
+    def send(self, token: str, room_id: str, body: str) -> str:
+        return self.call("PUT", f"/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}",
+                         token, json={"msgtype": "m.text", "body": body})["event_id"]
 
+    def create_room(self, token: str, **extra) -> str:
+        return self.call("POST", "/createRoom", token,
+                         json={"preset": "public_chat", **extra})["room_id"]
 
-def scenario_register(api: Api, args) -> tuple[dict, list[dict]]:
-    names = [f"bench{uuid.uuid4().hex[:10]}" for _ in range(args.users)]
-    latencies = []
-
-    def one(name):
-        _, seconds = timed(api.register, name)
-        latencies.append(seconds)
-        return _
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(args.concurrency) as pool:
-        users = list(pool.map(one, names))
-    total = time.perf_counter() - start
-    return {"registrations/s": len(users) / total, "p50 ms": pct(latencies, 50),
-            "p99 ms": pct(latencies, 99)}, users
-
-
-def scenario_create_rooms(api: Api, users: list[dict], args) -> tuple[dict, list[str]]:
-    latencies = []
-
-    def create(user):
-        start = time.perf_counter()
-        room = api.call("POST", "/createRoom", user["access_token"],
-                        json={"preset": "public_chat", "name": "bench room"})
-        latencies.append(time.perf_counter() - start)
-        return room["room_id"]
-
-    creators = (users * ((args.rooms // len(users)) + 1))[:args.rooms]
-    start = time.perf_counter()
-    with ThreadPoolExecutor(args.concurrency) as pool:
-        rooms = list(pool.map(create, creators))
-    total = time.perf_counter() - start
-    return {"rooms/s": len(rooms) / total, "p50 ms": pct(latencies, 50),
-            "p99 ms": pct(latencies, 99)}, rooms
-
-
-def scenario_send_one_room(api: Api, users: list[dict], args) -> dict:
-    owner, senders = users[0], users[1:args.senders + 1]
-    room_id = api.call("POST", "/createRoom", owner["access_token"],
-                       json={"preset": "public_chat"})["room_id"]
-    for user in senders:
-        api.call("POST", f"/join/{room_id}", user["access_token"], json={})
-    latencies: list[float] = []
-    lock = threading.Lock()
-
-    def sender(user):
-        for n in range(args.messages):
-            start = time.perf_counter()
-            api.call("PUT", f"/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}",
-                     user["access_token"], json={"msgtype": "m.text", "body": f"message {n}"})
-            with lock:
-                latencies.append(time.perf_counter() - start)
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(len(senders)) as pool:
-        list(pool.map(sender, senders))
-    total = time.perf_counter() - start
-    return {"events/s": len(latencies) / total, "p50 ms": pct(latencies, 50),
-            "p99 ms": pct(latencies, 99)}
-
-
-def scenario_sync_delivery(api: Api, users: list[dict], args) -> dict:
-    """Time from a send returning to the message arriving in another user's long-poll."""
-    alice, bob = users[0], users[1]
-    room_id = api.call("POST", "/createRoom", alice["access_token"],
-                       json={"preset": "public_chat"})["room_id"]
-    api.call("POST", f"/join/{room_id}", bob["access_token"], json={})
-    since = api.call("GET", "/sync", bob["access_token"], params={"timeout": 0})["next_batch"]
-    latencies = []
-    for n in range(args.deliveries):
-        received = threading.Event()
-        result = {}
-
-        def poll():
-            nonlocal since
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                body = api.call("GET", "/sync", bob["access_token"],
-                                params={"since": since, "timeout": 10000})
-                since = body["next_batch"]
-                room = body.get("rooms", {}).get("join", {}).get(room_id, {})
-                if any(e.get("content", {}).get("body") == f"ping {n}"
-                       for e in room.get("timeline", {}).get("events", [])):
-                    result["at"] = time.perf_counter()
-                    received.set()
-                    return
-
-        thread = threading.Thread(target=poll)
-        thread.start()
-        time.sleep(0.2)  # let the long-poll start waiting
-        sent = time.perf_counter()
-        api.call("PUT", f"/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}",
-                 alice["access_token"], json={"msgtype": "m.text", "body": f"ping {n}"})
-        thread.join()
-        if received.is_set():
-            latencies.append(result["at"] - sent)
-    return {"p50 ms": pct(latencies, 50), "p99 ms": pct(latencies, 99),
-            "delivered": len(latencies)}
-
-
-def scenario_initial_sync(api: Api, users: list[dict], rooms: list[str], args) -> dict:
-    """A user in many rooms with history does an initial sync."""
-    user = users[-1]
-    for room_id in rooms[:args.sync_rooms]:
-        api.call("POST", f"/join/{room_id}", user["access_token"], json={})
-        for n in range(5):
-            api.call("PUT", f"/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}",
-                     user["access_token"], json={"msgtype": "m.text", "body": f"history {n}"})
-    latencies = []
-    for _ in range(5):
-        start = time.perf_counter()
-        api.call("GET", "/sync", user["access_token"], params={"timeout": 0})
-        latencies.append(time.perf_counter() - start)
-    return {"p50 ms": pct(latencies, 50), "max ms": max(latencies) * 1000}
+    def join(self, token: str, room_id: str) -> None:
+        self.call("POST", f"/join/{room_id}", token, json={})
 
 
 def pct(values: list[float], p: int) -> float:
+    """The p-th percentile of ``values`` (seconds), in milliseconds."""
     if not values:
         return float("nan")
     ordered = sorted(values)
@@ -330,84 +240,292 @@ def pct(values: list[float], p: int) -> float:
     return ordered[index] * 1000
 
 
-def run_workload(server: Server, args) -> dict:
-    api = Api(server.base)
-    results = {}
-    stats, users = scenario_register(api, args)
-    results["register"] = stats
-    for name, func in (("create rooms", lambda: scenario_create_rooms(api, users, args)),):
+def parallel(func, items, workers: int = 8) -> list:
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(func, items))
+
+
+# --- one server's rooms and users ---------------------------------------------------------------
+
+class Setup:
+    """Everything the scenarios use, made once per server before any measurement."""
+
+    def __init__(self, server: Server, args):
+        self.server, self.args = server, args
+        api = self.api = Api(server.base)
+        prefix = uuid.uuid4().hex[:6]
+        users = parallel(lambda n: api.register(f"b{prefix}u{n}"), range(args.senders + 4))
+        self.alice, self.bob, self.reader, self.lazy_reader = users[:4]
+        self.senders = users[4:]
+        # Idle clients (one device each) and the members of the big room.
+        self.crowd = parallel(lambda n: api.register(f"b{prefix}c{n}"),
+                              range(max(args.idle + [args.members])))
+        token = self.alice["access_token"]
+        self.send_room = api.create_room(token)
+        parallel(lambda user: api.join(user["access_token"], self.send_room), self.senders)
+        self.chat_room = api.create_room(token)
+        api.join(self.bob["access_token"], self.chat_room)
+        self.bob_since = api.call("GET", "/sync", self.bob["access_token"],
+                                  params={"timeout": 0})["next_batch"]
+
+        def history_room(n):
+            room_id = api.create_room(self.reader["access_token"], name=f"room {n}")
+            for m in range(5):
+                api.send(self.reader["access_token"], room_id, f"history {m}")
+            return room_id
+
+        self.reader_rooms = parallel(history_room, range(args.sync_rooms))
+        self.idle_user = self.crowd[0]
+        parallel(lambda n: api.create_room(self.idle_user["access_token"]), range(10))
+        self.idle_since = api.call("GET", "/sync", self.idle_user["access_token"],
+                                   params={"timeout": 0})["next_batch"]
+        self.history_room = api.create_room(token)
+        parallel(lambda n: api.send(token, self.history_room, f"h{n}"), range(args.history))
+        self.big_room = api.create_room(token, name="big room")
+        members = self.crowd[:args.members]
+        parallel(lambda user: api.join(user["access_token"], self.big_room), members)
+        for n in range(args.big_messages):
+            api.send(members[n % len(members)]["access_token"], self.big_room, f"chat {n}")
+        api.join(self.lazy_reader["access_token"], self.big_room)
+        self.pss_after_setup = pss_mib(server.process.pid)
+
+    # Each step below is one measurement (seconds), alternated between the two servers.
+
+    def delivery(self) -> float:
+        """A send returning, until the message arrives in another user's held long-poll."""
+        label, result = f"ping {uuid.uuid4().hex}", {}
+        started = threading.Event()
+
+        def poll():
+            since = self.bob_since
+            try:
+                while "at" not in result:
+                    started.set()
+                    body = self.api.call("GET", "/sync", self.bob["access_token"],
+                                         params={"since": since, "timeout": 30000})
+                    since = body["next_batch"]
+                    room = body.get("rooms", {}).get("join", {}).get(self.chat_room, {})
+                    if any(e.get("content", {}).get("body") == label
+                           for e in room.get("timeline", {}).get("events", [])):
+                        result["at"] = time.perf_counter()
+            except (RuntimeError, requests.RequestException) as exc:
+                result["error"] = exc
+                started.set()
+            self.bob_since = since
+
+        thread = threading.Thread(target=poll)
+        thread.start()
+        started.wait()
+        time.sleep(0.15)  # the long-poll is waiting
+        sent = time.perf_counter()
         try:
-            results[name], rooms = func()
-        except RuntimeError as exc:
-            results[name] = {"error": str(exc)[:120]}
-            rooms = []
-    for name, func in (
-            ("send, one room", lambda: scenario_send_one_room(api, users, args)),
-            ("sync delivery", lambda: scenario_sync_delivery(api, users, args)),
-            ("initial sync", lambda: scenario_initial_sync(api, users, rooms, args))):
-        try:
-            results[name] = func()
-        except RuntimeError as exc:
-            results[name] = {"error": str(exc)[:120]}
+            self.api.send(self.alice["access_token"], self.chat_room, label)
+        finally:
+            thread.join()
+        if "at" not in result:
+            raise RuntimeError(f"not delivered: {result.get('error')}")
+        return result["at"] - sent
+
+    def initial_sync(self) -> float:
+        """A fresh login's first sync (a new device: Synapse caches a repeated one)."""
+        token = self.api.login(self.reader)
+        start = time.perf_counter()
+        self.api.call("GET", "/sync", token, params={"timeout": 0})
+        return time.perf_counter() - start
+
+    def lazy_initial_sync(self) -> float:
+        """A member of only the big room, as Element loads it: members of the timeline only."""
+        token = self.api.login(self.lazy_reader)
+        start = time.perf_counter()
+        self.api.call("GET", "/sync", token, params={"timeout": 0, "filter": json.dumps({
+            "room": {"state": {"lazy_load_members": True}, "timeline": {"limit": 20}}})})
+        return time.perf_counter() - start
+
+    def incremental(self) -> float:
+        start = time.perf_counter()
+        self.api.call("GET", "/sync", self.idle_user["access_token"],
+                      params={"since": self.idle_since, "timeout": 0})
+        return time.perf_counter() - start
+
+    def messages_pages(self) -> list[float]:
+        """Each page of 100 paging back over the history room."""
+        token, seconds = None, []
+        while True:
+            params = {"dir": "b", "limit": 100}
+            if token:
+                params["from"] = token
+            start = time.perf_counter()
+            page = self.api.call("GET", f"/rooms/{self.history_room}/messages",
+                                 self.alice["access_token"], params=params)
+            seconds.append(time.perf_counter() - start)
+            token = page.get("end")
+            if not token or not page["chunk"]:
+                return seconds
+
+    def send_burst(self) -> tuple[float, list[float]]:
+        """``senders`` users sending ``messages`` each into one room at once."""
+        latencies, lock = [], threading.Lock()
+
+        def sender(user):
+            for n in range(self.args.messages):
+                start = time.perf_counter()
+                self.api.send(user["access_token"], self.send_room, f"message {n}")
+                with lock:
+                    latencies.append(time.perf_counter() - start)
+
+        start = time.perf_counter()
+        parallel(sender, self.senders, len(self.senders))
+        return len(latencies) / (time.perf_counter() - start), latencies
+
+    def idle_sessions(self, count: int) -> list[tuple[str, str]]:
+        """One device per idle client, each with its current since token."""
+        return parallel(lambda user: (user["access_token"], self.api.call(
+            "GET", "/sync", user["access_token"], params={"timeout": 0})["next_batch"]),
+            self.crowd[:count])
+
+
+# --- running both servers side by side ----------------------------------------------------------
+
+def alternate(setups: dict[str, Setup], step, times: int,
+              failures: dict[str, int] | None = None) -> dict[str, list[float]]:
+    """``times`` rounds of ``step`` on each server in turn: the machine's other load weighs on
+    both alike. A failed step (an error answer) is counted in ``failures``, not measured."""
+    samples = {name: [] for name in setups}
+    for _ in range(times):
+        for name, setup in setups.items():
+            try:
+                value = step(setup)
+            except (RuntimeError, requests.RequestException) as exc:
+                print(f"  {name}: {step.__name__} failed: {str(exc)[:160]}", flush=True)
+                if failures is not None:
+                    failures[name] = failures.get(name, 0) + 1
+                continue
+            samples[name].extend(value if isinstance(value, list) else [value])
+    return samples
+
+
+def run_database(database: str, args) -> dict[str, dict[str, float]]:
+    """All scenarios on one database; {metric: {server name: value}}."""
+    classes = [cls for cls in (Ours, Synapse) if args.only in (None, cls.name)]
+    servers, workdirs, results = [], [], {}
+
+    def record(metric, values):
+        results.setdefault(metric, {}).update(values)
+
+    try:
+        for cls in classes:
+            workdir = tempfile.mkdtemp(prefix=f"bench-{cls.name}-")
+            workdirs.append(workdir)
+            server = cls(database, workdir)
+            print(f"[{database}] starting {cls.name} on {server.base} ...", flush=True)
+            server.start()
+            servers.append(server)
+        setups = {}
+        for server in servers:
+            print(f"[{database}] setting up {server.name} ...", flush=True)
+            setups[server.name] = Setup(server, args)
+        for name, setup in setups.items():
+            print(f"[{database}] send burst on {name} ...", flush=True)
+            rate, latencies = setup.send_burst()
+            record(f"send throughput, {args.senders} senders, one room (events/s)",
+                   {name: rate})
+            record("send latency p50 (ms)", {name: pct(latencies, 50)})
+            record("send latency p99 (ms)", {name: pct(latencies, 99)})
+        print(f"[{database}] sync scenarios ...", flush=True)
+        samples = alternate(setups, Setup.delivery, args.deliveries)
+        record("send -> other user's sync p50 (ms)", {n: pct(v, 50) for n, v in samples.items()})
+        samples = alternate(setups, Setup.initial_sync, args.repeat)
+        record(f"initial sync, {args.sync_rooms} rooms p50 (ms)",
+               {n: pct(v, 50) for n, v in samples.items()})
+        samples = alternate(setups, Setup.incremental, args.incremental)
+        record("incremental sync, nothing new p50 (ms)",
+               {n: pct(v, 50) for n, v in samples.items()})
+        samples = alternate(setups, Setup.messages_pages, 2)
+        record("/messages, page of 100 p50 (ms)", {n: pct(v, 50) for n, v in samples.items()})
+        samples = alternate(setups, Setup.lazy_initial_sync, args.repeat)
+        record(f"lazy-loaded initial sync, {args.members}-member room p50 (ms)",
+               {n: pct(v, 50) for n, v in samples.items()})
+        for count in args.idle:
+            print(f"[{database}] {count} idle long-polls ...", flush=True)
+            polls = {name: IdlePolls(setup.server, setup.idle_sessions(count),
+                                     args.poll_timeout * 1000)
+                     for name, setup in setups.items()}
+            for holder in polls.values():
+                holder.start()
+            time.sleep(args.settle)  # every poll arrived and is waiting
+            before = {n: cpu_seconds(s.server.process.pid) for n, s in setups.items()}
+            time.sleep(args.idle_window)
+            record(f"{count} idle long-polls: server CPU over {args.idle_window} s (s)",
+                   {n: cpu_seconds(s.server.process.pid) - before[n]
+                    for n, s in setups.items()})
+            failed = {name: 0 for name in setups}
+            samples = alternate(setups, Setup.delivery, args.idle_deliveries, failed)
+            record(f"{count} idle long-polls: send -> sync p95 (ms)",
+                   {n: pct(v, 95) for n, v in samples.items()})
+            record(f"{count} idle long-polls: server memory, PSS (MiB)",
+                   {n: pss_mib(s.server.process.pid) for n, s in setups.items()})
+            for name, holder in polls.items():
+                holder.stop()
+                record(f"{count} idle long-polls: failed polls and sends",
+                       {name: float(holder.errors + failed[name])})
+        record("server memory after setup, PSS (MiB)",
+               {n: s.pss_after_setup for n, s in setups.items()})
+        record("server memory at the end, PSS (MiB)",
+               {n: pss_mib(s.server.process.pid) for n, s in setups.items()})
+    finally:
+        for server in servers:
+            try:
+                server.stop()
+            except Exception as exc:  # noqa: BLE001 - stop the others whatever happens
+                print(f"stopping {server.name}: {exc}", file=sys.stderr)
+        for workdir in workdirs:
+            shutil.rmtree(workdir, ignore_errors=True)
     return results
-
-
-HIGHER_IS_BETTER = ("/s",)
-
-
-def print_table(ours: dict, theirs: dict) -> None:
-    print(f"\n{'scenario':<18} {'metric':<18} {'homeserver':>12} {'synapse':>12} {'ratio':>8}")
-    for scenario, metrics in ours.items():
-        other = theirs.get(scenario, {})
-        if "error" in metrics or "error" in other:
-            print(f"{scenario:<18} error: ours={metrics.get('error', 'ok')} "
-                  f"synapse={other.get('error', 'ok')}")
-            continue
-        for metric, value in metrics.items():
-            theirs_value = other.get(metric, float("nan"))
-            if metric.endswith(HIGHER_IS_BETTER):
-                ratio = value / theirs_value if theirs_value else float("nan")
-                note = "x faster"
-            elif "ms" in metric:
-                ratio = theirs_value / value if value else float("nan")
-                note = "x faster"
-            else:
-                ratio, note = float("nan"), ""
-            print(f"{scenario:<18} {metric:<18} {value:>12.1f} {theirs_value:>12.1f} "
-                  f"{ratio:>7.2f}{note and ' ' + note}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--users", type=int, default=40)
-    parser.add_argument("--rooms", type=int, default=40)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--senders", type=int, default=8)
-    parser.add_argument("--messages", type=int, default=40)
-    parser.add_argument("--deliveries", type=int, default=20)
-    parser.add_argument("--sync-rooms", type=int, default=20)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--messages", type=int, default=40, help="per sender")
+    parser.add_argument("--deliveries", type=int, default=30)
+    parser.add_argument("--sync-rooms", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=5, help="initial syncs per server")
+    parser.add_argument("--incremental", type=int, default=40)
+    parser.add_argument("--history", type=int, default=1000)
+    parser.add_argument("--members", type=int, default=500)
+    parser.add_argument("--big-messages", type=int, default=50)
+    parser.add_argument("--idle", type=lambda s: [int(n) for n in s.split(",")],
+                        default=[200, 1000], help="comma-separated counts of idle long-polls")
+    parser.add_argument("--poll-timeout", type=int, default=30, help="seconds")
+    parser.add_argument("--settle", type=float, default=5.0)
+    parser.add_argument("--idle-window", type=int, default=20, help="seconds")
+    parser.add_argument("--idle-deliveries", type=int, default=20)
     parser.add_argument("--only", choices=["homeserver", "synapse"], default=None)
+    parser.add_argument("--gunicorn-args", default="",
+                        help="extra gunicorn options for this server, e.g. '--workers 2'")
+    parser.add_argument("--output", default=os.path.join(ROOT, "docs", "performance.md"),
+                        help="the report's file ('-' prints it only)")
     args = parser.parse_args()
     if not os.path.exists(os.path.join(BENCH_BIN, "python")) and args.only != "homeserver":
         print("no Synapse bench virtualenv: run `make bench`", file=sys.stderr)
         return 2
-    results = {}
-    for cls in (Ours, Synapse):
-        if args.only and cls.name != args.only:
-            continue
-        workdir = tempfile.mkdtemp(prefix=f"bench-{cls.name}-")
-        server = cls(args.database, workdir)
-        try:
-            print(f"starting {cls.name} ({args.database}) on {server.base} ...", flush=True)
-            server.start()
-            results[cls.name] = run_workload(server, args)
-            print(f"{cls.name}: {results[cls.name]}", flush=True)
-        finally:
-            server.stop()
-            shutil.rmtree(workdir, ignore_errors=True)
-    if len(results) == 2:
-        print_table(results["homeserver"], results["synapse"])
+    Ours.gunicorn_args = shlex.split(args.gunicorn_args)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    started, results, loads = time.time(), {}, []
+    for database in databases:
+        load = os.getloadavg()[0]
+        results[database] = run_database(database, args)
+        loads.append((database, load, os.getloadavg()[0]))
+        # Written after each database: a long run that is cut short keeps what it measured.
+        block = render(results, args, started, loads)
+        if args.output != "-":
+            write_report(args.output, block)
+    print(block)
+    if args.output != "-":
+        print(f"written to {args.output}")
     return 0
 
 

@@ -15,11 +15,14 @@ from .ephemeral import expiry as ephemeral_expiry
 from .mail import outbox as mail_outbox
 from .push import email_notifs
 from .push import sender as push_sender
+from .streams import notifier
 
 __all__ = ["start", "stop_all"]
 
 
 def start(config) -> None:
+    # The stream listener: long-polls and the workers below wait on it.
+    notifier.start_listener()
     # Queued notifications go to push gateways (those queued before a restart included).
     push_sender.ensure_running(config.push)
     # Typing expiries and presence timeouts become stream positions.

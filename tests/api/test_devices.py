@@ -165,3 +165,26 @@ def test_logout_removes_the_devices_keys(client, register_user):
     # A device that comes back with the same ID starts without the old keys.
     assert login(client, "cai", device_id=laptop.device_id)["device_id"] == laptop.device_id
     assert laptop.device_id not in queried()
+
+
+def test_requests_in_quick_succession_write_the_device_once(client, register_user, clock,
+                                                             monkeypatch):
+    """last_seen moves at most once a minute per token and address: a busy client's requests
+    do not each write (on SQLite every write waits for the database's one write lock)."""
+    from homeserver.models.users import Device
+    from helpers.sql_counter import sql_statements, touching
+
+    ann = register_user("ann")
+    address = {"REMOTE_ADDR": "203.0.113.9"}
+    first = ann.get(f"{DEVICES}/{ann.device_id}", environ_base=address).get_json()
+    assert first["last_seen_ip"] == "203.0.113.9"
+    with sql_statements(monkeypatch) as seen:
+        for _ in range(3):
+            assert ann.get(WHOAMI, environ_base=address).status_code == 200
+    assert not [s for s in touching(seen, Device._meta.table_name) if "UPDATE" in s]
+    clock.advance(61_000)
+    later = ann.get(f"{DEVICES}/{ann.device_id}", environ_base=address).get_json()
+    assert later["last_seen_ts"] == first["last_seen_ts"] + 61_000
+    moved = ann.get(f"{DEVICES}/{ann.device_id}",
+                    environ_base={"REMOTE_ADDR": "203.0.113.10"}).get_json()
+    assert moved["last_seen_ip"] == "203.0.113.10"

@@ -1,5 +1,6 @@
 """Counting the SQL statements a piece of work executes (tests that bound per-request work)."""
 
+import re
 from contextlib import contextmanager
 
 from homeserver import db
@@ -24,5 +25,8 @@ def sql_statements(monkeypatch):
 
 
 def touching(statements: list[str], *tables: str) -> list[str]:
-    """The statements that name one of these tables (pass ``Model._meta.table_name``)."""
-    return [sql for sql in statements if any(f'"{table}"' in sql for table in tables)]
+    """The statements that name one of these tables (pass ``Model._meta.table_name``), quoted
+    as peewee writes them or bare as in the fixed statements (``db.run_sql``)."""
+    names = [re.compile(rf'"{re.escape(t)}"|(?<![\w."]){re.escape(t)}(?![\w"])')
+             for t in tables]
+    return [sql for sql in statements if any(name.search(sql) for name in names)]

@@ -152,3 +152,23 @@ def test_write_from_another_process_wakes_waiter(start, database_url):
                    timeout=LONG)
     waiter.join(LONG)
     assert waiter.result is True
+
+
+def test_lost_nudge_still_wakes_waiter(start, monkeypatch):
+    # SQLite: a listener reads the counter at once when a writer rings the doorbell, and
+    # otherwise only now and then; a write whose nudge is lost still wakes its waiter.
+    # (PostgreSQL: NOTIFY does the work, the doorbell is never rung.)
+    monkeypatch.setattr(notifier.doorbell, "ring", lambda path: None)
+    waiter = Waiter(start, LONG, rooms={"!a:localhost"})
+    waiter.start()
+    waiter.registered.wait(LONG)
+    take_position(rooms=["!a:localhost"])
+    waiter.join(LONG)
+    assert waiter.result is True
+
+
+def test_first_request_starts_the_listener(app, client):
+    client.get("/_matrix/client/versions")
+    assert wait_until(lambda: "stream-listener" in
+                      [thread.name for thread in notifier.background.running()],
+                      timeout_s=LONG)

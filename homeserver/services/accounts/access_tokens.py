@@ -59,25 +59,32 @@ def authenticate(token: str, ip: str | None = None, *, allow_locked: bool = Fals
 
     ``allow_locked``: for the endpoints a locked account may still use (logout, logout/all).
     """
-    row = (AccessToken.select(AccessToken, User)
-           .join(User)
-           .where(AccessToken.token_hash == client_secrets.digest(token))
-           .first())
-    if row is None:
+    token_hash = client_secrets.digest(token)
+    found = db.run_sql(_AUTHENTICATE, (token_hash,)).fetchone()
+    if found is None:
         raise errors.UnknownToken("Unrecognised access token")
-    user = row.user
-    if user.deactivated:
+    (token_id, user_id, device_id, expires_ts, refresh_token_id, used, deactivated, locked,
+     is_admin, suspended, is_guest) = found
+    if deactivated:
         raise errors.UnknownToken("This account has been deactivated")
-    if row.expires_ts is not None and row.expires_ts <= clock.now_ms():
+    if expires_ts is not None and expires_ts <= clock.now_ms():
         raise errors.UnknownToken("Access token has expired", soft_logout=True)
-    if user.locked and not allow_locked:
+    if locked and not allow_locked:
         raise errors.UserLocked()
-    if row.refresh_token_id is not None and not row.used:
-        _retire_previous_tokens(row)
-    _touch_device(user.user_id, row.device_id, ip, user_agent)
-    return Requester(user_id=user.user_id, device_id=row.device_id, token_id=row.id,
-                     is_admin=user.is_admin, is_suspended=user.suspended,
-                     is_guest=user.is_guest)
+    if refresh_token_id is not None and not used:
+        _retire_previous_tokens(token_id, refresh_token_id)
+    _touch_device(token_hash, user_id, device_id, ip, user_agent)
+    return Requester(user_id=user_id, device_id=device_id, token_id=token_id,
+                     is_admin=bool(is_admin), is_suspended=bool(suspended),
+                     is_guest=bool(is_guest))
+
+
+# Every authenticated request runs this: a fixed statement (db.run_sql).
+_AUTHENTICATE = (
+    f"SELECT t.id, t.user_id, t.device_id, t.expires_ts, t.refresh_token_id, t.used, "
+    f"u.deactivated, u.locked, u.is_admin, u.suspended, u.is_guest "
+    f'FROM {AccessToken._meta.table_name} t JOIN "{User._meta.table_name}" u '
+    f"ON u.user_id = t.user_id WHERE t.token_hash = ?")
 
 
 def token_owner(token: str) -> User | None:
@@ -95,18 +102,29 @@ def token_owner(token: str) -> User | None:
 MAX_USER_AGENT = 512
 
 
-def _retire_previous_tokens(row: AccessToken) -> None:
+def _retire_previous_tokens(token_id: int, refresh_token_id: int) -> None:
     """First use of a refreshed access token: the refresh token that produced it is now spent."""
     with write_transaction():
-        AccessToken.update(used=True).where(AccessToken.id == row.id).execute()
-        RefreshToken.delete().where(RefreshToken.next_token_id == row.refresh_token_id).execute()
+        AccessToken.update(used=True).where(AccessToken.id == token_id).execute()
+        RefreshToken.delete().where(RefreshToken.next_token_id == refresh_token_id).execute()
 
 
-def _touch_device(user_id: str, device_id: str, ip: str | None,
+# When this process last recorded a token's use, by (token hash, IP, User-Agent): within
+# LAST_SEEN_GRANULARITY_MS of that the device row is known current and not written again. On
+# SQLite even an UPDATE that matches no row takes the database's only write lock, so without
+# this every authenticated request (each /sync too) queued behind the writers.
+_touched: dict[tuple[str, str | None, str | None], int] = {}
+_TOUCHED_KEPT = 50_000
+
+
+def _touch_device(token_hash: str, user_id: str, device_id: str, ip: str | None,
                   user_agent: str | None = None) -> None:
     now = clock.now_ms()
     stale = now - LAST_SEEN_GRANULARITY_MS
     user_agent = user_agent[:MAX_USER_AGENT] if user_agent else None
+    key = (token_hash, ip, user_agent)
+    if _touched.get(key, stale - 1) >= stale:
+        return
     changed = (Device.last_seen_ts.is_null()) | (Device.last_seen_ts < stale) | (
         Device.last_seen_ip != ip)
     if user_agent is not None:
@@ -119,7 +137,10 @@ def _touch_device(user_id: str, device_id: str, ip: str | None,
         query.execute()
     except peewee.OperationalError:
         # A busy database must not fail the request just to record when a device was seen.
-        pass
+        return
+    if len(_touched) >= _TOUCHED_KEPT:
+        _touched.clear()
+    _touched[key] = now
 
 
 def issue_tokens(user_id: str, device_id: str, *, with_refresh: bool,

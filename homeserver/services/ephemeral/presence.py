@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import peewee
 
 from ... import clock, errors
-from ...db import write_transaction
+from ...db import run_sql, write_transaction
 from ...models.presence import Presence
 from ...models.rooms import CurrentState, Event
 from ...models.users import User
@@ -131,12 +131,19 @@ def on_sync(user_id: str, set_presence: str | None) -> None:
             _save(user_id, row, notify=False, last_seen_ts=now)
 
 
+# One user's row as a fixed statement (db.run_sql): read on every event sent.
+_COLUMNS = [f.column_name for f in Presence._meta.sorted_fields]
+_SELECT_ONE = (f"SELECT {', '.join(_COLUMNS)} FROM {Presence._meta.table_name} "
+               f"WHERE user_id = ?")
+
+
 def on_activity(user_id: str) -> None:
     """The user did something pro-active (sent an event): call inside that write transaction.
     An unavailable or offline user becomes online again (spec: Idle timeout)."""
-    row = Presence.get_or_none(Presence.user_id == user_id)
-    if row is None:
+    found = run_sql(_SELECT_ONE, (user_id,)).fetchone()
+    if found is None:
         return  # presence never tracked for this user (or presence is off)
+    row = Presence(**dict(zip(_COLUMNS, found)))
     now = clock.now_ms()
     if shown_state(row, now) != ONLINE:
         _save(user_id, row, notify=True, state=ONLINE, last_active_ts=now, last_seen_ts=now)

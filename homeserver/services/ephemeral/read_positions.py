@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 
-import peewee
-from peewee import fn
-
+from ...db import is_sqlite, run_sql
 from ...identifiers import MAX_ID_LENGTH
 from ...models.push import ReadPosition
 from ...models.rooms import Event
@@ -58,22 +56,17 @@ def thread_of_row(row: Event) -> str:
 
 def advance_read_position(user_id: str, room_id: str, thread_key: str,
                           stream_ordering: int) -> None:
-    """Move the user's read position forward (never back). Call inside a write transaction."""
-    (ReadPosition
-     .insert(user_id=user_id, room_id=room_id, thread_key=thread_key,
-             stream_ordering=stream_ordering)
-     .on_conflict(conflict_target=[ReadPosition.user_id, ReadPosition.room_id,
-                                   ReadPosition.thread_key],
-                  update={ReadPosition.stream_ordering: fn.MAX(
-                      ReadPosition.stream_ordering, peewee.EXCLUDED.stream_ordering)}
-                  if _is_sqlite() else
-                  {ReadPosition.stream_ordering: fn.GREATEST(
-                      ReadPosition.stream_ordering, peewee.EXCLUDED.stream_ordering)})
-     .execute())
+    """Move the user's read position forward (never back). Call inside a write transaction
+    (each sent event does: a fixed statement, db.run_sql)."""
+    run_sql(_ADVANCE_SQLITE if is_sqlite() else _ADVANCE_POSTGRES,
+            (user_id, room_id, thread_key, stream_ordering))
 
 
-def _is_sqlite() -> bool:
-    return isinstance(ReadPosition._meta.database.obj, peewee.SqliteDatabase)
+_ADVANCE = (f"INSERT INTO {ReadPosition._meta.table_name} "
+            f"(user_id, room_id, thread_key, stream_ordering) VALUES (?, ?, ?, ?) "
+            f"ON CONFLICT (user_id, room_id, thread_key) DO UPDATE SET stream_ordering = "
+            f"{{}}({ReadPosition._meta.table_name}.stream_ordering, excluded.stream_ordering)")
+_ADVANCE_SQLITE, _ADVANCE_POSTGRES = _ADVANCE.format("MAX"), _ADVANCE.format("GREATEST")
 
 
 def read_positions(user_id: str, room_id: str) -> dict[str, int]:

@@ -21,6 +21,7 @@ import json
 from collections import Counter
 
 from ... import clock
+from ...db import run_sql
 from ...models.push import NotifyingEvent, PushAction, PushDelivery, Pusher
 from ...models.rooms import CurrentState, Event
 from ..ephemeral import presence, read_positions
@@ -38,13 +39,15 @@ def _memberships(room_id: str) -> list[tuple[str, str, str]]:
     Read with one plain query: peewee's per-row machinery costs more than the query itself for
     the hundreds of rows of a large room, on every event.
     """
-    table = CurrentState._meta.table_name
-    param = CurrentState._meta.database.param
-    cursor = CurrentState._meta.database.execute_sql(
-        f'SELECT "state_key", "membership", "event_id" FROM "{table}" WHERE "room_id" = {param} '
-        f'AND "type" = {param} AND "membership" IN ({param}, {param})',
-        (room_id, MEMBER, "join", "invite"))
-    return cursor.fetchall()
+    return run_sql(_MEMBERSHIPS, (room_id, MEMBER)).fetchall()
+
+
+# Fixed statements (db.run_sql), run for every event sent.
+_MEMBERS = (f"FROM {CurrentState._meta.table_name} WHERE room_id = ? AND type = ? "
+            f"AND membership IN ('join', 'invite')")
+_MEMBERSHIPS = f"SELECT state_key, membership, event_id {_MEMBERS}"
+_HTTP_PUSHERS = (f"SELECT id, user_id FROM {Pusher._meta.table_name} WHERE kind = 'http' "
+                 f"AND user_id IN (SELECT state_key {_MEMBERS})")
 
 
 # Display names by member event ID. A member event never changes (a redaction aside, which
@@ -158,12 +161,8 @@ def _store(room_id: str, event_id: str, sender: str, stream_ordering: int, threa
                      exceptions)
     if not notified:
         return
-    members = CurrentState.select(CurrentState.state_key).where(
-        (CurrentState.room == room_id) & (CurrentState.type == MEMBER)
-        & CurrentState.membership.in_(["join", "invite"]))
     deliveries = [(pusher_id, event_id, room_id, stream_ordering, notified[user_id], 0, now, now)
-                  for pusher_id, user_id in Pusher.select(Pusher.id, Pusher.user_id)
-                  .where(Pusher.user_id.in_(members) & (Pusher.kind == "http")).tuples()
+                  for pusher_id, user_id in run_sql(_HTTP_PUSHERS, (room_id, MEMBER))
                   if user_id in notified]
     if deliveries:
         _insert_rows(PushDelivery, ("pusher_id", "event_id", "room_id", "stream_ordering",

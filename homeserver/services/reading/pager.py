@@ -7,8 +7,8 @@ visibility that hides almost everything must not make one request read a whole r
 ("Hostile by default" in docs/architecture.md). What a caller does with each batch
 (visibility, ignored users, filters) is its own.
 
-``Scan(fetch, cursor_of)``
-    Iterate for the batches; ``fetch(cursor)`` returns up to ``BATCH`` rows after ``cursor``
+``Scan(fetch, cursor_of, batch=BATCH)``
+    Iterate for the batches; ``fetch(cursor)`` returns up to ``batch`` rows after ``cursor``
     (None: from the start) and ``cursor_of(row)`` names a row's place. ``exhausted`` tells
     whether the scan reached the end (a short batch) rather than the budget; ``cursor`` is
     the place of the last row read (None when none was).
@@ -33,9 +33,11 @@ SCAN_BUDGET = 5000
 class Scan:
     """See the module docstring."""
 
-    def __init__(self, fetch: Callable[[object], list], cursor_of: Callable[[object], object]):
+    def __init__(self, fetch: Callable[[object], list], cursor_of: Callable[[object], object],
+                 batch: int = BATCH):
         self._fetch = fetch
         self._cursor_of = cursor_of
+        self.batch = batch
         self.exhausted = False
         self.cursor = None
 
@@ -46,7 +48,7 @@ class Scan:
             scanned += len(rows)
             if rows:
                 self.cursor = self._cursor_of(rows[-1])
-            self.exhausted = len(rows) < BATCH
+            self.exhausted = len(rows) < self.batch
             yield rows
             if self.exhausted:
                 return
@@ -69,8 +71,13 @@ def _remaining(lower: int | None, upper: int, last: int | None,
 
 def page(base, *, lower: int | None, upper: int, direction: str, limit: int,
          visible: Callable[[list], list]) -> Page:
-    """See the module docstring; ``Page.boundary`` is the token position to continue from."""
+    """See the module docstring; ``Page.boundary`` is the token position to continue from.
+
+    A batch holds ``limit + 1`` rows when that is more than ``BATCH``: a page of 100 whose
+    events are all visible is then one query, not two (the extra row tells whether more
+    remain)."""
     backwards = direction == "b"
+    batch = max(BATCH, min(limit, SCAN_BUDGET) + 1)
     order = Event.stream_ordering.desc() if backwards else Event.stream_ordering.asc()
 
     def fetch(last: int | None) -> list[Event]:
@@ -80,9 +87,9 @@ def page(base, *, lower: int | None, upper: int, direction: str, limit: int,
         query = base.where(Event.stream_ordering <= high)
         if low is not None:
             query = query.where(Event.stream_ordering > low)
-        return list(query.order_by(order).limit(BATCH))
+        return list(query.order_by(order).limit(batch))
 
-    scan = Scan(fetch, lambda row: row.stream_ordering)
+    scan = Scan(fetch, lambda row: row.stream_ordering, batch)
     collected: list[Event] = []
     for rows in scan:
         collected.extend(visible(rows))

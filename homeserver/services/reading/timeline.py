@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from ...db import database
+from ...db import database, is_sqlite
 from ...models.rooms import CurrentState, Event
 from ..event_types import MEMBER
 from ..rooms import state as room_state
@@ -44,16 +44,24 @@ def newest_pages(room_ids: list[str], upper: int, limit: int, visible_of) -> dic
     """``room_events(room, lower=None, upper, "b", limit, no filter, visible_of(room))`` for
     many rooms, their newest rows read in one written-out statement per chunk (room lists open
     with one-event timelines of many rooms). Rooms whose first rows are not enough (history
-    visibility hid too many) are left out: the caller reads them with ``room_events``."""
+    visibility hid too many) are left out: the caller reads them with ``room_events``.
+
+    PostgreSQL: one LATERAL join over the array of room IDs (planned once, where a UNION of
+    50 subqueries took longer to plan than to run); SQLite: a UNION ALL per 50 rooms."""
     fetch = min(pager.BATCH, limit + 10)
     table, param = Event._meta.table_name, database.obj.param
-    per_room = (f"SELECT * FROM (SELECT * FROM {table} WHERE room_id = {param} "
-                f"AND stream_ordering <= {param} ORDER BY stream_ordering DESC "
-                f"LIMIT {param}) AS r{{n}}")
+    newest = (f"SELECT * FROM {table} WHERE room_id = {{room}} AND stream_ordering <= {param} "
+              f"ORDER BY stream_ordering DESC LIMIT {param}")
     rows: dict[str, list[Event]] = {room_id: [] for room_id in room_ids}
     for chunk in [room_ids[start:start + 50] for start in range(0, len(room_ids), 50)]:
-        sql = " UNION ALL ".join(per_room.format(n=n) for n in range(len(chunk)))
-        params = [value for room_id in chunk for value in (room_id, upper, fetch)]
+        if is_sqlite():
+            sql = " UNION ALL ".join(f"SELECT * FROM ({newest.format(room=param)}) AS r{n}"
+                                     for n in range(len(chunk)))
+            params = [value for room_id in chunk for value in (room_id, upper, fetch)]
+        else:
+            sql = (f"SELECT e.* FROM unnest({param}::text[]) AS r(room_id) CROSS JOIN LATERAL "
+                   f"({newest.format(room='r.room_id')}) AS e")
+            params = [list(chunk), upper, fetch]
         for row in Event.raw(sql, *params):
             rows[row.room_id].append(row)
     pages = {}

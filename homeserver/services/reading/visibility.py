@@ -56,6 +56,7 @@ import json
 from typing import Iterable
 
 from ... import errors
+from ...db import run_sql
 from ...models.rooms import Event
 from ..event_types import HISTORY_VISIBILITY, MEMBER
 
@@ -74,6 +75,11 @@ def _visibility_value(pdu_json: str) -> str:
     return value if value in VISIBILITIES else DEFAULT_VISIBILITY
 
 
+_HISTORY = (f"SELECT type, stream_ordering, membership, CASE WHEN type = ? THEN json END "
+            f"FROM {Event._meta.table_name} WHERE room_id = ? AND ((type = ? AND state_key = ?) "
+            f"OR (type = ? AND state_key = '')) ORDER BY stream_ordering")
+
+
 class RoomHistory:
     """One user's view of one room's history (see the module docstring)."""
 
@@ -88,17 +94,20 @@ class RoomHistory:
 
     @classmethod
     def load(cls, room_id: str, user_id: str | None) -> "RoomHistory":
-        """``user_id`` None is an anonymous reader (sees world_readable history only)."""
+        """``user_id`` None is an anonymous reader (sees world_readable history only).
+
+        The user's memberships and the room's visibility changes come in one fixed statement
+        (db.run_sql): every /messages, /context and search reads it."""
         memberships: list[tuple[int, str]] = []
-        if user_id is not None:
-            memberships = [(p, m or "leave") for p, m in Event.select(
-                Event.stream_ordering, Event.membership).where(
-                (Event.room == room_id) & (Event.type == MEMBER) & (Event.state_key == user_id)
-            ).order_by(Event.stream_ordering).tuples()]
-        visibilities = [(p, _visibility_value(text)) for p, text in Event.select(
-            Event.stream_ordering, Event.json).where(
-            (Event.room == room_id) & (Event.type == HISTORY_VISIBILITY)
-            & (Event.state_key == "")).order_by(Event.stream_ordering).tuples()]
+        visibilities: list[tuple[int, str]] = []
+        # An anonymous reader's "" never matches a member event's state_key (a user ID).
+        for event_type, position, membership, text in run_sql(
+                _HISTORY, (HISTORY_VISIBILITY, room_id, MEMBER, user_id or "",
+                           HISTORY_VISIBILITY)):
+            if event_type == MEMBER:
+                memberships.append((position, membership or "leave"))
+            else:
+                visibilities.append((position, _visibility_value(text)))
         return cls(room_id, user_id, memberships, visibilities)
 
     # --- timelines --------------------------------------------------------------------------

@@ -3,15 +3,14 @@
 peewee builds a query's SQL anew on every call, which costs hundreds of microseconds; sending
 one event runs about eight statements while holding the room's write lock (on SQLite, the
 database's only write lock), so those statements are written out here once, with the
-placeholder style of the database in use, and run with ``execute_sql``. Table and column names
+placeholder style of the database in use, and run with ``db.run_sql``. Table and column names
 come from the models, so the two cannot drift apart. Everything else keeps using peewee.
 """
 
 from __future__ import annotations
 
-import peewee
-
-from ...db import database
+from ...db import is_sqlite as _is_sqlite
+from ...db import run_sql as _run
 from ...models.rooms import CurrentState, Event, EventTransaction, Room
 
 _ROOM = Room._meta.table_name
@@ -23,27 +22,6 @@ EVENT_COLUMNS = ("stream_ordering", "event_id", "room_id", "depth", "type", "sta
                  "origin_server_ts", "membership", "json", "relates_to_id", "relation_type",
                  "replaces_state", "sender_device", "txn_id")
 assert set(EVENT_COLUMNS) <= {f.column_name for f in Event._meta.sorted_fields}
-
-_cache: dict[tuple[str, str], str] = {}
-
-
-def _sql(template: str) -> str:
-    """``template`` with ``?`` placeholders in the current database's parameter style."""
-    param = database.obj.param
-    key = (template, param)
-    sql = _cache.get(key)
-    if sql is None:
-        sql = _cache[key] = template.replace("?", param)
-    return sql
-
-
-def _run(template: str, params: tuple):
-    return database.obj.execute_sql(_sql(template), params)
-
-
-def _is_sqlite() -> bool:
-    return isinstance(database.obj, peewee.SqliteDatabase)
-
 
 def lock_room(room_id: str) -> Room | None:
     """The room row, locked until the transaction ends (PostgreSQL: FOR UPDATE; SQLite's
@@ -101,19 +79,20 @@ def set_room_column(room_id: str, column: str, value: str | None) -> None:
     _run(f"UPDATE {_ROOM} SET {column} = ? WHERE room_id = ?", (value, room_id))
 
 
-def set_bump_stamp(room_id: str, position: int) -> None:
-    """Room.bump_stamp: the position of the room's latest event of a bumping type."""
-    _run(f"UPDATE {_ROOM} SET bump_stamp = ? WHERE room_id = ?", (position, room_id))
-
-
 def add_joined_members(room_id: str, delta: int) -> None:
     _run(f"UPDATE {_ROOM} SET joined_members = joined_members + ? WHERE room_id = ?",
          (delta, room_id))
 
 
-def set_latest(room_id: str, event_id: str, depth: int) -> None:
-    _run(f"UPDATE {_ROOM} SET latest_event_id = ?, latest_depth = ? WHERE room_id = ?",
-         (event_id, depth, room_id))
+def set_latest(room_id: str, event_id: str, depth: int, bump_stamp: int | None) -> None:
+    """The room's latest event, and with ``bump_stamp`` its Room.bump_stamp (the position of
+    its latest event of a bumping type)."""
+    if bump_stamp is None:
+        _run(f"UPDATE {_ROOM} SET latest_event_id = ?, latest_depth = ? WHERE room_id = ?",
+             (event_id, depth, room_id))
+    else:
+        _run(f"UPDATE {_ROOM} SET latest_event_id = ?, latest_depth = ?, bump_stamp = ? "
+             f"WHERE room_id = ?", (event_id, depth, bump_stamp, room_id))
 
 
 def txn_result(user_id: str, device_id: str, endpoint: str, txn_id: str,

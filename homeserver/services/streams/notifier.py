@@ -4,16 +4,20 @@ One listener thread per process and database learns about new stream positions:
 - PostgreSQL: ``LISTEN`` on a dedicated connection (``services.streams.positions`` NOTIFYs in every
   writing transaction, so writes from any worker or host arrive), plus a slow safety read of the
   counter;
-- SQLite: a read of the counter every ~50 ms on its own connection (one host only), with the
-  wake-up hints writers left in ``stream_wake_hint``; writers also nudge the listeners of the
-  host (``services.streams.doorbell``) so that they look at once rather than at their next poll.
+- SQLite: writers nudge the listeners of the host (``services.streams.doorbell``) just before
+  they commit; a nudged listener reads the counter on its own connection every few ms for a
+  moment, with the wake-up hints writers left in ``stream_wake_hint``. With nothing written it
+  reads the counter once a second only, in case a nudge was lost (every ~50 ms when the
+  doorbell could not be set up), so a thousand idle long-polls cost next to nothing.
 
 It keeps a short history of changes (positions, and the rooms/users they concern) and wakes the
-waiters they concern. ``wait_for_position_above`` is what a request calls; it returns the
-request's database connection to the pool before blocking, so a thousand idle long-polls hold
-no connection. The listener starts lazily on the first wait, in the process that waits (so under
-gunicorn each worker, never the master, runs its own), as a services/background.py thread: when
-the background workers stop, it ends, and the waiters it had return (they re-check).
+waiters they concern, and only those. ``wait_for_position_above`` is what a request calls; it
+returns the request's database connection to the pool before blocking, so a thousand idle
+long-polls hold no connection. ``start_listener`` starts it with the other background workers
+at a process's first request (services/workers.py), or else the first wait does, in the process
+that waits (so under gunicorn each worker, never the master, runs its own), as a
+services/background.py thread: when the background workers stop, it ends, and the waiters it
+had return (they re-check).
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ from . import doorbell, positions as streams
 
 logger = logging.getLogger(__name__)
 
-SQLITE_POLL_S = 0.05
+# With the doorbell a poll only catches a lost nudge; without it, it is how writes are found.
+SQLITE_POLL_S = 1.0
+SQLITE_POLL_WITHOUT_BELL_S = 0.05
 # After a nudge (services/streams/doorbell.py) the SQLite counter is read this often, for this long.
 SQLITE_FAST_POLL_S = 0.002
 SQLITE_FAST_WINDOW_S = 0.25
@@ -325,9 +331,10 @@ class _SqliteListener(_Listener):
     def _listen(self, stop: threading.Event) -> None:
         fast_until = 0.0
         sources = [self._wake_read] + ([self._bell] if self._bell is not None else [])
+        idle_poll_s = SQLITE_POLL_S if self._bell is not None else SQLITE_POLL_WITHOUT_BELL_S
         while not stop.is_set():
             fast = time.monotonic() < fast_until
-            timeout = SQLITE_FAST_POLL_S if fast else SQLITE_POLL_S
+            timeout = SQLITE_FAST_POLL_S if fast else idle_poll_s
             readable = select.select(sources, [], [], timeout)[0]
             if stop.is_set():
                 return
@@ -392,6 +399,12 @@ def _listener() -> _Listener:
                 else:
                     _listeners.pop(key, None)
     return listener
+
+
+def start_listener() -> None:
+    """Start this process's listener for the current database now (services/workers.py, at the
+    first request), so that the first long-poll does not pay for its connection."""
+    _listener()
 
 
 def wait_for_position_above(position: int, timeout_s: float, *,

@@ -26,7 +26,7 @@ from typing import Iterable
 
 import peewee
 
-from ...db import database
+from ...db import database, run_sql
 from ...models.streams import StreamCounter
 from ...models.sync import StreamWakeHint
 from . import doorbell
@@ -39,6 +39,12 @@ MAX_PAYLOAD = 7000
 # ~50 ms; a listener that fell further behind wakes everyone, which is only slower).
 HINT_RETENTION = 4096
 
+# Fixed statements (db.run_sql): taken on every write, with the counter's row locked.
+_TAKE_POSITION = (f'UPDATE {StreamCounter._meta.table_name} SET "position" = "position" + 1 '
+                  f'WHERE id = 1 RETURNING "position"')
+_INSERT_HINT = (f'INSERT INTO {StreamWakeHint._meta.table_name} ("position", rooms, users) '
+                f'VALUES (?, ?, ?)')
+
 
 def next_position(*, rooms: Iterable[str] = (), users: Iterable[str] = ()) -> int:
     """Take the next stream position (call inside a write transaction).
@@ -46,17 +52,13 @@ def next_position(*, rooms: Iterable[str] = (), users: Iterable[str] = ()) -> in
     ``rooms``/``users`` name who the write concerns (see the module docstring); with neither,
     every waiting sync re-checks.
     """
-    query = (StreamCounter.update(position=StreamCounter.position + 1)
-             .where(StreamCounter.id == 1)
-             .returning(StreamCounter.position))
-    position = list(query.execute())[0].position
+    position = run_sql(_TAKE_POSITION).fetchone()[0]
     rooms, users = sorted(set(rooms)), sorted(set(users))
     if isinstance(database.obj, peewee.PostgresqlDatabase):
         _notify(position, rooms, users)
     else:
         if rooms or users:
-            StreamWakeHint.insert(position=position, rooms=json.dumps(rooms),
-                                  users=json.dumps(users)).execute()
+            run_sql(_INSERT_HINT, (position, json.dumps(rooms), json.dumps(users)))
             if position % 256 == 0:
                 StreamWakeHint.delete().where(
                     StreamWakeHint.position <= position - HINT_RETENTION).execute()
@@ -71,7 +73,7 @@ def _notify(position: int, rooms: list[str], users: list[str]) -> None:
     text = json.dumps(payload, separators=(",", ":"))
     if len(text.encode()) > MAX_PAYLOAD:
         text = json.dumps({"p": position})
-    database.execute_sql("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, text))
+    run_sql("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, text))
 
 
 def parse_notify_payload(text: str) -> tuple[int, frozenset | None, frozenset | None]:

@@ -156,7 +156,10 @@ class _RoomsBuilder:
 
     def _joined_in_full(self, rooms: list[tuple[str, int | None]]) -> None:
         """Joined rooms sent with their whole state (initial and full-state syncs), loaded
-        together: a few queries for all of them, plus one timeline query per room."""
+        together: a few queries for all of them. Timelines from the start of the room's
+        history without an event filter come in one statement per 50 rooms
+        (``reading.newest_pages``: one round trip per room was most of a PostgreSQL initial
+        sync); the others, and rooms whose newest rows were not enough, one query each."""
         if not rooms:
             return
         ctx = self.ctx
@@ -164,8 +167,13 @@ class _RoomsBuilder:
         missing = [room_id for room_id in room_ids if room_id not in self.histories]
         self.histories.update(reading.histories(missing, ctx.user_id))
         currents = reading.current_states(room_ids)
-        timelines = {room_id: self._timeline(room_id, lower=lower, upper=ctx.now,
-                                             always_joined=False)
+        pages = {}
+        if self.timeline_filter.is_trivial:
+            pages = reading.newest_pages([room_id for room_id, lower in rooms if lower is None],
+                                         ctx.now, self.limit, self._visible_of)
+        timelines = {room_id: self._timeline_of(pages[room_id], ctx.now) if room_id in pages
+                     else self._timeline(room_id, lower=lower, upper=ctx.now,
+                                         always_joined=False)
                      for room_id, lower in rooms}
         positions = {room_id: ctx.now if ctx.use_state_after else timelines[room_id].start
                      for room_id in room_ids}
@@ -279,14 +287,22 @@ class _RoomsBuilder:
     def _timeline(self, room_id: str, *, lower: int | None, upper: int,
                   always_joined: bool, joined: bool = True) -> _Timeline:
         """The newest ``limit`` events of (lower, upper] the user may see."""
-        visible = reading.visibility(self._history(room_id), self.ignored,
-                                     all_visible=always_joined,
-                                     current_state_of=room_id if joined else None)
+        visible = self._visible_of(room_id, always_joined=always_joined, joined=joined)
         page = reading.room_events(room_id, lower=lower, upper=upper, direction="b",
                                    limit=self.limit, event_filter=self.timeline_filter,
                                    visible=visible)
+        return self._timeline_of(page, upper)
+
+    @staticmethod
+    def _timeline_of(page: Page, upper: int) -> _Timeline:
         rows = list(reversed(page.rows))
         return _Timeline(rows, page, reading.page_start(page, rows, upper))
+
+    def _visible_of(self, room_id: str, *, always_joined: bool = False, joined: bool = True):
+        """``visible(rows) -> rows``: the rows of the room's timeline the user may see."""
+        return reading.visibility(self._history(room_id), self.ignored,
+                                  all_visible=always_joined,
+                                  current_state_of=room_id if joined else None)
 
     def _room_state(self, room_id: str, timeline: _Timeline, *, lower: int | None, upper: int,
                     full: bool, with_state: bool = True, always: bool = False):

@@ -210,15 +210,14 @@ class RoomAppender:
             sender_device=device_id if txn_id is not None else None, txn_id=txn_id)
         if target is not None:
             self._apply_redaction(target, event_id)
-        event_store.set_latest(self.room_id, event_id, pdu["depth"])
 
         # From here on the stream counter's row is locked until commit (commit order must be
         # position order): everything that can happen before it, did.
         hint_users = [state_key] if event_type == MEMBER and state_key else []
         position = streams.next_position(rooms=[self.room_id], users=hint_users)
         event_store.insert_event({**row, "stream_ordering": position})
-        if event_type in BUMP_EVENT_TYPES:
-            event_store.set_bump_stamp(self.room_id, position)
+        event_store.set_latest(self.room_id, event_id, pdu["depth"],
+                               position if event_type in BUMP_EVENT_TYPES else None)
         EVENTS_PERSISTED.inc()
         if state_key is not None:
             self._set_current_state(event_type, state_key, event_id, pdu, position, previous,
