@@ -1,6 +1,6 @@
 """GET /events?room_id= (peekEvents, module Room Previews): the event stream of one
 world_readable room for a user not in it; tokens from room initialSync; long-polls woken by
-the notifier; 403 for rooms they may not read; getEvents (no room_id) stays unrouted."""
+the notifier; 403 for rooms they may not read (getEvents, without room_id: test_event_stream.py)."""
 
 import threading
 from urllib.parse import quote
@@ -114,12 +114,6 @@ def test_room_no_longer_world_readable_hides_later_events(alice, eve):
     put_state_ok(alice, room, "m.room.history_visibility", {"history_visibility": "shared"})
     send_ok(alice, room, "private now")
     assert peek(eve, room_id=room, timeout=0, **{"from": token}).status_code == 403
-
-
-def test_without_room_id_stays_unrouted(eve):
-    response = peek(eve, timeout=0)
-    assert response.status_code == 404
-    assert response.get_json()["errcode"] == "M_UNRECOGNIZED"
 
 
 @pytest.mark.parametrize("params", [{"timeout": "soon"}, {"from": "garbage"},
