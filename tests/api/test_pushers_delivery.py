@@ -40,6 +40,8 @@ def test_full_format_notification(tea_room, gateway):
     assert len(received) == 1 and received[0]["path"] == "/_matrix/push/v1/notify"
     notification = received[0]["body"]["notification"]
     assert notification["event_id"] == event_id and notification["room_id"] == room_id
+    # Synapse's deprecated "id" beside event_id, which gateways written against it read.
+    assert notification["id"] == event_id
     assert notification["type"] == "m.room.message"
     assert notification["sender"] == alice.user_id
     assert notification["content"]["body"] == "hello there"
@@ -62,6 +64,17 @@ def test_event_id_only_format(tea_room, gateway):
     assert set(notification) == {"event_id", "room_id", "counts", "prio", "devices"}
     assert notification["event_id"] == event_id
     assert notification["devices"][0]["data"] == {"format": "event_id_only"}
+
+
+def test_invite_carries_the_membership(register_user, gateway):
+    alice, bob = register_user("alice"), register_user("bob")
+    set_pusher(bob, gateway.url)
+    room_id = create_room(alice)
+    ok(alice.post(f"{V3}/rooms/{room_id}/invite", json={"user_id": bob.user_id}))
+    notification = gateway.wait_for(1)[0]["body"]["notification"]
+    assert notification["type"] == "m.room.member" and notification["room_id"] == room_id
+    assert notification["membership"] == "invite"
+    assert notification["user_is_target"] is True
 
 
 def test_only_notifying_events_of_others_are_pushed(tea_room, gateway):

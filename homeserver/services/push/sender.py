@@ -302,11 +302,15 @@ def build_payload(row: PushDelivery, pusher: Pusher) -> dict | None:
                     "prio": "high" if urgent else "low", "devices": [device]}
     if data.get("format") != "event_id_only":
         pdu = json.loads(event.json)
-        notification.update(type=event.type, sender=event.sender,
-                            content=pdu.get("content") if isinstance(pdu.get("content"), dict)
-                            else {})
+        content = pdu.get("content") if isinstance(pdu.get("content"), dict) else {}
+        # "id" repeats event_id and "membership" the member event's: neither is in the Push
+        # Gateway API, both are in Synapse's payload, which gateways written against it read.
+        notification.update(id=row.event_id, type=event.type, sender=event.sender,
+                            content=content)
         if event.type == "m.room.member":
             notification["user_is_target"] = event.state_key == user_id
+            if isinstance(content.get("membership"), str):
+                notification["membership"] = content["membership"]
         name = _state_content(row.room_id, "m.room.member", event.sender).get("displayname")
         if isinstance(name, str):
             notification["sender_display_name"] = name
