@@ -92,6 +92,8 @@ def test_presence_account_data_and_receipts(alice, bob):
     assert presence[bob.user_id]["presence"] == "online"
     setting = [e for e in body["account_data"] if e["type"] == "org.example.setting"]
     assert setting[0]["content"] == {"x": 1}
+    # The push rules a /sync computes into account data are not there (as in Synapse).
+    assert [e["type"] for e in body["account_data"]] == ["org.example.setting"]
     receipts = [e for e in body["receipts"] if e["room_id"] == room]
     assert bob.user_id in receipts[0]["content"][event_id]["m.read"]
 

@@ -9,7 +9,8 @@ presence), read by the /sync providers and flattened into the v1 list (``v1_form
 Whose events: without ``room_id``, the rooms the user is joined to (history visibility
 applies, as in /sync) and, of the rooms their membership changed in otherwise (invited, left,
 banned), only their own membership events. With ``room_id``: that room, for a joined member
-or anyone while it is world_readable (403 otherwise), its typing and receipts too. A guest
+or anyone while it is world_readable (403 otherwise), its typing, receipts and the presence
+of its members too. A guest
 may only peek (spec, Guest Access: "GET /events as used for room previews").
 
 With nothing to send, the request waits up to ``timeout`` ms (default 30000, at most
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from ... import errors
 from ...models.rooms import Event
+from ..ephemeral import presence
 from ..event_types import MEMBER
 from ..reading import pager
 from ..reading import timeline as reading
@@ -137,6 +139,9 @@ class _Stream:
                 for provider in providers:
                     provider.build(ctx, response)
             chunk += v1_format.flatten(response)
+            if self.room_id is not None and end > self.since:
+                chunk += v1_format.presence(presence.room_members_presence(
+                    self.room_id, since=self.since, upto=end))
         return now, {"chunk": chunk, "start": self.start, "end": sync_token(max(end,
                                                                               self.since))}
 

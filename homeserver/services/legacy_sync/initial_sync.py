@@ -9,7 +9,8 @@ per room ``membership``, ``state``, ``messages`` (``chunk`` oldest first; ``star
 ``visibility``; an invited room carries the ``invite`` event instead. Rooms the user left or
 was banned from are listed only with ``archived=true``. Top level: ``presence`` of the user
 and of those sharing a room with them, the global ``account_data``, the read ``receipts``
-of the joined rooms, and ``end``, a token for GET /events (and /sync).
+of the joined rooms (m.push_rules, which /sync computes into the account data, is left
+out, as Synapse does), and ``end``, a token for GET /events (and /sync).
 
 A client calling it counts as syncing for presence (online), as GET /events does.
 """
@@ -30,6 +31,7 @@ from ..sync import rooms as rooms_provider
 from ..sync.context import SyncContext
 from ..sync.response import SyncResponse
 from ..sync.service import SyncRequest
+from ..users.account_data import PUSH_RULES
 from . import v1_format
 
 DEFAULT_LIMIT = 10
@@ -93,4 +95,6 @@ def initial_sync(user_id: str, device_id: str | None, *, limit: int | None,
     response.run_deferred()
     return {"end": sync_token(now), "rooms": rooms,
             "presence": v1_format.presence(body["presence"]["events"]),
-            "account_data": body["account_data"]["events"], "receipts": receipts}
+            "account_data": [event for event in body["account_data"]["events"]
+                             if event.get("type") != PUSH_RULES],
+            "receipts": receipts}

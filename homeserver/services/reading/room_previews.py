@@ -5,6 +5,8 @@ It reads through the same path as /messages (``messages.readable_page``: history
 client serialization) and hands out stream-position tokens (``reading/stream_tokens.py``), so
 its tokens work with /messages and /events.
 
+Its presence events name their user in ``content`` too, as the v1 APIs do (``v1_format``).
+
 Who may read: a joined member; a user who left (or was banned) sees the room as it was when
 they stopped being joined (state, messages; no presence, no receipts), as Synapse; anyone with
 an account may read a world_readable room. Everyone else: 403 M_FORBIDDEN.
@@ -13,6 +15,7 @@ an account may read a world_readable room. Everyone else: 403 M_FORBIDDEN.
 from __future__ import annotations
 
 from ..ephemeral import presence, receipts
+from ..legacy_sync import v1_format
 from ..rooms import directory
 from ..rooms import state as room_state
 from ..streams import positions as streams
@@ -68,7 +71,8 @@ def room_initial_sync(user_id: str, device_id: str | None, room_id: str, *,
         if membership in SPEC_MEMBERSHIPS:
             body["membership"] = membership
         if membership == "join":
-            body["presence"] = presence.presence_of(room_state.joined_members(room_id))
+            body["presence"] = v1_format.presence(
+                presence.presence_of(room_state.joined_members(room_id)))
         if not departed:
             body["receipts"] = list(receipts.receipts_in([room_id], user_id, since=None,
                                                          upto=current).values())
