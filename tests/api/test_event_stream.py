@@ -187,7 +187,7 @@ def test_guest_must_name_a_room(make_app):
     token = ok(client.post(f"{V3}/register?kind=guest", json={}))["access_token"]
     response = client.get(f"{V3}/events?timeout=0",
                           headers={"Authorization": f"Bearer {token}"})
-    error(response, 403, "M_GUEST_ACCESS_FORBIDDEN")
+    error(response, 400, "M_MISSING_PARAM")
 
 
 # --- GET /events/{eventId} (getOneEvent) ---------------------------------------------------

@@ -10,8 +10,8 @@ Whose events: without ``room_id``, the rooms the user is joined to (history visi
 applies, as in /sync) and, of the rooms their membership changed in otherwise (invited, left,
 banned), only their own membership events. With ``room_id``: that room, for a joined member
 or anyone while it is world_readable (403 otherwise), its typing, receipts and the presence
-of its members too. A guest
-may only peek (spec, Guest Access: "GET /events as used for room previews").
+of its members too. A guest may only peek (spec, Guest Access: "GET /events as used for room
+previews"): without ``room_id``, 400 M_MISSING_PARAM, as Synapse's 400.
 
 With nothing to send, the request waits up to ``timeout`` ms (default 30000, at most
 ``long_polls.MAX_TIMEOUT_MS``) through the notifier, in a long-poll slot of its own per device
@@ -151,8 +151,8 @@ def events(user_id: str, device_id: str | None, *, room_id: str | None, from_tok
            limits: dict | None = None) -> dict:
     """GET /events (see the module docstring); ``limits``: ``per_user_limits``."""
     if room_id is None and is_guest:
-        raise errors.GuestAccessForbidden("Guest accounts may only read /events of one room "
-                                          "(room_id)")
+        # As Synapse (400): the spec opens /events to guests "as used for room previews".
+        raise errors.MissingParam("Guest accounts must name the room_id to read")
     timeout_ms = DEFAULT_TIMEOUT_MS if timeout_ms is None else timeout_ms
     timeout_ms = max(0, min(timeout_ms, MAX_TIMEOUT_MS))
     limit = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
