@@ -77,6 +77,34 @@ def test_invite_carries_the_membership(register_user, gateway):
     assert notification["user_is_target"] is True
 
 
+def test_a_room_without_a_name_is_called_by_its_alias(register_user, gateway):
+    alice, bob = register_user("alice"), register_user("bob")
+    room_id = create_room(alice, preset="public_chat", room_alias_name="cafe")
+    join(bob, room_id)
+    set_pusher(bob, gateway.url)
+    send_ok(alice, room_id, "hi")
+    notification = gateway.wait_for(1)[0]["body"]["notification"]
+    assert notification["room_alias"] == notification["room_name"] == "#cafe:localhost:8008"
+
+
+def test_reading_sends_the_new_badge(tea_room, gateway):
+    """A read receipt that lowers the unread count pushes the new count without an event
+    (Synapse's badge update); one that changes nothing pushes nothing."""
+    room_id, alice, bob = tea_room
+    set_pusher(bob, gateway.url)
+    event_id = send_ok(alice, room_id, "read me")
+    assert gateway.wait_for(1)[0]["body"]["notification"]["counts"] == {"unread": 1}
+    ok(bob.post(f"{V3}/rooms/{room_id}/receipt/m.read/{event_id}", json={}))
+    badge = gateway.wait_for(2)[1]["body"]["notification"]
+    assert badge["counts"] == {"unread": 0}
+    assert badge["id"] == "" and "event_id" not in badge
+    assert badge["devices"][0]["pushkey"] == "pk-bob"
+    # Reading the same event again changes no count: the next push is the next message's.
+    ok(bob.post(f"{V3}/rooms/{room_id}/receipt/m.read/{event_id}", json={}))
+    later = send_ok(alice, room_id, "later")
+    assert gateway.wait_for(3)[2]["body"]["notification"]["event_id"] == later
+
+
 def test_only_notifying_events_of_others_are_pushed(tea_room, gateway):
     room_id, alice, bob = tea_room
     set_pusher(bob, gateway.url)

@@ -14,7 +14,7 @@ from ... import clock, errors
 from ...db import write_transaction
 from ...models.ephemeral import Receipt
 from ...models.rooms import Event
-from ..push import notifications
+from ..push import badges, notifications
 from ..rooms.state import require_joined
 from ..streams.positions import next_position
 from ..users import account_data
@@ -75,7 +75,9 @@ def set_receipt(user_id: str, room_id: str, receipt_type: str, event_id: str,
                                    Receipt.thread_key],
                   update={getattr(Receipt, k): v for k, v in values.items()})
      .execute())
-    notifications.advance_read_position(user_id, room_id, thread_key, row.stream_ordering)
+    # A receipt that lowers the unread count also updates the badge of the user's phones.
+    badges.read_and_queue(user_id, room_id, position, lambda: notifications.advance_read_position(
+        user_id, room_id, thread_key, row.stream_ordering))
 
 
 # --- reading (sync) -----------------------------------------------------------------------------
