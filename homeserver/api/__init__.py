@@ -10,6 +10,8 @@ import pkgutil
 
 from flask import Blueprint, Flask
 
+from .r0_prefix import add_r0_aliases
+
 
 def register_blueprints(app: Flask) -> None:
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
@@ -17,3 +19,5 @@ def register_blueprints(app: Flask) -> None:
         bp = getattr(module, "bp", None)
         if isinstance(bp, Blueprint):
             app.register_blueprint(bp)
+    # The r0 paths of the v3 endpoints, once every blueprint is in (r0_prefix.py).
+    add_r0_aliases(app)

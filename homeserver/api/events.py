@@ -1,5 +1,5 @@
-"""Sending to rooms: PUT /rooms/{roomId}/send/{eventType}/{txnId}, PUT /state/{type}/{key},
-PUT /redact/{eventId}/{txnId}."""
+"""Sending to rooms: PUT /rooms/{roomId}/send/{eventType}/{txnId} (and Synapse's POST without
+the txnId), PUT /state/{type}/{key}, PUT /redact/{eventId}/{txnId}."""
 
 from flask import Blueprint, jsonify
 
@@ -19,6 +19,17 @@ def send_message(room_id, event_type, txn_id):
     replayed = events.replayed_event_id(txn)
     if replayed is not None:
         return jsonify({"event_id": replayed})
+    return _send(requester, room_id, event_type, txn)
+
+
+# Not in the spec: the same without a transaction ID, so never idempotent (Synapse serves it;
+# SyTest and scripts written against r0 send this way).
+@bp.post("/send/<event_type>")
+def send_message_without_txn(room_id, event_type):
+    return _send(require_auth(), room_id, event_type, None)
+
+
+def _send(requester, room_id: str, event_type: str, txn):
     sent = events.send_message(requester, room_id, event_type, json_body(), txn=txn,
                                rate_rule=rate_rule("messages_per_user"))
     return jsonify({"event_id": sent.event_id})

@@ -1,6 +1,7 @@
-"""Push Rules API: GET /pushrules/, /pushrules/global/, and each rule with its enabled/actions."""
+"""Push Rules API: GET /pushrules/, /pushrules/global/, /pushrules/global/{kind}/ (Synapse's),
+and each rule with its enabled/actions."""
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from .. import errors
 from ..schemas.push import ActionsBody, EnabledBody, RulePositionArgs
@@ -23,6 +24,17 @@ def get_all():
 def get_global():
     requester = require_auth()
     return jsonify(push_rules.ruleset(requester.user_id))
+
+
+# Not in the spec: the rules of one kind, a JSON array (Synapse serves it; older clients and
+# SyTest read it). Without the trailing slash it is a malformed path (below), as in Synapse:
+# matched here only so that werkzeug does not redirect it to the slashed form.
+@bp.get("/global/<kind>/", strict_slashes=False)
+def get_kind(kind):
+    if not request.path.endswith("/"):
+        return malformed_path()
+    requester = require_auth()
+    return jsonify(push_rules.rules_of_kind(requester.user_id, kind))
 
 
 @bp.get(RULE)

@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify
 
 from ..schemas.ephemeral import ReceiptBody
 from ..services.ephemeral import receipts
+from ..services.push import badges
 from .http import CLIENT_PREFIX, json_body, load_body, require_auth
 
 bp = Blueprint("receipts", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_id>")
@@ -16,12 +17,13 @@ def post_receipt(room_id, receipt_type, event_id):
     requester = require_auth()
     body = load_body(ReceiptBody(), json_body(allow_empty=True))
     receipts.post_receipt(requester.user_id, room_id, receipt_type, event_id,
-                          body.get("thread_id"))
+                          body.get("thread_id"), on_advance=badges.read_and_queue)
     return jsonify({})
 
 
 @bp.post("/read_markers")
 def set_read_markers(room_id):
     requester = require_auth()
-    receipts.set_markers(requester.user_id, room_id, json_body())
+    receipts.set_markers(requester.user_id, room_id, json_body(),
+                         on_advance=badges.read_and_queue)
     return jsonify({})

@@ -1,6 +1,6 @@
 """GET /events?room_id= (peekEvents, module Room Previews): the event stream of one
 world_readable room for a user not in it; tokens from room initialSync; long-polls woken by
-the notifier; 403 for rooms they may not read; getEvents (no room_id) stays unrouted."""
+the notifier; 403 for rooms they may not read (getEvents, without room_id: test_event_stream.py)."""
 
 import threading
 from urllib.parse import quote
@@ -116,12 +116,6 @@ def test_room_no_longer_world_readable_hides_later_events(alice, eve):
     assert peek(eve, room_id=room, timeout=0, **{"from": token}).status_code == 403
 
 
-def test_without_room_id_stays_unrouted(eve):
-    response = peek(eve, timeout=0)
-    assert response.status_code == 404
-    assert response.get_json()["errcode"] == "M_UNRECOGNIZED"
-
-
 @pytest.mark.parametrize("params", [{"timeout": "soon"}, {"from": "garbage"},
                                     {"from": "s12x"}])
 def test_bad_params(alice, params):
@@ -134,3 +128,24 @@ def test_bad_params(alice, params):
 def test_requires_auth(client):
     response = client.get(f"{V3}/events?room_id={quote('!r:localhost:8008')}")
     assert response.status_code == 401
+
+
+def test_outsider_sees_typing_receipts_and_members_presence(alice, eve):
+    room = world_readable_room(alice)
+    event_id = send_ok(alice, room, "seen")
+    token = ok(peek(eve, room_id=room, timeout=0))["end"]
+    ok(alice.put(f"{V3}/presence/{quote(alice.user_id)}/status",
+                 json={"presence": "online", "status_msg": "lemurs"}))
+    ok(alice.post(f"{V3}/rooms/{quote(room)}/receipt/m.read/{quote(event_id)}", json={}))
+    ok(alice.put(f"{V3}/rooms/{quote(room)}/typing/{quote(alice.user_id)}",
+                 json={"typing": True, "timeout": 30000}))
+    chunk = ok(peek(eve, room_id=room, timeout=0, **{"from": token}))["chunk"]
+    by_type = {}
+    for event in chunk:
+        by_type.setdefault(event["type"], []).append(event)
+    presence = by_type["m.presence"][-1]
+    assert presence["content"]["user_id"] == alice.user_id
+    assert presence["content"]["status_msg"] == "lemurs"
+    assert alice.user_id in by_type["m.receipt"][0]["content"][event_id]["m.read"]
+    assert by_type["m.typing"][-1]["room_id"] == room
+    assert by_type["m.typing"][-1]["content"]["user_ids"] == [alice.user_id]

@@ -187,6 +187,20 @@ def test_enabled_and_actions_errors(register_user):
     assert bad.status_code == 400 and bad.get_json()["errcode"] == "M_BAD_JSON"
 
 
+def test_rules_of_one_kind(register_user):
+    """GET /pushrules/global/{kind}/ (Synapse's, not the spec's): the kind's rules in order."""
+    alice = register_user("alice")
+    body = {"actions": ["notify"], "pattern": "tea"}
+    assert alice.put(f"{RULES}/content/tea", json=body).status_code == 200
+    assert alice.put(f"{RULES}/content/cake", json=body).status_code == 200
+    response = alice.get(f"{RULES}/content/")
+    assert response.status_code == 200
+    rules = response.get_json()
+    assert _ids(rules)[:2] == ["cake", "tea"]
+    assert rules == alice.get(f"{RULES}/").get_json()["content"]
+    assert _ids(alice.get(f"{RULES}/override/").get_json())[0] == ".m.rule.master"
+
+
 def test_requires_auth(client):
     response = client.get(f"{V3}/pushrules/")
     assert response.status_code == 401 and response.get_json()["errcode"] == "M_MISSING_TOKEN"

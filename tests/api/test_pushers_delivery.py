@@ -40,6 +40,8 @@ def test_full_format_notification(tea_room, gateway):
     assert len(received) == 1 and received[0]["path"] == "/_matrix/push/v1/notify"
     notification = received[0]["body"]["notification"]
     assert notification["event_id"] == event_id and notification["room_id"] == room_id
+    # Synapse's deprecated "id" beside event_id, which gateways written against it read.
+    assert notification["id"] == event_id
     assert notification["type"] == "m.room.message"
     assert notification["sender"] == alice.user_id
     assert notification["content"]["body"] == "hello there"
@@ -62,6 +64,45 @@ def test_event_id_only_format(tea_room, gateway):
     assert set(notification) == {"event_id", "room_id", "counts", "prio", "devices"}
     assert notification["event_id"] == event_id
     assert notification["devices"][0]["data"] == {"format": "event_id_only"}
+
+
+def test_invite_carries_the_membership(register_user, gateway):
+    alice, bob = register_user("alice"), register_user("bob")
+    set_pusher(bob, gateway.url)
+    room_id = create_room(alice)
+    ok(alice.post(f"{V3}/rooms/{room_id}/invite", json={"user_id": bob.user_id}))
+    notification = gateway.wait_for(1)[0]["body"]["notification"]
+    assert notification["type"] == "m.room.member" and notification["room_id"] == room_id
+    assert notification["membership"] == "invite"
+    assert notification["user_is_target"] is True
+
+
+def test_a_room_without_a_name_is_called_by_its_alias(register_user, gateway):
+    alice, bob = register_user("alice"), register_user("bob")
+    room_id = create_room(alice, preset="public_chat", room_alias_name="cafe")
+    join(bob, room_id)
+    set_pusher(bob, gateway.url)
+    send_ok(alice, room_id, "hi")
+    notification = gateway.wait_for(1)[0]["body"]["notification"]
+    assert notification["room_alias"] == notification["room_name"] == "#cafe:localhost:8008"
+
+
+def test_reading_sends_the_new_badge(tea_room, gateway):
+    """A read receipt that lowers the unread count pushes the new count without an event
+    (Synapse's badge update); one that changes nothing pushes nothing."""
+    room_id, alice, bob = tea_room
+    set_pusher(bob, gateway.url)
+    event_id = send_ok(alice, room_id, "read me")
+    assert gateway.wait_for(1)[0]["body"]["notification"]["counts"] == {"unread": 1}
+    ok(bob.post(f"{V3}/rooms/{room_id}/receipt/m.read/{event_id}", json={}))
+    badge = gateway.wait_for(2)[1]["body"]["notification"]
+    assert badge["counts"] == {"unread": 0}
+    assert badge["id"] == "" and "event_id" not in badge
+    assert badge["devices"][0]["pushkey"] == "pk-bob"
+    # Reading the same event again changes no count: the next push is the next message's.
+    ok(bob.post(f"{V3}/rooms/{room_id}/receipt/m.read/{event_id}", json={}))
+    later = send_ok(alice, room_id, "later")
+    assert gateway.wait_for(3)[2]["body"]["notification"]["event_id"] == later
 
 
 def test_only_notifying_events_of_others_are_pushed(tea_room, gateway):

@@ -77,6 +77,8 @@ def test_receipts_and_presence_of_members(alice, bob):
     assert presence[bob.user_id]["type"] == "m.presence"
     assert presence[bob.user_id]["content"]["presence"] == "online"
     assert presence[bob.user_id]["content"]["status_msg"] == "here"
+    # The v1 shape names the user in content too (as Synapse; /sync has only the sender).
+    assert presence[bob.user_id]["content"]["user_id"] == bob.user_id
 
 
 def test_room_account_data_and_tags(alice):

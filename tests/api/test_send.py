@@ -1,4 +1,5 @@
-"""PUT /rooms/{roomId}/send/{eventType}/{txnId}: idempotency, validation, refusals."""
+"""PUT /rooms/{roomId}/send/{eventType}/{txnId}: idempotency, validation, refusals; Synapse's
+POST /rooms/{roomId}/send/{eventType} without a txnId."""
 
 from helpers.api import V3, error, ok, q
 from helpers.rooms import create_room, get_event, put_state_ok, send, send_ok, state_map
@@ -148,3 +149,24 @@ def test_event_endpoint_bundles_edits(register_user):
         "m.relates_to": {"rel_type": "m.replace", "event_id": original}}))["event_id"]
     event = ok(get_event(alice, room_id, original))
     assert event["unsigned"]["m.relations"]["m.replace"]["event_id"] == edit
+
+
+def test_post_without_txn_id_sends_each_time(register_user):
+    alice = register_user("alice")
+    room_id = create_room(alice)
+    path = f"{V3}/rooms/{q(room_id)}/send/m.room.message"
+    body = {"msgtype": "m.text", "body": "no txn"}
+    first = ok(alice.post(path, json=body))["event_id"]
+    second = ok(alice.post(path, json=body))["event_id"]
+    assert first != second
+    event = ok(get_event(alice, room_id, first))
+    assert event["content"] == body and event["sender"] == alice.user_id
+
+
+def test_post_without_txn_id_refusals(register_user):
+    alice, eve = register_user("alice"), register_user("eve")
+    room_id = create_room(alice)
+    path = f"{V3}/rooms/{q(room_id)}/send/m.room.message"
+    error(eve.post(path, json={"body": "x"}), 403, "M_FORBIDDEN")
+    error(alice.post(path, data="not json"), 400, "M_NOT_JSON")
+    error(alice.post(path, json={"body": "A" * 70000}), 413, "M_TOO_LARGE")

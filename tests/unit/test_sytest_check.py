@@ -44,6 +44,14 @@ def test_new_failure_and_fixed_test_fail_the_check(tmp_path, capsys):
     assert f"{F} :: b  # TODO" in out and f"{F} :: a  # bug: x" in out
 
 
+def test_a_passing_multi_test_is_matched_without_its_subtest_count(tmp_path, capsys):
+    """SyTest names a passing multi_test "name (N subtests)", a failing one just "name"."""
+    lst = _list(tmp_path, f"{F} :: multi  # bug: x\n")
+    run = _run(tmp_path, {"multi (3 subtests)": "pass"})
+    assert check.main([run, "--list", lst]) == 1
+    assert f"{F} :: multi  # bug: x" in capsys.readouterr().out
+
+
 def test_update_keeps_reasons_and_marks_new_ones_todo(tmp_path):
     lst = _list(tmp_path, f"{F} :: a  # bug: x\n{F} :: gone  # spec: y\n"
                           f"{F} :: notrun  # feature: z (issue 13)\n")

@@ -274,6 +274,24 @@ def presence_events(viewer: str, *, since: int | None, upto: int,
     if missing:
         rows += sorted(user for (user,) in co_members_query(viewer).where(
             CurrentState.state_key.in_(missing)).distinct().tuples())
+    return _events(rows)
+
+
+def room_members_presence(room_id: str, *, since: int, upto: int) -> list[dict]:
+    """m.presence events of a room's joined members whose presence changed in (since, upto]:
+    what a user peeking at the room reads (GET /events?room_id=), as in Synapse."""
+    if not _settings.enabled:
+        return []
+    members = CurrentState.select(CurrentState.state_key).where(
+        (CurrentState.room == room_id) & (CurrentState.type == MEMBER)
+        & (CurrentState.membership == "join"))
+    return _events(list(Presence.select().where(
+        Presence.user_id.in_(members) & (Presence.stream_id > since)
+        & (Presence.stream_id <= upto)).order_by(Presence.stream_id)))
+
+
+def _events(rows: list[Presence | str]) -> list[dict]:
+    """m.presence events of these rows (a user ID alone: no row, so offline)."""
     if not rows:
         return []
     ids = [row if isinstance(row, str) else row.user_id for row in rows]

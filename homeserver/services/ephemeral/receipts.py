@@ -10,6 +10,8 @@ ever shown to their owner. Both types move the user's read position for notifica
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ... import clock, errors
 from ...db import write_transaction
 from ...models.ephemeral import Receipt
@@ -18,6 +20,9 @@ from ..rooms.state import require_joined
 from ..streams.positions import next_position
 from ..userdata import account_data
 from . import read_positions
+
+# Called with (user_id, room_id, receipt position, advance) to run the read position's move.
+OnAdvance = Callable[[str, str, int, Callable[[], None]], None]
 
 READ = "m.read"
 READ_PRIVATE = "m.read.private"
@@ -40,23 +45,23 @@ def _check_thread(row: Event, thread_id: str) -> None:
 
 
 def post_receipt(user_id: str, room_id: str, receipt_type: str, event_id: str,
-                 thread_id=None) -> None:
+                 thread_id=None, *, on_advance: OnAdvance | None = None) -> None:
     """POST /rooms/{roomId}/receipt/{receiptType}/{eventId} (body ``{"thread_id"?}``)."""
     if receipt_type == FULLY_READ:
         if thread_id is not None:
             raise errors.InvalidParam("thread_id cannot be given for m.fully_read")
-        set_markers(user_id, room_id, {FULLY_READ: event_id})
+        set_markers(user_id, room_id, {FULLY_READ: event_id}, on_advance=on_advance)
         return
     if receipt_type not in RECEIPT_TYPES:
         raise errors.InvalidParam(f"Unknown receipt type {receipt_type!r}")
     if thread_id is not None and (not isinstance(thread_id, str) or not thread_id):
         raise errors.InvalidParam("thread_id field must be a non-empty string")
     with write_transaction():
-        set_receipt(user_id, room_id, receipt_type, event_id, thread_id)
+        set_receipt(user_id, room_id, receipt_type, event_id, thread_id, on_advance=on_advance)
 
 
 def set_receipt(user_id: str, room_id: str, receipt_type: str, event_id: str,
-                thread_id: str | None = None) -> None:
+                thread_id: str | None = None, *, on_advance: OnAdvance | None = None) -> None:
     """Store a receipt (inside the caller's write transaction) after the checks."""
     require_joined(room_id, user_id)
     row = event_in_room(room_id, event_id)
@@ -75,7 +80,16 @@ def set_receipt(user_id: str, room_id: str, receipt_type: str, event_id: str,
                                    Receipt.thread_key],
                   update={getattr(Receipt, k): v for k, v in values.items()})
      .execute())
-    read_positions.advance_read_position(user_id, room_id, thread_key, row.stream_ordering)
+
+    def advance() -> None:
+        read_positions.advance_read_position(user_id, room_id, thread_key, row.stream_ordering)
+
+    if on_advance is None:
+        advance()
+    else:
+        # e.g. push.badges.read_and_queue: a receipt that lowers the unread count also updates
+        # the badge of the user's phones (passed in: push sits above ephemeral).
+        on_advance(user_id, room_id, position, advance)
 
 
 # --- reading (sync) -----------------------------------------------------------------------------
@@ -120,7 +134,8 @@ def receipts_in(room_ids: list[str], viewer: str, *, since: int | None,
 
 # --- the fully read marker (POST /rooms/{roomId}/read_markers) ---------------------------------
 
-def set_markers(user_id: str, room_id: str, body: dict) -> None:
+def set_markers(user_id: str, room_id: str, body: dict, *,
+                on_advance: OnAdvance | None = None) -> None:
     """POST /rooms/{roomId}/read_markers: the fully read marker only moves forward."""
     for key in (FULLY_READ, READ, READ_PRIVATE):
         if key in body and not isinstance(body[key], str):
@@ -131,7 +146,8 @@ def set_markers(user_id: str, room_id: str, body: dict) -> None:
             _set_fully_read(user_id, room_id, body[FULLY_READ])
         for receipt_type in (READ, READ_PRIVATE):
             if receipt_type in body:
-                set_receipt(user_id, room_id, receipt_type, body[receipt_type])
+                set_receipt(user_id, room_id, receipt_type, body[receipt_type],
+                            on_advance=on_advance)
 
 
 def _set_fully_read(user_id: str, room_id: str, event_id: str) -> None:

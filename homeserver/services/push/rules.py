@@ -119,6 +119,15 @@ def _check_kind(kind: str) -> None:
         raise errors.InvalidParam(f"Unknown push rule kind {kind!r}")
 
 
+def rules_of_kind(user_id: str, kind: str) -> list[dict]:
+    """GET /pushrules/global/{kind}/ (not in the spec; Synapse serves it and older clients and
+    SyTest read it): the rules of one kind, in priority order. An unknown kind makes it a
+    path of nothing: 400 M_UNRECOGNIZED, as any malformed push rule path."""
+    if kind not in KINDS:
+        raise errors.Unrecognized("Unrecognized push rule path", status=400)
+    return ruleset(user_id)[kind]
+
+
 def _find(user_id: str, kind: str, rule_id: str) -> dict:
     _check_kind(kind)
     for rule in ruleset(user_id)[kind]:

@@ -42,7 +42,7 @@ from .. import background
 from ..ephemeral import read_positions
 from ..outbound_http import AddressPolicy, FetchError, post_json
 from ..streams import notifier, positions as streams
-from . import notifications, pushers
+from . import badges, notifications, pushers
 from .evaluator import tweaks
 
 logger = logging.getLogger(__name__)
@@ -279,38 +279,52 @@ def _state_content(room_id: str, event_type: str, state_key: str) -> dict:
 def build_payload(row: PushDelivery, pusher: Pusher) -> dict | None:
     """The Push Gateway API body for one queued notification, or None when there is nothing
     to send any more (the event is gone, or the user read it meanwhile)."""
+    user_id = pusher.user_id
+    data = {k: v for k, v in json.loads(pusher.data).items() if k != "url"}
+    device = {"app_id": pusher.app_id, "pushkey": pusher.pushkey,
+              "pushkey_ts": pusher.created_ts // 1000, "data": data}
+    if row.event_id == badges.BADGE:
+        # Synapse's badge update: no event, the count as it is now.
+        return {"notification": {"id": "", "type": None, "sender": "",
+                                 "counts": {"unread": notifications.total_unread(user_id)},
+                                 "devices": [device]}}
     event = Event.get_or_none(Event.event_id == row.event_id)
     if event is None:
         return None
-    user_id = pusher.user_id
     if notifications.is_read(user_id, row.room_id, read_positions.thread_of_row(event),
                              row.stream_ordering):
         return None
     actions = json.loads(row.actions)
     set_tweaks = tweaks(actions)
-    data = {k: v for k, v in json.loads(pusher.data).items() if k != "url"}
-    device = {"app_id": pusher.app_id, "pushkey": pusher.pushkey,
-              "pushkey_ts": pusher.created_ts // 1000, "data": data, "tweaks": set_tweaks}
+    device["tweaks"] = set_tweaks
     urgent = "sound" in set_tweaks or set_tweaks.get("highlight") is True
     notification = {"event_id": row.event_id, "room_id": row.room_id,
                     "counts": {"unread": notifications.total_unread(user_id)},
                     "prio": "high" if urgent else "low", "devices": [device]}
     if data.get("format") != "event_id_only":
         pdu = json.loads(event.json)
-        notification.update(type=event.type, sender=event.sender,
-                            content=pdu.get("content") if isinstance(pdu.get("content"), dict)
-                            else {})
+        content = pdu.get("content") if isinstance(pdu.get("content"), dict) else {}
+        # "id" repeats event_id and "membership" the member event's: neither is in the Push
+        # Gateway API, both are in Synapse's payload, which gateways written against it read.
+        notification.update(id=row.event_id, type=event.type, sender=event.sender,
+                            content=content)
         if event.type == "m.room.member":
             notification["user_is_target"] = event.state_key == user_id
+            if isinstance(content.get("membership"), str):
+                notification["membership"] = content["membership"]
         name = _state_content(row.room_id, "m.room.member", event.sender).get("displayname")
         if isinstance(name, str):
             notification["sender_display_name"] = name
         room_name = _state_content(row.room_id, "m.room.name", "").get("name")
-        if isinstance(room_name, str) and room_name:
-            notification["room_name"] = room_name
         alias = _state_content(row.room_id, "m.room.canonical_alias", "").get("alias")
         if isinstance(alias, str):
             notification["room_alias"] = alias
+            # A room without a name is called by its alias (the spec's room display name
+            # order; Synapse's payload does so too).
+            if not (isinstance(room_name, str) and room_name):
+                room_name = alias
+        if isinstance(room_name, str) and room_name:
+            notification["room_name"] = room_name
     return {"notification": notification}
 
 

@@ -17,11 +17,16 @@ from .serialize import serialize_event, serialize_events
 from .visibility import JOINED, RoomHistory, require_can_read_room
 
 
-def get_event(user_id: str, device_id: str | None, room_id: str, event_id: str) -> dict:
-    """GET /rooms/{roomId}/event/{eventId}: 404 for unknown and invisible events alike."""
-    row = Event.get_or_none((Event.event_id == event_id) & (Event.room == room_id))
+def get_event(user_id: str, device_id: str | None, room_id: str | None, event_id: str) -> dict:
+    """GET /rooms/{roomId}/event/{eventId}, and GET /events/{eventId} (getOneEvent, deprecated:
+    ``room_id`` None, any room): 404 for unknown and invisible events alike."""
+    condition = Event.event_id == event_id
+    if room_id is not None:
+        condition &= Event.room == room_id
+    row = Event.get_or_none(condition)
     if row is None:
         raise errors.NotFound("Event not found")
+    room_id = row.room_id
     history = RoomHistory.load(room_id, user_id)
     if not history.can_see(row):
         raise errors.NotFound("Event not found")

@@ -86,11 +86,13 @@ def _long_poll(request: SyncRequest, filter: filters_service.Filter, use_state_a
     return wait_for_news(request.user_id, request.since, request.timeout_ms, slot, build)
 
 
-def wait_for_news(user_id: str, since: int, timeout_ms: int, slot, build):
-    """The long-poll loop of /sync and sliding sync: ``build() -> (now, result or None)``
-    runs whenever a position concerning the user was taken above the last one checked; the
-    first non-None result is returned, None on timeout or when ``slot`` (``long_polls``) is
-    evicted by a newer long-poll of the device."""
+def wait_for_news(user_id: str, since: int, timeout_ms: int, slot, build,
+                  also_rooms: frozenset[str] = frozenset()):
+    """The long-poll loop of /sync, sliding sync and /events: ``build() -> (now, result or
+    None)`` runs whenever a position concerning the user (or one of ``also_rooms``: a room
+    peeked at) was taken above the last one checked; the first non-None result is returned,
+    None on timeout or when ``slot`` (``long_polls``) is evicted by a newer long-poll of the
+    device."""
     deadline = time.monotonic() + timeout_ms / 1000
     # Everything up to this position is known to hold nothing for this client.
     checked = since
@@ -100,7 +102,7 @@ def wait_for_news(user_id: str, since: int, timeout_ms: int, slot, build):
             break
         with read_snapshot():
             now = streams.current_position()
-            rooms = _interesting_rooms(user_id, now) if now == checked else None
+            rooms = (_interesting_rooms(user_id, now) | also_rooms) if now == checked else None
         if now == checked:
             # Nothing was written at all: no need to build. Sleep until a write that concerns
             # one of the user's rooms or the user (or a newer long-poll of the device evicts
