@@ -1,4 +1,5 @@
-"""Room membership: join (by ID or alias), knock, invite, leave, forget, kick, ban, unban."""
+"""Room membership: join (by ID or alias), knock, invite (by user ID, or by third-party
+identifier through an identity server), leave, forget, kick, ban, unban."""
 
 from flask import Blueprint, jsonify
 
@@ -6,6 +7,7 @@ from .. import errors
 from ..schemas.rooms import InviteSchema, JoinSchema, ReasonSchema, TargetSchema
 from ..services.accounts import moderation
 from ..services.appservice import queries
+from ..services.identity import invites
 from ..services.rooms import membership
 from .http import CLIENT_PREFIX, config, json_body, load_body, rate_limit, require_auth
 
@@ -22,13 +24,14 @@ def _join(room_id_or_alias):
     moderation.ensure_not_suspended(requester)
     raw = json_body(allow_empty=True)
     body = load_body(JoinSchema(), raw)
-    if body["third_party_signed"] is not None:
-        raise errors.ServerNotTrusted(
-            "Third-party invites need an identity server; this server trusts none")
     rate_limit("send", requester, "messages_per_user")
     queries.ensure_alias(config().app_services, room_id_or_alias, config().server_name)
-    room_id = membership.join(requester.user_id, room_id_or_alias, reason=body["reason"],
-                              extra=raw)
+    if body["third_party_signed"] is not None:
+        room_id = invites.join(requester.user_id, room_id_or_alias, body["third_party_signed"],
+                               reason=body["reason"], extra=raw)
+    else:
+        room_id = membership.join(requester.user_id, room_id_or_alias, reason=body["reason"],
+                                  extra=raw)
     return jsonify({"room_id": room_id})
 
 
@@ -58,10 +61,17 @@ def invite_user(room_id):
     moderation.ensure_not_suspended(requester)
     body = load_body(InviteSchema())
     if body["user_id"] is None:
-        if body["medium"] is not None or body["address"] is not None:
-            raise errors.ServerNotTrusted(
-                "Third-party invites need an identity server; this server trusts none")
-        raise errors.BadJson("Missing required field: user_id")
+        # The other form (spec: Third-party invites): all four fields.
+        missing = [key for key in ("id_server", "id_access_token", "medium", "address")
+                   if body[key] is None]
+        if missing:
+            field = "user_id" if len(missing) == 4 else missing[0]
+            raise errors.BadJson(f"Missing required field: {field}")
+        rate_limit("send", requester, "messages_per_user")
+        invites.invite(requester.user_id, room_id, id_server=body["id_server"],
+                       id_access_token=body["id_access_token"], medium=body["medium"],
+                       address=body["address"])
+        return jsonify({})
     rate_limit("send", requester, "messages_per_user")
     queries.ensure_user(config().app_services, body["user_id"], config().server_name)
     membership.invite(requester.user_id, room_id, body["user_id"], reason=body["reason"])

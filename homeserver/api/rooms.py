@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify
 
 from ..schemas.rooms import CreateRoomSchema, MembersArgs, StateArgs, UpgradeSchema
 from ..services.accounts import moderation
+from ..services.identity import invites
 from ..services.reading import room_lookups
 from ..services.reading.stream_tokens import parse_pagination_token
 from ..services.rooms import create as rooms, upgrade
@@ -23,7 +24,7 @@ def create_room():
         config().app_services.check_alias_not_reserved(
             f"#{body['room_alias_name']}:{config().server_name}", requester.app_service)
     rate_limit("send", requester, "messages_per_user")
-    room_id = rooms.create_room(requester.user_id, rooms.RoomRequest(**body))
+    room_id = invites.create_room(requester.user_id, rooms.RoomRequest(**body))
     return jsonify({"room_id": room_id})
 
 
