@@ -22,6 +22,9 @@ class IdentityServersSchema(_Strict):
     # Identity servers reached at any address, loopback and private ranges included: a host
     # (every port) or host:port, as clients name them in id_server.
     trusted = fields.List(fields.String(), load_default=list)
+    # false: only the trusted ones; any other id_server is refused with M_SERVER_NOT_TRUSTED
+    # (the spec lets a homeserver "reject some identity servers for its users").
+    allow_untrusted = fields.Boolean(load_default=True)
     # For the trusted ones only, in test setups: plain http instead of https, and https
     # without certificate checks. Never in production.
     trusted_scheme = fields.String(load_default="https", validate=validate.OneOf(["https", "http"]))

@@ -277,3 +277,12 @@ def test_onbind_refuses_bad_bodies(client):
                                                  "room_id": "nope"}]}), 400, "M_INVALID_PARAM")
     assert ok(client.post(ONBIND, json={"medium": "email", "address": "a@b.c",
                                         "mxid": "@a:b.c"})) == {}
+
+
+def test_only_trusted_identity_servers_when_configured(make_app, register_user_for, id_server):
+    """``allow_untrusted: false`` (the tests' default): an identity server the operator did
+    not name is refused before any request leaves."""
+    strict = make_app(identity_servers={"trusted": ["id.example.org"]})
+    alice = register_user_for(strict, "alice")
+    error(bind(alice, id_server, "a@example.org"), 400, "M_SERVER_NOT_TRUSTED")
+    assert id_server.requests == []

@@ -4,7 +4,8 @@ with ``hash_details``, store-invite, and the public-key validity check of third-
 The identity server is the client's choice (``id_server``), so it is reached under the address
 policy of URL previews and push gateways (services/outbound_http.py: public addresses only,
 pinned connections, no redirects, one deadline, a bounded answer), over https. Identity servers
-the operator names in ``identity_servers.trusted`` are reached at any address.
+the operator names in ``identity_servers.trusted`` are reached at any address; with
+``allow_untrusted: false`` no other is.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ _TOKEN_ERRCODES = ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN")
 @dataclass(frozen=True)
 class Settings:
     trusted: tuple[str, ...] = ()
+    allow_untrusted: bool = True
     trusted_scheme: str = "https"
     trusted_verify_tls: bool = True
     timeout_s: float = 10.0
@@ -46,6 +48,7 @@ def configure(section: dict) -> None:
     """The ``identity_servers`` configuration section (set by create_app)."""
     global _settings
     _settings = Settings(trusted=tuple(name.lower() for name in section["trusted"]),
+                         allow_untrusted=section["allow_untrusted"],
                          trusted_scheme=section["trusted_scheme"],
                          trusted_verify_tls=section["trusted_verify_tls"],
                          timeout_s=section["timeout_s"],
@@ -83,6 +86,9 @@ def _exchange(method: str, url: str, *, body: dict | None = None,
         trusted = _is_trusted(parts.hostname or "", parts.port)
     except ValueError:
         raise errors.IdentityServerUnavailable("Bad identity server URL") from None
+    if not trusted and not _settings.allow_untrusted:
+        raise errors.ServerNotTrusted("This server only uses the identity servers its "
+                                      "operator trusts")
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if access_token is not None:
         headers["Authorization"] = f"Bearer {access_token}"
