@@ -29,6 +29,8 @@ _SPEC_ERRCODE = re.compile(r"M_[A-Z0-9_]{1,60}")
 # An identity server's word that the client's id_access_token is bad must not reach the
 # client as M_UNKNOWN_TOKEN: clients take that code as their own session ending.
 _TOKEN_ERRCODES = ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN")
+_ONLY_TRUSTED = "This server only uses the identity servers its operator trusts"
+_NOT_PUBLIC = "This server does not reach identity servers at non-public addresses"
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,23 @@ def check_server_name(id_server) -> str:
     return id_server
 
 
+def check_may_use(id_server) -> None:
+    """Refuse, before any request, an identity server this server would not reach (bad name,
+    untrusted with ``allow_untrusted: false``, or a non-public address): M_INVALID_PARAM or
+    M_SERVER_NOT_TRUSTED."""
+    parts = urlsplit(base_url(id_server))
+    if _is_trusted(parts.hostname or "", parts.port):
+        return
+    if not _settings.allow_untrusted:
+        raise errors.ServerNotTrusted(_ONLY_TRUSTED)
+    try:
+        outbound_http.resolve(parts.hostname or "", parts.port or 443, _PUBLIC_ONLY)
+    except outbound_http.AddressRefused:
+        raise errors.ServerNotTrusted(_NOT_PUBLIC) from None
+    except outbound_http.FetchError:
+        raise errors.IdentityServerUnavailable() from None
+
+
 def _is_trusted(host: str, port: int | None) -> bool:
     host = host.lower()
     names = {host, f"[{host}]"} if ":" in host else {host}
@@ -87,8 +106,7 @@ def _exchange(method: str, url: str, *, body: dict | None = None,
     except ValueError:
         raise errors.IdentityServerUnavailable("Bad identity server URL") from None
     if not trusted and not _settings.allow_untrusted:
-        raise errors.ServerNotTrusted("This server only uses the identity servers its "
-                                      "operator trusts")
+        raise errors.ServerNotTrusted(_ONLY_TRUSTED)
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if access_token is not None:
         headers["Authorization"] = f"Bearer {access_token}"
@@ -102,8 +120,7 @@ def _exchange(method: str, url: str, *, body: dict | None = None,
             timeout_s=_settings.timeout_s, max_bytes=_settings.max_response_size, body=data,
             headers=headers, verify_tls=not trusted or _settings.trusted_verify_tls)
     except outbound_http.AddressRefused:
-        raise errors.ServerNotTrusted(
-            "This server does not reach identity servers at non-public addresses") from None
+        raise errors.ServerNotTrusted(_NOT_PUBLIC) from None
     except outbound_http.FetchError as exc:
         logger.info("identity server %s: %s", parts.netloc, exc)
         raise errors.IdentityServerUnavailable() from None

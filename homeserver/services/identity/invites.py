@@ -54,9 +54,10 @@ def invite(inviter: str, room_id: str, *, id_server: str, id_access_token: str,
 
 
 def create_room(creator: str, request: create.RoomRequest) -> str:
-    """POST /createRoom: the room, then its ``invite_3pid`` invites, as Synapse does them."""
+    """POST /createRoom: the room, then its ``invite_3pid`` invites, as Synapse does them
+    (identity servers this server would not use are refused before the room is made)."""
     for entry in request.invite_3pid:
-        client.check_server_name(entry["id_server"])
+        client.check_may_use(entry["id_server"])
     room_id = create.create_room(creator, request)
     for entry in request.invite_3pid:
         invite(creator, room_id, id_server=entry["id_server"],
