@@ -286,3 +286,13 @@ def test_only_trusted_identity_servers_when_configured(make_app, register_user_f
     alice = register_user_for(strict, "alice")
     error(bind(alice, id_server, "a@example.org"), 400, "M_SERVER_NOT_TRUSTED")
     assert id_server.requests == []
+
+
+def test_unbind_of_an_address_with_a_nul_byte(register_user, id_server):
+    """Never stored (PostgreSQL text cannot hold NUL): nothing to unbind, and no 500."""
+    alice = register_user("alice")
+    for path in ("unbind", "delete"):
+        assert ok(alice.post(f"{V3}/account/3pid/{path}", json={
+            "medium": "email", "address": "a\x00@example.org", "id_server": id_server.name})) \
+            == {"id_server_unbind_result": "no-support"}
+    assert id_server.requests == []
