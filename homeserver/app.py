@@ -20,6 +20,7 @@ from .config import load_config
 from .request_body import DrainUnreadBody
 from .services import workers
 from .services.ephemeral import presence
+from .services.identity import client as identity_client
 from .services.policy import txn_ids
 from .services.push import rules as push_rules
 from .services.reading import filters
@@ -73,6 +74,7 @@ def create_app(config=None, *, overrides: dict | None = None, check_schema: bool
     push_rules.configure(config.push)
     filters.configure(config.filters)
     txn_ids.configure(config.requests)
+    identity_client.configure(config.identity_servers)
     database = db.init_database(config.database_url, config.database_pool_size)
     if check_schema:
         db.check_schema()

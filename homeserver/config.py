@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from .config_identity import IdentityServersSchema
 from .config_sso import OidcProviderSchema, SsoSchema, check_unique_idp_ids
 from .identifiers import is_valid_server_name, is_valid_user_id
 from .services.appservice import registrations
@@ -413,6 +414,9 @@ class ConfigSchema(_Strict):
     requests = fields.Nested(RequestsSchema, load_default=lambda: RequestsSchema().load({}))
     # Without it (null) the server sends no mail and the email endpoints refuse.
     email = fields.Nested(EmailSchema, load_default=None, allow_none=True)
+    # The identity servers clients name in id_server (config_identity.py; README "Identity servers").
+    identity_servers = fields.Nested(IdentityServersSchema,
+                                     load_default=lambda: IdentityServersSchema().load({}))
     # Registration files of application services (bridges), read and checked at startup.
     app_service_config_files = fields.List(fields.String(validate=validate.Length(min=1)),
                                            load_default=list)

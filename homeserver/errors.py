@@ -241,6 +241,12 @@ class ServerNotTrusted(MatrixError):
     default_message = "This server does not trust that identity server"
 
 
+class IdentityServerUnavailable(MatrixError):
+    """The identity server a request named could not be reached or gave no usable answer."""
+    errcode, status = f"{OWN_NAMESPACE}_IDENTITY_SERVER_UNAVAILABLE", 502
+    default_message = "The identity server could not be reached"
+
+
 class InvalidToken(MatrixError):
     """Registration-token validity and similar checks (not an access-token failure)."""
     errcode, status = "M_INVALID_PARAM", 400

@@ -112,6 +112,8 @@ TEST_CONFIG = {
     "server_name": "localhost:8008",
     "registration": {"enabled": True},
     "rate_limits": {"enabled": False},
+    # Only identity servers a test runs and trusts: no request leaves for the network.
+    "identity_servers": {"allow_untrusted": False},
 }
 
 

@@ -1,17 +1,19 @@
 """Account management: password change (and reset by email), deactivation, and third-party
 identifiers (email addresses, when this server sends mail: the ``email`` configuration;
-without it the list is empty and changes answer the spec's refusals)."""
+without it the list is empty and changes answer the spec's refusals), and their binding at
+identity servers (services/identity/bindings.py)."""
 
 from flask import Blueprint, jsonify
 
 from .. import errors
 from ..schemas.auth import (Add3pidBody, ChangePasswordBody, DeactivateBody, Delete3pidBody,
-                            MsisdnRequestTokenBody, Post3pidBody)
-from ..services.accounts import after_uia, threepid_sessions, uia
+                            MsisdnRequestTokenBody, Post3pidBody, ThreepidCredentials)
+from ..services.accounts import after_uia, threepid_binding, threepid_sessions, uia
 from ..services.appservice import accounts as appservice_accounts
 from ..services.userdata import threepids
 from .email_tokens import request_email_token
-from .http import CLIENT_PREFIX, config, json_body, load_body, optional_auth, require_auth
+from .http import (CLIENT_PREFIX, config, json_body, load_body, optional_auth, rate_rule,
+                   require_auth)
 from .media import media_store
 from .uia import interactive
 
@@ -46,6 +48,7 @@ def deactivate():
             requester.user_id, erase=body["erase"], media_store=media_store()))
     body, passed = interactive(DeactivateBody(), [[uia.PASSWORD]], requester=requester.user_id)
     return jsonify(after_uia.deactivate_after_uia(passed, erase=body["erase"],
+                                                  id_server=body["id_server"],
                                                   media_store=media_store()))
 
 
@@ -86,12 +89,34 @@ def add_threepid():
 
 @bp.post("/v3/account/3pid/delete")
 def delete_threepid():
+    """Unbound from the identity server, then off the account; as Synapse, an address not on
+    the account is no error (it may have been only bound)."""
     requester = require_auth()
     body = load_body(Delete3pidBody())
-    if not threepids.delete(requester.user_id, body["medium"], body["address"]):
-        raise errors.ThreepidNotFound("This third-party identifier is not on your account")
-    # No identity server knows of it: there was nothing to unbind there.
-    return jsonify({"id_server_unbind_result": "no-support"})
+    result = threepids.delete_and_unbind(requester.user_id, body["medium"], body["address"],
+                                         body["id_server"])
+    return jsonify({"id_server_unbind_result": result})
+
+
+# The unstable paths: what Synapse still serves and SyTest calls.
+@bp.post("/v3/account/3pid/bind")
+@bp.post("/unstable/account/3pid/bind")
+def bind_threepid():
+    requester = require_auth()
+    body = load_body(ThreepidCredentials())
+    threepid_binding.bind(requester, body["id_server"], body["id_access_token"], body["sid"],
+                  body["client_secret"], rate_rule=rate_rule("messages_per_user"))
+    return jsonify({})
+
+
+@bp.post("/v3/account/3pid/unbind")
+@bp.post("/unstable/account/3pid/unbind")
+def unbind_threepid():
+    requester = require_auth()
+    body = load_body(Delete3pidBody())
+    return jsonify({"id_server_unbind_result": threepid_binding.unbind(
+        requester, body["medium"], body["address"], body["id_server"],
+        rate_rule=rate_rule("messages_per_user"))})
 
 
 @bp.post("/v3/account/3pid/email/requestToken")

@@ -4,6 +4,7 @@
 from flask import Blueprint, jsonify
 
 from ..schemas.rooms import CreateRoomSchema, MembersArgs, StateArgs, UpgradeSchema
+from ..services.writing import third_party_invites as invites
 from ..services.reading import room_lookups
 from ..services.reading.stream_tokens import parse_pagination_token
 from ..services.streams.positions import current_position
@@ -20,8 +21,8 @@ def create_room():
     if isinstance(body.get("room_alias_name"), str):
         config().app_services.check_alias_not_reserved(
             f"#{body['room_alias_name']}:{config().server_name}", requester.app_service)
-    room_id = rooms.create_room(requester, rooms.RoomRequest(**body),
-                                rate_rule=rate_rule("messages_per_user"))
+    room_id = invites.create_room(requester, rooms.RoomRequest(**body),
+                                  rate_rule=rate_rule("messages_per_user"))
     return jsonify({"room_id": room_id})
 
 

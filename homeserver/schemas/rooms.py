@@ -62,6 +62,7 @@ class InviteSchema(_Lenient):
     user_id = StrictString(load_default=None)
     reason = StrictString(load_default=None)
     id_server = StrictString(load_default=None)
+    id_access_token = StrictString(load_default=None)
     medium = StrictString(load_default=None)
     address = StrictString(load_default=None)
 

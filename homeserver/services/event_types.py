@@ -10,6 +10,9 @@ AVATAR = "m.room.avatar"
 CANONICAL_ALIAS = "m.room.canonical_alias"
 CREATE = "m.room.create"
 ENCRYPTION = "m.room.encryption"
+JOIN_RULES = "m.room.join_rules"
+POWER_LEVELS = "m.room.power_levels"
+THIRD_PARTY_INVITE = "m.room.third_party_invite"
 
 # Events that move a room up a client's room list (MSC4186's default bump event types): the
 # event writer keeps the position of the latest in Room.bump_stamp, by which sliding sync sorts.

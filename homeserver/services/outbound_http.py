@@ -1,5 +1,6 @@
 """Outgoing HTTP to addresses the operator allows: the one address policy of URL previews
-(services/media/fetch.py) and push gateways (services/push/sender.py); the calls to
+(services/media/fetch.py), push gateways (services/push/sender.py) and the identity servers
+clients name (services/identity/client.py); the calls to
 configured OpenID Connect providers (services/sso/) use it with a policy of their own, and
 application services (services/appservice/client.py), at URLs the operator wrote, with one
 that allows any address (``AddressPolicy.trusted``).
@@ -100,8 +101,12 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host, port, address, timeout):
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+    def __init__(self, host, port, address, timeout, verify_tls=True):
+        context = ssl.create_default_context()
+        if not verify_tls:  # an operator's test setup only (config: identity_servers)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        super().__init__(host, port, timeout=timeout, context=context)
         self._address = address
 
     def connect(self):
@@ -111,11 +116,12 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 
 def connect(scheme: str, host: str, port: int, policy: AddressPolicy,
-            deadline: float) -> http.client.HTTPConnection:
+            deadline: float, *, verify_tls: bool = True) -> http.client.HTTPConnection:
     """A connection (not yet opened) to ``host`` pinned to its checked address."""
     address = resolve(host, port, policy)
-    connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
-    return connection_class(host, port, address, remaining(deadline))
+    if scheme == "https":
+        return _PinnedHTTPSConnection(host, port, address, remaining(deadline), verify_tls)
+    return _PinnedHTTPConnection(host, port, address, remaining(deadline))
 
 
 def remaining(deadline: float) -> float:
@@ -154,9 +160,11 @@ def post_json(url: str, body: bytes, policy: AddressPolicy, timeout_s: float,
 
 
 def request(method: str, url: str, policy: AddressPolicy, *, timeout_s: float, max_bytes: int,
-            body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+            body: bytes | None = None, headers: dict | None = None,
+            verify_tls: bool = True) -> tuple[int, bytes]:
     """One HTTP exchange with ``url``; (status, response body). Redirects are answers like any
-    other (never followed); the whole exchange ends within ``timeout_s``."""
+    other (never followed); the whole exchange ends within ``timeout_s``. ``verify_tls=False``
+    only for a server the operator trusts in a test setup."""
     deadline = time.monotonic() + timeout_s
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -165,7 +173,8 @@ def request(method: str, url: str, policy: AddressPolicy, *, timeout_s: float, m
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise FetchError("bad port") from None
-    connection = connect(parts.scheme, parts.hostname, port, policy, deadline)
+    connection = connect(parts.scheme, parts.hostname, port, policy, deadline,
+                         verify_tls=verify_tls)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         connection.request(method, target, body=body,

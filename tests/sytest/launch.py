@@ -5,8 +5,8 @@ SYTEST_HS_* variables set. This maps them onto the server's configuration (a YAM
 directory, named by HOMESERVER_CONFIG), runs the migrations, and starts gunicorn with the
 project's gunicorn.conf.py, bound where SyTest wants it: the server as it runs in production,
 configured the way SyTest expects a test server (open registration, no rate limits, its SMTP
-server for mail, http push gateways and URL previews of loopback addresses allowed, SyTest's CA
-trusted for HTTPS).
+server for mail, http push gateways and URL previews of loopback addresses allowed, its identity
+server mock trusted, SyTest's CA trusted for HTTPS).
 
 SYTEST_DATABASE=postgresql runs on a fresh PostgreSQL database (created on SYTEST_POSTGRES_URL,
 default postgresql://postgres@127.0.0.1:5432/postgres) that is dropped when the server stops;
@@ -86,6 +86,10 @@ def server_config(data_dir: str, database: str | None, oidc_providers: list) -> 
                             "ip_range_allowlist": ["127.0.0.0/8", "::1/128"]},
         },
         "email": email_config(_sytest_info()),
+        # SyTest's identity server mock: https on loopback (id_server "127.0.0.1:<port>"),
+        # with a certificate made out to "localhost", so not one a client could check.
+        "identity_servers": {"trusted": ["127.0.0.1", "localhost"],
+                             "trusted_verify_tls": False},
         "app_service_config_files": app_service_config_files(),
         # SyTest's mock services answer a transaction only while a test listens for one and
         # close the others unanswered; a test then waits 10 s for its event, so the sender must

@@ -124,3 +124,20 @@ def test_email_section():
     # The generated file mentions it, commented out.
     assert load_config(path=os.devnull, environ={}, overrides=yaml.safe_load(
         render_default_config("localhost:8008"))).email is None
+
+
+def test_identity_servers_section(tmp_path):
+    config = load_config(path=os.devnull, environ={})
+    assert config.identity_servers["trusted"] == []
+    assert config.identity_servers["allow_untrusted"] is True
+    assert config.identity_servers["trusted_verify_tls"] is True
+    trusted = load_config(path=os.devnull, environ={
+        "HOMESERVER_IDENTITY_SERVERS__TRUSTED": "[sydent.internal:8090, 10.0.0.5]"})
+    assert trusted.identity_servers["trusted"] == ["sydent.internal:8090", "10.0.0.5"]
+    with pytest.raises(ConfigError) as info:
+        load_config(path=write(tmp_path, "identity_servers:\n  trusted: ['https://x/']\n"),
+                    environ={})
+    assert "identity_servers.trusted" in str(info.value)
+    with pytest.raises(ConfigError):
+        load_config(path=os.devnull, environ={
+            "HOMESERVER_IDENTITY_SERVERS__TRUSTED_SCHEME": "ftp"})

@@ -183,9 +183,10 @@ def _modify(admin_id: str, user: User, changes: dict, media_store) -> None:
 
 def deactivate(user_id: str, *, erase: bool, media_store=None) -> dict:
     """POST /v1/deactivate/{userId}: what POST /account/deactivate does, for an admin."""
+    unbound = deactivation.unbind_threepids(user_id)
     orphaned = deactivation.deactivate_account(user_id, erase=erase)
     deactivation.after_commit(user_id, orphaned, media_store)
-    return {"id_server_unbind_result": "success"}
+    return unbound
 
 
 def reset_password(user_id: str, new_password: str, *, logout_devices: bool) -> None:

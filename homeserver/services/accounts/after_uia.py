@@ -43,13 +43,14 @@ def _user_of_email_stage(passed) -> str:
     return user_id
 
 
-def deactivate_after_uia(passed, *, erase: bool = False, media_store=None) -> dict:
+def deactivate_after_uia(passed, *, erase: bool = False, id_server: str | None = None,
+                         media_store=None) -> dict:
     """POST /account/deactivate once its user-interactive auth passed (``deactivation`` says
     what goes, ``erasure`` what ``erase`` adds)."""
     if passed.replayed:
         return {"id_server_unbind_result": "success"}
+    unbound = deactivation.unbind_threepids(passed.user_id, id_server)
     orphaned = uia.complete(
         passed, lambda: deactivation.deactivate_account(passed.user_id, erase=erase))
     deactivation.after_commit(passed.user_id, orphaned, media_store)
-    # No third-party identifiers are kept, so there is nothing to unbind: the spec's "success".
-    return {"id_server_unbind_result": "success"}
+    return unbound

@@ -8,7 +8,8 @@
 - its cross-signing keys and the signatures made by or for them are deleted and the
   device-list change is announced while the user still shares rooms with their contacts, so
   their clients drop the keys;
-- pushers, OpenID tokens, email addresses, key backups, UIA sessions and presence go;
+- pushers, OpenID tokens, email addresses (and the records of identity-server bindings,
+  unbound before by ``unbind_threepids``), key backups, UIA sessions and presence go;
 - every room the account is joined to, invited to or knocking on is recorded as a
   ``PendingLeave`` row;
 - with ``erase``, ``services.accounts.erasure`` records the erasure and deletes account data and the
@@ -38,6 +39,7 @@ from ...models.push import Pusher
 from ...models.users import UiaSession, User
 from .. import background
 from ..e2ee import device_lists, key_backup
+from ..identity import bindings
 from ..media import admin as media_admin
 from ..media.storage import MediaStore
 from ..rooms import state as room_state
@@ -55,6 +57,13 @@ SWEEP_INTERVAL_S = 5.0
 SWEEP_BATCH = 100
 
 
+def unbind_threepids(user_id: str, id_server: str | None = None) -> dict:
+    """Before deactivating: the 3PIDs bound through this server are unbound from ``id_server``
+    or the identity servers they were bound at (spec: POST /account/deactivate,
+    ``id_server_unbind_result``); the answer's body."""
+    return {"id_server_unbind_result": bindings.unbind_all(user_id, id_server)}
+
+
 def deactivate_account(user_id: str, *, erase: bool = False) -> list[str]:
     """Deactivate (in the caller's transaction, or one of its own). Returns the SHA-256 of
     content an erasure may have left unreferenced (for ``remove_erased_media``)."""
@@ -68,6 +77,7 @@ def deactivate_account(user_id: str, *, erase: bool = False) -> list[str]:
         Pusher.delete().where(Pusher.user_id == user_id).execute()
         OpenIdToken.delete().where(OpenIdToken.user_id == user_id).execute()
         threepids.delete_all(user_id)  # its addresses may register or be added again
+        bindings.forget_all(user_id)  # unbound before (unbind_threepids) as far as possible
         UiaSession.delete().where(UiaSession.user_id == user_id).execute()
         Presence.delete().where(Presence.user_id == user_id).execute()
         live_backups = (RoomKeysVersion.select(RoomKeysVersion.id)

@@ -54,9 +54,10 @@ def register(registry: Registry, service: AppService, body: dict, *, server_name
 def deactivate(user_id: str, *, erase: bool = False, media_store=None) -> dict:
     """POST /account/deactivate by an application service for a user of its namespaces: the
     service's as_token is the authentication (no user-interactive auth, as Synapse)."""
+    unbound = deactivation.unbind_threepids(user_id)
     orphaned = deactivation.deactivate_account(user_id, erase=erase)
     deactivation.after_commit(user_id, orphaned, media_store)
-    return {"id_server_unbind_result": "success"}
+    return unbound
 
 
 def login(registry: Registry, service: AppService | None, body: dict, *, server_name: str,

@@ -135,7 +135,7 @@ def _check_third_party_invite(invite, auth_state, sender, target) -> None:
         raise errors.Forbidden("No m.room.third_party_invite event matches the token")
     if room_invite.get("sender") != sender:
         raise errors.Forbidden("Only the sender of the third-party invite may complete it")
-    if _signed_by_any(signed, _public_keys(room_invite.get("content"))):
+    if signed_by_any(signed, _public_keys(room_invite.get("content"))):
         return
     raise errors.Forbidden("The third-party invite's signature does not match its public keys")
 
@@ -150,7 +150,7 @@ def _public_keys(content) -> list[str]:
     return keys
 
 
-def _signed_by_any(signed: dict, public_keys: list[str]) -> bool:
+def signed_by_any(signed: dict, public_keys: list[str]) -> bool:
     """Whether any ed25519 signature in ``signed.signatures`` verifies with any of the keys
     (appendices "Checking for a signature": canonical JSON without signatures/unsigned)."""
     signatures = signed.get("signatures")

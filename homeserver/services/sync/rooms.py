@@ -380,16 +380,19 @@ class _RoomsBuilder:
 
     # --- invites and knocks -------------------------------------------------------------------
 
-    def _stripped(self, room_id: str) -> list[dict]:
-        """The room's stripped state, with the user's own invite or knock event."""
-        return room_state.stripped_state(room_id, extra=((MEMBER, self.ctx.user_id),))
+    def _stripped(self, room_id: str, inviter: str | None = None) -> list[dict]:
+        """The room's stripped state, with the user's own invite or knock event and, for an
+        invite, the inviter's membership (the spec allows more events; Synapse sends it)."""
+        extra = ((MEMBER, self.ctx.user_id),) + (((MEMBER, inviter),) if inviter else ())
+        return room_state.stripped_state(room_id, extra=extra)
 
     def _invited(self, room_id: str, membership) -> None:
         invite = Event.get_or_none(Event.event_id == membership.event_id)
         if invite is not None and invite.sender in self.ignored:
             return
         out = self.response.room("invite", room_id)
-        out["invite_state"] = {"events": self._stripped(room_id)}
+        out["invite_state"] = {"events": self._stripped(
+            room_id, invite.sender if invite is not None else None)}
 
     def _knocked(self, room_id: str, membership) -> None:
         out = self.response.room("knock", room_id)

@@ -1,7 +1,8 @@
 """Third-party identifiers on accounts (spec: "Adding Account Administrative Contact
 Information"): email addresses proven through a validation session (threepid_sessions.py).
 One account per address; GET /account/3pid lists them, login and password reset find the
-account of one. Only the email medium exists here (no SMS sending, no identity server).
+account of one. Only the email medium is validated here (no SMS sending); addresses bound at
+identity servers are services/identity/bindings.py's.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import peewee
 from ... import clock, db, errors
 from ...models.email import UserThreepid
 from ...models.push import Pusher
+from ..identity import bindings
 from ..user_lock import lock_user
 
 EMAIL = "email"
@@ -71,6 +73,16 @@ def delete(user_id: str, medium: str, address: str) -> bool:
         return UserThreepid.delete().where(
             (UserThreepid.user_id == user_id) & (UserThreepid.medium == medium)
             & (UserThreepid.address == address)).execute() > 0
+
+
+def delete_and_unbind(user_id: str, medium: str, address: str, id_server: str | None) -> str:
+    """POST /account/3pid/delete: unbound from ``id_server`` (or where it was bound through
+    this server), then off the account; the ``id_server_unbind_result``."""
+    if medium == EMAIL:
+        address = address.strip().lower()
+    result = bindings.unbind(user_id, medium, address, id_server)
+    delete(user_id, medium, address)
+    return result
 
 
 def delete_all(user_id: str) -> None:

@@ -84,13 +84,11 @@ def topic_content(topic: str) -> dict:
 
 
 def create_room(requester: Requester, request: RoomRequest, *, rate_rule: dict | None) -> str:
-    """Create the room; returns its ID."""
+    """Create the room; returns its ID. ``invite_3pid`` is not read here: those invites need
+    the identity server, asked after the room exists (services/writing/third_party_invites.py)."""
     suspension.ensure_not_suspended(requester)
     ratelimit.charge("send", requester, rate_rule)
     creator = requester.user_id
-    if request.invite_3pid:
-        raise errors.ServerNotTrusted(
-            "Third-party invites need an identity server; this server trusts none")
     version = get_room_version(request.room_version or DEFAULT_ROOM_VERSION)
     server_name = identifiers.server_of(creator)
     preset = request.preset or ("public_chat" if request.visibility == "public"

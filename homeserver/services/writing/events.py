@@ -357,8 +357,8 @@ def replayed_event_id(txn: TxnKey) -> str | None:
     return first["event_id"] if first is not None else None
 
 
-def send_message(requester: Requester, room_id: str, event_type: str, content: dict, *, txn: TxnKey | None,
-                 rate_rule: dict | None) -> Sent:
+def send_message(requester: Requester, room_id: str, event_type: str, content: dict, *,
+                 txn: TxnKey | None, rate_rule: dict | None) -> Sent:
     """PUT /rooms/{roomId}/send/{eventType}/{txnId} (spec: "Sending events to a room"), once
     ``replayed_event_id`` found no first answer: refused to a suspended account, counted under
     ``rate_rule`` (``rate_limits.messages_per_user``), then sent."""
