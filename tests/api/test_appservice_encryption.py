@@ -204,3 +204,43 @@ def test_typing_receipts_and_presence_are_pushed_with_receive_ephemeral(service_
     # The unstable name of the same list, which bridges still read.
     assert all(b.get("de.sorunome.msc2409.ephemeral") == b["ephemeral"]
                for b in bodies(fake_service))
+
+
+def register_ghost(client):
+    ok(client.post(f"{V3}/register", headers=as_headers(),
+                   json={"type": "m.login.application_service", "username": "_bridge_ghost",
+                         "inhibit_login": True}))
+
+
+def test_msc4190_service_creates_and_deletes_devices(service_app):
+    client = service_app(**{"io.element.msc4190": True}).test_client()
+    register_ghost(client)
+    path = f"{V3}/devices/BRIDGEDEV?user_id={GHOST}"
+    created = client.put(path, headers=as_headers(), json={"display_name": "Bridge"})
+    assert created.status_code == 201, created.get_json()
+    again = client.put(path, headers=as_headers(), json={"display_name": "Renamed"})
+    assert again.status_code == 200
+    listed = ok(client.get(f"{V3}/devices?user_id={GHOST}", headers=as_headers()))["devices"]
+    assert [(d["device_id"], d["display_name"]) for d in listed] == [("BRIDGEDEV", "Renamed")]
+    # The service acts as that device (device masquerading): keys upload to it.
+    who = ok(client.get(f"{V3}/account/whoami?user_id={GHOST}&device_id=BRIDGEDEV",
+                        headers=as_headers()))
+    assert who["device_id"] == "BRIDGEDEV"
+    ghost = UserHandle(client, GHOST, None, "BRIDGEDEV", None)
+    ok(client.post(f"{V3}/keys/upload?user_id={GHOST}&org.matrix.msc3202.device_id=BRIDGEDEV",
+                   headers=as_headers(), json={"device_keys": device_keys_for(ghost, SigningKey())}))
+    # Deleting needs no user-interactive auth.
+    ok(client.delete(path, headers=as_headers(), json={}))
+    assert ok(client.get(f"{V3}/devices?user_id={GHOST}", headers=as_headers()))["devices"] == []
+    gone = client.get(f"{V3}/account/whoami?user_id={GHOST}&device_id=BRIDGEDEV",
+                      headers=as_headers())
+    assert gone.status_code == 400 and gone.get_json()["errcode"] == "M_UNKNOWN_DEVICE"
+
+
+def test_without_msc4190_a_service_cannot_create_devices(service_app):
+    client = service_app().test_client()
+    register_ghost(client)
+    response = client.put(f"{V3}/devices/BRIDGEDEV?user_id={GHOST}", headers=as_headers(),
+                          json={"display_name": "Bridge"})
+    assert response.status_code == 404 and response.get_json()["errcode"] == "M_NOT_FOUND"
+    assert ok(client.get(f"{V3}/devices?user_id={GHOST}", headers=as_headers()))["devices"] == []
