@@ -180,15 +180,17 @@ def _send(service: AppService, txn: AppServiceTransaction, state: AppServiceStat
     # transaction delivered.
     batch = transactions.prepare(service, settings.max_events, state.stream_position)
     now = clock.now_ms()
+    delivered = dict(last_success_ts=now, failing_since_ts=None, backoff_ms=0,
+                     retry_at_ts=None, last_error=None)
     with db.write_transaction():
         (AppServiceTransaction.delete()
          .where((AppServiceTransaction.service_id == service.id)
                 & (AppServiceTransaction.txn_id == txn.txn_id)).execute())
-        (AppServiceState.update(last_success_ts=now, failing_since_ts=None, backoff_ms=0,
-                                retry_at_ts=None, last_error=None)
-         .where(AppServiceState.service_id == service.id).execute())
         if batch is not None:
-            transactions.store(service, batch)
+            transactions.store(service, batch, **delivered)
+        else:
+            (AppServiceState.update(**delivered)
+             .where(AppServiceState.service_id == service.id).execute())
     if state.failing_since_ts is not None:
         logger.info("application service %s is reachable again", service.id)
 

@@ -25,8 +25,9 @@ from . import encryption, ephemeral
 from .interest import RoomInterest
 from .registrations import AppService
 
-# Events read per query while looking for those that interest a service.
+# Events read per query while looking for those that interest a service: at most, at least.
 SCAN_BATCH = 500
+MIN_SCAN = 100
 
 
 def state_of(service: AppService) -> AppServiceState:
@@ -85,11 +86,14 @@ def prepare(service: AppService, max_events: int, start: int) -> Batch | None:
     concerned: set[str] = set()
     upto = start
     while upto < upper and len(chosen) < max_events:
-        # The few columns interest needs; whole rows only of the events chosen.
+        # The few columns interest needs; whole rows only of the events chosen. No more rows
+        # than the transaction has room for when they all interest the service (catching up
+        # on a backlog would otherwise read SCAN_BATCH rows per transaction and use a few).
+        limit = min(SCAN_BATCH, max(max_events - len(chosen), MIN_SCAN))
         rows = list(Event.select(Event.stream_ordering, Event.room, Event.sender, Event.type,
                                  Event.state_key)
                     .where((Event.stream_ordering > upto) & (Event.stream_ordering <= upper))
-                    .order_by(Event.stream_ordering).limit(SCAN_BATCH).tuples())
+                    .order_by(Event.stream_ordering).limit(limit).tuples())
         if not rows:
             upto = upper
             break
@@ -103,7 +107,7 @@ def prepare(service: AppService, max_events: int, start: int) -> Batch | None:
             upto = position
             if len(chosen) >= max_events:
                 break
-        if len(rows) < SCAN_BATCH and len(chosen) < max_events:
+        if len(rows) < limit and len(chosen) < max_events:
             upto = upper
     edus = ephemeral.collect(service, start, upto) if service.receive_ephemeral else []
     extensions = encryption.collect(service, start, upto, concerned)
@@ -112,24 +116,27 @@ def prepare(service: AppService, max_events: int, start: int) -> Batch | None:
     return Batch(start, upto, serialize.serialize_events(rows, None), edus, extensions)
 
 
-def store(service: AppService, batch: Batch) -> None:
+def store(service: AppService, batch: Batch, **state_changes) -> None:
     """Store the batch as the service's next transaction (if it carries anything) and move its
-    position on; nothing if another process moved the position meanwhile. Call inside a write
-    transaction (the sender's, which may also record the previous transaction's delivery)."""
+    position on, with ``state_changes`` to the service's state in the same statement; only
+    those if another process moved the position meanwhile. Call inside a write transaction
+    (the sender's, which also records the previous transaction's delivery)."""
     query = AppServiceState.select().where(AppServiceState.service_id == service.id)
     if not isinstance(db.database.obj, peewee.SqliteDatabase):
         query = query.for_update()  # SQLite: BEGIN IMMEDIATE serializes
     state = query.get()
-    if state.stream_position != batch.start:
-        return  # another process moved it meanwhile: the next step looks again from there
-    txn_id = state.next_txn_id
-    body = batch.body(service)
-    if body is not None:
-        AppServiceTransaction.insert(
-            service_id=service.id, txn_id=txn_id, body=json.dumps(body),
-            event_count=len(batch.events) + len(batch.edus) + len(batch.extensions.to_device),
-            created_ts=clock.now_ms()).execute()
-        encryption.acknowledge(batch.extensions)
-        txn_id += 1
-    (AppServiceState.update(stream_position=batch.upto, next_txn_id=txn_id)
-     .where(AppServiceState.service_id == service.id).execute())
+    if state.stream_position == batch.start:
+        txn_id = state.next_txn_id
+        body = batch.body(service)
+        if body is not None:
+            AppServiceTransaction.insert(
+                service_id=service.id, txn_id=txn_id, body=json.dumps(body),
+                event_count=len(batch.events) + len(batch.edus) + len(batch.extensions.to_device),
+                created_ts=clock.now_ms()).execute()
+            encryption.acknowledge(batch.extensions)
+            txn_id += 1
+        state_changes.update(stream_position=batch.upto, next_txn_id=txn_id)
+    # else another process moved it meanwhile: the next step looks again from there.
+    if state_changes:
+        (AppServiceState.update(**state_changes)
+         .where(AppServiceState.service_id == service.id).execute())
