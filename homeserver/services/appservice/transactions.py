@@ -116,15 +116,17 @@ def prepare(service: AppService, max_events: int, start: int) -> Batch | None:
     return Batch(start, upto, serialize.serialize_events(rows, None), edus, extensions)
 
 
-def store(service: AppService, batch: Batch, **state_changes) -> None:
+def store(service: AppService, batch: Batch, **state_changes) -> bool:
     """Store the batch as the service's next transaction (if it carries anything) and move its
     position on, with ``state_changes`` to the service's state in the same statement; only
-    those if another process moved the position meanwhile. Call inside a write transaction
-    (the sender's, which also records the previous transaction's delivery)."""
+    those if another process moved the position meanwhile. True if a transaction was stored.
+    Call inside a write transaction (the sender's, which may also record the previous
+    transaction's delivery)."""
     query = AppServiceState.select().where(AppServiceState.service_id == service.id)
     if not isinstance(db.database.obj, peewee.SqliteDatabase):
         query = query.for_update()  # SQLite: BEGIN IMMEDIATE serializes
     state = query.get()
+    stored = False
     if state.stream_position == batch.start:
         txn_id = state.next_txn_id
         body = batch.body(service)
@@ -135,8 +137,10 @@ def store(service: AppService, batch: Batch, **state_changes) -> None:
                 created_ts=clock.now_ms()).execute()
             encryption.acknowledge(batch.extensions)
             txn_id += 1
+            stored = True
         state_changes.update(stream_position=batch.upto, next_txn_id=txn_id)
     # else another process moved it meanwhile: the next step looks again from there.
     if state_changes:
         (AppServiceState.update(**state_changes)
          .where(AppServiceState.service_id == service.id).execute())
+    return stored
