@@ -2,11 +2,9 @@
 messages; MSC3202: device lists, one-time-key counts, unused fallback key types), to a service
 run by the test on 127.0.0.1, and what services without the flags do not get."""
 
-import pytest
-
 from helpers.api import V3, ok
 from helpers.appservice import (SERVER, as_headers, fake_service,  # noqa: F401
-                                register_user_on, registration, write_registration)
+                                register_user_on, service_app)
 from helpers.keys import SigningKey, device_keys_for, signed_otk
 from helpers.rooms import create_room, send_ok
 from helpers.user_handle import UserHandle
@@ -16,14 +14,6 @@ TO_DEVICE = "de.sorunome.msc2409.to_device"
 DEVICE_LISTS = "org.matrix.msc3202.device_lists"
 OTK_COUNTS = "org.matrix.msc3202.device_one_time_keys_count"
 FALLBACK_TYPES = "org.matrix.msc3202.device_unused_fallback_key_types"
-
-
-@pytest.fixture
-def service_app(make_app, fake_service, tmp_path):  # noqa: F811
-    def build(**extra):
-        path = write_registration(tmp_path, registration(fake_service.url, **extra))
-        return make_app(app_service_config_files=[path], app_service_max_backoff_ms=1000)
-    return build
 
 
 def ghost_device(client, device_id="GHOSTDEV") -> UserHandle:
