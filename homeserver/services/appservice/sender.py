@@ -44,7 +44,8 @@ COALESCE_S = 0.1
 # While events keep coming (the next transaction was already built when the last one was
 # delivered), the wait is longer: on SQLite each transaction is a turn of the write lock that
 # the event writers then wait for, so fewer, fuller transactions keep sending as fast as
-# without a service.
+# without a service. A service catching up on a backlog (a full transaction with more behind
+# it) is sent the next at once.
 BUSY_COALESCE_S = 0.5
 
 
@@ -136,8 +137,7 @@ def step(service: AppService, settings: Settings) -> tuple[float, int | None]:
         with db.write_transaction():
             transactions.store(service, batch)
         return 0, None
-    busy = _send(service, pending, state, settings)
-    return (BUSY_COALESCE_S if busy else COALESCE_S), None
+    return _send(service, pending, state, settings), None
 
 
 def _claim(service: AppService, settings: Settings) -> bool:
@@ -173,14 +173,14 @@ def _release_lease(service: AppService) -> None:
 
 
 def _send(service: AppService, txn: AppServiceTransaction, state: AppServiceState,
-          settings: Settings) -> bool:
-    """Send one transaction; True if it was delivered and another is already queued."""
+          settings: Settings) -> float:
+    """Send one transaction; how long to wait before the next step."""
     background.release_connection()  # no database connection held while the service answers
     try:
         client.put_transaction(service, txn.txn_id, txn.body, settings.timeout_s)
     except client.ServiceError as exc:
         _failed(service, state, str(exc), settings)
-        return False
+        return COALESCE_S
     # The next transaction is read now and stored in the write that records this delivery:
     # one write (one turn of SQLite's write lock, which the event writers wait for) per
     # transaction delivered.
@@ -198,7 +198,9 @@ def _send(service: AppService, txn: AppServiceTransaction, state: AppServiceStat
              .where(AppServiceState.service_id == service.id).execute())
     if state.failing_since_ts is not None:
         logger.info("application service %s is reachable again", service.id)
-    return queued
+    if not queued:
+        return COALESCE_S
+    return 0 if batch.behind else BUSY_COALESCE_S
 
 
 def _failed(service: AppService, state: AppServiceState, error: str,

@@ -62,6 +62,8 @@ class Batch:
     events: list[dict]
     edus: list[dict]
     extensions: encryption.Extensions
+    # Whether events interesting the service are left after ``upto`` (a backlog).
+    behind: bool = False
 
     def body(self, service: AppService) -> dict | None:
         if not (self.events or self.edus or self.extensions):
@@ -113,7 +115,8 @@ def prepare(service: AppService, max_events: int, start: int) -> Batch | None:
     extensions = encryption.collect(service, start, upto, concerned)
     rows = list(Event.select().where(Event.stream_ordering.in_(chosen))
                 .order_by(Event.stream_ordering)) if chosen else []
-    return Batch(start, upto, serialize.serialize_events(rows, None), edus, extensions)
+    return Batch(start, upto, serialize.serialize_events(rows, None), edus, extensions,
+                 behind=upto < upper)
 
 
 def store(service: AppService, batch: Batch, **state_changes) -> bool:
