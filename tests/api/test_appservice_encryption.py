@@ -2,6 +2,8 @@
 messages; MSC3202: device lists, one-time-key counts, unused fallback key types), to a service
 run by the test on 127.0.0.1, and what services without the flags do not get."""
 
+import pytest
+
 from helpers.api import V3, ok
 from helpers.appservice import (SERVER, as_headers, fake_service,  # noqa: F401
                                 register_user_on, service_app)
@@ -45,9 +47,12 @@ def field_values(service, name) -> list:
     return [value for body in bodies(service) for value in body.get(name, [])]
 
 
+ENCRYPTED_BRIDGE = {"receive_ephemeral": True, "org.matrix.msc3202": True}
+
+
 def test_to_device_messages_for_namespace_devices_are_pushed_in_order(service_app,
                                                                       fake_service):  # noqa: F811
-    client = service_app(receive_ephemeral=True).test_client()
+    client = service_app(**ENCRYPTED_BRIDGE).test_client()
     ghost = ghost_device(client)
     alice = register_user_on(client, "alice")
     # More than one /sync batch (100) of messages: those queued behind the first batch follow.
@@ -69,7 +74,7 @@ def test_to_device_messages_for_namespace_devices_are_pushed_in_order(service_ap
 
 def test_to_device_messages_of_other_users_are_not_pushed(service_app,
                                                           fake_service):  # noqa: F811
-    client = service_app(receive_ephemeral=True).test_client()
+    client = service_app(**ENCRYPTED_BRIDGE).test_client()
     ghost = ghost_device(client)
     alice, bob = register_user_on(client, "alice"), register_user_on(client, "bob")
     ok(alice.put(f"{V3}/sendToDevice/m.test/bob", json={
@@ -83,8 +88,12 @@ def test_to_device_messages_of_other_users_are_not_pushed(service_app,
     assert [e["content"] for e in sync["to_device"]["events"]] == [{"for": "bob"}]
 
 
-def test_no_to_device_without_receive_ephemeral(service_app, fake_service):  # noqa: F811
-    client = service_app().test_client()
+@pytest.mark.parametrize("flags", [{"org.matrix.msc3202": True}, {"receive_ephemeral": True}],
+                         ids=["msc3202-only", "ephemeral-only"])
+def test_to_device_stays_with_the_device_without_both_flags(service_app, fake_service,  # noqa: F811
+                                                            flags):
+    # mautrix's default: ephemeral events, and a bot that syncs for its to-device messages.
+    client = service_app(**flags).test_client()
     ghost = ghost_device(client)
     alice = register_user_on(client, "alice")
     room_id = room_with(alice, ghost, client)
@@ -93,7 +102,7 @@ def test_no_to_device_without_receive_ephemeral(service_app, fake_service):  # n
     marker = send_ok(alice, room_id, "marker")
     assert fake_service.wait_for(
         lambda s: marker in [e["event_id"] for b in bodies(s) for e in b["events"]])
-    assert not any(TO_DEVICE in body or "ephemeral" in body for body in bodies(fake_service))
+    assert not any(TO_DEVICE in body for body in bodies(fake_service))
     # Still queued for the ghost's device, which gets it from its own /sync.
     sync = ok(ghost.get(f"{V3}/sync"))
     assert [e["content"] for e in sync["to_device"]["events"]] == [{"n": 1}]

@@ -1,11 +1,14 @@
 """What an encrypting bridge needs in its transactions, as it runs no /sync per ghost.
 
-- MSC2409's to-device messages (services with ``receive_ephemeral``), sent as
-  ``de.sorunome.msc2409.to_device`` as Synapse does: the messages to devices of users in the
-  service's user namespaces that got their stream position in the interval, each with its
-  ``to_user_id`` and ``to_device_id``. The service is those devices' client: a message stored
-  in a transaction leaves the device's queue (services/e2ee/to_device.py), as a /sync would
-  acknowledge it, and the messages queued behind it get their position.
+- MSC2409's to-device messages, sent as ``de.sorunome.msc2409.to_device`` as Synapse does, to
+  services with ``receive_ephemeral`` that also say ``org.matrix.msc3202: true`` (Synapse
+  needs its server-wide switch besides ``receive_ephemeral``): the messages to devices of users
+  in the service's user namespaces that got their stream position in the interval, each with
+  its ``to_user_id`` and ``to_device_id``. Such a service is those devices' client (mautrix's
+  appservice encryption mode): a message stored in a transaction leaves the device's queue
+  (services/e2ee/to_device.py), as a /sync would acknowledge it, and the messages queued
+  behind it get their position. A bridge that only asks for ephemeral events (mautrix's
+  default, whose bot syncs for its to-device messages) keeps getting them through /sync.
 - MSC3202 (``org.matrix.msc3202: true`` in the registration), under the
   ``org.matrix.msc3202.`` prefix: ``device_lists.changed``, the users of the service's
   interest (interest.py) whose devices or cross-signing keys changed in the interval (``left``
@@ -44,18 +47,17 @@ class Extensions:
     one_time_key_counts: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     unused_fallback_key_types: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
-    def add_to(self, body: dict, service: AppService) -> None:
-        if service.receive_ephemeral and self.to_device:
+    def add_to(self, body: dict) -> None:
+        if self.to_device:
             body["de.sorunome.msc2409.to_device"] = self.to_device
-        if service.device_extensions:
-            if self.device_lists_changed:
-                body["org.matrix.msc3202.device_lists"] = {
-                    "changed": self.device_lists_changed, "left": []}
-            if self.one_time_key_counts:
-                body["org.matrix.msc3202.device_one_time_keys_count"] = self.one_time_key_counts
-            if self.unused_fallback_key_types:
-                body["org.matrix.msc3202.device_unused_fallback_key_types"] = (
-                    self.unused_fallback_key_types)
+        if self.device_lists_changed:
+            body["org.matrix.msc3202.device_lists"] = {
+                "changed": self.device_lists_changed, "left": []}
+        if self.one_time_key_counts:
+            body["org.matrix.msc3202.device_one_time_keys_count"] = self.one_time_key_counts
+        if self.unused_fallback_key_types:
+            body["org.matrix.msc3202.device_unused_fallback_key_types"] = (
+                self.unused_fallback_key_types)
 
     def __bool__(self) -> bool:
         return bool(self.to_device or self.device_lists_changed or self.one_time_key_counts)
@@ -65,20 +67,19 @@ def collect(service: AppService, since: int, upto: int, concerned: set[str]) -> 
     """The extensions of (since, upto] for the service; ``concerned``: the users the
     transaction's events name (senders, membership targets)."""
     out = Extensions()
-    if upto <= since or not (service.receive_ephemeral or service.device_extensions):
+    if upto <= since or not service.device_extensions:
         return out
     recipients: set[str] = set()
     if service.receive_ephemeral:
         _to_device(service, since, upto, out)
         recipients = {message["to_user_id"] for message in out.to_device}
-    if service.device_extensions:
-        changed = {user for (user,) in DeviceListChange.select(DeviceListChange.user_id)
-                   .distinct().where((DeviceListChange.stream_position > since)
-                                     & (DeviceListChange.stream_position <= upto)).tuples()}
-        out.device_lists_changed = sorted(RoomInterest(service).users_of_interest(changed))
-        own = {user for user in concerned | recipients | changed
-               if service.is_interested_in_user(user)}
-        _key_counts(sorted(own), out)
+    changed = {user for (user,) in DeviceListChange.select(DeviceListChange.user_id)
+               .distinct().where((DeviceListChange.stream_position > since)
+                                 & (DeviceListChange.stream_position <= upto)).tuples()}
+    out.device_lists_changed = sorted(RoomInterest(service).users_of_interest(changed))
+    own = {user for user in concerned | recipients | changed
+           if service.is_interested_in_user(user)}
+    _key_counts(sorted(own), out)
     return out
 
 

@@ -72,7 +72,7 @@ class Batch:
         if service.receive_ephemeral:
             body["ephemeral"] = self.edus
             body["de.sorunome.msc2409.ephemeral"] = self.edus
-        self.extensions.add_to(body, service)
+        self.extensions.add_to(body)
         return body
 
 
