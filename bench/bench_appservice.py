@@ -32,7 +32,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT / "tests" / "helpers"))
 from gunicorn_server import GunicornServer  # noqa: E402
 from local_http import LocalHTTPServer  # noqa: E402
 

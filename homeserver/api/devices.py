@@ -1,9 +1,11 @@
-"""Device management (modules/device_management.md): list, get, rename, delete."""
+"""Device management (modules/device_management.md): list, get, rename, delete; application
+services with MSC4190's flag also create devices and delete them without UIA."""
 
 from flask import Blueprint, jsonify
 
 from ..schemas.auth import DeleteDevicesBody, EmptyBody, UpdateDeviceBody
 from ..services.accounts import devices, uia
+from ..services.appservice import devices as appservice_devices
 from .http import CLIENT_PREFIX, load_body, require_auth
 from .uia import interactive
 
@@ -26,6 +28,9 @@ def get_device(device_id):
 def update_device(device_id):
     requester = require_auth()
     body = load_body(UpdateDeviceBody())
+    if appservice_devices.manages_devices(requester):
+        created = appservice_devices.put_device(requester.user_id, device_id, body)
+        return jsonify({}), 201 if created else 200
     devices.update_device(requester.user_id, device_id, body)
     return jsonify({})
 
@@ -33,6 +38,9 @@ def update_device(device_id):
 @bp.delete("/v3/devices/<path:device_id>")
 def delete_device(device_id):
     requester = require_auth()
+    if appservice_devices.manages_devices(requester):
+        devices.delete_devices(requester.user_id, [device_id])  # MSC4190: no UIA
+        return jsonify({})
     _, passed = interactive(EmptyBody(), [[uia.PASSWORD]], requester=requester.user_id)
     uia.complete(passed, lambda: devices.delete_devices(requester.user_id, [device_id]))
     return jsonify({})
@@ -41,6 +49,9 @@ def delete_device(device_id):
 @bp.post("/v3/delete_devices")
 def delete_devices():
     requester = require_auth()
+    if appservice_devices.manages_devices(requester):
+        devices.delete_devices(requester.user_id, load_body(DeleteDevicesBody())["devices"])
+        return jsonify({})
     body, passed = interactive(DeleteDevicesBody(), [[uia.PASSWORD]],
                                requester=requester.user_id)
     uia.complete(passed, lambda: devices.delete_devices(requester.user_id, body["devices"]))

@@ -5,21 +5,14 @@ hs_token; retried with the same txnId after failures and restarts."""
 import pytest
 
 from helpers.appservice import (HS_TOKEN, SERVER, as_headers, fake_service,  # noqa: F401
-                                register_user_on, registration, write_registration)
+                                register_user_on, registration, service_app,
+                                write_registration)
 from homeserver.models.appservice import AppServiceTransaction
 from homeserver.services import workers
 from helpers.api import V3, ok
 from helpers.rooms import create_room, send_ok
 
 GHOST = f"@_bridge_ghost:{SERVER}"
-
-
-@pytest.fixture
-def service_app(make_app, fake_service, tmp_path):  # noqa: F811
-    def build(**extra):
-        path = write_registration(tmp_path, registration(fake_service.url, **extra))
-        return make_app(app_service_config_files=[path], app_service_max_backoff_ms=1000)
-    return build
 
 
 def register_ghost(client, localpart="_bridge_ghost"):

@@ -143,6 +143,16 @@ def registration(url, *, id="bridge", as_token=AS_TOKEN, hs_token=HS_TOKEN,
     }
 
 
+@pytest.fixture
+def service_app(make_app, fake_service, tmp_path):
+    """``service_app(**registration_keys)``: an app with one service, the test's fake_service
+    (retries back off at most 1 s)."""
+    def build(**extra):
+        path = write_registration(tmp_path, registration(fake_service.url, **extra))
+        return make_app(app_service_config_files=[path], app_service_max_backoff_ms=1000)
+    return build
+
+
 def write_registration(directory, data, name="registration.yaml") -> str:
     path = directory / name
     path.write_text(yaml.safe_dump(data))

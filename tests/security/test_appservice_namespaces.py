@@ -3,7 +3,8 @@
 - A registration's regex is the bridge author's, matched against IDs anyone picks: a
   backtracking pattern and a long user ID must not hang the server (RE2, linear).
 - A service's as_token reaches only its namespaces: masquerading as another local user, or
-  as a user of another service's exclusive namespace, is refused.
+  as a user of another service's exclusive namespace, is refused; so is creating or deleting
+  (MSC4190) a device of a user outside them.
 """
 
 from urllib.parse import quote
@@ -47,3 +48,22 @@ def test_a_service_cannot_act_outside_its_namespaces(make_app, tmp_path):
     # Nor register into another service's exclusive namespace.
     error(client.post(f"{V3}/register", headers=as_headers(), json={
         "type": "m.login.application_service", "username": "_other_mine"}), 400, "M_EXCLUSIVE")
+
+
+def test_msc4190_creates_and_deletes_devices_only_in_its_namespaces(make_app, tmp_path):
+    # A service trusted with device management must not plant a device (a place to receive
+    # room keys) on a regular user's account, nor delete theirs without their password.
+    path = write_registration(tmp_path, registration(None, **{"io.element.msc4190": True}))
+    client = make_app(app_service_config_files=[path]).test_client()
+    victim = ok(client.post(f"{V3}/register", json={
+        "username": "victim", "password": "pw", "auth": {"type": "m.login.dummy"}}))
+    as_victim = f"user_id={quote(victim['user_id'])}"
+    error(client.put(f"{V3}/devices/PLANTED?{as_victim}", headers=as_headers(),
+                     json={"display_name": "spy"}), 403, "M_FORBIDDEN")
+    error(client.delete(f"{V3}/devices/{victim['device_id']}?{as_victim}",
+                        headers=as_headers(), json={}), 403, "M_FORBIDDEN")
+    victim_auth = {"Authorization": f"Bearer {victim['access_token']}"}
+    devices = ok(client.get(f"{V3}/devices", headers=victim_auth))["devices"]
+    assert [d["device_id"] for d in devices] == [victim["device_id"]]
+    # A regular user cannot create devices this way either.
+    error(client.put(f"{V3}/devices/NEWONE", headers=victim_auth, json={}), 404, "M_NOT_FOUND")

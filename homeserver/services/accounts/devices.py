@@ -103,8 +103,18 @@ def ensure_device(user_id: str, device_id: str, display_name: str | None,
         (Device.update(last_seen_ts=now, last_seen_ip=ip)
          .where((Device.user == user_id) & (Device.device_id == device_id)).execute())
         return False
+    return create_device(user_id, device_id, display_name, seen_from=ip, seen_ts=now)
+
+
+def create_device(user_id: str, device_id: str, display_name: str | None, *,
+                  seen_from: str | None = None, seen_ts: int | None = None) -> bool:
+    """Create the device unless it exists (then nothing changes); True if created. Call
+    inside a write transaction."""
+    if _get(user_id, device_id) is not None:
+        return False
     Device.insert(user=user_id, device_id=device_id, display_name=display_name,
-                  last_seen_ts=now, last_seen_ip=ip, created_ts=now).execute()
+                  last_seen_ts=seen_ts, last_seen_ip=seen_from, created_ts=clock.now_ms()
+                  ).execute()
     # As Synapse does: the user's device list changed, so users sharing a room with them (and
     # their own other devices) hear of it before the new device has uploaded keys.
     device_lists.mark_changed(user_id)

@@ -2,17 +2,21 @@
 since v1.13 as the transaction's ``ephemeral`` list; ``push_ephemeral`` and
 ``de.sorunome.msc2409.push_ephemeral`` are the names bridges still write): the typing and
 read-receipt changes, in the stream positions a transaction covers, of the rooms the service
-is interested in. Each carries its ``room_id``."""
+is interested in (each carries its ``room_id``), and the presence changes of the users it is
+interested in (interest.py)."""
 
 from __future__ import annotations
 
 from ...models.ephemeral import Receipt, Typing
-from ..ephemeral import receipts, typing
+from ..ephemeral import presence, receipts, typing
 from .interest import RoomInterest
 from .registrations import AppService
 
 # Rooms with changes looked at per transaction (the changes of more rooms wait for the next).
 MAX_ROOMS = 1000
+# Presence changes looked at per transaction: beyond, a busy interval's changes are left out
+# (presence is a hint; a user's next change brings the service up to date).
+MAX_PRESENCE = 1000
 
 
 def _changed_rooms(model, since: int, upto: int) -> set[str]:
@@ -22,7 +26,7 @@ def _changed_rooms(model, since: int, upto: int) -> set[str]:
 
 
 def collect(service: AppService, since: int, upto: int) -> list[dict]:
-    """The m.typing and m.receipt events of (since, upto] for the service."""
+    """The m.typing, m.receipt and m.presence events of (since, upto] for the service."""
     if upto <= since:
         return []
     typing_rooms = _changed_rooms(Typing, since, upto)
@@ -39,4 +43,8 @@ def collect(service: AppService, since: int, upto: int) -> list[dict]:
                                 "", since=since, upto=upto)
     for room_id, event in sorted(read.items()):
         out.append({**event, "room_id": room_id})
+    changes = presence.changes_between(since, upto, MAX_PRESENCE)
+    if changes:
+        wanted = interest.users_of_interest({event["sender"] for event in changes})
+        out.extend(event for event in changes if event["sender"] in wanted)
     return out

@@ -64,6 +64,10 @@ class AppService:
     protocols: tuple[str, ...]
     receive_ephemeral: bool
     path: str
+    # MSC3202 (``org.matrix.msc3202: true``): device lists and key counts in transactions.
+    device_extensions: bool = False
+    # MSC4190 (``io.element.msc4190`` / ``device_management``): creates and deletes devices.
+    device_management: bool = False
 
     def _matches(self, namespaces: tuple[Namespace, ...], value: str,
                  exclusive_only: bool) -> bool:
@@ -210,7 +214,10 @@ def parse(data, path: str, server_name: str) -> AppService:
         as_token=_require_string(data, "as_token"), hs_token=_require_string(data, "hs_token"),
         sender=sender, users=_namespaces(data, "users"), aliases=_namespaces(data, "aliases"),
         rooms=_namespaces(data, "rooms"), rate_limited=_flag(data, "rate_limited", True),
-        protocols=tuple(protocols), receive_ephemeral=ephemeral, path=path)
+        protocols=tuple(protocols), receive_ephemeral=ephemeral, path=path,
+        device_extensions=_flag(data, "org.matrix.msc3202", False),
+        device_management=(_flag(data, "io.element.msc4190", False)
+                           or _flag(data, "device_management", False)))
 
 
 def _read(path: str) -> object:

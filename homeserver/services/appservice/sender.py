@@ -1,9 +1,10 @@
-"""Sending transactions to application services: one thread per service per process
-(services/background.py), of which one at a time holds the service's lease in the database
+"""Sending transactions to application services: one thread per service per process (a
+``background.Worker`` each, started by create_app's first request through services/workers.py),
+of which one at a time holds the service's lease in the database
 and sends (gunicorn's workers would otherwise send the same transaction in parallel).
 
 A holder sends the oldest stored transaction (transactions.py builds them) until the service
-answers 2xx, then deletes it and builds the next; so transactions go out in txnId order, one
+answers 2xx, then deletes it and stores the next in the same write; so transactions go out in txnId order, one
 at a time, and a transaction is sent again with the same txnId and body after a failure, a
 restart or a kill -9 (spec: the service answers a txnId it already processed with 200). A
 failure waits before the retry, doubling from ``MIN_BACKOFF_MS`` up to
@@ -40,6 +41,12 @@ LEASE_RETRY_S = 5.0
 # so that a burst goes out in few transactions: the cost of a transaction (queries, a write,
 # an HTTP exchange) is paid per transaction, in the worker processes that serve clients.
 COALESCE_S = 0.1
+# While events keep coming (the next transaction was already built when the last one was
+# delivered), the wait is longer: on SQLite each transaction is a turn of the write lock that
+# the event writers then wait for, so fewer, fuller transactions keep sending as fast as
+# without a service. A service catching up on a backlog (a full transaction with more behind
+# it) is sent the next at once.
+BUSY_COALESCE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ class Settings:
 
 
 _lock = threading.Lock()
-_threads: dict[str, threading.Thread] = {}
+_workers: dict[str, background.Worker] = {}
 _owner: tuple[int, str] = (0, "")
 # (owner, service ID) -> until when this process's lease holds (ms); renewed when a third is
 # left, so a busy sender does not write its lease at every step.
@@ -84,12 +91,11 @@ def start_all(registry: Registry, settings: Settings) -> None:
 
 
 def ensure_running(service: AppService, settings: Settings) -> None:
-    if background.alive(_threads.get(service.id)):
-        return
     with _lock:
-        if not background.alive(_threads.get(service.id)):
-            _threads[service.id] = background.start(f"appservice-{service.id}", _run, service,
-                                                    settings)
+        worker = _workers.get(service.id)
+        if worker is None:
+            worker = _workers[service.id] = background.Worker(f"appservice-{service.id}", _run)
+    worker.ensure_running(service, settings)
 
 
 def _run(stop: threading.Event, service: AppService, settings: Settings) -> None:
@@ -125,11 +131,13 @@ def step(service: AppService, settings: Settings) -> tuple[float, int | None]:
         return (state.retry_at_ts - now) / 1000, None
     pending = transactions.pending(service.id)
     if pending is None:
-        if transactions.build_next(service, settings.max_events, state.stream_position):
-            return 0, None
-        return IDLE_WAIT_S, state.stream_position
-    _send(service, pending, state, settings)
-    return COALESCE_S, None
+        batch = transactions.prepare(service, settings.max_events, state.stream_position)
+        if batch is None:
+            return IDLE_WAIT_S, state.stream_position
+        with db.write_transaction():
+            transactions.store(service, batch)
+        return 0, None
+    return _send(service, pending, state, settings), None
 
 
 def _claim(service: AppService, settings: Settings) -> bool:
@@ -165,23 +173,34 @@ def _release_lease(service: AppService) -> None:
 
 
 def _send(service: AppService, txn: AppServiceTransaction, state: AppServiceState,
-          settings: Settings) -> None:
+          settings: Settings) -> float:
+    """Send one transaction; how long to wait before the next step."""
     background.release_connection()  # no database connection held while the service answers
     try:
         client.put_transaction(service, txn.txn_id, txn.body, settings.timeout_s)
     except client.ServiceError as exc:
         _failed(service, state, str(exc), settings)
-        return
+        return COALESCE_S
+    # The next transaction is read now and stored in the write that records this delivery:
+    # one write (one turn of SQLite's write lock, which the event writers wait for) per
+    # transaction delivered.
+    batch = transactions.prepare(service, settings.max_events, state.stream_position)
     now = clock.now_ms()
+    delivered = dict(last_success_ts=now, failing_since_ts=None, backoff_ms=0,
+                     retry_at_ts=None, last_error=None)
     with db.write_transaction():
         (AppServiceTransaction.delete()
          .where((AppServiceTransaction.service_id == service.id)
                 & (AppServiceTransaction.txn_id == txn.txn_id)).execute())
-        (AppServiceState.update(last_success_ts=now, failing_since_ts=None, backoff_ms=0,
-                                retry_at_ts=None, last_error=None)
-         .where(AppServiceState.service_id == service.id).execute())
+        queued = batch is not None and transactions.store(service, batch, **delivered)
+        if batch is None:
+            (AppServiceState.update(**delivered)
+             .where(AppServiceState.service_id == service.id).execute())
     if state.failing_since_ts is not None:
         logger.info("application service %s is reachable again", service.id)
+    if not queued:
+        return COALESCE_S
+    return 0 if batch.behind else BUSY_COALESCE_S
 
 
 def _failed(service: AppService, state: AppServiceState, error: str,

@@ -154,6 +154,26 @@ def release_batch(user_id: str, device_id: str, since: int | None) -> None:
              .where(ToDeviceMessage.id.in_(waiting)).execute())
 
 
+def acknowledge_delivered(delivered: dict[tuple[str, str], list[int]]) -> None:
+    """Messages delivered otherwise than by /sync (to an application service, for its users'
+    devices), by (user, device): delete them and give the next waiting messages of those
+    devices a position. Call inside the write transaction that records the delivery."""
+    for user_id, device_id in sorted(delivered):
+        _lock_device(user_id, device_id)
+    released = []
+    for (user_id, device_id), message_ids in sorted(delivered.items()):
+        ToDeviceMessage.delete().where(_for_device(user_id, device_id)
+                                       & ToDeviceMessage.id.in_(message_ids)).execute()
+        head = list(ToDeviceMessage.select(ToDeviceMessage.id, ToDeviceMessage.stream_position)
+                    .where(_for_device(user_id, device_id)).order_by(ToDeviceMessage.id)
+                    .limit(BATCH).tuples())
+        released += [message_id for message_id, position in head if position is None]
+    if released:
+        position = next_position(users=sorted({user_id for user_id, _ in delivered}))
+        (ToDeviceMessage.update(stream_position=position)
+         .where(ToDeviceMessage.id.in_(released)).execute())
+
+
 def messages_between(user_id: str, device_id: str, since: int | None, upto: int) -> list[dict]:
     """The messages a sync from ``since`` to ``upto`` carries, in arrival order."""
     query = (ToDeviceMessage.select(ToDeviceMessage.sender, ToDeviceMessage.type,

@@ -301,3 +301,20 @@ def _events(rows: list[Presence | str]) -> list[dict]:
     return [{"type": "m.presence", "sender": user_id,
              "content": _content(None if isinstance(row, str) else row, users.get(user_id), now)}
             for user_id, row in zip(ids, rows)]
+
+
+def changes_between(since: int, upto: int, limit: int) -> list[dict]:
+    """m.presence events of the users whose presence changed in (since, upto], oldest change
+    first, at most ``limit`` ([] when presence is disabled): for application services, which
+    pick those of their interest."""
+    if not _settings.enabled or upto <= since:
+        return []
+    rows = list(Presence.select().where((Presence.stream_id > since) & (Presence.stream_id <= upto))
+                .order_by(Presence.stream_id).limit(limit))
+    if not rows:
+        return []
+    users = {u.user_id: u for u in User.select(User.user_id, User.displayname, User.avatar_url)
+             .where(User.user_id.in_([row.user_id for row in rows]))}
+    now = clock.now_ms()
+    return [{"type": "m.presence", "sender": row.user_id,
+             "content": _content(row, users.get(row.user_id), now)} for row in rows]
