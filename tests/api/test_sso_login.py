@@ -255,6 +255,27 @@ def test_usernames_are_mapped_as_the_spec_appendix_says(start_hs, idp):
         "@=5fjos=c3=a9=20smith:localhost:8008"
 
 
+def test_guest_names_are_never_given_through_sso(start_hs, idp):
+    """Guest accounts are named guest-...: a provider's username may not take such a name
+    (suggested or typed on the username page), as /register refuses it."""
+    idp.add_user("sneaky", "pw", sub="sub-sneaky", preferred_username="Guest-abc")
+    hs = start_hs()
+    browser = requests.Session()
+    landing = sso_login(browser, hs, "sneaky", "pw")
+    page = landing.response
+    assert landing.client_url is None
+    assert page.status_code == 200 and "Choose your username" in page.text
+    assert 'name="username" value=""' in page.text
+    new_user = hs.url("/_homeserver/client/sso/new_user")
+    session = _hidden_field(page.text, "session")
+    typed = browser.post(new_user, data={"session": session, "username": "guest-abc"},
+                         allow_redirects=False)
+    assert typed.status_code == 400 and "reserved for guest accounts" in typed.text
+    chosen = browser.post(new_user, data={"session": session, "username": "sneaky"},
+                          allow_redirects=False)
+    assert chosen.status_code == 302, chosen.text
+
+
 def test_client_secret_post_and_explicit_endpoints(start_hs, idp):
     """A provider configured without discovery, authenticating this client in the form body."""
     hs = start_hs(providers=[idp.homeserver_config(

@@ -12,6 +12,11 @@ from .passwords import MAX_PASSWORD_LENGTH, hash_password
 
 MAX_USER_ID_BYTES = 255
 
+# Guest accounts are named GUEST_PREFIX + random characters; nobody else may take such a name
+# (as Synapse reserves numeric user IDs for guests), so no one passes for a guest or takes a
+# name a guest is given next.
+GUEST_PREFIX = "guest-"
+
 
 def validate_localpart(localpart: str, server_name: str) -> str:
     """The user ID for a requested localpart, or M_INVALID_USERNAME saying why not."""
@@ -26,6 +31,14 @@ def validate_localpart(localpart: str, server_name: str) -> str:
     if len(user_id.encode("utf-8")) > MAX_USER_ID_BYTES:
         raise errors.InvalidUsername("User ID is too long")
     return user_id
+
+
+def check_not_guest_name(user_id: str) -> None:
+    """M_INVALID_USERNAME for a name of the guests' (every way of choosing a name checks it:
+    /register, single sign-on)."""
+    if user_id[1:].startswith(GUEST_PREFIX):
+        raise errors.InvalidUsername(f"User IDs starting with '{GUEST_PREFIX}' are reserved "
+                                     "for guest accounts")
 
 
 def user_id_for_username(username: str, server_name: str) -> str:

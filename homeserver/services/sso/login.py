@@ -81,6 +81,7 @@ def submit_username(settings: SsoSettings, form: dict, browser: str | None) -> R
         if not isinstance(username, str) or not username.strip():
             raise errors.InvalidUsername("Choose a username")
         user_id = accounts.user_id_for_username(username.strip(), settings.server_name)
+        accounts.check_not_guest_name(user_id)
         accounts.check_available(user_id)
         identity = mapping.Identity(pending.idp_id, pending.subject, None, pending.display_name)
         _register(pending, identity, user_id)

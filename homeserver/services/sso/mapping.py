@@ -102,11 +102,13 @@ def external_ids(user_id: str) -> list[tuple[str, str]]:
 
 
 def usable_localpart(localpart: str | None, server_name: str) -> str | None:
-    """The user ID for a suggested localpart if it is valid, else None."""
+    """The user ID for a suggested localpart if it is valid and not a guest's, else None."""
     if localpart is None:
         return None
     try:
-        return accounts.validate_localpart(localpart, server_name)
+        user_id = accounts.validate_localpart(localpart, server_name)
+        accounts.check_not_guest_name(user_id)
+        return user_id
     except errors.MatrixError:
         return None
 
