@@ -33,12 +33,14 @@ def validate_localpart(localpart: str, server_name: str) -> str:
     return user_id
 
 
-def check_not_guest_name(user_id: str) -> None:
-    """M_INVALID_USERNAME for a name of the guests' (every way of choosing a name checks it:
-    /register, single sign-on)."""
+def check_choosable(user_id: str, app_services) -> None:
+    """A name someone may choose for a new account (every way of choosing one checks it:
+    /register, single sign-on): M_INVALID_USERNAME for a guest's name, M_EXCLUSIVE for one in
+    an application service's exclusive namespace (``app_services``: its Registry)."""
     if user_id[1:].startswith(GUEST_PREFIX):
         raise errors.InvalidUsername(f"User IDs starting with '{GUEST_PREFIX}' are reserved "
                                      "for guest accounts")
+    app_services.check_not_reserved(user_id)
 
 
 def user_id_for_username(username: str, server_name: str) -> str:

@@ -44,8 +44,7 @@ def _chosen_user_id(username: str, server_name: str, registry: Registry) -> str:
     """The user ID a username asks for, unless reserved: for guests, or by an application
     service (M_EXCLUSIVE)."""
     user_id = accounts.user_id_for_username(username, server_name)
-    accounts.check_not_guest_name(user_id)
-    registry.check_not_reserved(user_id)
+    accounts.check_choosable(user_id, registry)
     return user_id
 
 
