@@ -256,25 +256,31 @@ def test_usernames_are_mapped_as_the_spec_appendix_says(start_hs, idp):
         "@=5fjos=c3=a9=20smith:localhost:8008"
 
 
-def test_guest_names_are_never_given_through_sso(start_hs, idp):
-    """Guest accounts are named guest-...: a provider's username may not take such a name
-    (suggested or typed on the username page), as /register refuses it."""
-    idp.add_user("sneaky", "pw", sub="sub-sneaky", preferred_username="Guest-abc")
-    hs = start_hs()
+def _name_refused_by_sso(hs, provider_user, refused, message, accepted):
+    """Log ``provider_user`` in: the provider's suggestion is not offered (the username page
+    comes, empty); typing ``refused`` answers 400 with ``message``; ``accepted`` works."""
     browser = requests.Session()
-    landing = sso_login(browser, hs, "sneaky", "pw")
+    landing = sso_login(browser, hs, provider_user, "pw")
     page = landing.response
     assert landing.client_url is None
     assert page.status_code == 200 and "Choose your username" in page.text
     assert 'name="username" value=""' in page.text
     new_user = hs.url("/_homeserver/client/sso/new_user")
     session = _hidden_field(page.text, "session")
-    typed = browser.post(new_user, data={"session": session, "username": "guest-abc"},
+    typed = browser.post(new_user, data={"session": session, "username": refused},
                          allow_redirects=False)
-    assert typed.status_code == 400 and "reserved for guest accounts" in typed.text
-    chosen = browser.post(new_user, data={"session": session, "username": "sneaky"},
+    assert typed.status_code == 400 and message in typed.text
+    chosen = browser.post(new_user, data={"session": session, "username": accepted},
                           allow_redirects=False)
     assert chosen.status_code == 302, chosen.text
+
+
+def test_guest_names_are_never_given_through_sso(start_hs, idp):
+    """Guest accounts are named guest-...: a provider's username may not take such a name
+    (suggested or typed on the username page), as /register refuses it."""
+    idp.add_user("sneaky", "pw", sub="sub-sneaky", preferred_username="Guest-abc")
+    _name_refused_by_sso(start_hs(), "sneaky", "guest-abc", "reserved for guest accounts",
+                         "sneaky")
 
 
 def test_application_service_namespaces_are_never_given_through_sso(start_hs, idp, tmp_path):
@@ -290,20 +296,7 @@ def test_application_service_namespaces_are_never_given_through_sso(start_hs, id
                             json={"type": "m.login.application_service",
                                   "username": "irc-alice"}, timeout=30)
     assert bridged.status_code == 200, bridged.text
-    browser = requests.Session()
-    landing = sso_login(browser, hs, "ircfan", "pw")
-    page = landing.response
-    assert landing.client_url is None
-    assert page.status_code == 200 and "Choose your username" in page.text
-    assert 'name="username" value=""' in page.text
-    new_user = hs.url("/_homeserver/client/sso/new_user")
-    session = _hidden_field(page.text, "session")
-    typed = browser.post(new_user, data={"session": session, "username": "irc-bob"},
-                         allow_redirects=False)
-    assert typed.status_code == 400 and "application service" in typed.text
-    chosen = browser.post(new_user, data={"session": session, "username": "ircfan"},
-                          allow_redirects=False)
-    assert chosen.status_code == 302, chosen.text
+    _name_refused_by_sso(hs, "ircfan", "irc-bob", "application service", "ircfan")
 
 
 def test_client_secret_post_and_explicit_endpoints(start_hs, idp):
