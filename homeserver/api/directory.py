@@ -31,7 +31,9 @@ def set_room_alias(room_alias):
 
 @bp.get("/directory/room/<room_alias>")
 def get_room_alias(room_alias):
-    require_auth()
+    # Spec: getRoomIdByAlias needs no access token (nor does Synapse's); clients resolve an
+    # alias before logging in, e.g. to preview a room.
+    optional_auth()
     queries.ensure_alias(config().app_services, room_alias, config().server_name)
     return jsonify(aliases.lookup(room_alias))
 

@@ -22,6 +22,18 @@ def test_create_resolve_delete(register_user):
     assert ok(alice.get(f"{V3}/rooms/{q(room_id)}/aliases")) == {"aliases": []}
 
 
+def test_resolving_an_alias_needs_no_access_token(client, register_user):
+    """Spec: GET /directory/room/{roomAlias} requires no authentication (a bad token is still
+    refused, as everywhere a token is optional)."""
+    alice = register_user("alice")
+    room_id = create_room(alice)
+    ok(alice.put(alias_path(), json={"room_id": room_id}))
+    assert ok(client.get(alias_path())) == {"room_id": room_id, "servers": ["localhost:8008"]}
+    error(client.get(alias_path("#missing:localhost:8008")), 404, "M_NOT_FOUND")
+    error(client.get(alias_path(), headers={"Authorization": "Bearer nonsense"}),
+          401, "M_UNKNOWN_TOKEN")
+
+
 def test_alias_taken(register_user):
     alice = register_user("alice")
     room_id = create_room(alice)

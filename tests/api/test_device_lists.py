@@ -81,6 +81,21 @@ def test_new_device_keys_show_to_room_members_only(client):
     assert alice.user_id in response.get_json()["changed"]
 
 
+def test_keys_with_a_bad_self_signature_still_announce_the_device(client):
+    """Issue 11: refusing such keys (M_INVALID_SIGNATURE) also kept the device out of its
+    contacts' device lists; they are stored, and the change reaches the room's members."""
+    alice = make_user(client, "alice", "A1")
+    bob = make_user(client, "bob", "B1")
+    join(bob, public_room(alice))
+    since = sync(bob)["next_batch"]
+    laptop = new_device(client, alice.user_id, "A2")
+    keys = device_keys_for(laptop, SigningKey())
+    keys["algorithms"].append("m.tampered")  # after signing: the self-signature is now wrong
+    response = laptop.post(f"{V3}/keys/upload", json={"device_keys": keys})
+    assert response.status_code == 200, response.get_json()
+    assert alice.user_id in device_lists(sync(bob, since))[0]
+
+
 def test_cross_signing_change_is_announced(client):
     alice = make_user(client, "alice", "A1")
     bob = make_user(client, "bob", "B1")

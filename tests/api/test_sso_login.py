@@ -4,6 +4,7 @@ browser."""
 
 import requests
 
+from helpers.appservice import as_headers, registration, write_registration
 from helpers.media import upload
 from helpers.sso import CLIENT_URL, hs, idp, sso_login, start_hs, token_login  # noqa: F401
 
@@ -253,6 +254,49 @@ def test_usernames_are_mapped_as_the_spec_appendix_says(start_hs, idp):
     landing = sso_login(requests.Session(), hs, "jose", "pw")
     assert token_login(hs, landing.login_token).json()["user_id"] == \
         "@=5fjos=c3=a9=20smith:localhost:8008"
+
+
+def _name_refused_by_sso(hs, provider_user, refused, message, accepted):
+    """Log ``provider_user`` in: the provider's suggestion is not offered (the username page
+    comes, empty); typing ``refused`` answers 400 with ``message``; ``accepted`` works."""
+    browser = requests.Session()
+    landing = sso_login(browser, hs, provider_user, "pw")
+    page = landing.response
+    assert landing.client_url is None
+    assert page.status_code == 200 and "Choose your username" in page.text
+    assert 'name="username" value=""' in page.text
+    new_user = hs.url("/_homeserver/client/sso/new_user")
+    session = _hidden_field(page.text, "session")
+    typed = browser.post(new_user, data={"session": session, "username": refused},
+                         allow_redirects=False)
+    assert typed.status_code == 400 and message in typed.text
+    chosen = browser.post(new_user, data={"session": session, "username": accepted},
+                          allow_redirects=False)
+    assert chosen.status_code == 302, chosen.text
+
+
+def test_guest_names_are_never_given_through_sso(start_hs, idp):
+    """Guest accounts are named guest-...: a provider's username may not take such a name
+    (suggested or typed on the username page), as /register refuses it."""
+    idp.add_user("sneaky", "pw", sub="sub-sneaky", preferred_username="Guest-abc")
+    _name_refused_by_sso(start_hs(), "sneaky", "guest-abc", "reserved for guest accounts",
+                         "sneaky")
+
+
+def test_application_service_namespaces_are_never_given_through_sso(start_hs, idp, tmp_path):
+    """A bridge's exclusive namespace is the bridge's: /register refuses it (M_EXCLUSIVE), and
+    so does single sign-on, suggested or typed; with allow_existing_users a provider user named
+    like a bridged user must not be linked to (take over) that account."""
+    path = write_registration(tmp_path, registration(
+        None, users=[{"exclusive": True, "regex": "@irc-.*:localhost:8008"}]))
+    idp.add_user("ircfan", "pw", sub="sub-ircfan", preferred_username="irc-alice")
+    hs = start_hs(providers=[idp.homeserver_config(allow_existing_users=True)],
+                  app_service_config_files=[path])
+    bridged = requests.post(hs.url("/_matrix/client/v3/register"), headers=as_headers(),
+                            json={"type": "m.login.application_service",
+                                  "username": "irc-alice"}, timeout=30)
+    assert bridged.status_code == 200, bridged.text
+    _name_refused_by_sso(hs, "ircfan", "irc-bob", "application service", "ircfan")
 
 
 def test_client_secret_post_and_explicit_endpoints(start_hs, idp):

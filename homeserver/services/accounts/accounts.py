@@ -13,6 +13,11 @@ from .passwords import MAX_PASSWORD_LENGTH, hash_password
 
 MAX_USER_ID_BYTES = 255
 
+# Guest accounts are named GUEST_PREFIX + random characters; nobody else may take such a name
+# (as Synapse reserves numeric user IDs for guests), so no one passes for a guest or takes a
+# name a guest is given next.
+GUEST_PREFIX = "guest-"
+
 
 def validate_localpart(localpart: str, server_name: str) -> str:
     """The user ID for a requested localpart, or M_INVALID_USERNAME saying why not."""
@@ -27,6 +32,16 @@ def validate_localpart(localpart: str, server_name: str) -> str:
     if len(user_id.encode("utf-8")) > MAX_USER_ID_BYTES:
         raise errors.InvalidUsername("User ID is too long")
     return user_id
+
+
+def check_choosable(user_id: str, app_services) -> None:
+    """A name someone may choose for a new account (every way of choosing one checks it:
+    /register, single sign-on): M_INVALID_USERNAME for a guest's name, M_EXCLUSIVE for one in
+    an application service's exclusive namespace (``app_services``: its Registry)."""
+    if user_id[1:].startswith(GUEST_PREFIX):
+        raise errors.InvalidUsername(f"User IDs starting with '{GUEST_PREFIX}' are reserved "
+                                     "for guest accounts")
+    app_services.check_not_reserved(user_id)
 
 
 def user_id_for_username(username: str, server_name: str) -> str:

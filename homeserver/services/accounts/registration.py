@@ -48,20 +48,11 @@ def precheck(body: dict, server_name: str, registry: Registry) -> None:
         devices.validate_device_id(body["device_id"])
 
 
-# Guest accounts are named GUEST_PREFIX + random characters; nobody else may take such a name
-# (as Synapse reserves numeric user IDs for guests), so no one passes for a guest or takes a
-# name a guest is given next.
-GUEST_PREFIX = "guest-"
-
-
 def _chosen_user_id(username: str, server_name: str, registry: Registry) -> str:
     """The user ID a username asks for, unless reserved: for guests, or by an application
     service (M_EXCLUSIVE)."""
     user_id = accounts.user_id_for_username(username, server_name)
-    if user_id[1:].startswith(GUEST_PREFIX):
-        raise errors.InvalidUsername(f"User IDs starting with '{GUEST_PREFIX}' are reserved "
-                                     "for guest accounts")
-    registry.check_not_reserved(user_id)
+    accounts.check_choosable(user_id, registry)
     return user_id
 
 
@@ -158,7 +149,7 @@ def register_guest(body: dict, *, server_name: str, token_lifetime_ms: int,
     """POST /register?kind=guest (spec: Guest Access): a new guest account with a device and
     its access token; no password, no user-interactive auth. The server picks the device ID
     (as Synapse: a guest has nowhere to keep one of its own)."""
-    user_id = _generated_user_id(server_name, prefix=GUEST_PREFIX)
+    user_id = _generated_user_id(server_name, prefix=accounts.GUEST_PREFIX)
     with db.write_transaction():
         accounts.create_user(user_id, None, guest=True)
         response = logged_in(user_id, {**body, "device_id": None}, server_name=server_name,

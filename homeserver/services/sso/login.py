@@ -31,7 +31,8 @@ def callback(settings: SsoSettings, args: dict, browser: str | None) -> Redirect
     if user_id is None:
         user_id = _existing_or_new_user(settings, provider, identity)
     if user_id is None:
-        usable = mapping.usable_localpart(identity.localpart, settings.server_name)
+        usable = mapping.usable_localpart(identity.localpart, settings.server_name,
+                                         settings.app_services)
         pending = attempts.record_registration(
             browser=browser, idp_id=identity.idp_id, subject=identity.subject,
             suggested=identity.localpart if usable else None,
@@ -44,14 +45,16 @@ def callback(settings: SsoSettings, args: dict, browser: str | None) -> Redirect
 
 def _existing_or_new_user(settings: SsoSettings, provider: Provider, identity) -> str | None:
     """The account for a subject seen for the first time; None when the person must choose."""
-    suggested = mapping.usable_localpart(identity.localpart, settings.server_name)
+    suggested = mapping.usable_localpart(identity.localpart, settings.server_name,
+                                         settings.app_services)
     if suggested is not None and provider.allow_existing_users and \
             accounts.user_exists(suggested):
         return mapping.link_existing(identity, suggested)
     if suggested is None or provider.user_mapping["confirm_localpart"]:
         return None
     for _ in range(3):  # another login may take the free name first
-        user_id = mapping.free_user_id(identity.localpart, settings.server_name)
+        user_id = mapping.free_user_id(identity.localpart, settings.server_name,
+                                       settings.app_services)
         if user_id is None:
             return None
         try:
@@ -64,8 +67,8 @@ def _existing_or_new_user(settings: SsoSettings, provider: Provider, identity) -
 def username_page(settings: SsoSettings, pending: attempts.PendingRegistration,
                   error: str | None = None, status: int = 200) -> Page:
     suggestion = pending.suggested_localpart
-    if suggestion is not None and mapping.usable_localpart(suggestion, settings.server_name) \
-            is None:
+    if suggestion is not None and mapping.usable_localpart(
+            suggestion, settings.server_name, settings.app_services) is None:
         suggestion = None
     return Page("sso_new_user.html", {
         "session": pending.token, "suggestion": suggestion or "", "error": error,
@@ -81,6 +84,7 @@ def submit_username(settings: SsoSettings, form: dict, browser: str | None) -> R
         if not isinstance(username, str) or not username.strip():
             raise errors.InvalidUsername("Choose a username")
         user_id = accounts.user_id_for_username(username.strip(), settings.server_name)
+        accounts.check_choosable(user_id, settings.app_services)
         accounts.check_available(user_id)
         identity = mapping.Identity(pending.idp_id, pending.subject, None, pending.display_name)
         _register(pending, identity, user_id)

@@ -101,21 +101,24 @@ def external_ids(user_id: str) -> list[tuple[str, str]]:
             UserExternalId.select().where(UserExternalId.user == user_id)]
 
 
-def usable_localpart(localpart: str | None, server_name: str) -> str | None:
-    """The user ID for a suggested localpart if it is valid, else None."""
+def usable_localpart(localpart: str | None, server_name: str, app_services) -> str | None:
+    """The user ID for a suggested localpart if it is valid and free to choose (not a guest's,
+    not in an application service's exclusive namespace), else None."""
     if localpart is None:
         return None
     try:
-        return accounts.validate_localpart(localpart, server_name)
+        user_id = accounts.validate_localpart(localpart, server_name)
+        accounts.check_choosable(user_id, app_services)
+        return user_id
     except errors.MatrixError:
         return None
 
 
-def free_user_id(localpart: str, server_name: str) -> str | None:
+def free_user_id(localpart: str, server_name: str, app_services) -> str | None:
     """The suggestion, or with the first free number after it; None if none is free."""
     candidates = []
     for suffix in [""] + [str(n) for n in range(1, MAX_SUFFIX + 1)]:
-        user_id = usable_localpart(localpart + suffix, server_name)
+        user_id = usable_localpart(localpart + suffix, server_name, app_services)
         if user_id is not None:
             candidates.append(user_id)
     for start in range(0, len(candidates), _SUFFIX_BATCH):

@@ -18,13 +18,16 @@ class SsoSettings:
     session_lifetime_ms: int
     server_name: str
     base_url: str
+    # The application services' Registry: their exclusive namespaces are no one else's names.
+    app_services: object
 
     @classmethod
     def from_config(cls, config) -> "SsoSettings":
         return cls(providers=tuple(providers_from_config(config.oidc_providers)),
                    client_whitelist=tuple(config.sso["client_whitelist"]),
                    session_lifetime_ms=config.sso["session_lifetime_ms"],
-                   server_name=config.server_name, base_url=config.base_url)
+                   server_name=config.server_name, base_url=config.base_url,
+                   app_services=config.app_services)
 
     @property
     def callback_url(self) -> str:

@@ -12,6 +12,7 @@ from .... import clock, errors
 from ....db import write_transaction
 from ....models.keys import DeviceKeys, FallbackKey, OneTimeKey
 from ... import canonical
+from ...user_lock import lock_user
 from .. import device_lists
 from . import signing
 
@@ -35,6 +36,10 @@ def upload_keys(user_id: str, device_id: str, device_keys: dict | None, one_time
     for attempt in (1, 2):
         try:
             with write_transaction():
+                if otks:
+                    # Concurrent uploads of one device must not each count, see room, and
+                    # insert past the cap (PostgreSQL READ COMMITTED).
+                    lock_user(user_id)
                 if device_json is not None:
                     _store_device_keys(user_id, device_id, device_json)
                 if otks:
