@@ -149,9 +149,10 @@ class MediaSchema(_Strict):
     max_concurrent_thumbnails = _count(2)
     thumbnail_wait_ms = fields.Integer(load_default=10_000, strict=True,
                                        validate=validate.Range(min=0, max=120_000))
-    # Total bytes one user may upload; null: no quota.
-    max_bytes_per_user = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                        validate=validate.Range(min=0))
+    # Total bytes one user may upload (10 GiB: one account of an open server cannot fill the
+    # disk); null: no quota.
+    max_bytes_per_user = fields.Integer(load_default=10 * 1024 ** 3, allow_none=True,
+                                        strict=True, validate=validate.Range(min=0))
     # Freeze of the deprecated unauthenticated downloads: media uploaded at or after this time
     # (ms since the epoch) is served only by the authenticated endpoints. 0 freezes all media,
     # null serves all media on the deprecated endpoints too.

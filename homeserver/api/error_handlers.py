@@ -66,6 +66,15 @@ def register_error_handlers(app: Flask) -> None:
         logger.warning("database refused a value: %s", str(exc).strip().splitlines()[0])
         return error_response(errors.InvalidParam("A value is too long or out of range"))
 
+    @app.errorhandler(ValueError)
+    def _value_error(exc):
+        # psycopg2 refuses a string holding NUL before sending it (PostgreSQL text cannot hold
+        # one; SQLite stores it): input no check caught, the same safety net as DataError.
+        if "NUL (0x00)" in str(exc):
+            logger.warning("database refused a value: %s", exc)
+            return error_response(errors.InvalidParam("Strings may not contain NUL characters"))
+        return _unexpected(exc)
+
     @app.errorhandler(peewee.OperationalError)
     def _database_error(exc):
         if "locked" in str(exc) or "busy" in str(exc):

@@ -6,7 +6,7 @@ still call it.
 
 Endpoints the spec added in v1.1 or later (``x-addedInMatrixVersion`` in their OpenAPI
 definition) never had an r0 path, so they get none; nor do the ``v1``-only endpoints, which are
-not under ``v3`` at all. ``tests/unit/test_r0_prefix.py`` checks ``POST_R0`` against the spec.
+not under ``v3`` at all. ``tests/unit/test_r0_prefix_list.py`` checks ``POST_R0`` against the spec.
 (No blueprint here: ``register_blueprints`` calls ``add_r0_aliases`` once every blueprint is
 registered, so this is the one place the rule lives.)
 """

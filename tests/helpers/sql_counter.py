@@ -1,6 +1,7 @@
 """Counting the SQL statements a piece of work executes (tests that bound per-request work)."""
 
 import re
+import threading
 from contextlib import contextmanager
 
 from homeserver import db
@@ -8,13 +9,17 @@ from homeserver import db
 
 @contextmanager
 def sql_statements(monkeypatch):
-    """Collect the SQL text of every statement executed through the database while inside."""
+    """Collect the SQL text of every statement this thread executes through the database while
+    inside (the test client serves requests in the test's thread; the background workers a
+    process starts at its first request run their own statements meanwhile)."""
     database = db.database.obj
     seen: list[str] = []
     original = database.execute_sql
+    thread = threading.get_ident()
 
     def counting(sql, params=None, *args, **kwargs):
-        seen.append(sql)
+        if threading.get_ident() == thread:
+            seen.append(sql)
         return original(sql, params, *args, **kwargs)
 
     monkeypatch.setattr(database, "execute_sql", counting)

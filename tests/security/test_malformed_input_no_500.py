@@ -155,3 +155,16 @@ def test_values_the_database_refuses_are_a_client_error(make_app, register_user)
     app.register_blueprint(probe)
     response = app.test_client().post("/_matrix/client/v3/_test_data_error", json={})
     assert (response.status_code, response.get_json()["errcode"]) == (400, "M_INVALID_PARAM")
+
+
+def test_nul_characters_where_no_check_looks_are_a_client_error(register_user):
+    """PostgreSQL text cannot hold NUL (psycopg2 refuses it before sending): a pagination token
+    of the space hierarchy and a user ID in a signature upload carried one to the database."""
+    alice = register_user("alice")
+    room_id = create_room(alice)
+    token = q("a\x00b")
+    response = alice.get(f"/_matrix/client/v1/rooms/{q(room_id)}/hierarchy?from={token}")
+    assert_client_error(response, "M_INVALID_PARAM", "M_NOT_FOUND")
+    response = alice.post(f"{V3}/keys/signatures/upload",
+                          json={"@x\x00:server": {"key\x00id": {"signatures": {}}}})
+    assert response.status_code < 500, response.get_json()
