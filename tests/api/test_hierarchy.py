@@ -29,7 +29,7 @@ def room_ids(body):
     return [room["room_id"] for room in body["rooms"]]
 
 
-def test_depth_first_walk_with_summaries(alice):
+def test_depth_first_walk_with_summaries(alice, clock):
     root = space(alice, "Root space", topic="All the things")
     sub = space(alice, "Sub space")
     general = create_room(alice, name="General", preset="public_chat")
@@ -38,6 +38,8 @@ def test_depth_first_walk_with_summaries(alice):
     add_child(alice, root, sub, order="a")
     add_child(alice, root, later, order="b")
     add_child(alice, sub, general)
+    # Children without an order come by timestamp (then room ID): general's is earlier.
+    clock.advance(10)
     add_child(alice, sub, deep)
     body = ok(hierarchy(alice, root))
     assert room_ids(body) == [root, sub, general, deep, later]
