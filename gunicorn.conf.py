@@ -15,7 +15,10 @@ bind = "127.0.0.1:8008"
 # for other requests. Threads are started as requests need them; a waiting one costs about
 # 80 KiB. Two workers, not more: each costs ~25 MiB of its own even with the app shared
 # (docs/performance.md), and two keep both CPUs of a small machine busy.
-worker_class = "gthread"
+# gthread, but a worker accepts a connection only when it has a thread for it (kept-alive
+# connections included), so a worker whose threads all hold long-polls leaves new connections to
+# another instead of queueing them behind the long-polls (homeserver/gunicorn_worker.py).
+worker_class = "homeserver.gunicorn_worker.ThreadWorker"
 workers = min(2, multiprocessing.cpu_count())
 threads = 640
 # Long-polls last up to the client's timeout (30 s is common); keep well above it.

@@ -10,6 +10,7 @@ How to use it in an end-to-end test (fixtures from tests/e2e/conftest.py)::
     def test_other(start_gunicorn):             # a factory, for configuration overrides
         server = start_gunicorn(registration={"require_token": True}, workers=1)
         server = start_gunicorn(access_log=True)  # gunicorn's access log in access_log_path
+        server = start_gunicorn(gunicorn_args=["--threads", "4"])  # gunicorn options
 
 Both run once per database backend (SQLite, then PostgreSQL on a scratch database), because they
 use the ``database_url`` fixture of tests/conftest.py. Servers are stopped at the end of the test;
@@ -93,13 +94,15 @@ class GunicornServer:
     """One gunicorn process tree serving the homeserver. ``config`` overrides BASE_CONFIG."""
 
     def __init__(self, database_url: str, workdir: Path, *, workers: int = 2,
-                 access_log: bool = False, **config_overrides):
+                 access_log: bool = False, gunicorn_args: tuple[str, ...] | list[str] = (),
+                 **config_overrides):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.server_name = f"localhost:{self.port}"
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
+        self.gunicorn_args = list(gunicorn_args)
         self.config_path = self.workdir / "homeserver.yaml"
         self.log_path = self.workdir / "server.log"
         # access_log=True: gunicorn's access log goes to this file (else nowhere).
@@ -126,7 +129,7 @@ class GunicornServer:
                 [str(GUNICORN), "--config", "gunicorn.conf.py",
                  "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
                  "--access-logfile", str(self.access_log_path or "/dev/null"),
-                 *_control_socket_args()],
+                 *_control_socket_args(), *self.gunicorn_args],
                 cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         self._wait_until_answering()
         return self

@@ -1,0 +1,71 @@
+"""gunicorn's threaded worker (gthread), but a worker accepts a connection only when it has a
+thread to serve it (gunicorn.conf.py selects it: ``worker_class``).
+
+Why: a /sync long-poll holds its thread for up to its timeout. gunicorn's ThreadWorker accepts
+while it has fewer than ``worker_connections`` (1000) connections, kept-alive ones included,
+whatever its ``threads`` (640) are doing; a worker whose threads all hold long-polls still
+accepted, and the request it accepted waited in its thread pool's queue until some long-poll
+timed out (30 s), while the other worker had threads free (docs/performance.md, "Idle
+long-polls"). Lowering ``worker_connections`` to ``threads`` would stop that, but gunicorn then
+turns keep-alive off (it keeps ``worker_connections - threads`` kept-alive connections at most).
+
+Here a worker serves at most ``min(threads, worker_connections)`` connections at once, counting
+those kept alive between requests, so every request it accepted has a thread the moment it
+arrives, on a new connection or a kept-alive one. A worker that has no room stops listening and
+the kernel's accept queue hands new connections to a worker that has (or holds them until one
+has: never into a queue behind long-polls). Room held only by idle kept-alive connections is
+taken back: a new connection closes the one idle longest (a client reconnects for its next
+request, as after the keep-alive timeout).
+"""
+
+from __future__ import annotations
+
+from gunicorn.workers import gthread
+
+
+class ThreadWorker(gthread.ThreadWorker):
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.capacity = max(1, min(self.cfg.threads, self.cfg.worker_connections))
+        # The base class's limits, neutralised: ``set_accept_enabled`` decides whether to
+        # accept, and a kept-alive connection already counts among the ``capacity``.
+        self.worker_connections = self.capacity + 1
+        self.max_keepalived = self.capacity + 1
+
+    @classmethod
+    def check_config(cls, cfg, log):
+        # The base class warns that keep-alive is off when threads >= worker_connections; here
+        # it is not.
+        pass
+
+    def _busy(self) -> int:
+        """Connections with a request in flight or arriving (all but the idle kept-alive)."""
+        return self.nr_conns - len(self.keepalived_conns)
+
+    def set_accept_enabled(self, enabled):
+        # The base class's loop calls this whenever its own test (the number of connections
+        # below ``worker_connections``, always true here while running) differs from whether
+        # the worker listens, i.e. on each turn while it does not: room is looked at again
+        # after every event (a request finishing is one).
+        super().set_accept_enabled(enabled and self._busy() < self.capacity)
+
+    def accept(self, listener):
+        if self._busy() >= self.capacity:
+            # A kept-alive connection's request took the last room since the last turn.
+            super().set_accept_enabled(False)
+            return
+        super().accept(listener)
+        while self.nr_conns > self.capacity and self.keepalived_conns:
+            self._close_idle_longest()
+        if self._busy() >= self.capacity:
+            super().set_accept_enabled(False)
+
+    def _close_idle_longest(self) -> None:
+        conn = self.keepalived_conns.popleft()
+        try:
+            self.poller.unregister(conn.sock)
+        except (OSError, KeyError, ValueError):
+            pass
+        self.nr_conns -= 1
+        conn.close()
