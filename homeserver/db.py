@@ -207,11 +207,54 @@ def run_sql(template: str, params: tuple | list = ()):
     converted to the database's placeholder style once. Only bound parameters carry values.
     """
     db = database.obj
+    return db.execute_sql(_converted(db, template), params)
+
+
+def _converted(db: peewee.Database, template: str) -> str:
     key = (template, db.param)
     sql = _statements.get(key)
     if sql is None:
-        sql = _statements[key] = template.replace("?", db.param)
-    return db.execute_sql(sql, params)
+        sql = template.replace("?", db.param)
+        if len(_statements) < _STATEMENTS_KEPT:
+            _statements[key] = sql
+    return sql
+
+
+# Fixed statements are few; the bound only matters for templates built per call (multi-row
+# inserts), which are converted anew once it is reached.
+_STATEMENTS_KEPT = 4096
+
+
+class StatementBatch:
+    """Fixed writes (``?`` placeholders, as ``run_sql``) whose results nobody reads, sent
+    together by ``run()``: on PostgreSQL as one round trip (the statements joined by ``;`` in
+    one execute, which psycopg2 sends as one simple query), on SQLite one by one (no round trip
+    to save). Statements run in the order added, inside the caller's transaction; one that
+    fails raises from ``run()`` and the transaction rolls back as usual."""
+
+    def __init__(self):
+        self._templates: list[str] = []
+        self._params: list = []
+
+    def add(self, template: str, params: tuple | list = ()) -> None:
+        self._templates.append(template)
+        self._params.append(tuple(params))
+
+    def __len__(self) -> int:
+        return len(self._templates)
+
+    def run(self) -> None:
+        templates, params = self._templates, self._params
+        self._templates, self._params = [], []
+        if not templates:
+            return
+        if len(templates) == 1 or is_sqlite():
+            for template, values in zip(templates, params):
+                run_sql(template, values)
+            return
+        db = database.obj
+        db.execute_sql(";\n".join(_converted(db, t) for t in templates),
+                       [value for values in params for value in values])
 
 
 def is_sqlite() -> bool:
