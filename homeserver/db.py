@@ -66,11 +66,55 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
+class PostgresDatabase(PooledPostgresqlDatabase):
+    """PostgreSQL with fewer round trips per transaction: ``BEGIN`` goes out with the
+    transaction's first statement (peewee would send it alone), and ``StatementBatch.run(
+    commit=True)`` may send ``COMMIT`` with a transaction's last writes, after which peewee's
+    own commit has nothing left to send. A transaction that executed nothing sends nothing."""
+
+    def begin(self, isolation_level=None):
+        if isolation_level is not None or self._isolation_level:
+            return super().begin(isolation_level)
+        self._state.begin_pending = True
+        self._state.committed = False
+
+    def execute_sql(self, sql, params=None):
+        if getattr(self._state, "begin_pending", False):
+            self._state.begin_pending = False
+            sql = "BEGIN;\n" + sql
+        return super().execute_sql(sql, params)
+
+    def _nothing_to_end(self) -> bool:
+        pending = getattr(self._state, "begin_pending", False)
+        committed = getattr(self._state, "committed", False)
+        self._state.begin_pending = self._state.committed = False
+        return pending or committed
+
+    def commit(self):
+        if not self._nothing_to_end():
+            super().commit()
+
+    def rollback(self):
+        if not self._nothing_to_end():
+            super().rollback()
+
+    def close(self):
+        self._state.begin_pending = self._state.committed = False
+        return super().close()
+
+    def execute_and_commit(self, sql: str, params) -> None:
+        """Run ``sql`` and commit the outermost transaction in the same round trip (its
+        context then ends without sending anything)."""
+        assert self.transaction_depth() == 1
+        self.execute_sql(sql + ";\nCOMMIT", params)
+        self._state.committed = True
+
+
 def make_database(url: str, pool_size: int = 20) -> peewee.Database:
     """A peewee database for a SQLite path (or sqlite:// URL) or a postgresql:// URL."""
     if is_postgres(url):
         parsed = urlparse(url)
-        return PooledPostgresqlDatabase(
+        return PostgresDatabase(
             unquote(parsed.path.lstrip("/")) or "postgres",
             user=unquote(parsed.username) if parsed.username else None,
             password=unquote(parsed.password) if parsed.password else None,
@@ -243,18 +287,25 @@ class StatementBatch:
     def __len__(self) -> int:
         return len(self._templates)
 
-    def run(self) -> None:
+    def run(self, *, commit: bool = False) -> None:
+        """Send the statements added. ``commit``: they are the last of the caller's
+        transaction, which may commit with them when it is the outermost one (PostgreSQL; the
+        transaction's context then ends without a round trip). Nothing may be written in that
+        transaction after them."""
         templates, params = self._templates, self._params
         self._templates, self._params = [], []
-        if not templates:
-            return
-        if len(templates) == 1 or is_sqlite():
+        db = database.obj
+        commit = commit and isinstance(db, PostgresDatabase) and db.transaction_depth() == 1
+        if not templates or (not commit and (len(templates) == 1 or is_sqlite())):
             for template, values in zip(templates, params):
                 run_sql(template, values)
             return
-        db = database.obj
-        db.execute_sql(";\n".join(_converted(db, t) for t in templates),
-                       [value for values in params for value in values])
+        sql = ";\n".join(_converted(db, t) for t in templates)
+        values = [value for values in params for value in values]
+        if commit:
+            db.execute_and_commit(sql, values)
+        else:
+            db.execute_sql(sql, values)
 
 
 def is_sqlite() -> bool:

@@ -160,9 +160,11 @@ class RoomAppender:
 
     def append(self, sender: str, event_type: str, content: dict, state_key: str | None = None,
                *, redacts: str | None = None, txn: TxnKey | None = None,
-               dedupe: bool = False) -> Sent:
+               dedupe: bool = False, last: bool = False) -> Sent:
         """Build, check and store one event; raise (storing nothing) if it is refused. With
-        ``txn``, the txnId's result (the event ID) is recorded with the event.
+        ``txn``, the txnId's result (the event ID) is recorded with the event. ``last``: the
+        caller writes nothing more in its transaction (which may commit with the event's
+        writes: ``StatementBatch.run(commit=True)``).
 
         With ``dedupe``, a state event that the auth rules allow but that repeats the current
         one (same sender, same content) stores nothing and answers the current event's ID
@@ -259,7 +261,7 @@ class RoomAppender:
                                         auth_state, batch)
         if txn is not None:
             txn_ids.record(txn, {"event_id": event_id}, batch)
-        batch.run()
+        batch.run(commit=last)
         return Sent(event_id, position)
 
     def _insert_room(self, room_id: str) -> bool:
@@ -421,7 +423,7 @@ def send_event(sender: str, room_id: str, event_type: str, content: dict, *,
         if first is not None:
             return Sent(first["event_id"], None)
         sent = appender.append(sender, event_type, content, state_key, redacts=redacts,
-                               txn=txn, dedupe=dedupe)
+                               txn=txn, dedupe=dedupe, last=not dedupe)
         if txn is not None and sent.stream_ordering is None:
             txn_ids.record(txn, {"event_id": sent.event_id})  # deduplicated: nothing appended
     return sent
