@@ -466,26 +466,19 @@ def run_database(database: str, args) -> dict[str, dict[str, float]]:
             record("send latency p99 (ms)", {name: pct(latencies, 99)})
         if steps - {"send", "idle"}:
             print(f"[{database}] sync scenarios ...", flush=True)
-        if "delivery" in steps:
-            samples = alternate(setups, Setup.delivery, args.deliveries)
-            record("send -> other user's sync p50 (ms)",
-                   {n: pct(v, 50) for n, v in samples.items()})
-        if "initial-sync" in steps:
-            samples = alternate(setups, Setup.initial_sync, args.repeat)
-            record(f"initial sync, {args.sync_rooms} rooms p50 (ms)",
-                   {n: pct(v, 50) for n, v in samples.items()})
-        if "incremental" in steps:
-            samples = alternate(setups, Setup.incremental, args.incremental)
-            record("incremental sync, nothing new p50 (ms)",
-                   {n: pct(v, 50) for n, v in samples.items()})
-        if "messages" in steps:
-            samples = alternate(setups, Setup.messages_pages, 2)
-            record("/messages, page of 100 p50 (ms)",
-                   {n: pct(v, 50) for n, v in samples.items()})
-        if "lazy-sync" in steps:
-            samples = alternate(setups, Setup.lazy_initial_sync, args.repeat)
-            record(f"lazy-loaded initial sync, {args.members}-member room p50 (ms)",
-                   {n: pct(v, 50) for n, v in samples.items()})
+        p50_steps = [  # (step, measurement, rounds, figure)
+            ("delivery", Setup.delivery, args.deliveries, "send -> other user's sync p50 (ms)"),
+            ("initial-sync", Setup.initial_sync, args.repeat,
+             f"initial sync, {args.sync_rooms} rooms p50 (ms)"),
+            ("incremental", Setup.incremental, args.incremental,
+             "incremental sync, nothing new p50 (ms)"),
+            ("messages", Setup.messages_pages, 2, "/messages, page of 100 p50 (ms)"),
+            ("lazy-sync", Setup.lazy_initial_sync, args.repeat,
+             f"lazy-loaded initial sync, {args.members}-member room p50 (ms)")]
+        for step, measurement, rounds, figure in p50_steps:
+            if step in steps:
+                samples = alternate(setups, measurement, rounds)
+                record(figure, {n: pct(v, 50) for n, v in samples.items()})
         for count in (args.idle if "idle" in steps else []):
             print(f"[{database}] {count} idle long-polls ...", flush=True)
             polls = {name: IdlePolls(setup.server, setup.idle_sessions(count),
