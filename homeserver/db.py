@@ -76,6 +76,10 @@ class PostgresDatabase(PooledPostgresqlDatabase):
     def begin(self, isolation_level=None):
         if isolation_level is not None or self._isolation_level:
             return super().begin(isolation_level)
+        if self.is_closed():
+            # Now, as peewee's BEGIN would: connecting later (at the first statement) would
+            # reset the thread's connection state, the open transaction included.
+            self.connect()
         self._state.begin_pending = True
         self._state.committed = False
 
