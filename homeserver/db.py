@@ -21,6 +21,7 @@ import pkgutil
 import sqlite3
 import threading
 from collections import deque
+from collections.abc import Callable
 from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
@@ -179,6 +180,14 @@ class _TurnLock:
                 return False
         return True  # handed over just as the wait ended: ours now
 
+    def try_acquire(self) -> bool:
+        """Take the lock only if it is free and nobody waits for it."""
+        with self._mutex:
+            if self._held:
+                return False
+            self._held = True
+            return True
+
     def release(self) -> None:
         with self._mutex:
             if self._waiting:
@@ -206,16 +215,26 @@ class WriterQueue:
         return self._fd
 
     @contextmanager
-    def turn(self, timeout: float):
+    def turn(self, timeout: float, before_waiting: Callable[[], None] = lambda: None):
         """Hold the turn to write; DatabaseBusy after ``timeout`` seconds in this process's
         queue. The wait across processes is bounded by the writer ahead (a gunicorn worker
-        stuck past its timeout is killed, which frees its lock)."""
-        if not self._threads.acquire(timeout):
-            raise DatabaseBusy()
+        stuck past its timeout is killed, which frees its lock). ``before_waiting`` runs once
+        when the turn is not free at once (to let go of what a waiting thread need not hold)."""
+        waited = False
+        if not self._threads.try_acquire():
+            before_waiting()
+            waited = True
+            if not self._threads.acquire(timeout):
+                raise DatabaseBusy()
         try:
             fd = self._lock_file()
             if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    if not waited:
+                        before_waiting()
+                    fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
@@ -352,7 +371,11 @@ def write_transaction():
     db = database.obj
     try:
         if isinstance(db, peewee.SqliteDatabase) and not db.in_transaction():
-            with writer_queue(db).turn(SQLITE_BUSY_TIMEOUT_S), db.atomic("IMMEDIATE") as txn:
+            # A thread waiting for its turn gives its pooled connection back meanwhile (it
+            # takes one again to write): writers queued behind a long write must not leave
+            # the pool empty for every reader of the process.
+            with (writer_queue(db).turn(SQLITE_BUSY_TIMEOUT_S, before_waiting=db.close),
+                  db.atomic("IMMEDIATE") as txn):
                 yield txn
             _checkpoint_now_and_then(db)
         else:

@@ -8,6 +8,7 @@ import logging
 import peewee
 from flask import Flask, jsonify
 from marshmallow import ValidationError
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
 from .. import errors
@@ -65,6 +66,13 @@ def register_error_handlers(app: Flask) -> None:
         # check caught. The services check sizes where they know them; this is the safety net.
         logger.warning("database refused a value: %s", str(exc).strip().splitlines()[0])
         return error_response(errors.InvalidParam("A value is too long or out of range"))
+
+    @app.errorhandler(MaxConnectionsExceeded)
+    def _pool_exhausted(exc):
+        # Every pooled connection stayed taken for the pool's whole wait (a burst of requests
+        # on a loaded machine): the client may retry, as for a locked database.
+        logger.warning("no free database connection: %s", exc)
+        return error_response(errors.DatabaseBusy())
 
     @app.errorhandler(ValueError)
     def _value_error(exc):

@@ -121,3 +121,51 @@ def test_newcomer_never_online_is_sent_offline(register_user):
     join(bob, room)  # bob has never synced: no presence of his is known
     seen = presence_of(sync(alice, since=since, set_presence="offline"))
     assert seen[bob.user_id]["presence"] == "offline"
+
+
+
+def test_a_client_syncing_every_half_minute_stays_online(pair, clock):
+    """Refreshes of last_seen_ts are written behind the syncs; the stored time never lags so
+    far that the expiry sweep takes a connected client for offline."""
+    from homeserver.services.ephemeral import presence
+
+    alice, bob = pair
+    sync(alice)
+    for _ in range(12):  # six minutes of 30 s long-polls
+        clock.advance(30_000)
+        sync(alice)
+        presence.expire_due()
+        assert presence.get_presence(bob.user_id, alice.user_id)["presence"] != "offline"
+    clock.advance(61_000)  # alice's client went away
+    presence.expire_due()
+    assert presence.get_presence(bob.user_id, alice.user_id)["presence"] == "offline"
+
+
+def test_refreshes_of_many_idle_clients_take_one_write(register_user, clock, monkeypatch):
+    """Idle clients re-polling only refresh when they were last seen: one write transaction
+    for all of them, not one each (each waited for SQLite's single writer)."""
+    from homeserver import db
+    from helpers.sql_counter import sql_statements
+
+    from homeserver.services.ephemeral import presence
+
+    monkeypatch.setattr(presence._seen, "_flushed_at", None)  # no earlier test's flush
+    users = [register_user(f"idle{n}") for n in range(6)]
+    for user in users:
+        sync(user)
+    clock.advance(11_000)
+    sync(users[0])  # the first refresh after a quiet interval is written at once
+    with sql_statements(monkeypatch) as statements:
+        for user in users[1:]:
+            sync(user)
+    refreshes = [sql for sql in statements if "last_seen_ts" in sql and "UPDATE" in sql]
+    assert refreshes == []
+    clock.advance(11_000)
+    with sql_statements(monkeypatch) as statements:
+        sync(users[0])
+    refreshes = [sql for sql in statements if "last_seen_ts" in sql and "UPDATE" in sql]
+    assert len(refreshes) == 6  # everyone's time, in one transaction
+    with db.database.obj.connection_context():
+        from homeserver.models.presence import Presence
+        stored = {row.user_id: row.last_seen_ts for row in Presence.select()}
+    assert all(stored[user.user_id] >= clock.now - 11_000 for user in users)

@@ -103,3 +103,51 @@ def test_processes_and_threads_writing_at_once_get_distinct_ordered_positions(tm
         assert mine == sorted(mine)
     database.close_all()
 
+
+
+def test_writers_waiting_for_their_turn_leave_connections_to_readers(tmp_path):
+    """Writers queued behind a long write give their pooled connection back while they wait:
+    readers are still served (the pool has 2 connections; 3 writers wait)."""
+    from playhouse.pool import MaxConnectionsExceeded
+
+    database = db.init_database(str(tmp_path / "homeserver.db"), 2)
+    database._wait_timeout = 1
+    database.execute_sql("CREATE TABLE t (n INTEGER)")
+    database.close()
+    holding, release = threading.Event(), threading.Event()
+
+    def long_writer():
+        with db.write_transaction():
+            database.execute_sql("INSERT INTO t VALUES (1)")
+            holding.set()
+            release.wait(30)
+        database.close()
+
+    def queued_writer():
+        database.execute_sql("SELECT count(*) FROM t").fetchone()  # a request reads first
+        with db.write_transaction():
+            database.execute_sql("INSERT INTO t VALUES (2)")
+        database.close()
+
+    threads = [threading.Thread(target=long_writer)]
+    threads[0].start()
+    assert holding.wait(30)
+    queue = db.writer_queue(database)
+    threads += [threading.Thread(target=queued_writer) for _ in range(3)]
+    for thread in threads[1:]:
+        thread.start()
+    try:
+        assert wait_until(lambda: len(queue._threads._waiting) == 3)
+        try:
+            (count,) = database.execute_sql("SELECT count(*) FROM t").fetchone()
+        except MaxConnectionsExceeded:
+            pytest.fail("the waiting writers held every pooled connection")
+        assert count == 0  # the long write has not committed
+        database.close()
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
+    with database.connection_context():
+        assert database.execute_sql("SELECT count(*) FROM t").fetchone() == (4,)
+    database.close_all()

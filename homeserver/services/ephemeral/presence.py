@@ -26,6 +26,7 @@ from ...models.users import User
 from ..event_types import MEMBER
 from ..rooms.state import co_members_query, joined_rooms, joined_rooms_query
 from ..streams.positions import next_position
+from ..write_behind import SeenTimes
 
 ONLINE, UNAVAILABLE, OFFLINE = "online", "unavailable", "offline"
 STATES = (ONLINE, UNAVAILABLE, OFFLINE)
@@ -112,7 +113,9 @@ def on_sync(user_id: str, set_presence: str | None) -> None:
     if row is not None:
         shown = shown_state(row, now)
         changes = (shown == OFFLINE) or (target == UNAVAILABLE and shown != UNAVAILABLE)
-        if not changes and now - row.last_seen_ts < REFRESH_GRANULARITY_MS:
+        if not changes:
+            if now - row.last_seen_ts >= REFRESH_GRANULARITY_MS:
+                _seen.note(user_id, now)
             return
     with write_transaction():
         row = Presence.get_or_none(Presence.user_id == user_id)
@@ -127,8 +130,20 @@ def on_sync(user_id: str, set_presence: str | None) -> None:
                   last_seen_ts=now)
         elif target == UNAVAILABLE and shown != UNAVAILABLE:
             _save(user_id, row, notify=True, state=UNAVAILABLE, last_seen_ts=now)
-        else:
-            _save(user_id, row, notify=False, last_seen_ts=now)
+        elif now - row.last_seen_ts >= REFRESH_GRANULARITY_MS:
+            _seen.note(user_id, now)
+
+
+def _write_seen(batch: list[tuple[str, int]]) -> None:
+    for user_id, seen_ts in batch:
+        run_sql(_REFRESH_SEEN, (seen_ts, user_id, seen_ts))
+
+
+_REFRESH_SEEN = (f"UPDATE {Presence._meta.table_name} SET last_seen_ts = ? "
+                 "WHERE user_id = ? AND last_seen_ts < ?")
+# A connected client's sync only refreshes last_seen_ts: written behind, for all users of the
+# process at once (services/write_behind.py).
+_seen = SeenTimes(REFRESH_GRANULARITY_MS, _write_seen)
 
 
 # One user's row as a fixed statement (db.run_sql): read on every event sent.
@@ -178,6 +193,9 @@ def expire_due() -> int:
         return 0
     with write_transaction():
         for row in due:
+            # A refresh of this process not written yet (the writes of others are at most
+            # one interval behind, far less than offline_after_ms).
+            row.last_seen_ts = max(row.last_seen_ts, _seen.pending(row.user_id) or 0)
             state = shown_state(row, now)
             if state != row.state:
                 _save(row.user_id, row, notify=True, state=state)
