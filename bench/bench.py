@@ -2,6 +2,8 @@
 table of ratios into docs/performance.md (between its bench:begin/end markers).
 
     python bench/bench.py [--database sqlite|postgresql|both] [--idle 200,1000] [--output -]
+    python bench/bench.py --database postgresql --steps send --output -   # the send burst only
+
 
 For each database both servers run at once, with rate limits off and open registration: this
 homeserver under gunicorn (gunicorn.conf.py), Synapse from the bench virtualenv (.bench-venv,
@@ -253,20 +255,25 @@ class Setup:
     def __init__(self, server: Server, args):
         self.server, self.args = server, args
         api = self.api = Api(server.base)
+        steps = args.steps
         prefix = uuid.uuid4().hex[:6]
         users = parallel(lambda n: api.register(f"b{prefix}u{n}"), range(args.senders + 4))
         self.alice, self.bob, self.reader, self.lazy_reader = users[:4]
         self.senders = users[4:]
         # Idle clients (one device each) and the members of the big room.
-        self.crowd = parallel(lambda n: api.register(f"b{prefix}c{n}"),
-                              range(max(args.idle + [args.members])))
+        crowd = max((args.idle if "idle" in steps else [])
+                    + ([args.members] if "lazy-sync" in steps else [])
+                    + ([1] if "incremental" in steps else []), default=0)
+        self.crowd = parallel(lambda n: api.register(f"b{prefix}c{n}"), range(crowd))
         token = self.alice["access_token"]
-        self.send_room = api.create_room(token)
-        parallel(lambda user: api.join(user["access_token"], self.send_room), self.senders)
-        self.chat_room = api.create_room(token)
-        api.join(self.bob["access_token"], self.chat_room)
-        self.bob_since = api.call("GET", "/sync", self.bob["access_token"],
-                                  params={"timeout": 0})["next_batch"]
+        if "send" in steps:
+            self.send_room = api.create_room(token)
+            parallel(lambda user: api.join(user["access_token"], self.send_room), self.senders)
+        if steps & {"delivery", "idle"}:
+            self.chat_room = api.create_room(token)
+            api.join(self.bob["access_token"], self.chat_room)
+            self.bob_since = api.call("GET", "/sync", self.bob["access_token"],
+                                      params={"timeout": 0})["next_batch"]
 
         def history_room(n):
             room_id = api.create_room(self.reader["access_token"], name=f"room {n}")
@@ -274,19 +281,23 @@ class Setup:
                 api.send(self.reader["access_token"], room_id, f"history {m}")
             return room_id
 
-        self.reader_rooms = parallel(history_room, range(args.sync_rooms))
-        self.idle_user = self.crowd[0]
-        parallel(lambda n: api.create_room(self.idle_user["access_token"]), range(10))
-        self.idle_since = api.call("GET", "/sync", self.idle_user["access_token"],
-                                   params={"timeout": 0})["next_batch"]
-        self.history_room = api.create_room(token)
-        parallel(lambda n: api.send(token, self.history_room, f"h{n}"), range(args.history))
-        self.big_room = api.create_room(token, name="big room")
-        members = self.crowd[:args.members]
-        parallel(lambda user: api.join(user["access_token"], self.big_room), members)
-        for n in range(args.big_messages):
-            api.send(members[n % len(members)]["access_token"], self.big_room, f"chat {n}")
-        api.join(self.lazy_reader["access_token"], self.big_room)
+        if "initial-sync" in steps:
+            self.reader_rooms = parallel(history_room, range(args.sync_rooms))
+        if "incremental" in steps:
+            self.idle_user = self.crowd[0]
+            parallel(lambda n: api.create_room(self.idle_user["access_token"]), range(10))
+            self.idle_since = api.call("GET", "/sync", self.idle_user["access_token"],
+                                       params={"timeout": 0})["next_batch"]
+        if "messages" in steps:
+            self.history_room = api.create_room(token)
+            parallel(lambda n: api.send(token, self.history_room, f"h{n}"), range(args.history))
+        if "lazy-sync" in steps:
+            self.big_room = api.create_room(token, name="big room")
+            members = self.crowd[:args.members]
+            parallel(lambda user: api.join(user["access_token"], self.big_room), members)
+            for n in range(args.big_messages):
+                api.send(members[n % len(members)]["access_token"], self.big_room, f"chat {n}")
+            api.join(self.lazy_reader["access_token"], self.big_room)
         self.pss_after_setup = pss_mib(server.process.pid)
 
     # Each step below is one measurement (seconds), alternated between the two servers.
@@ -384,6 +395,25 @@ class Setup:
             self.crowd[:count])
 
 
+STEPS = ("send", "delivery", "initial-sync", "incremental", "messages", "lazy-sync", "idle")
+# Names that stand for several steps.
+STEP_GROUPS = {"sync": ("delivery", "initial-sync", "incremental", "lazy-sync")}
+
+
+def parse_steps(text: str) -> frozenset[str]:
+    """``--steps``: comma-separated step names (STEPS, or a group of STEP_GROUPS)."""
+    chosen = set()
+    for name in (n.strip() for n in text.split(",") if n.strip()):
+        if name in STEP_GROUPS:
+            chosen.update(STEP_GROUPS[name])
+        elif name in STEPS:
+            chosen.add(name)
+        else:
+            raise argparse.ArgumentTypeError(
+                f"unknown step {name!r}: one of {', '.join(STEPS + tuple(STEP_GROUPS))}")
+    return frozenset(chosen)
+
+
 # --- running both servers side by side ----------------------------------------------------------
 
 def alternate(setups: dict[str, Setup], step, times: int,
@@ -424,28 +454,32 @@ def run_database(database: str, args) -> dict[str, dict[str, float]]:
         for server in servers:
             print(f"[{database}] setting up {server.name} ...", flush=True)
             setups[server.name] = Setup(server, args)
+        steps = args.steps
         for name, setup in setups.items():
+            if "send" not in steps:
+                break
             print(f"[{database}] send burst on {name} ...", flush=True)
             rate, latencies = setup.send_burst()
             record(f"send throughput, {args.senders} senders, one room (events/s)",
                    {name: rate})
             record("send latency p50 (ms)", {name: pct(latencies, 50)})
             record("send latency p99 (ms)", {name: pct(latencies, 99)})
-        print(f"[{database}] sync scenarios ...", flush=True)
-        samples = alternate(setups, Setup.delivery, args.deliveries)
-        record("send -> other user's sync p50 (ms)", {n: pct(v, 50) for n, v in samples.items()})
-        samples = alternate(setups, Setup.initial_sync, args.repeat)
-        record(f"initial sync, {args.sync_rooms} rooms p50 (ms)",
-               {n: pct(v, 50) for n, v in samples.items()})
-        samples = alternate(setups, Setup.incremental, args.incremental)
-        record("incremental sync, nothing new p50 (ms)",
-               {n: pct(v, 50) for n, v in samples.items()})
-        samples = alternate(setups, Setup.messages_pages, 2)
-        record("/messages, page of 100 p50 (ms)", {n: pct(v, 50) for n, v in samples.items()})
-        samples = alternate(setups, Setup.lazy_initial_sync, args.repeat)
-        record(f"lazy-loaded initial sync, {args.members}-member room p50 (ms)",
-               {n: pct(v, 50) for n, v in samples.items()})
-        for count in args.idle:
+        if steps - {"send", "idle"}:
+            print(f"[{database}] sync scenarios ...", flush=True)
+        p50_steps = [  # (step, measurement, rounds, figure)
+            ("delivery", Setup.delivery, args.deliveries, "send -> other user's sync p50 (ms)"),
+            ("initial-sync", Setup.initial_sync, args.repeat,
+             f"initial sync, {args.sync_rooms} rooms p50 (ms)"),
+            ("incremental", Setup.incremental, args.incremental,
+             "incremental sync, nothing new p50 (ms)"),
+            ("messages", Setup.messages_pages, 2, "/messages, page of 100 p50 (ms)"),
+            ("lazy-sync", Setup.lazy_initial_sync, args.repeat,
+             f"lazy-loaded initial sync, {args.members}-member room p50 (ms)")]
+        for step, measurement, rounds, figure in p50_steps:
+            if step in steps:
+                samples = alternate(setups, measurement, rounds)
+                record(figure, {n: pct(v, 50) for n, v in samples.items()})
+        for count in (args.idle if "idle" in steps else []):
             print(f"[{database}] {count} idle long-polls ...", flush=True)
             polls = {name: IdlePolls(setup.server, setup.idle_sessions(count),
                                      args.poll_timeout * 1000)
@@ -502,6 +536,9 @@ def main() -> int:
     parser.add_argument("--idle-window", type=int, default=20, help="seconds")
     parser.add_argument("--idle-deliveries", type=int, default=20)
     parser.add_argument("--only", choices=["homeserver", "synapse"], default=None)
+    parser.add_argument("--steps", type=parse_steps, default=frozenset(STEPS),
+                        help="comma-separated steps to run (default: all): "
+                             f"{', '.join(STEPS)}; 'sync' = {', '.join(STEP_GROUPS['sync'])}")
     parser.add_argument("--gunicorn-args", default="",
                         help="extra gunicorn options for this server, e.g. '--workers 2'")
     parser.add_argument("--output", default=os.path.join(ROOT, "docs", "performance.md"),

@@ -152,10 +152,16 @@ _SELECT_ONE = (f"SELECT {', '.join(_COLUMNS)} FROM {Presence._meta.table_name} "
                f"WHERE user_id = ?")
 
 
-def on_activity(user_id: str) -> None:
+COLUMNS = tuple(_COLUMNS)
+_UNREAD = object()
+
+
+def on_activity(user_id: str, found=_UNREAD) -> None:
     """The user did something pro-active (sent an event): call inside that write transaction.
-    An unavailable or offline user becomes online again (spec: Idle timeout)."""
-    found = run_sql(_SELECT_ONE, (user_id,)).fetchone()
+    An unavailable or offline user becomes online again (spec: Idle timeout). ``found``: the
+    user's row (its ``COLUMNS``, or None for no row) when the caller read it already."""
+    if found is _UNREAD:
+        found = run_sql(_SELECT_ONE, (user_id,)).fetchone()
     if found is None:
         return  # presence never tracked for this user (or presence is off)
     row = Presence(**dict(zip(_COLUMNS, found)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from ...db import is_sqlite, run_sql
+from ...db import StatementBatch, is_sqlite, run_sql
 from ...identifiers import MAX_ID_LENGTH
 from ...models.push import ReadPosition
 from ...models.rooms import Event
@@ -55,11 +55,16 @@ def thread_of_row(row: Event) -> str:
 # --- read positions -----------------------------------------------------------------------------
 
 def advance_read_position(user_id: str, room_id: str, thread_key: str,
-                          stream_ordering: int) -> None:
+                          stream_ordering: int, batch: StatementBatch | None = None) -> None:
     """Move the user's read position forward (never back). Call inside a write transaction
-    (each sent event does: a fixed statement, db.run_sql)."""
-    run_sql(_ADVANCE_SQLITE if is_sqlite() else _ADVANCE_POSTGRES,
-            (user_id, room_id, thread_key, stream_ordering))
+    (each sent event does: a fixed statement, db.run_sql; with ``batch``, when the caller
+    runs it)."""
+    template = _ADVANCE_SQLITE if is_sqlite() else _ADVANCE_POSTGRES
+    params = (user_id, room_id, thread_key, stream_ordering)
+    if batch is None:
+        run_sql(template, params)
+    else:
+        batch.add(template, params)
 
 
 _ADVANCE = (f"INSERT INTO {ReadPosition._meta.table_name} "

@@ -5,7 +5,7 @@ A record is scoped to (user, device, endpoint, txnId), as the spec asks. It live
 and a record that outlived that would make a txnId reused much later (clients count from 0 after
 a reinstall) silently answer an old result. Records go with their device (``delete_for_device``,
 called by ``devices.delete_devices``), so a re-created device ID starts afresh. Expired records
-are ignored by lookups and deleted per device when the device writes again, and for every device
+are ignored by lookups, replaced when their txnId is used again, and deleted for every device
 by ``expire_due`` (the ephemeral sweep, at most every ``SWEEP_EVERY_MS``).
 """
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import peewee
 
 from ... import clock, db, errors
+from ...db import StatementBatch
 from ...models.rooms import EventTransaction
 from ..rooms import event_store
 
@@ -58,17 +59,25 @@ def _cutoff() -> int:
 
 def previous_result(txn: TxnKey) -> dict | None:
     """The result recorded for ``txn`` within its lifetime, or None."""
-    text = event_store.txn_result(txn.user_id, txn.device_id, txn.endpoint, txn.txn_id,
-                                  _cutoff())
+    return result_of(event_store.txn_result(*lookup(txn)))
+
+
+def lookup(txn: TxnKey) -> tuple[str, str, str, str, int]:
+    """``event_store.txn_result``'s arguments for ``txn`` (the oldest record still valid), for
+    a caller that reads the result together with other things; ``result_of`` decodes it."""
+    return txn.user_id, txn.device_id, txn.endpoint, txn.txn_id, _cutoff()
+
+
+def result_of(text: str | None) -> dict | None:
     return json.loads(text) if text is not None else None
 
 
-def record(txn: TxnKey, result: dict) -> None:
-    """Record ``txn``'s result (inside the request's write transaction). Expired records of the
-    device go first, so that an expired txnId can be used again."""
-    event_store.delete_expired_txns(txn.user_id, txn.device_id, _cutoff())
-    event_store.insert_txn(txn.user_id, txn.device_id, txn.endpoint, txn.txn_id,
-                           json.dumps(result), clock.now_ms())
+def record(txn: TxnKey, result: dict, batch: StatementBatch | None = None) -> None:
+    """Record ``txn``'s result (inside the request's write transaction; with ``batch``, when
+    the caller runs it). An expired record of the same txnId is replaced, so that an expired
+    txnId can be used again; the device's other expired records go with the sweep."""
+    event_store.record_txn(txn.user_id, txn.device_id, txn.endpoint, txn.txn_id,
+                           json.dumps(result), clock.now_ms(), batch)
 
 
 def delete_for_device(user_id: str, device_id: str) -> None:

@@ -21,8 +21,10 @@ import json
 from collections import Counter
 
 from ... import clock
-from ...db import run_sql
-from ...models.push import NotifyingEvent, PushAction, PushDelivery, Pusher
+from ...db import StatementBatch, run_sql
+from ...models.account_data import IgnoredUser
+from ...models.presence import Presence
+from ...models.push import NotifyingEvent, PushAction, PushDelivery, Pusher, PushRulesVersion
 from ...models.rooms import CurrentState, Event
 from ..ephemeral import presence, read_positions
 from ..event_types import MEMBER
@@ -33,21 +35,47 @@ from . import rules as push_rules
 from .evaluator import EventFacts, highlights, notifies
 
 
-def _memberships(room_id: str) -> list[tuple[str, str, str]]:
-    """(user_id, membership, member event ID) of the room's joined and invited members.
+class _Members:
+    """The room's joined and invited members, with what a send needs of each (who ignores the
+    sender, their http pushers) and of the sender (their presence row), and the push rules'
+    version: one statement per event, not five (on PostgreSQL each is a round trip made while
+    the room is locked). A room with no member left (its last one just left) reads none of it
+    here: ``presence`` and ``rules_version`` are then unread (``_UNREAD``).
 
-    Read with one plain query: peewee's per-row machinery costs more than the query itself for
-    the hundreds of rows of a large room, on every event.
-    """
-    return run_sql(_MEMBERSHIPS, (room_id, MEMBER)).fetchall()
+    Read with ``run_sql``: peewee's per-row machinery costs more than the query itself for the
+    hundreds of rows of a large room, on every event."""
+
+    def __init__(self, room_id: str, sender: str):
+        self.memberships: dict[str, tuple[str, str]] = {}  # user -> (membership, event ID)
+        self.ignoring: set[str] = set()
+        self.http_pushers: dict[str, list[int]] = {}
+        self.presence = self.rules_version = _UNREAD
+        for row in run_sql(_MEMBERS, (sender, sender, room_id, MEMBER)):
+            user_id, membership, event_id, ignores, pusher_id, version, seq = row[:7]
+            self.memberships[user_id] = (membership, event_id)
+            if ignores:
+                self.ignoring.add(user_id)
+            if pusher_id is not None:
+                self.http_pushers.setdefault(user_id, []).append(pusher_id)
+            if self.presence is _UNREAD:
+                self.rules_version = (version, seq) if version is not None else (0, 0)
+                self.presence = row[7:] if row[7] is not None else None
 
 
-# Fixed statements (db.run_sql), run for every event sent.
-_MEMBERS = (f"FROM {CurrentState._meta.table_name} WHERE room_id = ? AND type = ? "
-            f"AND membership IN ('join', 'invite')")
-_MEMBERSHIPS = f"SELECT state_key, membership, event_id {_MEMBERS}"
-_HTTP_PUSHERS = (f"SELECT id, user_id FROM {Pusher._meta.table_name} WHERE kind = 'http' "
-                 f"AND user_id IN (SELECT state_key {_MEMBERS})")
+_UNREAD = object()
+
+# Fixed statement (db.run_sql), run for every event sent. A member with several http pushers
+# comes once per pusher; the rules' version and the sender's presence come with every row.
+_MEMBERS = (
+    f"SELECT c.state_key, c.membership, c.event_id, "
+    f"(SELECT 1 FROM {IgnoredUser._meta.table_name} i "
+    f"WHERE i.user_id = c.state_key AND i.ignored_user_id = ?), p.id, v.version, v.seq, "
+    + ", ".join(f"pr.{column}" for column in presence.COLUMNS) + " "
+    f"FROM {CurrentState._meta.table_name} c "
+    f"LEFT JOIN {Pusher._meta.table_name} p ON p.user_id = c.state_key AND p.kind = 'http' "
+    f"LEFT JOIN {PushRulesVersion._meta.table_name} v ON v.id = 1 "
+    f"LEFT JOIN {Presence._meta.table_name} pr ON pr.user_id = ? "
+    f"WHERE c.room_id = ? AND c.type = ? AND c.membership IN ('join', 'invite')")
 
 
 # Display names by member event ID. A member event never changes (a redaction aside, which
@@ -73,23 +101,31 @@ def _display_names(member_events: dict[str, str]) -> dict[str, str | None]:
 
 
 def on_event_persisted(room_id: str, event_id: str, pdu: dict, stream_ordering: int,
-                       version: RoomVersion, auth_state: dict) -> None:
+                       version: RoomVersion, auth_state: dict,
+                       batch: StatementBatch | None = None) -> None:
     """Evaluate push rules for a stored event. Call inside the event's write transaction,
     after current state was updated. ``auth_state`` is the state the event was authorized
-    against ({(type, state_key): pdu}; it holds m.room.create and m.room.power_levels)."""
+    against ({(type, state_key): pdu}; it holds m.room.create and m.room.power_levels). The
+    rows it writes go into ``batch`` when given (the caller runs it before commit)."""
+    batch_given = batch is not None
+    batch = StatementBatch() if batch is None else batch
     sender = pdu.get("sender")
     content = pdu.get("content") if isinstance(pdu.get("content"), dict) else {}
     thread_id = read_positions.thread_of(content)
 
-    presence.on_activity(sender)
+    members = _Members(room_id, sender)
+    if members.presence is _UNREAD:
+        presence.on_activity(sender)
+    else:
+        presence.on_activity(sender, members.presence)
     # Sending an event means having read up to it: a membership change (a join) the whole
     # room, any other event its thread (or the main timeline).
     own_key = read_positions.UNTHREADED if pdu.get("type") == MEMBER else thread_id
-    read_positions.advance_read_position(sender, room_id, own_key, stream_ordering)
+    read_positions.advance_read_position(sender, room_id, own_key, stream_ordering, batch)
 
-    memberships = _memberships(room_id)
-    joined_count = sum(1 for _, membership, _ in memberships if membership == "join")
-    recipients = [user for user, membership, _ in memberships
+    memberships = members.memberships
+    joined_count = sum(1 for membership, _ in memberships.values() if membership == "join")
+    recipients = [user for user, (membership, _) in memberships.items()
                   if membership == "join" and user != sender]
     # The target of an invite is not in the room yet, but is told (.m.rule.invite_for_me).
     invitee = None
@@ -98,27 +134,34 @@ def on_event_persisted(room_id: str, event_id: str, pdu: dict, stream_ordering: 
         if isinstance(target, str) and target != sender and target not in recipients:
             invitee = target
             recipients.append(target)
-    if not recipients:
-        return
-
-    event = {**pdu, "event_id": event_id, "room_id": room_id}
-    facts = EventFacts(
-        event, member_count=joined_count,
-        sender_level=lambda: power_levels.user_level(auth_state, sender, version),
-        notification_level=lambda key: power_levels.action_level(
-            auth_state, f"notifications.{key}", version),
-        glob_budget=push_rules.settings().glob_work_budget)
-    rules = push_rules.compiled_rules_for(recipients)
-    outcomes = facts.actions_by_user(
-        rules, lambda: _display_names({user: event for user, _, event in memberships}))
-    for user_id in account_data.users_ignoring(sender):
-        if user_id in outcomes:
-            outcomes[user_id] = None  # events of ignored users never notify
-    _store(room_id, event_id, sender, stream_ordering, thread_id, outcomes, invitee)
+    if recipients:
+        event = {**pdu, "event_id": event_id, "room_id": room_id}
+        facts = EventFacts(
+            event, member_count=joined_count,
+            sender_level=lambda: power_levels.user_level(auth_state, sender, version),
+            notification_level=lambda key: power_levels.action_level(
+                auth_state, f"notifications.{key}", version),
+            glob_budget=push_rules.settings().glob_work_budget)
+        rules = push_rules.compiled_rules_for(
+            recipients, None if members.rules_version is _UNREAD else members.rules_version)
+        outcomes = facts.actions_by_user(
+            rules, lambda: _display_names({user: event_id for user, (_, event_id)
+                                           in memberships.items()}))
+        ignoring = members.ignoring
+        if invitee is not None and invitee not in memberships:
+            ignoring = ignoring | (account_data.users_ignoring(sender) & {invitee})
+        for user_id in ignoring:
+            if user_id in outcomes:
+                outcomes[user_id] = None  # events of ignored users never notify
+        _store(room_id, event_id, sender, stream_ordering, thread_id, outcomes, invitee,
+               members.http_pushers, batch)
+    if not batch_given:
+        batch.run()
 
 
 def _store(room_id: str, event_id: str, sender: str, stream_ordering: int, thread_id: str,
-           outcomes: dict[str, tuple | None], invitee: str | None) -> None:
+           outcomes: dict[str, tuple | None], invitee: str | None,
+           http_pushers: dict[str, list[int]], batch: StatementBatch) -> None:
     """One NotifyingEvent for the members' most common outcome when it notifies, a PushAction
     for each member with another outcome (and for a notified invitee, who is no member yet),
     a PushDelivery for each http pusher of a notified user (email pushers read the
@@ -138,8 +181,8 @@ def _store(room_id: str, event_id: str, sender: str, stream_ordering: int, threa
     common = tally.most_common(1)[0][0] if tally else None
     common_notifies = common is not None and common[1]
     if common_notifies:
-        _insert_rows(NotifyingEvent, ("stream_ordering", "event_id", "room_id", "sender",
-                                      "thread_id", "actions", "highlight", "ts"),
+        _insert_rows(batch, NotifyingEvent, ("stream_ordering", "event_id", "room_id", "sender",
+                                             "thread_id", "actions", "highlight", "ts"),
                      [(stream_ordering, event_id, room_id, sender, thread_id, common[0],
                        common[2], now)])
     exceptions, notified = [], {}
@@ -156,28 +199,26 @@ def _store(room_id: str, event_id: str, sender: str, stream_ordering: int, threa
                            outcome[0] if does_notify else "[]",
                            does_notify and outcome[2], now, does_notify))
     if exceptions:
-        _insert_rows(PushAction, ("user_id", "room_id", "event_id", "stream_ordering",
-                                  "thread_id", "actions", "highlight", "ts", "notify"),
+        _insert_rows(batch, PushAction, ("user_id", "room_id", "event_id", "stream_ordering",
+                                         "thread_id", "actions", "highlight", "ts", "notify"),
                      exceptions)
-    if not notified:
-        return
-    deliveries = [(pusher_id, event_id, room_id, stream_ordering, notified[user_id], 0, now, now)
-                  for pusher_id, user_id in run_sql(_HTTP_PUSHERS, (room_id, MEMBER))
-                  if user_id in notified]
+    deliveries = [(pusher_id, event_id, room_id, stream_ordering, actions, 0, now, now)
+                  for user_id, actions in notified.items()
+                  for pusher_id in http_pushers.get(user_id, ())]
     if deliveries:
-        _insert_rows(PushDelivery, ("pusher_id", "event_id", "room_id", "stream_ordering",
-                                    "actions", "attempts", "next_attempt_ts", "created_ts"),
-                     deliveries)
+        _insert_rows(batch, PushDelivery, ("pusher_id", "event_id", "room_id",
+                                           "stream_ordering", "actions", "attempts",
+                                           "next_attempt_ts", "created_ts"), deliveries)
 
 
-def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple], chunk: int = 500) -> None:
-    """A multi-row INSERT built directly: for hundreds of rows per event, building it through
+def _insert_rows(batch: StatementBatch, model, columns: tuple[str, ...], rows: list[tuple],
+                 chunk: int = 500) -> None:
+    """Multi-row INSERTs built directly: for hundreds of rows per event, building them through
     peewee's query builder costs more than the database does."""
-    database = model._meta.database
     table = f'"{model._meta.table_name}"'
     names = ", ".join(f'"{c}"' for c in columns)
-    one = "(" + ", ".join([database.param] * len(columns)) + ")"
+    one = "(" + ", ".join(["?"] * len(columns)) + ")"
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
-        sql = f"INSERT INTO {table} ({names}) VALUES " + ", ".join([one] * len(part))
-        database.execute_sql(sql, [value for row in part for value in row])
+        batch.add(f"INSERT INTO {table} ({names}) VALUES " + ", ".join([one] * len(part)),
+                  [value for row in part for value in row])

@@ -340,11 +340,12 @@ _cache = _CompiledCache(0, 0, set())
 _cache_lock = threading.Lock()
 
 
-def _current_cache() -> tuple[_CompiledCache, int]:
+def _current_cache(current: tuple[int, int] | None = None) -> tuple[_CompiledCache, int]:
     """The process's cache brought up to date (one read when nothing changed), and the seq it
-    is valid for, read before any rule row is."""
+    is valid for, read before any rule row is (``current``: (version, seq) when the caller read
+    them already, as ``push_rules_versions.current()``)."""
     global _cache
-    version, seq = push_rules_versions.current()
+    version, seq = current if current is not None else push_rules_versions.current()
     with _cache_lock:
         cache = _cache
         if cache.version == version and cache.seq >= seq:
@@ -365,14 +366,17 @@ def _current_cache() -> tuple[_CompiledCache, int]:
         return cache, cache.seq
 
 
-def compiled_rules_for(user_ids: list[str]) -> dict[str, list[Rule]]:
+def compiled_rules_for(user_ids: list[str],
+                       current: tuple[int, int] | None = None) -> dict[str, list[Rule]]:
     """user ID -> enabled rules in evaluation order (owner values left as sentinels).
 
     Users who changed nothing share one list. Other users' lists are kept compiled in memory
-    and dropped only when that user's rules change (one read checks for changes), so a send
-    into a large room does not reload everybody's rules.
+    and dropped only when that user's rules change (one read checks for changes, or
+    ``current``, the (version, seq) of ``push_rules_versions.current()`` the caller read in
+    its transaction before any rule row), so a send into a large room does not reload
+    everybody's rules.
     """
-    cache, seq = _current_cache()
+    cache, seq = _current_cache(current)
     with _cache_lock:
         wanted = [u for u in user_ids if u in cache.customized and u not in cache.compiled]
         out = {u: cache.compiled.get(u, _DEFAULT_COMPILED) for u in user_ids}

@@ -26,7 +26,7 @@ from typing import Iterable
 
 import peewee
 
-from ...db import database, run_sql
+from ...db import StatementBatch, database, run_sql
 from ...models.streams import StreamCounter
 from ...models.sync import StreamWakeHint
 from . import doorbell
@@ -46,16 +46,18 @@ _INSERT_HINT = (f'INSERT INTO {StreamWakeHint._meta.table_name} ("position", roo
                 f'VALUES (?, ?, ?)')
 
 
-def next_position(*, rooms: Iterable[str] = (), users: Iterable[str] = ()) -> int:
+def next_position(*, rooms: Iterable[str] = (), users: Iterable[str] = (),
+                  batch: StatementBatch | None = None) -> int:
     """Take the next stream position (call inside a write transaction).
 
     ``rooms``/``users`` name who the write concerns (see the module docstring); with neither,
-    every waiting sync re-checks.
+    every waiting sync re-checks. With ``batch`` (the caller runs it before commit), the
+    PostgreSQL NOTIFY goes with the caller's other writes (it is delivered at commit anyway).
     """
     position = run_sql(_TAKE_POSITION).fetchone()[0]
     rooms, users = sorted(set(rooms)), sorted(set(users))
     if isinstance(database.obj, peewee.PostgresqlDatabase):
-        _notify(position, rooms, users)
+        _notify(position, rooms, users, batch)
     else:
         if rooms or users:
             run_sql(_INSERT_HINT, (position, json.dumps(rooms), json.dumps(users)))
@@ -66,14 +68,21 @@ def next_position(*, rooms: Iterable[str] = (), users: Iterable[str] = ()) -> in
     return position
 
 
-def _notify(position: int, rooms: list[str], users: list[str]) -> None:
+def _notify(position: int, rooms: list[str], users: list[str],
+            batch: StatementBatch | None = None) -> None:
     payload = {"p": position}
     if rooms or users:
         payload.update(r=rooms, u=users)
     text = json.dumps(payload, separators=(",", ":"))
     if len(text.encode()) > MAX_PAYLOAD:
         text = json.dumps({"p": position})
-    run_sql("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, text))
+    if batch is None:
+        run_sql(_NOTIFY, (NOTIFY_CHANNEL, text))
+    else:
+        batch.add(_NOTIFY, (NOTIFY_CHANNEL, text))
+
+
+_NOTIFY = "SELECT pg_notify(?, ?)"
 
 
 def parse_notify_payload(text: str) -> tuple[int, frozenset | None, frozenset | None]:

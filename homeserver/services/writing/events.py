@@ -35,7 +35,7 @@ from typing import Iterable
 import peewee
 
 from ... import clock, errors, identifiers
-from ...db import database, write_transaction
+from ...db import StatementBatch, database, write_transaction
 from ...models.rooms import Event, ForgottenRoom, Room
 from ..event_types import BUMP_EVENT_TYPES, MEMBER
 from ..policy import ratelimit, suspension, txn_ids
@@ -105,6 +105,22 @@ class RoomAppender:
         appender._unsaved = True
         return appender
 
+    @classmethod
+    def lock_to_send(cls, room_id: str, sender: str,
+                     txn: TxnKey | None) -> tuple["RoomAppender", dict | None]:
+        """``lock`` for one event sent by ``sender``, with what every send reads first under
+        the lock read together (one round trip on PostgreSQL): the state its auth rules
+        need in the common case, and ``txn``'s first result (None when there is none)."""
+        keys = [CREATE_KEY, ("m.room.power_levels", ""), (MEMBER, sender)]
+        room, rows, first = event_store.lock_room_and_read(
+            room_id, keys, txn_ids.lookup(txn) if txn is not None else None) \
+            if isinstance(room_id, str) else (None, [], None)
+        if room is None:
+            raise errors.Forbidden("You are not in this room")
+        appender = cls(room, get_room_version(room.room_version))
+        appender._loaded(keys, rows)
+        return appender, txn_ids.result_of(first)
+
     # --- state ------------------------------------------------------------------------------
 
     def state(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
@@ -121,8 +137,15 @@ class RoomAppender:
         return self.state([key]).get(key)
 
     def _load(self, keys: list[tuple[str, str]]) -> None:
-        for event_type, state_key, event_id, text in event_store.state_events(self.room_id, keys):
+        self._loaded(keys, event_store.state_events(self.room_id, keys))
+
+    def _loaded(self, keys: list[tuple[str, str]], rows) -> None:
+        """Keep the state rows (type, state_key, event_id, json) read for ``keys``; the keys
+        without a row are known to be absent."""
+        for event_type, state_key, event_id, text in rows:
             self._state[(event_type, state_key)] = _StateEntry(event_id, json.loads(text))
+        for key in keys:
+            self._state.setdefault(key, None)
 
     def _current_entry(self, event_type: str, state_key: str) -> _StateEntry | None:
         self.state([(event_type, state_key)])
@@ -136,9 +159,12 @@ class RoomAppender:
     # --- appending --------------------------------------------------------------------------
 
     def append(self, sender: str, event_type: str, content: dict, state_key: str | None = None,
-               *, redacts: str | None = None, device_id: str | None = None,
-               txn_id: str | None = None, dedupe: bool = False) -> Sent:
-        """Build, check and store one event; raise (storing nothing) if it is refused.
+               *, redacts: str | None = None, txn: TxnKey | None = None,
+               dedupe: bool = False, last: bool = False) -> Sent:
+        """Build, check and store one event; raise (storing nothing) if it is refused. With
+        ``txn``, the txnId's result (the event ID) is recorded with the event. ``last``: the
+        caller writes nothing more in its transaction (which may commit with the event's
+        writes: ``StatementBatch.run(commit=True)``).
 
         With ``dedupe``, a state event that the auth rules allow but that repeats the current
         one (same sender, same content) stores nothing and answers the current event's ID
@@ -207,19 +233,24 @@ class RoomAppender:
             relates_to_id=relation[0] if relation else None,
             relation_type=relation[1] if relation else None,
             replaces_state=previous.event_id if previous else None,
-            sender_device=device_id if txn_id is not None else None, txn_id=txn_id)
+            sender_device=txn.device_id if txn is not None else None,
+            txn_id=txn.txn_id if txn is not None else None)
         if target is not None:
             self._apply_redaction(target, event_id)
 
         # From here on the stream counter's row is locked until commit (commit order must be
         # position order): everything that can happen before it, did.
         hint_users = [state_key] if event_type == MEMBER and state_key else []
-        position = streams.next_position(rooms=[self.room_id], users=hint_users)
-        event_store.insert_event({**row, "stream_ordering": position})
+        # The writes whose results nobody reads go out together (one round trip on
+        # PostgreSQL) while the room and the stream counter are locked.
+        batch = StatementBatch()
+        position = streams.next_position(rooms=[self.room_id], users=hint_users, batch=batch)
+        event_store.insert_event({**row, "stream_ordering": position}, batch)
         event_store.set_latest(self.room_id, event_id, pdu["depth"],
-                               position if event_type in BUMP_EVENT_TYPES else None)
+                               position if event_type in BUMP_EVENT_TYPES else None, batch)
         EVENTS_PERSISTED.inc()
         if state_key is not None:
+            batch.run()  # current_state refers to the event's row
             self._set_current_state(event_type, state_key, event_id, pdu, position, previous,
                                     membership)
         self.room.latest_event_id = event_id
@@ -227,7 +258,10 @@ class RoomAppender:
         self._latest_hashes = pdu.get("hashes")
         # Notifications and unread counts belong to the same transaction as the event.
         push_actions.on_event_persisted(self.room_id, event_id, pdu, position, version,
-                                        auth_state)
+                                        auth_state, batch)
+        if txn is not None:
+            txn_ids.record(txn, {"event_id": event_id}, batch)
+        batch.run(commit=last)
         return Sent(event_id, position)
 
     def _insert_room(self, room_id: str) -> bool:
@@ -385,16 +419,13 @@ def send_event(sender: str, room_id: str, event_type: str, content: dict, *,
     ``state_key`` is given). With ``txn``, a retry answers the first event instead; with
     ``dedupe``, see ``RoomAppender.append``."""
     with write_transaction():
-        appender = RoomAppender.lock(room_id)
-        if txn is not None:
-            first = txn_ids.previous_result(txn)
-            if first is not None:
-                return Sent(first["event_id"], None)
+        appender, first = RoomAppender.lock_to_send(room_id, sender, txn)
+        if first is not None:
+            return Sent(first["event_id"], None)
         sent = appender.append(sender, event_type, content, state_key, redacts=redacts,
-                               device_id=txn.device_id if txn else None,
-                               txn_id=txn.txn_id if txn else None, dedupe=dedupe)
-        if txn is not None:
-            txn_ids.record(txn, {"event_id": sent.event_id})
+                               txn=txn, dedupe=dedupe, last=not dedupe)
+        if txn is not None and sent.stream_ordering is None:
+            txn_ids.record(txn, {"event_id": sent.event_id})  # deduplicated: nothing appended
     return sent
 
 
