@@ -40,15 +40,15 @@ from ... import errors
 from ...models.rooms import Event
 from ..streams import positions as streams
 from ..userdata.account_data import ignored_users
-from . import pager, serialize
+from . import event_rows, pager, serialize
 from .filters import MAX_LIMIT
 from .pager import Page
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
 from .visibility import RoomHistory, without_ignored
 
-REPLACE, THREAD, REFERENCE = "m.replace", "m.thread", "m.reference"
-AGGREGATED = (REPLACE, THREAD, REFERENCE)
+REPLACE, THREAD, REFERENCE = event_rows.AGGREGATED_RELATIONS
+AGGREGATED = event_rows.AGGREGATED_RELATIONS
 DEFAULT_LIMIT = 50
 MAX_RECURSION_DEPTH = 3
 # The most descendants a recursive request collects (relations of relations of ...).
@@ -97,10 +97,13 @@ class Reader:
 
 def bundle_aggregations(events: list[dict], user_id: str | None, device_id: str | None = None,
                         *, room_id: str | None = None, include_room_id: bool = True,
-                        histories: dict[str, RoomHistory] | None = None) -> list[dict]:
+                        histories: dict[str, RoomHistory] | None = None,
+                        known_children: dict[str, bool] | None = None) -> list[dict]:
     """Add ``unsigned["m.relations"]`` in place to the events (client format) that have
     aggregated children; returns ``events``. Each event's room is its ``room_id`` or, for
-    events without one (the /sync shape), ``room_id``."""
+    events without one (the /sync shape), ``room_id``. ``known_children``: event_id ->
+    whether it has aggregated children, for events whose rows told already
+    (``event_rows``: ``has_children``); the others are looked up."""
     by_room: dict[str, list[dict]] = {}
     for event in events:
         room = event.get("room_id", room_id)
@@ -109,7 +112,10 @@ def bundle_aggregations(events: list[dict], user_id: str | None, device_id: str 
             by_room.setdefault(room, []).append(event)
     # Most events have no children: one query over every room's events finds those that do,
     # so that rooms without any cost nothing more.
-    with_children = _with_children([e["event_id"] for evs in by_room.values() for e in evs])
+    known = known_children or {}
+    with_children = {event_id for event_id, has in known.items() if has}
+    with_children |= _with_children([e["event_id"] for evs in by_room.values() for e in evs
+                                     if e["event_id"] not in known])
     by_room = {room: kept for room, room_events in by_room.items()
                if (kept := [e for e in room_events if e["event_id"] in with_children])}
     histories = {} if histories is None else histories
