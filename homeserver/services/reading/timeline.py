@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+from peewee import Case
+
 from ...db import database, is_sqlite
 from ...models.rooms import CurrentState, Event
 from ..event_types import MEMBER
@@ -17,8 +19,7 @@ from ..rooms import state as room_state
 from . import erased_senders, event_rows, pager, relations, serialize
 from .filters import EventFilter, Filter, apply_event_fields
 from .pager import Page
-from .visibility import (DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory,
-                         without_ignored)
+from .visibility import HISTORY_VISIBILITY, RoomHistory, visibility_value, without_ignored
 
 def _matches(event_filter: EventFilter, row: Event) -> bool:
     event = {"type": row.type, "sender": row.sender}
@@ -145,25 +146,23 @@ def states_at(positions: dict[str, int], currents: dict[str, dict], now: int
 
 
 def histories(room_ids: list[str], user_id: str) -> dict[str, RoomHistory]:
-    """``RoomHistory.load`` for many rooms in two queries per chunk."""
+    """``RoomHistory.load`` for many rooms in one query per chunk (the user's memberships and
+    the rooms' visibility changes together, as ``RoomHistory.load`` reads them)."""
     memberships: dict[str, list] = {room_id: [] for room_id in room_ids}
     visibilities: dict[str, list] = {room_id: [] for room_id in room_ids}
+    visibility_json = Case(None, [(Event.type == HISTORY_VISIBILITY, Event.json)], None)
     for chunk in _chunks(room_ids):
-        for room_id, position, membership in (
-                Event.select(Event.room_id, Event.stream_ordering, Event.membership)
-                .where(Event.room_id.in_(chunk) & (Event.type == MEMBER)
-                       & (Event.state_key == user_id))
+        for room_id, event_type, position, membership, text in (
+                Event.select(Event.room_id, Event.type, Event.stream_ordering, Event.membership,
+                             visibility_json)
+                .where(Event.room_id.in_(chunk)
+                       & (((Event.type == MEMBER) & (Event.state_key == user_id))
+                          | ((Event.type == HISTORY_VISIBILITY) & (Event.state_key == ""))))
                 .order_by(Event.stream_ordering).tuples()):
-            memberships[room_id].append((position, membership or "leave"))
-        for room_id, position, text in (
-                Event.select(Event.room_id, Event.stream_ordering, Event.json)
-                .where(Event.room_id.in_(chunk) & (Event.type == HISTORY_VISIBILITY)
-                       & (Event.state_key == ""))
-                .order_by(Event.stream_ordering).tuples()):
-            content = json.loads(text).get("content")
-            value = content.get("history_visibility") if isinstance(content, dict) else None
-            visibilities[room_id].append(
-                (position, value if value in VISIBILITIES else DEFAULT_VISIBILITY))
+            if event_type == MEMBER:
+                memberships[room_id].append((position, membership or "leave"))
+                continue
+            visibilities[room_id].append((position, visibility_value(text)))
     return {room_id: RoomHistory(room_id, user_id, memberships[room_id], visibilities[room_id])
             for room_id in room_ids}
 
