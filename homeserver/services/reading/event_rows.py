@@ -14,7 +14,7 @@ read in the same statement.
 
     - ``erased_at``: the stream position of the sender's erasure, NULL when not erased
       (``erased_senders`` reads it instead of looking the senders up);
-    - ``has_children``: whether an event relates to this one with a relation type the server
+    - ``has_children``: 1 (NULL: none) when an event relates to this one with a relation type the server
       aggregates (``relations.bundle_aggregations`` reads it instead of looking them up).
 
 ``extras_sql(alias)``
@@ -24,7 +24,7 @@ read in the same statement.
 from __future__ import annotations
 
 import peewee
-from peewee import SQL, fn
+from peewee import SQL
 
 from ...db import database
 from ...models.erasure import ErasedUser
@@ -43,10 +43,13 @@ def _erased_at() -> peewee.Node:
 
 
 def _has_children() -> peewee.Node:
+    # A scalar subquery with LIMIT 1, not EXISTS: PostgreSQL may run an EXISTS as a hashed
+    # subplan, which reads every relation of the table to answer for one page.
     child = Event.alias("child")
-    return fn.EXISTS(child.select(SQL("1")).where(
+    return (child.select(SQL("1")).where(
         (child.relates_to_id == Event.event_id)
-        & child.relation_type.in_(list(AGGREGATED_RELATIONS)))).alias("has_children")
+        & child.relation_type.in_(list(AGGREGATED_RELATIONS))).limit(1)
+        .alias("has_children"))
 
 
 def select(*, erased: bool = True, children: bool = True) -> peewee.ModelSelect:
@@ -64,8 +67,8 @@ def extras_sql(alias: str) -> str:
     table, erased = Event._meta.table_name, ErasedUser._meta.table_name
     types = ", ".join(f"'{value}'" for value in AGGREGATED_RELATIONS)
     return (f"(SELECT stream_position FROM {erased} WHERE user_id = {alias}.sender) AS erased_at, "
-            f"EXISTS (SELECT 1 FROM {table} AS child WHERE child.relates_to_id = "
-            f"{alias}.event_id AND child.relation_type IN ({types})) AS has_children")
+            f"(SELECT 1 FROM {table} AS child WHERE child.relates_to_id = {alias}.event_id "
+            f"AND child.relation_type IN ({types}) LIMIT 1) AS has_children")
 
 
 def fetch(query) -> list[Event]:
