@@ -72,9 +72,14 @@ def apply_to_pdus(rows: list[Event], pdus: list[dict], viewer: str | None) -> li
 
 def _redactions(rows: list[Event], viewer: str | None):
     """(index, redacted PDU) of each row the viewer must be served redacted."""
-    senders = {row.sender for row in rows}
-    erased = dict(ErasedUser.select(ErasedUser.user_id, ErasedUser.stream_position)
-                  .where(ErasedUser.user_id.in_(sorted(senders))).tuples()) if rows else {}
+    # Rows read with ``event_rows.select`` carry their sender's erasure (``erased_at``); only
+    # the senders of the others are looked up.
+    erased = {row.sender: row.erased_at for row in rows
+              if getattr(row, "erased_at", None) is not None}
+    unknown = {row.sender for row in rows if not hasattr(row, "erased_at")}
+    if unknown:
+        erased.update(ErasedUser.select(ErasedUser.user_id, ErasedUser.stream_position)
+                      .where(ErasedUser.user_id.in_(sorted(unknown))).tuples())
     if not erased:
         return
     timelines = _Timelines(viewer) if viewer is not None else None

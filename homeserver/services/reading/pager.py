@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from ...models.rooms import Event
+from . import event_rows
 
 # Rows fetched per query, and the most rows one scan may look at.
 BATCH = 100
@@ -87,7 +88,7 @@ def page(base, *, lower: int | None, upper: int, direction: str, limit: int,
         query = base.where(Event.stream_ordering <= high)
         if low is not None:
             query = query.where(Event.stream_ordering > low)
-        return list(query.order_by(order).limit(batch))
+        return event_rows.fetch(query.order_by(order).limit(batch))
 
     scan = Scan(fetch, lambda row: row.stream_ordering, batch)
     collected: list[Event] = []

@@ -40,15 +40,15 @@ from ... import errors
 from ...models.rooms import Event
 from ..streams import positions as streams
 from ..userdata.account_data import ignored_users
-from . import pager, serialize
+from . import event_rows, pager, serialize
 from .filters import MAX_LIMIT
 from .pager import Page
 from .snapshot import read_snapshot
 from .stream_tokens import pagination_token, parse_pagination_token
 from .visibility import RoomHistory, without_ignored
 
-REPLACE, THREAD, REFERENCE = "m.replace", "m.thread", "m.reference"
-AGGREGATED = (REPLACE, THREAD, REFERENCE)
+REPLACE, THREAD, REFERENCE = event_rows.AGGREGATED_RELATIONS
+AGGREGATED = event_rows.AGGREGATED_RELATIONS
 DEFAULT_LIMIT = 50
 MAX_RECURSION_DEPTH = 3
 # The most descendants a recursive request collects (relations of relations of ...).
@@ -59,9 +59,10 @@ CHUNK = 500
 # What aggregations need of a child event, read as plain tuples (building peewee model rows
 # is most of the cost for a long thread); RoomHistory.can_see accepts these too.
 Child = namedtuple("Child", "event_id relates_to_id relation_type type state_key sender "
-                            "stream_ordering origin_server_ts")
+                            "stream_ordering origin_server_ts room_id")
 _CHILD_COLUMNS = (Event.event_id, Event.relates_to_id, Event.relation_type, Event.type,
-                  Event.state_key, Event.sender, Event.stream_ordering, Event.origin_server_ts)
+                  Event.state_key, Event.sender, Event.stream_ordering, Event.origin_server_ts,
+                  Event.room_id)
 
 
 def _chunks(values: list, size: int = CHUNK):
@@ -97,10 +98,13 @@ class Reader:
 
 def bundle_aggregations(events: list[dict], user_id: str | None, device_id: str | None = None,
                         *, room_id: str | None = None, include_room_id: bool = True,
-                        histories: dict[str, RoomHistory] | None = None) -> list[dict]:
+                        histories: dict[str, RoomHistory] | None = None,
+                        known_children: dict[str, bool] | None = None) -> list[dict]:
     """Add ``unsigned["m.relations"]`` in place to the events (client format) that have
     aggregated children; returns ``events``. Each event's room is its ``room_id`` or, for
-    events without one (the /sync shape), ``room_id``."""
+    events without one (the /sync shape), ``room_id``. ``known_children``: event_id ->
+    whether it has aggregated children, for events whose rows told already
+    (``event_rows``: ``has_children``); the others are looked up."""
     by_room: dict[str, list[dict]] = {}
     for event in events:
         room = event.get("room_id", room_id)
@@ -109,18 +113,25 @@ def bundle_aggregations(events: list[dict], user_id: str | None, device_id: str 
             by_room.setdefault(room, []).append(event)
     # Most events have no children: one query over every room's events finds those that do,
     # so that rooms without any cost nothing more.
-    with_children = _with_children([e["event_id"] for evs in by_room.values() for e in evs])
+    known = known_children or {}
+    with_children = {event_id for event_id, has in known.items() if has}
+    with_children |= _with_children([e["event_id"] for evs in by_room.values() for e in evs
+                                     if e["event_id"] not in known])
     by_room = {room: kept for room, room_events in by_room.items()
                if (kept := [e for e in room_events if e["event_id"] in with_children])}
     histories = {} if histories is None else histories
     ignored = ignored_users(user_id) if user_id and by_room else set()
-    for room, room_events in by_room.items():
+    readers = {}
+    for room in by_room:
         history = histories.get(room)
         if history is None:
             history = histories[room] = RoomHistory.load(room, user_id)
-        reader = Reader(room, user_id, device_id, history=history, ignored=ignored,
-                        include_room_id=include_room_id)
-        found = aggregations(reader, [e["event_id"] for e in room_events])
+        readers[room] = Reader(room, user_id, device_id, history=history, ignored=ignored,
+                               include_room_id=include_room_id)
+    # Every room's parents together: the statements do not grow with the number of rooms.
+    found = aggregations_of_rooms(readers, {room: [e["event_id"] for e in room_events]
+                                            for room, room_events in by_room.items()})
+    for room_events in by_room.values():
         for event in room_events:
             relations = found.get(event["event_id"])
             if relations:
@@ -142,21 +153,35 @@ def _with_children(event_ids: list[str]) -> set[str]:
 def aggregations(reader: Reader, parent_ids: list[str],
                  kinds: tuple[str, ...] = AGGREGATED) -> dict[str, dict]:
     """event_id -> its ``m.relations`` object, for those of ``parent_ids`` that have any."""
+    return aggregations_of_rooms({reader.room_id: reader}, {reader.room_id: parent_ids}, kinds)
+
+
+def aggregations_of_rooms(readers: dict[str, Reader], parent_ids: dict[str, list[str]],
+                          kinds: tuple[str, ...] = AGGREGATED) -> dict[str, dict]:
+    """``aggregations`` of the parents of several rooms (room_id -> event IDs), each room
+    seen through its ``Reader`` (one user's), in the same few statements."""
+    room_of = {event_id: room for room, ids in parent_ids.items() for event_id in ids}
     parents: dict[str, Event] = {}
-    for chunk in _chunks(sorted(set(parent_ids))):
-        for row in Event.select(Event.event_id, Event.type, Event.sender, Event.state_key,
-                                Event.relation_type, Event.redacted_by).where(
-                Event.event_id.in_(chunk) & (Event.room == reader.room_id)
-                & Event.state_key.is_null()):
-            parents[row.event_id] = row
+    for chunk in _chunks(sorted(room_of)):
+        for row in Event.select(Event.event_id, Event.room_id, Event.type, Event.sender,
+                                Event.state_key, Event.relation_type, Event.redacted_by).where(
+                Event.event_id.in_(chunk) & Event.state_key.is_null()):
+            if room_of[row.event_id] == row.room_id:
+                parents[row.event_id] = row
     if not parents:
         return {}
-    children: list[Child] = []
+    by_room: dict[str, list[Child]] = {}
     for chunk in _chunks(sorted(parents)):
-        children.extend(Child(*values) for values in Event.select(*_CHILD_COLUMNS).where(
-            Event.relates_to_id.in_(chunk) & (Event.room == reader.room_id)
-            & Event.relation_type.in_(list(kinds))).order_by(Event.stream_ordering).tuples())
-    children = reader.visible(children)
+        for values in Event.select(*_CHILD_COLUMNS).where(
+                Event.relates_to_id.in_(chunk) & Event.relation_type.in_(list(kinds))
+        ).order_by(Event.stream_ordering).tuples():
+            child = Child(*values)
+            # A relation across rooms is ignored.
+            if child.room_id == parents[child.relates_to_id].room_id:
+                by_room.setdefault(child.room_id, []).append(child)
+    children = sorted((child for room, room_children in by_room.items()
+                       for child in readers[room].visible(room_children)),
+                      key=lambda child: child.stream_ordering)
     if not children:
         return {}
     by_parent: dict[str, dict[str, list[Child]]] = {}
@@ -172,20 +197,27 @@ def aggregations(reader: Reader, parent_ids: list[str],
     wanted = sorted(set(edits.values()) | set(latest_ids.values()))
     full = {}
     for chunk in _chunks(wanted):
-        full.update({row.event_id: row for row in Event.select().where(
-            Event.event_id.in_(chunk))})
+        full.update({row.event_id: row for row in event_rows.fetch(
+            event_rows.select(children=False).where(Event.event_id.in_(chunk)))})
     serialized = {}
     ordered = [full[event_id] for event_id in wanted if event_id in full]
-    for row, event in zip(ordered, reader.serialize(ordered)):
+    any_reader = next(iter(readers.values()))
+    histories = {room: reader.history for room, reader in readers.items()}
+    for row, event in zip(ordered, serialize.serialize_events(
+            ordered, any_reader.user_id, any_reader.device_id,
+            include_room_id=any_reader.include_room_id, histories=histories)):
         serialized[row.event_id] = event
     # The latest event of a thread carries its own aggregations (threads do not nest).
-    latest_events = [serialized[i] for i in latest_ids.values() if i in serialized]
-    if latest_events:
-        nested = aggregations(reader, [e["event_id"] for e in latest_events],
-                              kinds=(REPLACE, REFERENCE))
-        for event in latest_events:
-            if nested.get(event["event_id"]):
-                event.setdefault("unsigned", {})["m.relations"] = nested[event["event_id"]]
+    latest_rows = [full[i] for i in latest_ids.values() if i in serialized]
+    if latest_rows:
+        nested_ids: dict[str, list[str]] = {}
+        for row in latest_rows:
+            nested_ids.setdefault(row.room_id, []).append(row.event_id)
+        nested = aggregations_of_rooms(readers, nested_ids, kinds=(REPLACE, REFERENCE))
+        for row in latest_rows:
+            if nested.get(row.event_id):
+                serialized[row.event_id].setdefault("unsigned", {})["m.relations"] = \
+                    nested[row.event_id]
 
     for parent_id, kinds_of in by_parent.items():
         relations: dict = {}
@@ -193,9 +225,10 @@ def aggregations(reader: Reader, parent_ids: list[str],
             relations[REPLACE] = serialized[edits[parent_id]]
         if parent_id in threads and latest_ids[parent_id] in serialized:
             rows = threads[parent_id]
-            participated = reader.user_id is not None and (
-                parents[parent_id].sender == reader.user_id
-                or any(row.sender == reader.user_id for row in rows))
+            user_id = readers[parents[parent_id].room_id].user_id
+            participated = user_id is not None and (
+                parents[parent_id].sender == user_id
+                or any(row.sender == user_id for row in rows))
             relations[THREAD] = {"latest_event": serialized[latest_ids[parent_id]],
                                  "count": len(rows),
                                  "current_user_participated": participated}

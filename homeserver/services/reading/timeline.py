@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 
+from peewee import Case
+
 from ...db import database, is_sqlite
 from ...models.rooms import CurrentState, Event
 from ..event_types import MEMBER
 from ..rooms import state as room_state
-from . import erased_senders, pager, relations, serialize
+from . import erased_senders, event_rows, pager, relations, serialize
 from .filters import EventFilter, Filter, apply_event_fields
 from .pager import Page
-from .visibility import (DEFAULT_VISIBILITY, HISTORY_VISIBILITY, VISIBILITIES, RoomHistory,
-                         without_ignored)
+from .visibility import HISTORY_VISIBILITY, RoomHistory, visibility_value, without_ignored
 
 def _matches(event_filter: EventFilter, row: Event) -> bool:
     event = {"type": row.type, "sender": row.sender}
@@ -31,7 +32,7 @@ def room_events(room_id: str, *, lower: int | None, upper: int, direction: str, 
                 event_filter: EventFilter, visible) -> Page:
     """Up to ``limit`` events of a room with ``lower < stream_ordering <= upper`` that pass the
     filter and ``visible(rows) -> rows``, newest first ("b") or oldest first ("f")."""
-    base = Event.select().where(Event.room == room_id)
+    base = event_rows.select().where(Event.room == room_id)
     condition = event_filter.sql_condition(Event.type, Event.sender)
     if condition is not None:
         base = base.where(condition)
@@ -55,14 +56,15 @@ def newest_pages(room_ids: list[str], upper: int, limit: int, visible_of) -> dic
     rows: dict[str, list[Event]] = {room_id: [] for room_id in room_ids}
     for chunk in [room_ids[start:start + 50] for start in range(0, len(room_ids), 50)]:
         if is_sqlite():
-            sql = " UNION ALL ".join(f"SELECT * FROM ({newest.format(room=param)}) AS r{n}"
+            sql = " UNION ALL ".join(f"SELECT r{n}.*, {event_rows.extras_sql(f'r{n}')} "
+                                     f"FROM ({newest.format(room=param)}) AS r{n}"
                                      for n in range(len(chunk)))
             params = [value for room_id in chunk for value in (room_id, upper, fetch)]
         else:
-            sql = (f"SELECT e.* FROM unnest({param}::text[]) AS r(room_id) CROSS JOIN LATERAL "
-                   f"({newest.format(room='r.room_id')}) AS e")
+            sql = (f"SELECT e.*, {event_rows.extras_sql('e')} FROM unnest({param}::text[]) "
+                   f"AS r(room_id) CROSS JOIN LATERAL ({newest.format(room='r.room_id')}) AS e")
             params = [list(chunk), upper, fetch]
-        for row in Event.raw(sql, *params):
+        for row in event_rows.fetch((sql, params)):
             rows[row.room_id].append(row)
     pages = {}
     for room_id, scanned in rows.items():
@@ -101,11 +103,12 @@ def current_states(room_ids: list[str], types: list[str] | None = None
     query per chunk."""
     states: dict[str, dict[tuple[str, str], Event]] = {room_id: {} for room_id in room_ids}
     for chunk in _chunks(room_ids):
-        rows = (Event.select().join(CurrentState, on=(Event.event_id == CurrentState.event_id))
-                .where(CurrentState.room.in_(chunk)))
+        query = (event_rows.select(children=False)
+                 .join(CurrentState, on=(Event.event_id == CurrentState.event_id))
+                 .where(CurrentState.room.in_(chunk)))
         if types is not None:
-            rows = rows.where(CurrentState.type.in_(types))
-        for row in rows:
+            query = query.where(CurrentState.type.in_(types))
+        for row in event_rows.fetch(query):
             states[row.room_id][(row.type, row.state_key)] = row
     return states
 
@@ -132,8 +135,8 @@ def states_at(positions: dict[str, int], currents: dict[str, dict], now: int
     wanted = sorted({event_id for event_id in replaced.values() if event_id})
     earlier = {}
     for chunk in _chunks(wanted):
-        earlier.update({row.event_id: row for row in Event.select().where(
-            Event.event_id.in_(chunk))})
+        earlier.update({row.event_id: row for row in event_rows.fetch(
+            event_rows.select(children=False).where(Event.event_id.in_(chunk)))})
     for (room_id, event_type, state_key), event_id in replaced.items():
         state = states[room_id]
         state.pop((event_type, state_key), None)
@@ -143,25 +146,23 @@ def states_at(positions: dict[str, int], currents: dict[str, dict], now: int
 
 
 def histories(room_ids: list[str], user_id: str) -> dict[str, RoomHistory]:
-    """``RoomHistory.load`` for many rooms in two queries per chunk."""
+    """``RoomHistory.load`` for many rooms in one query per chunk (the user's memberships and
+    the rooms' visibility changes together, as ``RoomHistory.load`` reads them)."""
     memberships: dict[str, list] = {room_id: [] for room_id in room_ids}
     visibilities: dict[str, list] = {room_id: [] for room_id in room_ids}
+    visibility_json = Case(None, [(Event.type == HISTORY_VISIBILITY, Event.json)], None)
     for chunk in _chunks(room_ids):
-        for room_id, position, membership in (
-                Event.select(Event.room_id, Event.stream_ordering, Event.membership)
-                .where(Event.room_id.in_(chunk) & (Event.type == MEMBER)
-                       & (Event.state_key == user_id))
+        for room_id, event_type, position, membership, text in (
+                Event.select(Event.room_id, Event.type, Event.stream_ordering, Event.membership,
+                             visibility_json)
+                .where(Event.room_id.in_(chunk)
+                       & (((Event.type == MEMBER) & (Event.state_key == user_id))
+                          | ((Event.type == HISTORY_VISIBILITY) & (Event.state_key == ""))))
                 .order_by(Event.stream_ordering).tuples()):
-            memberships[room_id].append((position, membership or "leave"))
-        for room_id, position, text in (
-                Event.select(Event.room_id, Event.stream_ordering, Event.json)
-                .where(Event.room_id.in_(chunk) & (Event.type == HISTORY_VISIBILITY)
-                       & (Event.state_key == ""))
-                .order_by(Event.stream_ordering).tuples()):
-            content = json.loads(text).get("content")
-            value = content.get("history_visibility") if isinstance(content, dict) else None
-            visibilities[room_id].append(
-                (position, value if value in VISIBILITIES else DEFAULT_VISIBILITY))
+            if event_type == MEMBER:
+                memberships[room_id].append((position, membership or "leave"))
+                continue
+            visibilities[room_id].append((position, visibility_value(text)))
     return {room_id: RoomHistory(room_id, user_id, memberships[room_id], visibilities[room_id])
             for room_id in room_ids}
 
@@ -250,7 +251,10 @@ def to_client(rows: list[Event], user_id: str, device_id: str | None, filter: Fi
         events = serialize.serialize_events(rows, user_id, device_id, include_room_id=True,
                                             histories=histories)
         if bundle:
-            relations.bundle_aggregations(events, user_id, device_id, histories=histories)
+            known = {row.event_id: bool(row.has_children) for row in rows
+                     if hasattr(row, "has_children")}
+            relations.bundle_aggregations(events, user_id, device_id, histories=histories,
+                                          known_children=known)
         if not include_room_id:
             for event in events:
                 event.pop("room_id", None)

@@ -69,7 +69,8 @@ VISIBILITIES = ("world_readable", "shared", "invited", "joined")
 DEFAULT_VISIBILITY = "shared"
 
 
-def _visibility_value(pdu_json: str) -> str:
+def visibility_value(pdu_json: str) -> str:
+    """The history_visibility an m.room.history_visibility event (its stored JSON) sets."""
     content = json.loads(pdu_json).get("content")
     value = content.get("history_visibility") if isinstance(content, dict) else None
     return value if value in VISIBILITIES else DEFAULT_VISIBILITY
@@ -107,7 +108,7 @@ class RoomHistory:
             if event_type == MEMBER:
                 memberships.append((position, membership or "leave"))
             else:
-                visibilities.append((position, _visibility_value(text)))
+                visibilities.append((position, visibility_value(text)))
         return cls(room_id, user_id, memberships, visibilities)
 
     # --- timelines --------------------------------------------------------------------------
