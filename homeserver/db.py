@@ -75,19 +75,23 @@ class PostgresDatabase(PooledPostgresqlDatabase):
     own commit has nothing left to send. A transaction that executed nothing sends nothing."""
 
     def begin(self, isolation_level=None):
-        if isolation_level is not None or self._isolation_level:
-            return super().begin(isolation_level)
+        level = isolation_level or self._isolation_level
         if self.is_closed():
             # Now, as peewee's BEGIN would: connecting later (at the first statement) would
             # reset the thread's connection state, the open transaction included.
             self.connect()
-        self._state.begin_pending = True
+        # The statement peewee would send, kept for the first one (a read snapshot's mode
+        # included).
+        self._state.begin_pending = (
+            f"BEGIN TRANSACTION ISOLATION LEVEL {self._adapter.isolation_level_str(level)}"
+            if level else "BEGIN")
         self._state.committed = False
 
     def execute_sql(self, sql, params=None):
-        if getattr(self._state, "begin_pending", False):
+        begin = getattr(self._state, "begin_pending", False)
+        if begin:
             self._state.begin_pending = False
-            sql = "BEGIN;\n" + sql
+            sql = begin + ";\n" + sql
         return super().execute_sql(sql, params)
 
     def _nothing_to_end(self) -> bool:
