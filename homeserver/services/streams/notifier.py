@@ -56,6 +56,8 @@ SQLITE_FAST_WINDOW_S = 0.25
 # On PostgreSQL notifications do the work; this read only catches a lost connection or a
 # database that was recreated.
 POSTGRES_SAFETY_POLL_S = 10.0
+# How long that read waits for the notifications of what it saw before it counts a gap.
+POSTGRES_NOTIFY_GRACE_S = 0.2
 RECONNECT_DELAY_S = 1.0
 MAX_RECONNECT_DELAY_S = 30.0
 RECENT_CHANGES = 4096
@@ -329,8 +331,22 @@ class _PostgresListener(_Listener):
                 while conn.notifies:
                     self._on_notify(conn.notifies.pop(0).payload)
             if time.monotonic() >= next_check:
-                self._observe_position(self._read_counter())
+                self._observe_position(self._counter_after_notifications(conn))
                 next_check = time.monotonic() + POSTGRES_SAFETY_POLL_S
+
+    def _counter_after_notifications(self, conn) -> int:
+        """The counter, once the notifications of the commits it shows had a moment to arrive:
+        a position learnt from the counter concerns everyone, one from a NOTIFY only those it
+        names (so a quiet /sync is not sent down the full path by a safety read)."""
+        position = self._read_counter()
+        deadline = time.monotonic() + POSTGRES_NOTIFY_GRACE_S
+        while (self.latest is not None and position > self.latest
+               and time.monotonic() < deadline):
+            if select.select([conn], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                conn.poll()
+                while conn.notifies:
+                    self._on_notify(conn.notifies.pop(0).payload)
+        return position
 
     def _on_notify(self, payload: str) -> None:
         try:

@@ -112,7 +112,8 @@ def memberships_at(user_id: str, now: int) -> MappingProxyType:
     anchor = _anchor(now)
     with _lock:
         current = _cache.get(user_id)
-        if current is None or current.position <= now:
+        # (An entry read before the listener started over may be of another database.)
+        if current is None or current.position <= now or current.epoch != epoch:
             _cache[user_id] = _Entry(now, result, loaded_at, anchor, epoch)
             _cache.move_to_end(user_id)
             while len(_cache) > MAX_USERS:
