@@ -283,11 +283,6 @@ class Setup:
 
         if "initial-sync" in steps:
             self.reader_rooms = parallel(history_room, range(args.sync_rooms))
-        if "incremental" in steps:
-            self.idle_user = self.crowd[0]
-            parallel(lambda n: api.create_room(self.idle_user["access_token"]), range(10))
-            self.idle_since = api.call("GET", "/sync", self.idle_user["access_token"],
-                                       params={"timeout": 0})["next_batch"]
         if "messages" in steps:
             self.history_room = api.create_room(token)
             parallel(lambda n: api.send(token, self.history_room, f"h{n}"), range(args.history))
@@ -298,6 +293,13 @@ class Setup:
             for n in range(args.big_messages):
                 api.send(members[n % len(members)]["access_token"], self.big_room, f"chat {n}")
             api.join(self.lazy_reader["access_token"], self.big_room)
+        if "incremental" in steps:
+            # Last: nothing after its since token concerns it (the big room's members are the
+            # first of the crowd), so each step is an incremental sync with nothing new.
+            self.idle_user = self.crowd[-1]
+            parallel(lambda n: api.create_room(self.idle_user["access_token"]), range(10))
+            self.idle_since = api.call("GET", "/sync", self.idle_user["access_token"],
+                                       params={"timeout": 0})["next_batch"]
         self.pss_after_setup = pss_mib(server.process.pid)
 
     # Each step below is one measurement (seconds), alternated between the two servers.

@@ -6,6 +6,7 @@ own timeout could end it, and the messages arrive in the order they were sent.
 """
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -104,3 +105,59 @@ def test_message_reaches_long_poll_on_other_server(two_servers):
         chunk = call("GET", f"{client}/rooms/{room}/messages", bob["access_token"],
                      params={"dir": "f", "limit": "50"})["chunk"]
         assert [event["event_id"] for event in chunk if event["type"] == "m.room.message"] == sent
+
+
+def test_quiet_syncs_on_the_other_server_lose_nothing(two_servers):
+    """bob polls server B with timeout=0 while others write through server A, most of it in a
+    room of their own: the many nothing-new answers (built from the stream listener's record of
+    what each position concerns) move bob's token on, and still every message and to-device
+    message for him arrives, once and in order."""
+    a, b = two_servers
+    suffix = uuid.uuid4().hex[:8]
+    alice = register(a.base_url, f"alice{suffix}")
+    dave = register(a.base_url, f"dave{suffix}")
+    bob = register(b.base_url, f"bob{suffix}")
+    client_a = f"{a.base_url}/_matrix/client/v3"
+    client_b = f"{b.base_url}/_matrix/client/v3"
+    room = call("POST", f"{client_a}/createRoom", alice["access_token"],
+                json={"preset": "public_chat"})["room_id"]
+    elsewhere = call("POST", f"{client_a}/createRoom", dave["access_token"], json={})["room_id"]
+    call("POST", f"{client_b}/join/{room}", bob["access_token"], json={})
+    since = call("GET", f"{client_b}/sync", bob["access_token"])["next_batch"]
+
+    sent_events, sent_to_device = [], []
+
+    def write():
+        for n in range(ROUNDS * 4):
+            call("PUT", f"{client_a}/rooms/{elsewhere}/send/m.room.message/busy{n}",
+                 dave["access_token"], json={"msgtype": "m.text", "body": f"busy {n}"})
+            if n % 4 == 3:
+                sent_events.append(call(
+                    "PUT", f"{client_a}/rooms/{room}/send/m.room.message/txn{n}",
+                    alice["access_token"], json={"msgtype": "m.text", "body": f"{n}"})["event_id"])
+                call("PUT", f"{client_a}/sendToDevice/m.test/td{n}", alice["access_token"],
+                     json={"messages": {bob["user_id"]: {bob["device_id"]: {"n": n}}}})
+                sent_to_device.append(n)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    got_events, got_to_device, quiet = [], [], 0
+    until = time.monotonic() + ANSWER_WAIT_S
+    while time.monotonic() < until:
+        done = not writer.is_alive()
+        body = call("GET", f"{client_b}/sync", bob["access_token"],
+                    params={"since": since, "timeout": "0"})
+        timeline = body["rooms"]["join"].get(room, {}).get("timeline", {}).get("events", [])
+        got_events += [e["event_id"] for e in timeline if e["type"] == "m.room.message"]
+        got_to_device += [e["content"]["n"] for e in body["to_device"]["events"]]
+        assert elsewhere not in body["rooms"]["join"]
+        if not timeline and not body["to_device"]["events"]:
+            quiet += 1
+        since = body["next_batch"]
+        if done and len(got_events) >= len(sent_events) \
+                and len(got_to_device) >= len(sent_to_device):
+            break
+    writer.join(ANSWER_WAIT_S)
+    assert got_events == sent_events
+    assert got_to_device == sent_to_device
+    assert quiet > 0

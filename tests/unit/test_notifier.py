@@ -132,6 +132,75 @@ def test_recreated_database_does_not_wake_forever(start):
     assert waiter.result is True
 
 
+@pytest.fixture
+def listening(start):
+    """The listener runs from ``start`` on (it has no record of what came before it)."""
+    notifier.start_listener()
+    assert wait_until(lambda: notifier.heard() == start)
+    return start
+
+
+def _quiet(above, rooms=(), users=()):
+    heard = notifier.heard()
+    return notifier.quiet_position(heard, streams.current_position(), [(above, rooms, users)],
+                                   wait_s=LONG)
+
+
+def test_quiet_position_answers_from_the_hints(listening):
+    start = listening
+    take_position(rooms=["!b:localhost"])
+    last = take_position(users=["@bob:localhost"])
+    # It waits to hear of the counter it was given, then answers from its record.
+    assert _quiet(start, rooms={"!a:localhost"}, users={"@alice:localhost"}) == last
+    assert _quiet(start, rooms={"!b:localhost"}) is None
+    assert _quiet(start, users={"@bob:localhost"}) is None
+    assert _quiet(last, rooms={"!b:localhost"}, users={"@bob:localhost"}) == last
+    everyone = take_position()
+    assert _quiet(start, rooms={"!a:localhost"}) is None
+    assert _quiet(everyone, rooms={"!a:localhost"}) == everyone
+
+
+def test_quiet_position_takes_every_check(listening):
+    start = listening
+    take_position(users=["@bob:localhost"])
+    middle = streams.current_position()
+    last = take_position(rooms=["!a:localhost"])
+    heard = notifier.heard()
+    current = streams.current_position()
+    assert notifier.quiet_position(heard, current, [(middle, (), {"@bob:localhost"}),
+                                                    (start, {"!c:localhost"}, ())],
+                                   wait_s=LONG) == last
+    assert notifier.quiet_position(heard, current, [(start, (), {"@bob:localhost"}),
+                                                    (middle, {"!c:localhost"}, ())],
+                                   wait_s=LONG) is None
+
+
+def test_quiet_position_after_the_counter_went_back(listening):
+    start = listening
+    take_position(rooms=["!b:localhost"])
+    assert _quiet(start, rooms={"!a:localhost"}) is not None
+    with db.write_transaction():
+        db.database.obj.execute_sql("UPDATE stream_counter SET position = 0 WHERE id = 1")
+    # What the listener heard is of another database now: it starts over, and knows nothing.
+    assert notifier.quiet_position(notifier.heard(), 0, [(0, {"!a:localhost"}, ())]) is None
+    epoch = notifier.epoch()
+    assert wait_until(lambda: _quiet(0, rooms={"!a:localhost"}) == 0)
+    assert notifier.epoch() >= epoch
+
+
+def test_rooms_of_a_hint_are_read_under_the_counters_lock(listening):
+    start = listening
+    seen = []
+
+    def rooms():
+        seen.append(db.run_sql("SELECT position FROM stream_counter WHERE id = 1").fetchone()[0])
+        return ["!late:localhost"]
+
+    position = take_position(rooms=rooms)
+    assert seen == [position]
+    assert _quiet(start, rooms={"!late:localhost"}) is None
+
+
 WRITER = """
 import sys
 from homeserver import db

@@ -22,8 +22,9 @@ _CHUNK = 500
 
 def mark_changed(user_id: str) -> int:
     """Record a change of ``user_id``'s device list (inside a write transaction)."""
-    # Wakes the syncs of everyone sharing a room with the user, and the user's own devices.
-    position = next_position(rooms=joined_rooms(user_id), users=[user_id])
+    # Wakes the syncs of everyone sharing a room with the user, and the user's own devices
+    # (the rooms as they are at this position: a join committing meanwhile counts).
+    position = next_position(rooms=lambda: joined_rooms(user_id), users=[user_id])
     DeviceListChange.insert(user_id=user_id, stream_position=position).execute()
     return position
 

@@ -77,7 +77,9 @@ def shares_a_room(user_id: str, other: str) -> bool:
 
 def _save(user_id: str, row: Presence | None, *, notify: bool, **values) -> None:
     if notify:
-        values["stream_id"] = next_position(rooms=joined_rooms(user_id), users=[user_id])
+        # The rooms as they are at this position (a join committing meanwhile counts).
+        values["stream_id"] = next_position(rooms=lambda: joined_rooms(user_id),
+                                            users=[user_id])
     if row is None:
         values.setdefault("stream_id", 0)
         # Two first syncs of one user may race to create the row (PostgreSQL lets both

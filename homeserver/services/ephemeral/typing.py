@@ -63,8 +63,11 @@ def expire_due() -> int:
     with write_transaction():
         rooms = sorted({room_id for room_id, _ in due})
         position = next_position(rooms=rooms)
+        # Only the rooms the position names: a sync answered from the hints would not see
+        # another room's row change.
         return Typing.update(expires_ts=0, stream_id=position).where(
-            (Typing.expires_ts > 0) & (Typing.expires_ts <= now)).execute()
+            (Typing.expires_ts > 0) & (Typing.expires_ts <= now)
+            & Typing.room_id.in_(rooms)).execute()
 
 
 def typing_events(room_ids: list[str], *, since: int | None, upto: int,

@@ -18,6 +18,11 @@ at a process's first request (services/workers.py), or else the first wait does,
 that waits (so under gunicorn each worker, never the master, runs its own), as a
 services/background.py thread: when the background workers stop, it ends, and the waiters it
 had return (they re-check).
+
+``quiet_position`` answers from the same record whether anything concerning some rooms or users
+was written above a position (an incremental /sync with nothing new answers from it without
+reading every stream); ``epoch`` changes whenever a listener starts over, so that what was
+cached against an older record (services/sync/memberships.py) is not trusted with a newer one.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Iterable
 from urllib.request import pathname2url
 
 import peewee
@@ -50,9 +56,30 @@ SQLITE_FAST_WINDOW_S = 0.25
 # On PostgreSQL notifications do the work; this read only catches a lost connection or a
 # database that was recreated.
 POSTGRES_SAFETY_POLL_S = 10.0
+# How long that read waits for the notifications of what it saw before it counts a gap.
+POSTGRES_NOTIFY_GRACE_S = 0.2
 RECONNECT_DELAY_S = 1.0
 MAX_RECONNECT_DELAY_S = 30.0
 RECENT_CHANGES = 4096
+# How long an incremental /sync waits for the listener to hear of the counter it read before
+# it gives up proving it has nothing new (and reads every stream instead).
+QUIET_WAIT_S = 0.02
+
+# Bumped whenever a listener starts (over): a new record, which may be of another database.
+_epoch = 0
+_epoch_lock = threading.Lock()
+
+
+def _next_epoch() -> None:
+    global _epoch
+    with _epoch_lock:
+        _epoch += 1
+
+
+def epoch() -> int:
+    """Changes whenever any listener of this process starts over (a new listener, a reconnect,
+    a database whose counter went back): compare to a value kept with something cached."""
+    return _epoch
 
 
 @dataclass(frozen=True)
@@ -88,6 +115,7 @@ class _Listener(abc.ABC):
     """The per-process, per-database listener. Subclasses feed ``_record`` from their source."""
 
     def __init__(self):
+        _next_epoch()
         self._lock = threading.Lock()
         self._changes: deque[_Change] = deque(maxlen=RECENT_CHANGES)
         self._waiters: set[_Waiter] = set()
@@ -151,6 +179,7 @@ class _Listener(abc.ABC):
     def reset(self, position: int) -> None:
         """The database's counter is below what we knew (it was recreated): start over."""
         with self._lock:
+            _next_epoch()
             self._changes.clear()
             self.latest = position
             for waiter in self._waiters:
@@ -170,6 +199,33 @@ class _Listener(abc.ABC):
             if change.concerns(rooms, users):
                 return True
         return False
+
+    def wait_heard(self, position: int, timeout_s: float) -> bool:
+        """Wait until this listener has heard of ``position``; False when it did not in time."""
+        waiter = _Waiter(position - 1, None, None)
+        with self._lock:
+            if self.stopped:
+                return False
+            if self.latest is not None and self.latest >= position:
+                return True
+            self._waiters.add(waiter)
+        try:
+            waiter.event.wait(timeout_s)
+        finally:
+            with self._lock:
+                self._waiters.discard(waiter)
+        latest = self.latest
+        return not self.stopped and latest is not None and latest >= position
+
+    def quiet_position(self, at_least: int, checks) -> int | None:
+        with self._lock:
+            latest = self.latest
+            if self.stopped or latest is None or latest < at_least:
+                return None
+            for above, rooms, users in checks:
+                if above > latest or self._concerned_since(above, rooms, users):
+                    return None
+            return latest
 
     def wait(self, above: int, timeout_s: float, rooms, users,
              event: threading.Event | None = None) -> bool:
@@ -275,8 +331,22 @@ class _PostgresListener(_Listener):
                 while conn.notifies:
                     self._on_notify(conn.notifies.pop(0).payload)
             if time.monotonic() >= next_check:
-                self._observe_position(self._read_counter())
+                self._observe_position(self._counter_after_notifications(conn))
                 next_check = time.monotonic() + POSTGRES_SAFETY_POLL_S
+
+    def _counter_after_notifications(self, conn) -> int:
+        """The counter, once the notifications of the commits it shows had a moment to arrive:
+        a position learnt from the counter concerns everyone, one from a NOTIFY only those it
+        names (so a quiet /sync is not sent down the full path by a safety read)."""
+        position = self._read_counter()
+        deadline = time.monotonic() + POSTGRES_NOTIFY_GRACE_S
+        while (self.latest is not None and position > self.latest
+               and time.monotonic() < deadline):
+            if select.select([conn], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                conn.poll()
+                while conn.notifies:
+                    self._on_notify(conn.notifies.pop(0).payload)
+        return position
 
     def _on_notify(self, payload: str) -> None:
         try:
@@ -430,3 +500,34 @@ def wait_for_position_above(position: int, timeout_s: float, *,
     if rooms is None and users is None:
         rooms = users = None
     return listener.wait(position, max(0.0, timeout_s), rooms, users, event)
+
+
+def heard() -> int | None:
+    """The newest position this process's listener has heard of (None: none yet). Read it
+    before reading the counter for ``quiet_position``."""
+    return _listener().latest
+
+
+def quiet_position(heard_before: int | None, current: int,
+                   checks: Iterable[tuple[int, Iterable[str], Iterable[str]]],
+                   wait_s: float = QUIET_WAIT_S) -> int | None:
+    """A position P >= ``current`` (the counter, just read; ``heard_before``: ``heard()`` just
+    before reading it) such that, for each ``(above, rooms, users)`` of ``checks``, no position
+    in (above, P] concerns one of ``rooms`` or ``users``; None when that cannot be told: the
+    listener has no source, did not hear of ``current`` within ``wait_s`` (it hears of a commit
+    within milliseconds), has no record of part of an interval, or a position in one concerns
+    everyone. A counter below what the listener had heard means the database was recreated:
+    the listener starts over.
+
+    Every position at or below P has committed, and writers name whom their write concerns
+    (``positions.next_position``), so a /sync of the user and rooms checked has nothing to
+    send up to P.
+    """
+    listener = _listener()
+    if heard_before is not None and current < heard_before:
+        listener.reset(current)
+        return None
+    if not listener.wait_heard(current, wait_s):
+        return None
+    checks = [(above, frozenset(rooms), frozenset(users)) for above, rooms, users in checks]
+    return listener.quiet_position(current, checks)

@@ -15,14 +15,21 @@ Wake-up hints: a writer says who its write concerns, so only those syncs wake up
     next_position(rooms=[room_id], users=[target]) # + a user outside it (an invite, a kick)
     next_position(users=[user_id])                 # one user (account data, to-device)
     next_position()                                # everyone (always correct, just costlier)
+    next_position(rooms=lambda: joined_rooms(u), users=[u])  # rooms read under the counter's lock
 
-A sync waits for positions that name one of its rooms (joined, invited or knocked) or its user.
+A sync waits for positions that name one of its rooms (joined, invited or knocked) or its user,
+and an incremental sync with nothing new is answered from these hints alone
+(services/sync/service.py): a write that affects a sync must name its user or one of its rooms,
+as they are at the write's position. Rooms that depend on other rows (a user's joined rooms)
+are passed as a callable, read once the counter's row is locked: every write at a lower
+position has committed by then and none at a higher one has, so a concurrent join is not
+missed.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from typing import Callable, Iterable
 
 import peewee
 
@@ -46,15 +53,18 @@ _INSERT_HINT = (f'INSERT INTO {StreamWakeHint._meta.table_name} ("position", roo
                 f'VALUES (?, ?, ?)')
 
 
-def next_position(*, rooms: Iterable[str] = (), users: Iterable[str] = (),
-                  batch: StatementBatch | None = None) -> int:
+def next_position(*, rooms: Iterable[str] | Callable[[], Iterable[str]] = (),
+                  users: Iterable[str] = (), batch: StatementBatch | None = None) -> int:
     """Take the next stream position (call inside a write transaction).
 
     ``rooms``/``users`` name who the write concerns (see the module docstring); with neither,
-    every waiting sync re-checks. With ``batch`` (the caller runs it before commit), the
-    PostgreSQL NOTIFY goes with the caller's other writes (it is delivered at commit anyway).
+    every waiting sync re-checks. ``rooms`` may be a callable, called after the position is
+    taken (with the counter's row locked). With ``batch`` (the caller runs it before commit),
+    the PostgreSQL NOTIFY goes with the caller's other writes (it is delivered at commit anyway).
     """
     position = run_sql(_TAKE_POSITION).fetchone()[0]
+    if callable(rooms):
+        rooms = rooms()
     rooms, users = sorted(set(rooms)), sorted(set(users))
     if isinstance(database.obj, peewee.PostgresqlDatabase):
         _notify(position, rooms, users, batch)

@@ -26,8 +26,10 @@ A provider module defines:
       ``response.add_room_events("join", room_id, "ephemeral" | "account_data", events)``;
       ``response.room("join", room_id)["unread_notifications"] = {...}`` for other room keys.
     Anything added counts as news and ends a waiting long-poll; add nothing when nothing changed.
-    ``ctx.nothing_new`` is True when not a single position was taken since ``ctx.since``:
-    return at once then (after adding any field sent on every sync).
+    ``ctx.nothing_new`` is True when no position concerning this sync was taken since
+    ``ctx.since`` (proven from the stream listener's record, see ``service.py``): return at
+    once then, after adding any field sent on every sync; that build runs outside any
+    snapshot transaction. This is only right if every writer names whom its write concerns.
     Rooms excluded by the filter's ``room.rooms``/``room.not_rooms`` are dropped at the end.
 
 ``on_sync_request(request: SyncRequest) -> None``   (optional)

@@ -22,7 +22,7 @@ class SyncContext:
 
     def __init__(self, *, user_id: str, device_id: str, since: int | None, now: int,
                  full_state: bool, filter: Filter, set_presence: str | None,
-                 use_state_after: bool = False):
+                 use_state_after: bool = False, nothing_new: bool = False):
         self.user_id = user_id
         self.device_id = device_id
         self.since = since
@@ -31,6 +31,7 @@ class SyncContext:
         self.filter = filter
         self.set_presence = set_presence
         self.use_state_after = use_state_after
+        self._nothing_new = nothing_new
 
     @property
     def is_initial(self) -> bool:
@@ -38,10 +39,12 @@ class SyncContext:
 
     @property
     def nothing_new(self) -> bool:
-        """Nothing at all was written since the client's last sync (an incremental sync that
-        timed out, or asked with timeout=0): providers can skip their queries, and add only
-        what they send on every sync."""
-        return self.since is not None and self.since == self.now and not self.full_state
+        """Nothing concerning this sync was written between ``since`` and ``now`` (an
+        incremental sync that timed out, or asked with timeout=0, proven quiet from the stream
+        listener's record: see ``service._quiet_position``): providers skip their queries, and
+        add only what they send on every sync. The build then runs outside the snapshot."""
+        return self._nothing_new or (self.since is not None and self.since == self.now
+                                     and not self.full_state)
 
     @cached_property
     def memberships(self):

@@ -12,7 +12,7 @@ def build(ctx, response) -> None:
                  one_time_key_counts(ctx.user_id, ctx.device_id), is_update=False)
     response.set("device_unused_fallback_key_types",
                  unused_fallback_key_types(ctx.user_id, ctx.device_id), is_update=False)
-    if ctx.since is None:
+    if ctx.since is None or ctx.nothing_new:
         return
     changed, left = device_lists.changes_between(ctx.user_id, ctx.since, ctx.now,
                                                  joined=ctx.joined_room_ids)

@@ -22,6 +22,7 @@ from types import MappingProxyType
 
 from ...models.rooms import CurrentState, Event
 from ..event_types import MEMBER
+from ..streams import notifier
 
 MAX_USERS = 20_000
 MAX_AGE_S = 300.0
@@ -41,6 +42,8 @@ class _Entry:
     loaded_at: float
     # The newest event at or below ``position``: (stream_ordering, event_id), or None.
     anchor: tuple[int, str] | None
+    # notifier.epoch() when it was read: the stream listener's record it can be used with.
+    epoch: int
 
 
 def _anchor(position: int) -> tuple[int, str] | None:
@@ -73,8 +76,22 @@ def changes_between(user_id: str, after: int, upto: int) -> list[tuple[str, Memb
             for room_id, membership, position, event_id in rows]
 
 
+def cached(user_id: str) -> tuple[int, MappingProxyType] | None:
+    """(position, room_id -> Membership at it) as this process last read it, without reading
+    the database; None when there is none, or it is too old or was read before the stream
+    listener last started over (``notifier.epoch``). Valid at any later position as long as no
+    write naming the user (every membership event of theirs does) came in between."""
+    with _lock:
+        entry = _cache.get(user_id)
+    if (entry is None or entry.epoch != notifier.epoch()
+            or time.monotonic() - entry.loaded_at >= MAX_AGE_S):
+        return None
+    return entry.position, entry.rooms
+
+
 def memberships_at(user_id: str, now: int) -> MappingProxyType:
     """room_id -> the user's Membership at ``now`` (read-only)."""
+    epoch = notifier.epoch()
     with _lock:
         entry = _cache.get(user_id)
     fresh = (entry is not None and entry.position <= now
@@ -95,8 +112,9 @@ def memberships_at(user_id: str, now: int) -> MappingProxyType:
     anchor = _anchor(now)
     with _lock:
         current = _cache.get(user_id)
-        if current is None or current.position <= now:
-            _cache[user_id] = _Entry(now, result, loaded_at, anchor)
+        # (An entry read before the listener started over may be of another database.)
+        if current is None or current.position <= now or current.epoch != epoch:
+            _cache[user_id] = _Entry(now, result, loaded_at, anchor, epoch)
             _cache.move_to_end(user_id)
             while len(_cache) > MAX_USERS:
                 _cache.popitem(last=False)

@@ -1,4 +1,12 @@
-"""The /sync loop: build a response from the providers; if it is empty, wait and build again."""
+"""The /sync loop: build a response from the providers; if it is empty, wait and build again.
+
+An incremental sync with nothing new for the user is answered without running the providers'
+queries: the stream listener (``streams.notifier``) has a record of which rooms and users every
+recent position concerns, and this process's cache of the user's memberships
+(``memberships.cached``) says which rooms are theirs; when no position above ``since`` names the
+user or one of those rooms, the response is built at the newest such position with only the
+fields sent on every sync (``_quiet_position``). Anything it cannot prove takes the full path.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +21,7 @@ from ..streams import notifier, positions as streams
 from ..streams.long_polls import DEFAULT_LONG_POLLS, MAX_TIMEOUT_MS
 from ..streams.long_polls import registry as long_polls
 from .context import SyncContext
-from .memberships import memberships_at
+from .memberships import cached as cached_memberships, memberships_at
 from .providers import PROVIDERS
 from .response import SyncResponse
 
@@ -28,9 +36,55 @@ class SyncRequest:
     timeout_ms: int
 
 
+# Memberships whose rooms' writes concern a user's /sync.
+_INTERESTING = ("join", "invite", "knock")
+
+
+def _quiet_position(request: SyncRequest, heard: int | None, current: int) -> int | None:
+    """A position P >= ``current`` such that nothing in (since, P] concerns this sync, known
+    without reading the streams; None when that cannot be proven here (take the full path).
+
+    ``current``: the stream counter just read (``heard``: ``notifier.heard()`` just before).
+    Every write names the rooms and users it concerns (``positions.next_position``); the
+    user's own membership events name the user, so while no position names them they keep the
+    rooms this process last read (``memberships.cached``), and those rooms and the user are
+    checked in the stream listener's record of recent positions.
+    """
+    since = request.since
+    if since == current:
+        return since  # nothing at all was written
+    found = cached_memberships(request.user_id)
+    if found is None:
+        return None
+    known_at, memberships = found
+    rooms = {room_id for room_id, m in memberships.items() if m.membership in _INTERESTING}
+    quiet = notifier.quiet_position(heard, current, [
+        # The memberships hold over (since, P]: no change of the user's since they were read.
+        (min(known_at, since), (), (request.user_id,)),
+        (since, rooms, ()),
+    ])
+    if quiet is None or quiet < known_at:
+        return None
+    return quiet
+
+
 def _build(request: SyncRequest, filter: filters_service.Filter,
            use_state_after: bool) -> tuple[SyncContext, SyncResponse]:
     response = SyncResponse()
+    quiet = None
+    if request.since is not None and not request.full_state:
+        heard = notifier.heard()
+        quiet = _quiet_position(request, heard, streams.current_position())
+    if quiet is not None:
+        # Nothing new: the providers add only what they send on every sync (key counts), which
+        # needs no snapshot.
+        ctx = SyncContext(user_id=request.user_id, device_id=request.device_id,
+                          since=request.since, now=quiet, full_state=False, filter=filter,
+                          set_presence=request.set_presence, use_state_after=use_state_after,
+                          nothing_new=True)
+        for provider in PROVIDERS:
+            provider.build(ctx, response)
+        return ctx, response
     with read_snapshot():
         ctx = SyncContext(user_id=request.user_id, device_id=request.device_id,
                           since=request.since, now=streams.current_position(),
@@ -101,21 +155,19 @@ def wait_for_news(user_id: str, since: int, timeout_ms: int, slot, build,
         if remaining <= 0:
             break
         with read_snapshot():
-            now = streams.current_position()
-            rooms = (_interesting_rooms(user_id, now) | also_rooms) if now == checked else None
-        if now == checked:
-            # Nothing was written at all: no need to build. Sleep until a write that concerns
-            # one of the user's rooms or the user (or a newer long-poll of the device evicts
-            # this one).
-            slot.event.clear()
-            if slot.evicted:
-                break
-            with metrics.LONG_POLLS.track_inprogress():
-                woken = notifier.wait_for_position_above(now, remaining, rooms=rooms,
-                                                         users={user_id}, event=slot.event)
-            if slot.evicted or not woken:
-                break
-            continue
+            rooms = _interesting_rooms(user_id, streams.current_position()) | also_rooms
+        # Sleep until a position above ``checked`` concerns one of the user's rooms or the user
+        # (at once if the listener already heard of one, or has no record of part of the
+        # interval), or a newer long-poll of the device evicts this one. Writes elsewhere on
+        # the server wake nobody here: nothing is built for them.
+        slot.event.clear()
+        if slot.evicted:
+            break
+        with metrics.LONG_POLLS.track_inprogress():
+            woken = notifier.wait_for_position_above(checked, remaining, rooms=rooms,
+                                                     users={user_id}, event=slot.event)
+        if slot.evicted or not woken:
+            break
         checked, result = build()
         if result is not None:
             return result
@@ -125,7 +177,7 @@ def wait_for_news(user_id: str, since: int, timeout_ms: int, slot, build,
 def _interesting_rooms(user_id: str, now: int) -> set[str]:
     """The rooms whose writes may concern the user: joined, invited or knocked."""
     return {room_id for room_id, m in memberships_at(user_id, now).items()
-            if m.membership in ("join", "invite", "knock")}
+            if m.membership in _INTERESTING}
 
 
 def _finish(ctx: SyncContext, response: SyncResponse, filter: filters_service.Filter,

@@ -10,5 +10,7 @@ def on_sync_request(request) -> None:
 
 
 def build(ctx, response) -> None:
+    if ctx.nothing_new:
+        return
     response.add_events("to_device", to_device.messages_between(ctx.user_id, ctx.device_id,
                                                                 ctx.since, ctx.now))
