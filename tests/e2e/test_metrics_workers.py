@@ -7,21 +7,16 @@ from pathlib import Path
 
 import requests
 from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.parser import text_string_to_metric_families
+
+from helpers.remote import metric_value
 
 REQUESTS = 40
 MAX_ROUNDS = 25
 
 
 def versions_count(base_url: str) -> float:
-    response = requests.get(base_url + "/metrics", timeout=30)
-    assert response.status_code == 200
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            if (sample.name == "homeserver_http_requests_total"
-                    and sample.labels == {"endpoint": "versions.versions", "status": "200"}):
-                return sample.value
-    return 0.0
+    return metric_value(base_url, "homeserver_http_requests_total",
+                        {"endpoint": "versions.versions", "status": "200"})
 
 
 def test_counts_of_both_workers_add_up(start_gunicorn):

@@ -7,13 +7,11 @@ own timeout could end it, and the messages arrive in the order they were sent.
 
 import threading
 import time
-import uuid
 
 import pytest
-import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from helpers.gunicorn_server import GunicornServer
+from helpers.remote import call, metric_value, register
 from helpers.waiting import wait_until
 
 ROUNDS = 5
@@ -22,21 +20,6 @@ SERVER_NAME = "localhost:8008"
 # so an answer within the wait came from the message, not from the timeout running out.
 LONG_POLL_TIMEOUT_MS = 120_000
 ANSWER_WAIT_S = 60
-
-
-def register(base: str, localpart: str) -> dict:
-    response = requests.post(f"{base}/_matrix/client/v3/register", json={
-        "username": localpart, "password": "correct horse battery",
-        "auth": {"type": "m.login.dummy"}}, timeout=30)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def call(method: str, url: str, token: str, **kwargs) -> dict:
-    response = requests.request(method, url, headers={"Authorization": f"Bearer {token}"},
-                                timeout=60, **kwargs)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 @pytest.fixture
@@ -53,29 +36,26 @@ def two_servers(database_url, tmp_path):
             server.stop()
 
 
+def alice_and_bob_in_a_room(a, b) -> tuple[dict, dict, str, str]:
+    """Alice (on server ``a``) and Bob (on ``b``) in a public room of Alice's; Bob's since."""
+    alice, bob = register(a.base_url), register(b.base_url)
+    room = call("POST", f"{a.base_url}/_matrix/client/v3/createRoom", alice["access_token"],
+                json={"preset": "public_chat"})["room_id"]
+    call("POST", f"{b.base_url}/_matrix/client/v3/join/{room}", bob["access_token"], json={})
+    since = call("GET", f"{b.base_url}/_matrix/client/v3/sync",
+                 bob["access_token"])["next_batch"]
+    return alice, bob, room, since
+
+
 def long_polls_held(base_url: str) -> float:
-    """homeserver_sync_long_polls_held in a scrape of all the server's workers."""
-    response = requests.get(base_url + "/metrics", timeout=30)
-    assert response.status_code == 200
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            if sample.name == "homeserver_sync_long_polls_held":
-                return sample.value
-    return 0.0
+    """homeserver_sync_long_polls_held, summed over the server's workers."""
+    return metric_value(base_url, "homeserver_sync_long_polls_held")
 
 
 def test_message_reaches_long_poll_on_other_server(two_servers):
-    a, b = two_servers
-    suffix = uuid.uuid4().hex[:8]
-    alice = register(a.base_url, f"alice{suffix}")
-    bob = register(b.base_url, f"bob{suffix}")
-    client_a = f"{a.base_url}/_matrix/client/v3"
-    client_b = f"{b.base_url}/_matrix/client/v3"
-
-    room = call("POST", f"{client_a}/createRoom", alice["access_token"],
-                json={"preset": "public_chat"})["room_id"]
-    call("POST", f"{client_b}/join/{room}", bob["access_token"], json={})
-    since = call("GET", f"{client_b}/sync", bob["access_token"])["next_batch"]
+    alice, bob, room, since = alice_and_bob_in_a_room(*two_servers)
+    client_a = f"{two_servers[0].base_url}/_matrix/client/v3"
+    client_b = f"{two_servers[1].base_url}/_matrix/client/v3"
 
     sent = []
     for round_number in range(ROUNDS):
@@ -88,7 +68,7 @@ def test_message_reaches_long_poll_on_other_server(two_servers):
         poll = threading.Thread(target=hold_sync, daemon=True)
         poll.start()
         # Send once the long-poll waits on server B (or has answered: the assertion then says so).
-        wait_until(lambda: long_polls_held(b.base_url) >= 1 or not poll.is_alive())
+        wait_until(lambda: long_polls_held(two_servers[1].base_url) >= 1 or not poll.is_alive())
         assert poll.is_alive(), result.get("body")
         event_id = call("PUT", f"{client_a}/rooms/{room}/send/m.room.message/txn{round_number}",
                         alice["access_token"],
@@ -112,18 +92,11 @@ def test_quiet_syncs_on_the_other_server_lose_nothing(two_servers):
     room of their own: the many nothing-new answers (built from the stream listener's record of
     what each position concerns) move bob's token on, and still every message and to-device
     message for him arrives, once and in order."""
-    a, b = two_servers
-    suffix = uuid.uuid4().hex[:8]
-    alice = register(a.base_url, f"alice{suffix}")
-    dave = register(a.base_url, f"dave{suffix}")
-    bob = register(b.base_url, f"bob{suffix}")
-    client_a = f"{a.base_url}/_matrix/client/v3"
-    client_b = f"{b.base_url}/_matrix/client/v3"
-    room = call("POST", f"{client_a}/createRoom", alice["access_token"],
-                json={"preset": "public_chat"})["room_id"]
+    alice, bob, room, since = alice_and_bob_in_a_room(*two_servers)
+    client_a = f"{two_servers[0].base_url}/_matrix/client/v3"
+    client_b = f"{two_servers[1].base_url}/_matrix/client/v3"
+    dave = register(two_servers[0].base_url)
     elsewhere = call("POST", f"{client_a}/createRoom", dave["access_token"], json={})["room_id"]
-    call("POST", f"{client_b}/join/{room}", bob["access_token"], json={})
-    since = call("GET", f"{client_b}/sync", bob["access_token"])["next_batch"]
 
     sent_events, sent_to_device = [], []
 

@@ -12,41 +12,19 @@ from __future__ import annotations
 import http.client
 import json
 import select
-import uuid
 
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
+from helpers.remote import call, metric_value, register
 from helpers.waiting import wait_until
 
 # Long-polls last up to the server's cap (120 s): none ends on its own during a test.
 LONG_POLL_MS = 120_000
 
 
-def register(base: str) -> dict:
-    response = requests.post(f"{base}/_matrix/client/v3/register", json={
-        "username": f"u{uuid.uuid4().hex[:10]}", "password": "correct horse battery",
-        "auth": {"type": "m.login.dummy"}}, timeout=60)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def call(method: str, url: str, token: str, **kwargs) -> dict:
-    response = requests.request(method, url, headers={"Authorization": f"Bearer {token}"},
-                                timeout=60, **kwargs)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 def long_polls_held(base_url: str) -> float:
     """homeserver_sync_long_polls_held, summed over the server's workers."""
-    response = requests.get(base_url + "/metrics", timeout=60)
-    assert response.status_code == 200
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            if sample.name == "homeserver_sync_long_polls_held":
-                return sample.value
-    return 0.0
+    return metric_value(base_url, "homeserver_sync_long_polls_held")
 
 
 def open_long_poll(server, token: str, since: str) -> http.client.HTTPConnection:
