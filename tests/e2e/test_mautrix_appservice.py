@@ -33,6 +33,10 @@ AS_TOKEN = "mautrix-as-token"
 HS_TOKEN = "mautrix-hs-token"
 # A safety net only: a step that does not happen by then has failed.
 GIVE_UP_S = 60
+# Retries come soon. A transaction sent while the bridge shuts down can be accepted and never
+# answered (aiohttp closing its connections); the sender then waits out its timeout before
+# the retry, so the timeout is short too (the default, 60 s, is GIVE_UP_S).
+SENDER_CONFIG = {"app_service_max_backoff_ms": 1000, "app_service_timeout_s": 5.0}
 # The ghost's device in the encrypted bridge's test.
 DEVICE = "BRIDGEDEV"
 
@@ -147,7 +151,7 @@ async def _scenario(server, tmp_path, as_port):
 def test_mautrix_bridge_end_to_end(start_gunicorn, tmp_path):
     as_port = free_port()
     path = write_registration(tmp_path / "registration.yaml", as_port)
-    server = start_gunicorn(app_service_config_files=[path], app_service_max_backoff_ms=1000)
+    server = start_gunicorn(app_service_config_files=[path], **SENDER_CONFIG)
     asyncio.run(_scenario(server, tmp_path, as_port))
 
 
@@ -226,5 +230,5 @@ def test_mautrix_encrypted_bridge_end_to_end(start_gunicorn, tmp_path):
     path = write_registration(tmp_path / "registration.yaml", as_port, receive_ephemeral=True,
                               **{"de.sorunome.msc2409.push_ephemeral": True,
                                  "org.matrix.msc3202": True, "io.element.msc4190": True})
-    server = start_gunicorn(app_service_config_files=[path], app_service_max_backoff_ms=1000)
+    server = start_gunicorn(app_service_config_files=[path], **SENDER_CONFIG)
     asyncio.run(_encrypted_scenario(server, tmp_path, as_port))
