@@ -121,6 +121,11 @@ def test_idle_kept_alive_connection_makes_room_for_a_new_one(start_gunicorn):
         assert select.select([idle.sock], [], [], 60)[0] == [idle.sock]
         assert idle.sock.recv(1) == b""  # closed, nothing sent
         assert answered([poll]) == []
+        # The long-poll is still live: the user's new room wakes it (and the server's
+        # graceful stop then has no request to wait for).
+        call("POST", f"{server.base_url}/_matrix/client/v3/createRoom", user["access_token"],
+             json={})
+        assert poll.getresponse().status == 200
     finally:
         idle.close()
         poll.close()
