@@ -174,6 +174,9 @@ def test_requests_in_quick_succession_write_the_device_once(client, register_use
     from homeserver.models.users import Device
     from helpers.sql_counter import sql_statements, touching
 
+    from homeserver.services.accounts import access_tokens
+
+    monkeypatch.setattr(access_tokens._seen, "_flushed_at", None)  # no earlier test's flush
     ann = register_user("ann")
     address = {"REMOTE_ADDR": "203.0.113.9"}
     first = ann.get(f"{DEVICES}/{ann.device_id}", environ_base=address).get_json()
@@ -187,4 +190,39 @@ def test_requests_in_quick_succession_write_the_device_once(client, register_use
     assert later["last_seen_ts"] == first["last_seen_ts"] + 61_000
     moved = ann.get(f"{DEVICES}/{ann.device_id}",
                     environ_base={"REMOTE_ADDR": "203.0.113.10"}).get_json()
+    assert moved["last_seen_ip"] == "203.0.113.10"
+
+
+def test_last_seen_refreshes_of_many_idle_devices_take_one_write(register_user, clock,
+                                                                  monkeypatch):
+    """Idle clients re-polling from where they were only move last_seen_ts: one write
+    transaction for all of them, not one each (each waited for SQLite's single writer)."""
+    from homeserver import db
+    from homeserver.models.users import Device
+    from homeserver.services.accounts import access_tokens
+    from helpers.sql_counter import sql_statements, touching
+
+    monkeypatch.setattr(access_tokens._seen, "_flushed_at", None)  # no earlier test's flush
+    address = {"REMOTE_ADDR": "203.0.113.9"}
+    users = [register_user(f"idle{n}") for n in range(6)]
+    for user in users:
+        assert user.get(WHOAMI, environ_base=address).status_code == 200
+    clock.advance(61_000)
+    user_zero = users[0].get(WHOAMI, environ_base=address)  # written at once: the first
+    assert user_zero.status_code == 200
+    with sql_statements(monkeypatch) as statements:
+        for user in users[1:]:
+            assert user.get(WHOAMI, environ_base=address).status_code == 200
+    assert not [s for s in touching(statements, Device._meta.table_name) if "UPDATE" in s]
+    clock.advance(61_000)
+    with sql_statements(monkeypatch) as statements:
+        assert users[0].get(WHOAMI, environ_base=address).status_code == 200
+    updates = [s for s in touching(statements, Device._meta.table_name) if "UPDATE" in s]
+    assert len(updates) == 6  # everyone's time, in one transaction
+    with db.database.obj.connection_context():
+        stored = {row.user_id: row.last_seen_ts for row in Device.select()}
+    assert all(stored[user.user_id] >= clock.now - 61_000 for user in users)
+    # A new address is not held back.
+    moved = users[3].get(f"{DEVICES}/{users[3].device_id}",
+                         environ_base={"REMOTE_ADDR": "203.0.113.10"}).get_json()
     assert moved["last_seen_ip"] == "203.0.113.10"

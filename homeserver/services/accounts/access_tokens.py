@@ -15,6 +15,7 @@ from ... import clock, db, errors
 from ...db import write_transaction
 from ...models.users import AccessToken, Device, LoginToken, RefreshToken, User
 from .. import client_secrets
+from ..write_behind import SeenTimes
 
 # Writing last_seen on every request would turn every read into a write; once a minute is plenty.
 LAST_SEEN_GRANULARITY_MS = 60_000
@@ -114,7 +115,24 @@ def _retire_previous_tokens(token_id: int, refresh_token_id: int) -> None:
 # SQLite even an UPDATE that matches no row takes the database's only write lock, so without
 # this every authenticated request (each /sync too) queued behind the writers.
 _touched: dict[tuple[str, str | None, str | None], int] = {}
+# The (IP, User-Agent) this process last wrote for a token: a use from the same ones only
+# moves last_seen_ts, which is written behind; a new address or client is written at once.
+_written: dict[str, tuple[str | None, str | None]] = {}
 _TOUCHED_KEPT = 50_000
+
+
+def _write_seen(batch: list[tuple[tuple[str, str], int]]) -> None:
+    for (user_id, device_id), seen_ts in batch:
+        db.run_sql(_REFRESH_SEEN, (seen_ts, user_id, device_id, seen_ts))
+
+
+_REFRESH_SEEN = (f"UPDATE {Device._meta.table_name} SET last_seen_ts = ? "
+                 "WHERE user_id = ? AND device_id = ? "
+                 "AND (last_seen_ts IS NULL OR last_seen_ts < ?)")
+# Every idle client re-polls /sync: once a minute per device, its last_seen_ts alone would be
+# a write transaction of its own (with a thousand clients, ~17 a second queued for SQLite's
+# writer); written behind, all of a process's refreshes share one.
+_seen = SeenTimes(LAST_SEEN_GRANULARITY_MS, _write_seen)
 
 
 def _touch_device(token_hash: str, user_id: str, device_id: str, ip: str | None,
@@ -125,6 +143,13 @@ def _touch_device(token_hash: str, user_id: str, device_id: str, ip: str | None,
     key = (token_hash, ip, user_agent)
     if _touched.get(key, stale - 1) >= stale:
         return
+    if len(_touched) >= _TOUCHED_KEPT:
+        _touched.clear()
+        _written.clear()
+    if _written.get(token_hash) == (ip, user_agent):
+        _touched[key] = now
+        _seen.note((user_id, device_id), now)
+        return
     changed = (Device.last_seen_ts.is_null()) | (Device.last_seen_ts < stale) | (
         Device.last_seen_ip != ip)
     if user_agent is not None:
@@ -134,13 +159,13 @@ def _touch_device(token_hash: str, user_id: str, device_id: str, ip: str | None,
                            last_seen_user_agent=user_agent or Device.last_seen_user_agent)
              .where((Device.user == user_id) & (Device.device_id == device_id) & changed))
     try:
-        query.execute()
-    except peewee.OperationalError:
+        with write_transaction():
+            query.execute()
+    except (errors.DatabaseBusy, peewee.OperationalError):
         # A busy database must not fail the request just to record when a device was seen.
         return
-    if len(_touched) >= _TOUCHED_KEPT:
-        _touched.clear()
     _touched[key] = now
+    _written[token_hash] = (ip, user_agent)
 
 
 def issue_tokens(user_id: str, device_id: str, *, with_refresh: bool,
