@@ -89,12 +89,32 @@ def database_url(request, tmp_path_factory):
     return url
 
 
+# PostgreSQL: the statement that empties a test database, by database name (built once).
+_postgres_clear_sql: dict[str, str] = {}
+
+
+def _postgres_clear(database: peewee.Database, tables: list[str]) -> str:
+    """DELETE from every table with foreign-key triggers off, and every sequence restarted.
+    TRUNCATE does the same but replaces every table's files: 0.3-0.7 s per test here, against
+    ~30 ms for these DELETEs of a test's few rows (half the suite's PostgreSQL time)."""
+    name = database.database
+    if name not in _postgres_clear_sql:
+        sequences = [s for (s,) in database.execute_sql(
+            "SELECT sequence_name FROM information_schema.sequences "
+            "WHERE sequence_schema = current_schema()").fetchall()]
+        _postgres_clear_sql[name] = "; ".join(
+            ["SET LOCAL session_replication_role = replica"]
+            + [f'DELETE FROM "{t}"' for t in tables]
+            + [f'ALTER SEQUENCE "{s}" RESTART' for s in sequences])
+    return _postgres_clear_sql[name]
+
+
 def _clear_all_tables(database: peewee.Database) -> None:
     tables = [t for t in database.get_tables() if t != "schema_version"]
     if isinstance(database, peewee.PostgresqlDatabase):
         if tables:
-            database.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
-                                 + " RESTART IDENTITY CASCADE")
+            with database.atomic():
+                database.execute_sql(_postgres_clear(database, tables))
     else:
         # Full-text (FTS5) tables are emptied by triggers on the tables they index; deleting
         # from their shadow tables directly would corrupt them.

@@ -65,7 +65,7 @@ def authenticate(token: str, ip: str | None = None, *, allow_locked: bool = Fals
     if found is None:
         raise errors.UnknownToken("Unrecognised access token")
     (token_id, user_id, device_id, expires_ts, refresh_token_id, used, deactivated, locked,
-     is_admin, suspended, is_guest) = found
+     is_admin, suspended, is_guest, *seen) = found
     if deactivated:
         raise errors.UnknownToken("This account has been deactivated")
     if expires_ts is not None and expires_ts <= clock.now_ms():
@@ -74,7 +74,7 @@ def authenticate(token: str, ip: str | None = None, *, allow_locked: bool = Fals
         raise errors.UserLocked()
     if refresh_token_id is not None and not used:
         _retire_previous_tokens(token_id, refresh_token_id)
-    _touch_device(token_hash, user_id, device_id, ip, user_agent)
+    _touch_device(token_hash, user_id, device_id, ip, user_agent, _Seen(*seen))
     return Requester(user_id=user_id, device_id=device_id, token_id=token_id,
                      is_admin=bool(is_admin), is_suspended=bool(suspended),
                      is_guest=bool(is_guest))
@@ -83,9 +83,12 @@ def authenticate(token: str, ip: str | None = None, *, allow_locked: bool = Fals
 # Every authenticated request runs this: a fixed statement (db.run_sql).
 _AUTHENTICATE = (
     f"SELECT t.id, t.user_id, t.device_id, t.expires_ts, t.refresh_token_id, t.used, "
-    f"u.deactivated, u.locked, u.is_admin, u.suspended, u.is_guest "
+    f"u.deactivated, u.locked, u.is_admin, u.suspended, u.is_guest, "
+    f"d.last_seen_ts, d.last_seen_ip, d.last_seen_user_agent "
     f'FROM {AccessToken._meta.table_name} t JOIN "{User._meta.table_name}" u '
-    f"ON u.user_id = t.user_id WHERE t.token_hash = ?")
+    f"ON u.user_id = t.user_id "
+    f"LEFT JOIN {Device._meta.table_name} d "
+    f"ON d.user_id = t.user_id AND d.device_id = t.device_id WHERE t.token_hash = ?")
 
 
 def token_owner(token: str) -> User | None:
@@ -110,14 +113,17 @@ def _retire_previous_tokens(token_id: int, refresh_token_id: int) -> None:
         RefreshToken.delete().where(RefreshToken.next_token_id == refresh_token_id).execute()
 
 
-# When this process last recorded a token's use, by (token hash, IP, User-Agent): within
-# LAST_SEEN_GRANULARITY_MS of that the device row is known current and not written again. On
-# SQLite even an UPDATE that matches no row takes the database's only write lock, so without
-# this every authenticated request (each /sync too) queued behind the writers.
+@dataclass(frozen=True)
+class _Seen:
+    """The device's row as authenticate read it (all None when the device has no row)."""
+    ts: int | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+# When this process last wrote a token's new address or client, by (token hash, IP,
+# User-Agent): a client alternating between two addresses writes at most once a minute each.
 _touched: dict[tuple[str, str | None, str | None], int] = {}
-# The (IP, User-Agent) this process last wrote for a token: a use from the same ones only
-# moves last_seen_ts, which is written behind; a new address or client is written at once.
-_written: dict[str, tuple[str | None, str | None]] = {}
 _TOUCHED_KEPT = 50_000
 
 
@@ -136,36 +142,32 @@ _seen = SeenTimes(LAST_SEEN_GRANULARITY_MS, _write_seen)
 
 
 def _touch_device(token_hash: str, user_id: str, device_id: str, ip: str | None,
-                  user_agent: str | None = None) -> None:
+                  user_agent: str | None, stored: _Seen) -> None:
+    """Record the device's use: a new address or client at once, a later time behind (at most
+    once a minute either way; ``stored`` is the row as read with the token)."""
     now = clock.now_ms()
     stale = now - LAST_SEEN_GRANULARITY_MS
     user_agent = user_agent[:MAX_USER_AGENT] if user_agent else None
+    moved = stored.ip != ip or (user_agent is not None and stored.user_agent != user_agent)
+    if not moved:
+        if stored.ts is None or stored.ts < stale:
+            _seen.note((user_id, device_id), now)
+        return
     key = (token_hash, ip, user_agent)
     if _touched.get(key, stale - 1) >= stale:
         return
-    if len(_touched) >= _TOUCHED_KEPT:
-        _touched.clear()
-        _written.clear()
-    if _written.get(token_hash) == (ip, user_agent):
-        _touched[key] = now
-        _seen.note((user_id, device_id), now)
-        return
-    changed = (Device.last_seen_ts.is_null()) | (Device.last_seen_ts < stale) | (
-        Device.last_seen_ip != ip)
-    if user_agent is not None:
-        changed |= Device.last_seen_user_agent.is_null() | (
-            Device.last_seen_user_agent != user_agent)
     query = (Device.update(last_seen_ts=now, last_seen_ip=ip,
                            last_seen_user_agent=user_agent or Device.last_seen_user_agent)
-             .where((Device.user == user_id) & (Device.device_id == device_id) & changed))
+             .where((Device.user == user_id) & (Device.device_id == device_id)))
     try:
         with write_transaction():
             query.execute()
     except (errors.DatabaseBusy, peewee.OperationalError):
         # A busy database must not fail the request just to record when a device was seen.
         return
+    if len(_touched) >= _TOUCHED_KEPT:
+        _touched.clear()
     _touched[key] = now
-    _written[token_hash] = (ip, user_agent)
 
 
 def issue_tokens(user_id: str, device_id: str, *, with_refresh: bool,
