@@ -226,3 +226,21 @@ def test_last_seen_refreshes_of_many_idle_devices_take_one_write(register_user, 
     moved = users[3].get(f"{DEVICES}/{users[3].device_id}",
                          environ_base={"REMOTE_ADDR": "203.0.113.10"}).get_json()
     assert moved["last_seen_ip"] == "203.0.113.10"
+
+
+def test_a_process_new_to_a_token_writes_nothing_for_the_same_address(register_user,
+                                                                       monkeypatch):
+    """Another worker (or a restarted one) serving a client it has not seen before writes
+    nothing when the device's address and client are the ones stored: a thousand clients
+    reconnecting do not queue a thousand writes."""
+    from homeserver.models.users import Device
+    from homeserver.services.accounts import access_tokens
+    from helpers.sql_counter import sql_statements, touching
+
+    address = {"REMOTE_ADDR": "203.0.113.9"}
+    ann = register_user("ann")
+    assert ann.get(WHOAMI, environ_base=address).status_code == 200
+    monkeypatch.setattr(access_tokens, "_touched", {})  # what a new process knows
+    with sql_statements(monkeypatch) as statements:
+        assert ann.get(WHOAMI, environ_base=address).status_code == 200
+    assert not [s for s in touching(statements, Device._meta.table_name) if "UPDATE" in s]
