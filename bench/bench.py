@@ -205,8 +205,9 @@ class Api:
 
     def call(self, method: str, path: str, token: str | None = None, **kwargs):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        kwargs.setdefault("timeout", 120)
         response = self.session.request(method, self.base + "/_matrix/client/v3" + path,
-                                        headers=headers, timeout=120, **kwargs)
+                                        headers=headers, **kwargs)
         if response.status_code != 200:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:200]}")
         return response.json()
@@ -221,9 +222,9 @@ class Api:
             "type": "m.login.password", "password": "bench-password-123",
             "identifier": {"type": "m.id.user", "user": user["user_id"]}})["access_token"]
 
-    def send(self, token: str, room_id: str, body: str) -> str:
+    def send(self, token: str, room_id: str, body: str, **kwargs) -> str:
         return self.call("PUT", f"/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}",
-                         token, json={"msgtype": "m.text", "body": body})["event_id"]
+                         token, json={"msgtype": "m.text", "body": body}, **kwargs)["event_id"]
 
     def create_room(self, token: str, **extra) -> str:
         return self.call("POST", "/createRoom", token,
@@ -308,14 +309,22 @@ class Setup:
         """A send returning, until the message arrives in another user's held long-poll."""
         label, result = f"ping {uuid.uuid4().hex}", {}
         started = threading.Event()
+        # A delivery that has not happened by then failed (an overloaded server would
+        # otherwise hold the run for the clients' 120 s timeouts at every step).
+        deadline = time.monotonic() + DELIVERY_GIVE_UP_S
 
         def poll():
             since = self.bob_since
             try:
                 while "at" not in result:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise RuntimeError(f"no delivery within {DELIVERY_GIVE_UP_S} s")
                     started.set()
                     body = self.api.call("GET", "/sync", self.bob["access_token"],
-                                         params={"since": since, "timeout": 30000})
+                                         params={"since": since,
+                                                 "timeout": int(min(30, left) * 1000)},
+                                         timeout=left + 5)
                     since = body["next_batch"]
                     room = body.get("rooms", {}).get("join", {}).get(self.chat_room, {})
                     if any(e.get("content", {}).get("body") == label
@@ -332,7 +341,8 @@ class Setup:
         time.sleep(0.15)  # the long-poll is waiting
         sent = time.perf_counter()
         try:
-            self.api.send(self.alice["access_token"], self.chat_room, label)
+            self.api.send(self.alice["access_token"], self.chat_room, label,
+                          timeout=DELIVERY_GIVE_UP_S)
         finally:
             thread.join()
         if "at" not in result:
@@ -397,6 +407,7 @@ class Setup:
             self.crowd[:count])
 
 
+DELIVERY_GIVE_UP_S = 30
 STEPS = ("send", "delivery", "initial-sync", "incremental", "messages", "lazy-sync", "idle")
 # Names that stand for several steps.
 STEP_GROUPS = {"sync": ("delivery", "initial-sync", "incremental", "lazy-sync")}
@@ -417,6 +428,22 @@ def parse_steps(text: str) -> frozenset[str]:
 
 
 # --- running both servers side by side ----------------------------------------------------------
+
+def settle(polls: dict, quiet_s: float, max_s: float) -> float:
+    """Wait until no held poll has been answered with news for ``quiet_s`` (at most
+    ``max_s``); the seconds waited. Clients connecting at once first catch up on what happened since their
+    tokens (their presence, in a room they share): idle is measured after that."""
+    start = last_change = time.monotonic()
+    seen = None
+    while time.monotonic() - start < max_s:
+        answered = sum(holder.news for holder in polls.values())
+        if answered != seen:
+            seen, last_change = answered, time.monotonic()
+        elif time.monotonic() - last_change >= quiet_s:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - start
+
 
 def alternate(setups: dict[str, Setup], step, times: int,
               failures: dict[str, int] | None = None) -> dict[str, list[float]]:
@@ -488,9 +515,16 @@ def run_database(database: str, args) -> dict[str, dict[str, float]]:
                      for name, setup in setups.items()}
             for holder in polls.values():
                 holder.start()
-            time.sleep(args.settle)  # every poll arrived and is waiting
+            settled = settle(polls, args.settle, args.settle_max)
+            print(f"[{database}] {count} long-polls held, quiet after {settled:.0f} s; "
+                  "measuring CPU", flush=True)
             before = {n: cpu_seconds(s.server.process.pid) for n, s in setups.items()}
+            answered = {n: (holder.answered, holder.news) for n, holder in polls.items()}
             time.sleep(args.idle_window)
+            for name, holder in polls.items():
+                print(f"  {name}: {holder.answered - answered[name][0]} polls answered in the "
+                      f"window ({holder.news - answered[name][1]} with news), "
+                      f"{holder.errors} failed so far", flush=True)
             record(f"{count} idle long-polls: server CPU over {args.idle_window} s (s)",
                    {n: cpu_seconds(s.server.process.pid) - before[n]
                     for n, s in setups.items()})
@@ -534,7 +568,9 @@ def main() -> int:
     parser.add_argument("--idle", type=lambda s: [int(n) for n in s.split(",")],
                         default=[200, 1000], help="comma-separated counts of idle long-polls")
     parser.add_argument("--poll-timeout", type=int, default=30, help="seconds")
-    parser.add_argument("--settle", type=float, default=5.0)
+    parser.add_argument("--settle", type=float, default=5.0,
+                        help="seconds without a poll answered before idle is measured")
+    parser.add_argument("--settle-max", type=float, default=120.0, help="seconds")
     parser.add_argument("--idle-window", type=int, default=20, help="seconds")
     parser.add_argument("--idle-deliveries", type=int, default=20)
     parser.add_argument("--only", choices=["homeserver", "synapse"], default=None)

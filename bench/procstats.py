@@ -70,6 +70,7 @@ class IdlePolls:
         self.selector = selectors.DefaultSelector()
         self.errors = 0
         self.answered = 0
+        self.news = 0  # answers that carried something (not a timed-out poll's empty answer)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -96,7 +97,10 @@ class IdlePolls:
                     self.answered += 1
                     if response.status == 200:
                         token = self.sessions[index][0]
-                        self.sessions[index] = (token, json.loads(body)["next_batch"])
+                        answer = json.loads(body)
+                        self.sessions[index] = (token, answer["next_batch"])
+                        if answer.get("rooms") or answer.get("presence", {}).get("events"):
+                            self.news += 1
                     else:
                         self.errors += 1
                 except (OSError, http.client.HTTPException, ValueError):

@@ -117,8 +117,9 @@ def render(results: dict[str, dict], args, started: float, loads: list[tuple]) -
         f"deliveries; initial sync x{args.repeat}; {args.incremental} incremental syncs; "
         f"{args.history} events paged; {args.members} members, {args.big_messages} messages in "
         f"the big room; idle long-polls {', '.join(map(str, args.idle))} with a "
-        f"{args.poll_timeout} s timeout, CPU over {args.idle_window} s after {args.settle} s "
-        f"to settle, {args.idle_deliveries} deliveries while held",
+        f"{args.poll_timeout} s timeout, CPU over {args.idle_window} s once no poll "
+        f"was answered with news for {args.settle} s (the reconnected clients' catch-up, at "
+        f"most {args.settle_max:.0f} s), {args.idle_deliveries} deliveries while held",
         END,
     ])
 
