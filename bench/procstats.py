@@ -99,7 +99,9 @@ class IdlePolls:
                         token = self.sessions[index][0]
                         answer = json.loads(body)
                         self.sessions[index] = (token, answer["next_batch"])
-                        if answer.get("rooms") or answer.get("presence", {}).get("events"):
+                        rooms = answer.get("rooms") or {}
+                        if (any(rooms.get(kind) for kind in ("join", "invite", "knock", "leave"))
+                                or answer.get("presence", {}).get("events")):
                             self.news += 1
                     else:
                         self.errors += 1
