@@ -34,7 +34,7 @@ import psycopg2
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from procstats import IdlePolls, cpu_seconds, pss_mib  # noqa: E402
+from procstats import IdlePolls, cpu_seconds, pss_mib, settle  # noqa: E402
 from report import render, write_report  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -428,22 +428,6 @@ def parse_steps(text: str) -> frozenset[str]:
 
 
 # --- running both servers side by side ----------------------------------------------------------
-
-def settle(polls: dict, quiet_s: float, max_s: float) -> float:
-    """Wait until no held poll has been answered with news for ``quiet_s`` (at most
-    ``max_s``); the seconds waited. Clients connecting at once first catch up on what happened since their
-    tokens (their presence, in a room they share): idle is measured after that."""
-    start = last_change = time.monotonic()
-    seen = None
-    while time.monotonic() - start < max_s:
-        answered = sum(holder.news for holder in polls.values())
-        if answered != seen:
-            seen, last_change = answered, time.monotonic()
-        elif time.monotonic() - last_change >= quiet_s:
-            break
-        time.sleep(0.5)
-    return time.monotonic() - start
-
 
 def alternate(setups: dict[str, Setup], step, times: int,
               failures: dict[str, int] | None = None) -> dict[str, list[float]]:

@@ -8,6 +8,7 @@ import json
 import os
 import selectors
 import threading
+import time
 
 # --- the server's processes: CPU time and memory ------------------------------------------------
 
@@ -124,3 +125,19 @@ class IdlePolls:
         for key in list(self.selector.get_map().values()):
             key.data[0].close()
         self.selector.close()
+
+
+def settle(polls: dict, quiet_s: float, max_s: float) -> float:
+    """Wait until no held poll has been answered with news for ``quiet_s`` (at most
+    ``max_s``); the seconds waited. Clients connecting at once first catch up on what happened since their
+    tokens (their presence, in a room they share): idle is measured after that."""
+    start = last_change = time.monotonic()
+    seen = None
+    while time.monotonic() - start < max_s:
+        answered = sum(holder.news for holder in polls.values())
+        if answered != seen:
+            seen, last_change = answered, time.monotonic()
+        elif time.monotonic() - last_change >= quiet_s:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - start
