@@ -1,13 +1,16 @@
 """Presence in /sync: the user's own and that of users sharing a room, set_presence on /sync,
 changes delivered to incremental syncs, nothing for strangers or with presence off."""
 
+import threading
+import time
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
 
 from helpers.api import V3, ok
 from helpers.rooms import create_room, join
-from helpers.sync import sync
+from helpers.sync import sync, sync_path
 
 
 def presence_of(body):
@@ -169,3 +172,79 @@ def test_refreshes_of_many_idle_clients_take_one_write(register_user, clock, mon
         from homeserver.models.presence import Presence
         stored = {row.user_id: row.last_seen_ts for row in Presence.select()}
     assert all(stored[user.user_id] >= clock.now - 11_000 for user in users)
+
+
+def _hold_long_poll(user, **params):
+    """A /sync long-poll of ``user`` waiting in a thread; returns the thread (it ends when
+    something concerning the user is written)."""
+    from homeserver.services.streams.long_polls import registry
+
+    since = sync(user, timeout=0, **params)["next_batch"]
+    client = user.client.application.test_client()
+    thread = threading.Thread(target=lambda: client.get(
+        sync_path(since=since, timeout=60_000, **params), headers=user.headers))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while registry.waiting(user.user_id) == 0:
+        assert time.monotonic() < deadline, "the long-poll never started waiting"
+        time.sleep(0.01)
+    return thread
+
+
+def _end_long_poll(user, thread):
+    ok(user.put(f"{V3}/user/{quote(user.user_id)}/account_data/x.wake", json={}))
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_a_client_holding_a_long_poll_stays_online(pair, clock):
+    """A client whose /sync waits past offline_after_ms is still connected: the sweep must not
+    show it offline (under load a poll can wait, or wait to be answered, that long)."""
+    from homeserver.services.ephemeral import presence
+
+    alice, bob = pair
+    thread = _hold_long_poll(alice)
+    try:
+        clock.advance(61_000)
+        presence.expire_due()
+        assert presence.get_presence(bob.user_id, alice.user_id)["presence"] == "online"
+    finally:
+        _end_long_poll(alice, thread)
+
+
+def test_a_long_poll_with_set_presence_offline_does_not_keep_the_user_online(pair, clock):
+    from homeserver.services.ephemeral import presence
+
+    alice, bob = pair
+    sync(alice)  # online
+    thread = _hold_long_poll(alice, set_presence="offline")
+    try:
+        clock.advance(61_000)
+        presence.expire_due()
+        assert presence.get_presence(bob.user_id, alice.user_id)["presence"] == "offline"
+    finally:
+        _end_long_poll(alice, thread)
+
+
+def test_sweep_keeps_a_return_committed_while_it_waited_for_its_turn(pair, clock, monkeypatch):
+    """The sweep reads who is due, then waits for the writer's turn; a sync of another
+    process that brings the user back meanwhile must not be overwritten with offline."""
+    from homeserver.services.ephemeral import presence
+
+    alice, bob = pair
+    sync(alice)
+    clock.advance(61_000)
+    real_transaction, raced = presence.write_transaction, []
+
+    @contextmanager
+    def transaction_after_a_return():
+        if not raced:
+            raced.append(True)
+            presence.on_sync(alice.user_id, None)  # alice's client is back, in another worker
+        with real_transaction() as txn:
+            yield txn
+
+    monkeypatch.setattr(presence, "write_transaction", transaction_after_a_return)
+    presence.expire_due()
+    assert raced
+    assert presence.get_presence(bob.user_id, alice.user_id)["presence"] == "online"

@@ -25,6 +25,7 @@ from ...models.rooms import CurrentState, Event
 from ...models.users import User
 from ..event_types import MEMBER
 from ..rooms.state import co_members_query, joined_rooms, joined_rooms_query
+from ..streams.long_polls import registry as long_polls
 from ..streams.positions import next_position
 from ..write_behind import SeenTimes
 
@@ -182,25 +183,54 @@ def on_profile_changed(user_id: str) -> None:
             _save(user_id, row, notify=True)
 
 
-def expire_due() -> int:
-    """Write the idle (online -> unavailable) and offline transitions that came due."""
-    if not _settings.enabled:
-        return 0
-    now = clock.now_ms()
+def _note_waiting_clients(now: int) -> None:
+    """A client holding a long-poll here is connected, however long ago its request came in
+    (Synapse counts a user online while a sync is in flight): its time is refreshed every
+    third of ``offline_after_ms``, so no process's sweep takes it for gone."""
+    global _waiting_noted_at
+    if 0 <= now - _waiting_noted_at < _settings.offline_after_ms // 3:
+        return
+    _waiting_noted_at = now
+    for user_id in long_polls.users_present():
+        _seen.note(user_id, now)
+
+
+_waiting_noted_at = 0
+
+
+def _transitions_due(now: int) -> list[tuple[Presence, str]]:
+    """(row, state to write) of the users who went idle or offline."""
     gone = (Presence.state != OFFLINE) & (Presence.last_seen_ts < now - _settings.offline_after_ms)
     idle = ((Presence.state == ONLINE)
             & (Presence.last_active_ts < now - _settings.idle_after_ms))
-    due = list(Presence.select().where(gone | idle))
-    if not due:
+    due = []
+    # In user order, as the last-seen flush (``_write_seen``) takes its rows: two sweeps, or a
+    # sweep and a flush, locking rows in different orders deadlock on PostgreSQL.
+    for row in Presence.select().where(gone | idle).order_by(Presence.user_id):
+        # A refresh of this process not written yet (the writes of others are at most one
+        # interval behind, far less than offline_after_ms).
+        row.last_seen_ts = max(row.last_seen_ts, _seen.pending(row.user_id) or 0)
+        state = shown_state(row, now)
+        if state != row.state:
+            due.append((row, state))
+    return due
+
+
+def expire_due() -> int:
+    """Write the idle (online -> unavailable) and offline transitions that came due; how
+    many were written."""
+    if not _settings.enabled:
+        return 0
+    now = clock.now_ms()
+    _note_waiting_clients(now)
+    if not _transitions_due(now):
         return 0
     with write_transaction():
-        for row in due:
-            # A refresh of this process not written yet (the writes of others are at most
-            # one interval behind, far less than offline_after_ms).
-            row.last_seen_ts = max(row.last_seen_ts, _seen.pending(row.user_id) or 0)
-            state = shown_state(row, now)
-            if state != row.state:
-                _save(row.user_id, row, notify=True, state=state)
+        # Read again in the writer's turn: what was due may have changed while this waited
+        # (a sync of another process bringing the user back, another process's sweep).
+        due = _transitions_due(now)
+        for row, state in due:
+            _save(row.user_id, row, notify=True, state=state)
     return len(due)
 
 

@@ -156,7 +156,9 @@ def events(user_id: str, device_id: str | None, *, room_id: str | None, from_tok
     timeout_ms = DEFAULT_TIMEOUT_MS if timeout_ms is None else timeout_ms
     timeout_ms = max(0, min(timeout_ms, MAX_TIMEOUT_MS))
     limit = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
-    if room_id is None and not is_guest:
+    # A user's own event stream shows them connected; a guest's peek at a room does not.
+    shows_presence = room_id is None and not is_guest
+    if shows_presence:
         presence_provider.on_sync_request(
             SyncRequest(user_id, device_id or "", None, False, None, timeout_ms))
     with read_snapshot():
@@ -172,7 +174,7 @@ def events(user_id: str, device_id: str | None, *, room_id: str | None, from_tok
     # it still counts against the user's cap of waiting requests.
     slot = long_polls.enter(user_id, f"{device_id or ''} /events",
                             limits["max_long_polls_per_device"],
-                            limits["max_long_polls_per_user"])
+                            limits["max_long_polls_per_user"], shows_presence=shows_presence)
     latest = {"body": body}
 
     def build() -> tuple[int, dict | None]:

@@ -66,7 +66,7 @@ def sliding_sync(user_id: str, device_id: str, body: dict, *, pos: str | None,
         built = _build(request, connection, limits)
         if not built.news:
             built = _wait(request, connection, limits, long_poll_limits, timeout_ms,
-                          built.now) or built
+                          built.now, presence_provider.shows_presence(set_presence)) or built
     if built is None:
         built = _build(request, connection, limits)
     new_pos = connections.commit(connection, built.now, built.rooms.sent,
@@ -76,10 +76,12 @@ def sliding_sync(user_id: str, device_id: str, body: dict, *, pos: str | None,
 
 
 def _wait(request: Request, connection: Connection, limits: dict,
-          long_poll_limits: dict | None, timeout_ms: int, checked: int) -> _Built | None:
+          long_poll_limits: dict | None, timeout_ms: int, checked: int,
+          shows_presence: bool) -> _Built | None:
     caps = long_poll_limits or DEFAULT_LONG_POLLS
     slot = long_polls.enter(connection.user_id, connection.device_id,
-                            caps["max_long_polls_per_device"], caps["max_long_polls_per_user"])
+                            caps["max_long_polls_per_device"], caps["max_long_polls_per_user"],
+                            shows_presence=shows_presence)
     try:
         def build():
             built = _build(request, connection, limits)

@@ -30,15 +30,17 @@ MAX_TIMEOUT_MS = 120_000
 
 class Slot:
     """One waiting long-poll. ``event`` wakes it (a write, or eviction); ``evicted`` says it
-    must answer now."""
+    must answer now; ``shows_presence``: its client counts as connected for presence (not a
+    sync with ``set_presence=offline``)."""
 
-    __slots__ = ("user_id", "device_key", "event", "evicted")
+    __slots__ = ("user_id", "device_key", "event", "evicted", "shows_presence")
 
-    def __init__(self, user_id: str, device_key: tuple[str, str]):
+    def __init__(self, user_id: str, device_key: tuple[str, str], shows_presence: bool):
         self.user_id = user_id
         self.device_key = device_key
         self.event = threading.Event()
         self.evicted = False
+        self.shows_presence = shows_presence
 
     def evict(self) -> None:
         self.evicted = True
@@ -51,8 +53,9 @@ class _Registry:
         self._by_device: dict[tuple[str, str], deque[Slot]] = {}
         self._by_user: dict[str, deque[Slot]] = {}
 
-    def enter(self, user_id: str, device_id: str, per_device: int, per_user: int) -> Slot:
-        slot = Slot(user_id, (user_id, device_id))
+    def enter(self, user_id: str, device_id: str, per_device: int, per_user: int, *,
+              shows_presence: bool = True) -> Slot:
+        slot = Slot(user_id, (user_id, device_id), shows_presence)
         with self._lock:
             device_slots = self._by_device.setdefault(slot.device_key, deque())
             user_slots = self._by_user.setdefault(user_id, deque())
@@ -78,6 +81,12 @@ class _Registry:
                 if not slots:
                     del table[key]
         return slot
+
+    def users_present(self) -> list[str]:
+        """The users with a long-poll waiting in this process that shows them connected."""
+        with self._lock:
+            return [user_id for user_id, slots in self._by_user.items()
+                    if any(slot.shows_presence for slot in slots)]
 
     def waiting(self, user_id: str, device_id: str | None = None) -> int:
         with self._lock:

@@ -6,6 +6,12 @@ from __future__ import annotations
 from ..ephemeral import presence
 
 
+def shows_presence(set_presence: str | None) -> bool:
+    """Whether a sync with this ``set_presence`` counts as a connected client (a waiting one
+    too: ``long_polls``)."""
+    return set_presence != presence.OFFLINE
+
+
 def on_sync_request(request) -> None:
     presence.on_sync(request.user_id, request.set_presence)
 

@@ -21,6 +21,7 @@ from ..streams import notifier, positions as streams
 from ..streams.long_polls import DEFAULT_LONG_POLLS, MAX_TIMEOUT_MS
 from ..streams.long_polls import registry as long_polls
 from .context import SyncContext
+from . import presence as presence_provider
 from .memberships import cached as cached_memberships, memberships_at
 from .providers import PROVIDERS
 from .response import SyncResponse
@@ -115,7 +116,8 @@ def sync(user_id: str, device_id: str, *, since: str | None, filter_ref: dict | 
     if wait:
         limits = limits or DEFAULT_LONG_POLLS
         slot = long_polls.enter(user_id, device_id, limits["max_long_polls_per_device"],
-                                limits["max_long_polls_per_user"])
+                                limits["max_long_polls_per_user"],
+                                shows_presence=presence_provider.shows_presence(set_presence))
         try:
             found = _long_poll(request, filter, use_state_after, slot)
         finally:
