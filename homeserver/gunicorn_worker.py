@@ -16,11 +16,15 @@ the kernel's accept queue hands new connections to a worker that has (or holds t
 has: never into a queue behind long-polls). Room held only by idle kept-alive connections is
 taken back: a new connection closes the one idle longest (a client reconnects for its next
 request, as after the keep-alive timeout).
+
+On a graceful stop, held long-polls answer at once (``handle_exit``).
 """
 
 from __future__ import annotations
 
 from gunicorn.workers import gthread
+
+from .services.streams.long_polls import registry as long_polls
 
 
 class ThreadWorker(gthread.ThreadWorker):
@@ -38,6 +42,14 @@ class ThreadWorker(gthread.ThreadWorker):
         # The base class warns that keep-alive is off when threads >= worker_connections; here
         # it is not.
         pass
+
+    def handle_exit(self, sig, frame):
+        # A graceful stop (SIGTERM: a restart, a deploy) waits for the requests in flight, up
+        # to ``graceful_timeout``: held long-polls answer now instead of at their timeout (a
+        # client syncs again, against the next server). Runs in the main thread, which never
+        # holds the registry's lock (requests run in the pool's threads).
+        super().handle_exit(sig, frame)
+        long_polls.answer_all()
 
     def _busy(self) -> int:
         """Connections with a request in flight or arriving (all but the idle kept-alive)."""

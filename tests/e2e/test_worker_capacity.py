@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import json
 import select
+import signal
 
 import requests
 
@@ -129,3 +130,23 @@ def test_idle_kept_alive_connection_makes_room_for_a_new_one(start_gunicorn):
     finally:
         idle.close()
         poll.close()
+
+
+def test_graceful_stop_answers_held_long_polls(start_gunicorn):
+    """A restart (SIGTERM) does not wait for held long-polls to time out: they are answered
+    at once, as on timeout, and the server exits. (Before, the stop waited for gunicorn's
+    graceful timeout and then killed the worker: the client got no answer at all.)"""
+    server = start_gunicorn(workers=1, metrics={"enabled": True}, presence={"enabled": False})
+    user = register(server.base_url)
+    since = call("GET", f"{server.base_url}/_matrix/client/v3/sync", user["access_token"],
+                 params={"timeout": "0"})["next_batch"]
+    poll = open_long_poll(server, user["access_token"], since)
+    try:
+        assert wait_until(lambda: long_polls_held(server.base_url) == 1)
+        server.process.send_signal(signal.SIGTERM)
+        response = poll.getresponse()
+        assert response.status == 200
+        assert json.loads(response.read())["next_batch"]
+    finally:
+        poll.close()
+    server.process.wait(60)

@@ -52,11 +52,15 @@ class _Registry:
         self._lock = threading.Lock()
         self._by_device: dict[tuple[str, str], deque[Slot]] = {}
         self._by_user: dict[str, deque[Slot]] = {}
+        self._stopping = False
 
     def enter(self, user_id: str, device_id: str, per_device: int, per_user: int, *,
               shows_presence: bool = True) -> Slot:
         slot = Slot(user_id, (user_id, device_id), shows_presence)
         with self._lock:
+            if self._stopping:
+                slot.evict()  # the process is stopping: answer at once
+                return slot
             device_slots = self._by_device.setdefault(slot.device_key, deque())
             user_slots = self._by_user.setdefault(user_id, deque())
             device_slots.append(slot)
@@ -81,6 +85,15 @@ class _Registry:
                 if not slots:
                     del table[key]
         return slot
+
+    def answer_all(self) -> None:
+        """The process is stopping: every waiting long-poll answers now (as on timeout), and
+        later ones at once, so the stop does not wait for them (gunicorn's graceful timeout)."""
+        with self._lock:
+            self._stopping = True
+            slots = [slot for slots in self._by_user.values() for slot in slots]
+        for slot in slots:
+            slot.evict()
 
     def users_present(self) -> list[str]:
         """The users with a long-poll waiting in this process that shows them connected."""
