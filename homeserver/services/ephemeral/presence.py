@@ -112,7 +112,7 @@ def on_sync(user_id: str, set_presence: str | None) -> None:
         return
     target = UNAVAILABLE if set_presence == UNAVAILABLE else ONLINE
     now = clock.now_ms()
-    row = Presence.get_or_none(Presence.user_id == user_id)
+    row = _row(user_id)
     if row is not None:
         shown = shown_state(row, now)
         changes = (shown == OFFLINE) or (target == UNAVAILABLE and shown != UNAVAILABLE)
@@ -159,15 +159,22 @@ COLUMNS = tuple(_COLUMNS)
 _UNREAD = object()
 
 
+def _from_columns(found: tuple | None) -> Presence | None:
+    return None if found is None else Presence(**dict(zip(_COLUMNS, found)))
+
+
+def _row(user_id: str) -> Presence | None:
+    """The user's row, read with the fixed statement (every /sync reads it too)."""
+    return _from_columns(run_sql(_SELECT_ONE, (user_id,)).fetchone())
+
+
 def on_activity(user_id: str, found=_UNREAD) -> None:
     """The user did something pro-active (sent an event): call inside that write transaction.
     An unavailable or offline user becomes online again (spec: Idle timeout). ``found``: the
     user's row (its ``COLUMNS``, or None for no row) when the caller read it already."""
-    if found is _UNREAD:
-        found = run_sql(_SELECT_ONE, (user_id,)).fetchone()
-    if found is None:
+    row = _row(user_id) if found is _UNREAD else _from_columns(found)
+    if row is None:
         return  # presence never tracked for this user (or presence is off)
-    row = Presence(**dict(zip(_COLUMNS, found)))
     now = clock.now_ms()
     if shown_state(row, now) != ONLINE:
         _save(user_id, row, notify=True, state=ONLINE, last_active_ts=now, last_seen_ts=now)

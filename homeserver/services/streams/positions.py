@@ -106,4 +106,10 @@ def parse_notify_payload(text: str) -> tuple[int, frozenset | None, frozenset | 
 
 def current_position() -> int:
     """The highest stream position handed out and committed."""
-    return StreamCounter.select(StreamCounter.position).where(StreamCounter.id == 1).scalar() or 0
+    row = run_sql(_CURRENT_POSITION).fetchone()
+    return (row[0] if row else 0) or 0
+
+
+# Read by every /sync (twice) and every long-poll's check: a fixed statement (db.run_sql).
+_CURRENT_POSITION = (f"SELECT {StreamCounter.position.column_name} "
+                     f"FROM {StreamCounter._meta.table_name} WHERE id = 1")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import peewee
 
 from .... import clock, errors
-from ....db import write_transaction
+from ....db import run_sql, write_transaction
 from ....models.keys import DeviceKeys, FallbackKey, OneTimeKey
 from ... import canonical
 from ...user_lock import lock_user
@@ -54,21 +54,24 @@ def upload_keys(user_id: str, device_id: str, device_keys: dict | None, one_time
     return {"one_time_key_counts": one_time_key_counts(user_id, device_id)}
 
 
+# Both read on every /sync (the answer of a timed-out long-poll included): fixed statements
+# (db.run_sql).
+_ONE_TIME_KEY_COUNTS = (f"SELECT algorithm, COUNT(id) FROM {OneTimeKey._meta.table_name} "
+                        "WHERE user_id = ? AND device_id = ? AND claimed = ? GROUP BY algorithm")
+_UNUSED_FALLBACK_KEY_TYPES = (f"SELECT algorithm FROM {FallbackKey._meta.table_name} "
+                              "WHERE user_id = ? AND device_id = ? AND used = ? "
+                              "ORDER BY algorithm")
+
+
 def one_time_key_counts(user_id: str, device_id: str) -> dict[str, int]:
-    rows = (OneTimeKey.select(OneTimeKey.algorithm, peewee.fn.COUNT(OneTimeKey.id).alias("n"))
-            .where((OneTimeKey.user_id == user_id) & (OneTimeKey.device_id == device_id)
-                   & (OneTimeKey.claimed == False))  # noqa: E712 (peewee expression)
-            .group_by(OneTimeKey.algorithm).tuples())
+    rows = run_sql(_ONE_TIME_KEY_COUNTS, (user_id, device_id, False)).fetchall()
     counts = {SIGNED_CURVE25519: 0}
     counts.update({algorithm: n for algorithm, n in rows})
     return counts
 
 
 def unused_fallback_key_types(user_id: str, device_id: str) -> list[str]:
-    rows = (FallbackKey.select(FallbackKey.algorithm)
-            .where((FallbackKey.user_id == user_id) & (FallbackKey.device_id == device_id)
-                   & (FallbackKey.used == False))  # noqa: E712
-            .order_by(FallbackKey.algorithm).tuples())
+    rows = run_sql(_UNUSED_FALLBACK_KEY_TYPES, (user_id, device_id, False)).fetchall()
     return [algorithm for (algorithm,) in rows]
 
 
