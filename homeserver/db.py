@@ -20,6 +20,7 @@ import os
 import pkgutil
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ SQLITE_BUSY_TIMEOUT_S = 30
 # at once): a gunicorn worker runs far more threads than it keeps connections (long-polls hold
 # a thread but no connection while they wait), so bursts must queue.
 POOL_WAIT_S = 30
+# A PostgreSQL connection idle in the pool longer than this is probed (a round trip) before use.
+POOL_PROBE_AFTER_S = 5.0
 
 
 class BaseModel(peewee.Model):
@@ -72,7 +75,43 @@ class PostgresDatabase(PooledPostgresqlDatabase):
     """PostgreSQL with fewer round trips per transaction: ``BEGIN`` goes out with the
     transaction's first statement (peewee would send it alone), and ``StatementBatch.run(
     commit=True)`` may send ``COMMIT`` with a transaction's last writes, after which peewee's
-    own commit has nothing left to send. A transaction that executed nothing sends nothing."""
+    own commit has nothing left to send. A transaction that executed nothing sends nothing.
+
+    A pooled connection is checked out without a round trip when it came back to the pool
+    moments ago (``_is_closed``)."""
+
+    def __init__(self, *args, **kwargs):
+        # When each pooled connection last came back to the pool (by id; read and changed
+        # under the pool's lock, which the methods below run in).
+        self._returned_at: dict[int, float] = {}
+        super().__init__(*args, **kwargs)
+
+    def _is_closed(self, conn) -> bool:
+        # peewee sends ``SELECT 1`` on every checkout to find connections the server dropped,
+        # holding the pool's lock and the database's (which every connect and close of the
+        # process takes): under load, each worker's checkouts and returns queued one round
+        # trip at a time, and requests waited past the pool's timeout (docs/performance.md,
+        # "Idle long-polls"). A connection returned within POOL_PROBE_AFTER_S was working
+        # then: only its local status is read. A dead one fails its request once and is
+        # discarded when it is returned.
+        returned_at = self._returned_at.get(id(conn))
+        if (returned_at is not None and not conn.closed
+                and time.monotonic() - returned_at < POOL_PROBE_AFTER_S):
+            return False
+        closed = super()._is_closed(conn)
+        if closed:
+            self._returned_at.pop(id(conn), None)
+        return closed
+
+    def _can_reuse(self, conn) -> bool:
+        reusable = super()._can_reuse(conn)
+        if reusable:
+            self._returned_at[id(conn)] = time.monotonic()
+        return reusable
+
+    def _close_raw(self, conn):
+        self._returned_at.pop(id(conn), None)
+        return super()._close_raw(conn)
 
     def begin(self, isolation_level=None):
         level = isolation_level or self._isolation_level
