@@ -8,8 +8,8 @@ candidate rooms only, and only those a list's filters need."""
 from __future__ import annotations
 
 import json
-from functools import cached_property
 
+from ...cached_attribute import cached_attribute
 from ...models.account_data import AccountData
 from ...models.rooms import CurrentState, Event
 from ..event_types import CREATE, ENCRYPTION, SPACE_CHILD
@@ -32,7 +32,7 @@ class RoomFacts:
         self.user_id = user_id
         self.room_ids = sorted(room_ids)
 
-    @cached_property
+    @cached_attribute
     def dm_rooms(self) -> set[str]:
         content = account_data.get(self.user_id, "m.direct") or {}
         return {room_id for rooms in content.values() if isinstance(rooms, list)
@@ -45,11 +45,11 @@ class RoomFacts:
                         .where(CurrentState.room.in_(room_ids[start:start + CHUNK])
                                & (CurrentState.type == event_type)).tuples())
 
-    @cached_property
+    @cached_attribute
     def encrypted(self) -> set[str]:
         return {room_id for room_id, _, _ in self._state(ENCRYPTION, self.room_ids)}
 
-    @cached_property
+    @cached_attribute
     def room_types(self) -> dict[str, str | None]:
         types = {}
         for room_id, state_key, text in self._state(CREATE, self.room_ids):
@@ -58,7 +58,7 @@ class RoomFacts:
                 types[room_id] = value if isinstance(value, str) else None
         return types
 
-    @cached_property
+    @cached_attribute
     def tags(self) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
         rows = (AccountData.select(AccountData.room_id, AccountData.content)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import peewee
 
+from ...cached_attribute import cached_attribute
 from ...models.rooms import Event
 from ..event_types import MEMBER
 from ..reading.filters import Filter
@@ -46,13 +45,13 @@ class SyncContext:
         return self._nothing_new or (self.since is not None and self.since == self.now
                                      and not self.full_state)
 
-    @cached_property
+    @cached_attribute
     def memberships(self):
         """room_id -> the user's Membership at ``now`` (every room they have a membership in;
         a read-only mapping)."""
         return memberships_at(self.user_id, self.now)
 
-    @cached_property
+    @cached_attribute
     def membership_changes(self) -> dict[str, list[Membership]]:
         """room_id -> the user's membership events in (since, now], oldest first."""
         if self.since is None:
@@ -62,7 +61,7 @@ class SyncContext:
             changes.setdefault(room_id, []).append(membership)
         return changes
 
-    @cached_property
+    @cached_attribute
     def memberships_at_since(self) -> dict[str, Membership]:
         """For rooms whose membership changed since ``since``: the membership at ``since``."""
         rooms = list(self.membership_changes)
@@ -85,11 +84,11 @@ class SyncContext:
         membership = self.memberships.get(room_id)
         return membership.membership if membership else None
 
-    @cached_property
+    @cached_attribute
     def joined_room_ids(self) -> set[str]:
         return {room_id for room_id, m in self.memberships.items() if m.membership == "join"}
 
-    @cached_property
+    @cached_attribute
     def joined_since_room_ids(self) -> set[str]:
         """Incremental syncs: joined rooms whose membership became join since ``since``,
         including rooms left and joined again in between (the client's copy is stale)."""
@@ -103,7 +102,7 @@ class SyncContext:
                 fresh.add(room_id)
         return fresh
 
-    @cached_property
+    @cached_attribute
     def newly_joined_room_ids(self) -> set[str]:
         """Joined rooms the client learns about afresh in this response (so it gets their whole
         state): every joined room on an initial or full-state sync; otherwise
@@ -112,14 +111,14 @@ class SyncContext:
             return set(self.joined_room_ids)
         return self.joined_since_room_ids
 
-    @cached_property
+    @cached_attribute
     def newly_left_room_ids(self) -> set[str]:
         """Rooms the user left (or was kicked/banned from, or whose invite they rejected) since
         ``since`` and is not back in."""
         return {room_id for room_id in self.membership_changes
                 if self.membership_at(room_id) in ("leave", "ban")}
 
-    @cached_property
+    @cached_attribute
     def interesting_room_ids(self) -> set[str]:
         """Rooms whose writes may matter to this user: joined, invited or knocked."""
         return {room_id for room_id, m in self.memberships.items()
