@@ -129,8 +129,8 @@ def _queue(user_id: str, device_id: str, sender: str, event_type: str, content: 
                            type=event_type, content=json.dumps(content)).execute()
 
 
-_WAITING = (f"SELECT 1 FROM {ToDeviceMessage._meta.table_name} WHERE user_id = ? "
-            "AND device_id = ? AND stream_position IS NULL LIMIT 1")
+# Messages waiting for a position, or delivered at or below a since token (-1: none given;
+# positions start at 0).
 _WAITING_OR_DELIVERED = (f"SELECT 1 FROM {ToDeviceMessage._meta.table_name} WHERE user_id = ? "
                          "AND device_id = ? AND (stream_position IS NULL OR stream_position <= ?) "
                          "LIMIT 1")
@@ -143,10 +143,8 @@ def release_batch(user_id: str, device_id: str, since: int | None) -> None:
     mine = _for_device(user_id, device_id)
     # Most syncs have nothing to acknowledge or release: no write transaction for them (a
     # fixed statement, db.run_sql: every /sync asks).
-    if since is None:
-        found = run_sql(_WAITING, (user_id, device_id)).fetchone()
-    else:
-        found = run_sql(_WAITING_OR_DELIVERED, (user_id, device_id, since)).fetchone()
+    found = run_sql(_WAITING_OR_DELIVERED,
+                    (user_id, device_id, -1 if since is None else since)).fetchone()
     if found is None:
         return
     with write_transaction():

@@ -101,7 +101,7 @@ def set_presence(requester_user_id: str, user_id: str, state: str,
         return
     now = clock.now_ms()
     with write_transaction():
-        row = Presence.get_or_none(Presence.user_id == user_id)
+        row = _row(user_id)
         last_active = now if state == ONLINE or row is None else row.last_active_ts
         _save(user_id, row, notify=True, state=state, status_msg=status_msg,
               last_active_ts=last_active, last_seen_ts=now)
@@ -122,7 +122,7 @@ def on_sync(user_id: str, set_presence: str | None) -> None:
                 _seen.note(user_id, now)
             return
     with write_transaction():
-        row = Presence.get_or_none(Presence.user_id == user_id)
+        row = _row(user_id)
         if row is None:
             _save(user_id, None, notify=True, state=target, last_active_ts=now,
                   last_seen_ts=now)
@@ -186,7 +186,7 @@ def on_activity(user_id: str, found=_UNREAD) -> None:
 def on_profile_changed(user_id: str) -> None:
     """Display name or avatar changed: send the user's presence again (it carries them)."""
     with write_transaction():
-        row = Presence.get_or_none(Presence.user_id == user_id)
+        row = _row(user_id)
         if row is not None:
             _save(user_id, row, notify=True)
 
@@ -276,7 +276,7 @@ def get_presence(requester_user_id: str, user_id: str) -> dict:
         raise errors.NotFound("No presence for this user")
     if requester_user_id != user_id and not shares_a_room(requester_user_id, user_id):
         raise errors.Forbidden("You are not allowed to see their presence")
-    row = Presence.get_or_none(Presence.user_id == user_id)
+    row = _row(user_id)
     # No status_msg key when none is set: a null breaks clients (matrix-nio).
     return _content(row, None, clock.now_ms())
 

@@ -20,8 +20,8 @@ from ..server import metrics
 from ..streams import notifier, positions as streams
 from ..streams.long_polls import DEFAULT_LONG_POLLS, MAX_TIMEOUT_MS
 from ..streams.long_polls import registry as long_polls
-from .context import SyncContext
 from . import presence as presence_provider
+from .context import SyncContext
 from .memberships import cached as cached_memberships, memberships_at
 from .providers import PROVIDERS
 from .response import SyncResponse
