@@ -15,7 +15,9 @@ arrives, on a new connection or a kept-alive one. A worker that has no room stop
 the kernel's accept queue hands new connections to a worker that has (or holds them until one
 has: never into a queue behind long-polls). Room held only by idle kept-alive connections is
 taken back: a new connection closes the one idle longest (a client reconnects for its next
-request, as after the keep-alive timeout).
+request, as after the keep-alive timeout). A connection that has sent nothing yet holds no
+thread either (gunicorn hands it back to the poller after its data timeout): it counts as idle
+too, so connections opened and left silent cannot fill a worker.
 
 On a graceful stop, held long-polls answer at once (``handle_exit``).
 """
@@ -51,9 +53,32 @@ class ThreadWorker(gthread.ThreadWorker):
         super().handle_exit(sig, frame)
         long_polls.answer_all()
 
+    def handle(self, conn):
+        keep_alive = super().handle(conn)
+        if keep_alive is False and conn.sock.fileno() != -1:
+            # Closing, gunicorn waits up to 2 s for the client to close its side (RFC 9112,
+            # 9.6), in ``finish_request``, i.e. in the event loop that every other connection
+            # of the worker waits on: after each request nginx proxies (its default upstream
+            # ``Connection: close``), and for as long as a client leaves its side open. Here the
+            # wait is this connection's own thread's.
+            conn.close(graceful=True)
+        return keep_alive
+
+    def finish_request(self, conn, fs):
+        if conn.sock.fileno() == -1:
+            # Closed in its thread (above, or gunicorn's own error path): counted out once.
+            self.nr_conns -= 1
+            return
+        super().finish_request(conn, fs)
+
+    def _idle(self) -> int:
+        """Connections holding no thread: kept alive between requests, or new ones that sent
+        nothing within gunicorn's data timeout (``pending_conns``, waiting on the poller)."""
+        return len(self.keepalived_conns) + len(self.pending_conns)
+
     def _busy(self) -> int:
-        """Connections with a request in flight or arriving (all but the idle kept-alive)."""
-        return self.nr_conns - len(self.keepalived_conns)
+        """Connections with a request in flight or arriving."""
+        return self.nr_conns - self._idle()
 
     def set_accept_enabled(self, enabled):
         # The base class's loop calls this whenever its own test (the number of connections
@@ -68,16 +93,33 @@ class ThreadWorker(gthread.ThreadWorker):
             super().set_accept_enabled(False)
             return
         super().accept(listener)
-        while self.nr_conns > self.capacity and self.keepalived_conns:
+        while self.nr_conns > self.capacity and self._idle():
             self._close_idle_longest()
         if self._busy() >= self.capacity:
             super().set_accept_enabled(False)
 
     def _close_idle_longest(self) -> None:
-        conn = self.keepalived_conns.popleft()
+        # Each queue is in the order its connections went idle (their timeouts).
+        idle = min((queue for queue in (self.keepalived_conns, self.pending_conns) if queue),
+                   key=lambda queue: queue[0].timeout)
+        conn = idle.popleft()
         try:
             self.poller.unregister(conn.sock)
         except (OSError, KeyError, ValueError):
             pass
         self.nr_conns -= 1
         conn.close()
+
+    # The poller may have reported an idle connection readable (its next request, or its
+    # first, arriving) in the same turn of the loop in which ``accept`` closed it for a new
+    # connection: that event is stale. Handling it crashed the worker ("Invalid file
+    # descriptor: -1"); the client sees its connection closed, as when a keep-alive timeout
+    # crosses a request.
+
+    def on_client_socket_readable(self, conn, client):
+        if client.fileno() != -1:
+            super().on_client_socket_readable(conn, client)
+
+    def on_pending_socket_readable(self, conn, client):
+        if client.fileno() != -1:
+            super().on_pending_socket_readable(conn, client)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import select
 import signal
+import socket
 
 import requests
 
@@ -130,6 +132,144 @@ def test_idle_kept_alive_connection_makes_room_for_a_new_one(start_gunicorn):
     finally:
         idle.close()
         poll.close()
+
+
+def test_connection_left_silent_makes_room_for_a_new_one(start_gunicorn):
+    """A connection that never sends its request holds a thread only for gunicorn's data
+    timeout (5 s); then it waits on the poller and counts as idle, so it cannot fill a worker
+    (slowloris): a new connection is served and the silent one is closed. Before, it counted
+    as busy until the keep-alive timeout (75 s)."""
+    server = start_gunicorn(workers=1, gunicorn_args=["--threads", "2"],
+                            metrics={"enabled": True}, presence={"enabled": False})
+    user = register(server.base_url)
+    since = call("GET", f"{server.base_url}/_matrix/client/v3/sync", user["access_token"],
+                 params={"timeout": "0"})["next_batch"]
+    poll = open_long_poll(server, user["access_token"], since)
+    silent = None
+    try:
+        assert wait_until(lambda: long_polls_held(server.base_url) == 1)
+        silent = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+        versions = requests.get(f"{server.base_url}/_matrix/client/versions", timeout=60)
+        assert versions.status_code == 200
+        assert silent.recv(1) == b""  # closed for the new one, nothing sent
+        assert answered([poll]) == []
+    finally:
+        if silent is not None:
+            silent.close()
+        poll.close()
+
+
+def worker_pid(server) -> int:
+    """The pid of the server's only worker (a child of gunicorn's master)."""
+    master = server.process.pid
+    with open(f"/proc/{master}/task/{master}/children", encoding="ascii") as children:
+        (pid,) = children.read().split()
+    return int(pid)
+
+
+def waiting_for_events(pid: int) -> bool:
+    """Whether the process's main thread (a worker's event loop) sleeps in epoll_wait."""
+    with open(f"/proc/{pid}/wchan", encoding="ascii") as wchan:
+        return "epoll" in wchan.read()
+
+
+REQUEST = b"GET /_matrix/client/versions HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def test_idle_connection_closed_for_a_new_one_while_its_next_request_arrives(start_gunicorn):
+    """The worker takes a new connection and closes the idle kept-alive one for it, in the
+    same turn of its loop that also reports that kept-alive connection readable (its client
+    sent its next request meanwhile). Before, the worker then handled the connection it had
+    just closed, crashed (ValueError: Invalid file descriptor: -1), and the server answered
+    nothing until gunicorn's master noticed (CI saw 60 s timeouts).
+
+    The worker is stopped (SIGSTOP) while both arrive, so that its next turn sees both; the
+    order it sees them in is the kernel's, so the attack is made three times."""
+    server = start_gunicorn(workers=1, gunicorn_args=["--threads", "2"],
+                            metrics={"enabled": True}, presence={"enabled": False})
+    user = register(server.base_url)
+    since = call("GET", f"{server.base_url}/_matrix/client/v3/sync", user["access_token"],
+                 params={"timeout": "0"})["next_batch"]
+    poll = open_long_poll(server, user["access_token"], since)
+    try:
+        assert wait_until(lambda: long_polls_held(server.base_url) == 1)
+        worker = worker_pid(server)
+        for _ in range(3):
+            idle = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+            fresh = None
+            try:
+                idle.request("GET", "/_matrix/client/versions")
+                first = idle.getresponse()
+                first.read()
+                assert first.status == 200 and not first.will_close
+                # The worker is done with it (kept alive) and listens again.
+                assert wait_until(lambda: waiting_for_events(worker))
+                os.kill(worker, signal.SIGSTOP)
+                try:
+                    fresh = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+                    fresh.sendall(REQUEST)
+                    idle.sock.sendall(REQUEST)
+                finally:
+                    os.kill(worker, signal.SIGCONT)
+                assert fresh.recv(12) == b"HTTP/1.1 200"
+                # The idle connection was closed for the new one, its request unanswered (as
+                # when a keep-alive timeout crosses a request: a reset, the request being
+                # unread), or, when the worker saw its request first, answered.
+                try:
+                    assert idle.sock.recv(12) in (b"", b"HTTP/1.1 200")
+                except ConnectionResetError:
+                    pass
+            finally:
+                idle.close()
+                if fresh is not None:
+                    fresh.close()
+        # The worker lives on, its long-poll too.
+        assert worker_pid(server) == worker
+        assert long_polls_held(server.base_url) == 1
+        assert answered([poll]) == []
+        call("POST", f"{server.base_url}/_matrix/client/v3/createRoom", user["access_token"],
+             json={})
+        assert poll.getresponse().status == 200
+    finally:
+        poll.close()
+
+
+def answered_while_another_client_has_yet_to_close(server) -> bool:
+    """Whether a kept-alive connection's request is answered while the server still waits
+    for another client, answered with ``Connection: close``, to close its side."""
+    kept = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    closing = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+    try:
+        kept.request("GET", "/_matrix/client/versions")
+        kept.getresponse().read()
+        closing.sendall(b"GET /_matrix/client/versions HTTP/1.1\r\nHost: x\r\n"
+                        b"Connection: close\r\n\r\n")
+        while closing.recv(65536):  # to the server's end of its side
+            pass
+        kept.request("GET", "/_matrix/client/versions")
+        assert kept.getresponse().status == 200
+        # A server still waiting reads (and drops) what comes; one done waiting has closed
+        # the connection: the first byte draws a reset, the second fails.
+        try:
+            closing.sendall(b"x")
+            closing.sendall(b"y")
+        except (BrokenPipeError, ConnectionResetError):
+            return False
+        return True
+    finally:
+        kept.close()
+        closing.close()
+
+
+def test_client_slow_to_close_holds_up_no_other_connection(start_gunicorn):
+    """After an answer with ``Connection: close`` (each request nginx proxies, by default),
+    gunicorn waits up to 2 s for the client to close its side. It waited in the worker's event
+    loop, so no other connection of the worker was served meanwhile (a client that never
+    closes stalled the worker 2 s per request); the wait is now the connection's own thread's.
+    (Tried three times: a machine stalled for the whole 2 s would end the wait first.)"""
+    server = start_gunicorn(workers=1, gunicorn_args=["--threads", "4"],
+                            presence={"enabled": False})
+    assert any(answered_while_another_client_has_yet_to_close(server) for _ in range(3))
 
 
 def test_graceful_stop_answers_held_long_polls(start_gunicorn):
