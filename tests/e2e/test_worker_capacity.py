@@ -37,6 +37,19 @@ def open_long_poll(server, token: str, since: str) -> http.client.HTTPConnection
     return conn
 
 
+def worker_holding_a_long_poll(start_gunicorn):
+    """One worker with two threads, one of them holding a user's long-poll (presence off: it
+    would wake the poll): -> (server, user, the poll's connection)."""
+    server = start_gunicorn(workers=1, gunicorn_args=["--threads", "2"],
+                            metrics={"enabled": True}, presence={"enabled": False})
+    user = register(server.base_url)
+    since = call("GET", f"{server.base_url}/_matrix/client/v3/sync", user["access_token"],
+                 params={"timeout": "0"})["next_batch"]
+    poll = open_long_poll(server, user["access_token"], since)
+    assert wait_until(lambda: long_polls_held(server.base_url) == 1)
+    return server, user, poll
+
+
 def answered(conns: list[http.client.HTTPConnection]) -> list[http.client.HTTPConnection]:
     """The connections with (the start of) an answer waiting to be read, without blocking."""
     readable = select.select([conn.sock for conn in conns], [], [], 0)[0]
@@ -103,16 +116,10 @@ def test_kept_alive_connection_serves_the_next_request(start_gunicorn):
 
 
 def test_idle_kept_alive_connection_makes_room_for_a_new_one(start_gunicorn):
-    # One worker, two threads: a held long-poll and an idle kept-alive connection fill it.
-    server = start_gunicorn(workers=1, gunicorn_args=["--threads", "2"],
-                            metrics={"enabled": True}, presence={"enabled": False})
-    user = register(server.base_url)
-    since = call("GET", f"{server.base_url}/_matrix/client/v3/sync", user["access_token"],
-                 params={"timeout": "0"})["next_batch"]
+    # A held long-poll and an idle kept-alive connection fill the worker's two threads.
+    server, user, poll = worker_holding_a_long_poll(start_gunicorn)
     idle = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    poll = open_long_poll(server, user["access_token"], since)
     try:
-        assert wait_until(lambda: long_polls_held(server.base_url) == 1)
         idle.request("GET", "/_matrix/client/versions")
         response = idle.getresponse()
         response.read()
@@ -139,15 +146,9 @@ def test_connection_left_silent_makes_room_for_a_new_one(start_gunicorn):
     timeout (5 s); then it waits on the poller and counts as idle, so it cannot fill a worker
     (slowloris): a new connection is served and the silent one is closed. Before, it counted
     as busy until the keep-alive timeout (75 s)."""
-    server = start_gunicorn(workers=1, gunicorn_args=["--threads", "2"],
-                            metrics={"enabled": True}, presence={"enabled": False})
-    user = register(server.base_url)
-    since = call("GET", f"{server.base_url}/_matrix/client/v3/sync", user["access_token"],
-                 params={"timeout": "0"})["next_batch"]
-    poll = open_long_poll(server, user["access_token"], since)
+    server, _, poll = worker_holding_a_long_poll(start_gunicorn)
     silent = None
     try:
-        assert wait_until(lambda: long_polls_held(server.base_url) == 1)
         silent = socket.create_connection(("127.0.0.1", server.port), timeout=60)
         versions = requests.get(f"{server.base_url}/_matrix/client/versions", timeout=60)
         assert versions.status_code == 200
@@ -185,14 +186,8 @@ def test_idle_connection_closed_for_a_new_one_while_its_next_request_arrives(sta
 
     The worker is stopped (SIGSTOP) while both arrive, so that its next turn sees both; the
     order it sees them in is the kernel's, so the attack is made three times."""
-    server = start_gunicorn(workers=1, gunicorn_args=["--threads", "2"],
-                            metrics={"enabled": True}, presence={"enabled": False})
-    user = register(server.base_url)
-    since = call("GET", f"{server.base_url}/_matrix/client/v3/sync", user["access_token"],
-                 params={"timeout": "0"})["next_batch"]
-    poll = open_long_poll(server, user["access_token"], since)
+    server, user, poll = worker_holding_a_long_poll(start_gunicorn)
     try:
-        assert wait_until(lambda: long_polls_held(server.base_url) == 1)
         worker = worker_pid(server)
         for _ in range(3):
             idle = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
