@@ -20,6 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from ...db import run_sql
 from ...models.rooms import CurrentState, Event
 from ..event_types import MEMBER
 from ..streams import notifier
@@ -46,10 +47,18 @@ class _Entry:
     epoch: int
 
 
+# Fixed statements (db.run_sql): every /sync reads the anchor twice, and peewee's building of
+# these queries cost more than running them.
+_ANCHOR = (f"SELECT stream_ordering, event_id FROM {Event._meta.table_name} "
+           f"WHERE stream_ordering <= ? ORDER BY stream_ordering DESC LIMIT 1")
+_CHANGES = (f"SELECT room_id, membership, stream_ordering, event_id "
+            f"FROM {Event._meta.table_name} WHERE state_key = ? AND type = ? "
+            f"AND stream_ordering > ? AND stream_ordering <= ? ORDER BY stream_ordering")
+
+
 def _anchor(position: int) -> tuple[int, str] | None:
-    return (Event.select(Event.stream_ordering, Event.event_id)
-            .where(Event.stream_ordering <= position)
-            .order_by(Event.stream_ordering.desc()).limit(1).tuples().first())
+    row = run_sql(_ANCHOR, (position,)).fetchone()
+    return None if row is None else tuple(row)
 
 
 _cache: OrderedDict[str, _Entry] = OrderedDict()
@@ -67,11 +76,7 @@ def _load(user_id: str) -> dict[str, Membership]:
 
 def changes_between(user_id: str, after: int, upto: int) -> list[tuple[str, Membership]]:
     """The user's membership events in (after, upto], oldest first."""
-    rows = (Event.select(Event.room_id, Event.membership, Event.stream_ordering, Event.event_id)
-            .where((Event.state_key == user_id) & (Event.type == MEMBER)
-                   & (Event.stream_ordering > after) & (Event.stream_ordering <= upto))
-            .order_by(Event.stream_ordering)
-            .tuples())
+    rows = run_sql(_CHANGES, (user_id, MEMBER, after, upto))
     return [(room_id, Membership(membership or "leave", position, event_id))
             for room_id, membership, position, event_id in rows]
 
