@@ -43,7 +43,7 @@ def change_password():
 def deactivate():
     requester = require_auth()
     if requester.app_service is not None:
-        body = load_body(DeactivateBody(), json_body(allow_empty=True))
+        body = load_body(DeactivateBody, json_body(allow_empty=True))
         return jsonify(appservice_accounts.deactivate(
             requester.user_id, erase=body["erase"], media_store=media_store()))
     body, passed = interactive(DeactivateBody(), [[uia.PASSWORD]], requester=requester.user_id)
@@ -63,7 +63,7 @@ def add_threepid_deprecated():
     """Deprecated; as Synapse, adds an address this server validated (no identity server is
     asked: the session is this server's own)."""
     requester = require_auth()
-    body = load_body(Post3pidBody())
+    body = load_body(Post3pidBody)
     if config().email is None:
         raise errors.ThreepidAuthFailed(
             "This server does not verify third-party identifiers with identity servers",
@@ -77,7 +77,7 @@ def add_threepid_deprecated():
 def add_threepid():
     requester = require_auth()
     if config().email is None:
-        load_body(Add3pidBody())
+        load_body(Add3pidBody)
         # Validation sessions are only made when this server sends mail.
         raise errors.ThreepidAuthFailed("No validated third-party identifier matches this "
                                         "session")
@@ -92,7 +92,7 @@ def delete_threepid():
     """Unbound from the identity server, then off the account; as Synapse, an address not on
     the account is no error (it may have been only bound)."""
     requester = require_auth()
-    body = load_body(Delete3pidBody())
+    body = load_body(Delete3pidBody)
     result = threepids.delete_and_unbind(requester.user_id, body["medium"], body["address"],
                                          body["id_server"])
     return jsonify({"id_server_unbind_result": result})
@@ -103,7 +103,7 @@ def delete_threepid():
 @bp.post("/unstable/account/3pid/bind")
 def bind_threepid():
     requester = require_auth()
-    body = load_body(ThreepidCredentials())
+    body = load_body(ThreepidCredentials)
     threepid_binding.bind(requester, body["id_server"], body["id_access_token"], body["sid"],
                   body["client_secret"], rate_rule=rate_rule("messages_per_user"))
     return jsonify({})
@@ -113,7 +113,7 @@ def bind_threepid():
 @bp.post("/unstable/account/3pid/unbind")
 def unbind_threepid():
     requester = require_auth()
-    body = load_body(Delete3pidBody())
+    body = load_body(Delete3pidBody)
     return jsonify({"id_server_unbind_result": threepid_binding.unbind(
         requester, body["medium"], body["address"], body["id_server"],
         rate_rule=rate_rule("messages_per_user"))})
@@ -127,7 +127,7 @@ def threepid_email_request_token():
 
 @bp.post("/v3/account/3pid/msisdn/requestToken")
 def threepid_msisdn_request_token():
-    load_body(MsisdnRequestTokenBody())
+    load_body(MsisdnRequestTokenBody)
     raise errors.ThreepidMediumNotSupported("This server does not add phone numbers to accounts")
 
 
@@ -139,5 +139,5 @@ def password_email_request_token():
 
 @bp.post("/v3/account/password/msisdn/requestToken")
 def password_msisdn_request_token():
-    load_body(MsisdnRequestTokenBody())
+    load_body(MsisdnRequestTokenBody)
     raise errors.ThreepidDenied("This server does not reset passwords by phone")

@@ -20,7 +20,7 @@ def get_lock(user_id):
 def set_lock(user_id):
     requester = require_auth()
     admin.require_admin(requester)  # before looking at the body or the account
-    body = load_body(LockBody())
+    body = load_body(LockBody)
     return jsonify(admin.set_flag(requester, user_id, "locked", body["locked"],
                                   config().server_name))
 
@@ -35,7 +35,7 @@ def get_suspension(user_id):
 def set_suspension(user_id):
     requester = require_auth()
     admin.require_admin(requester)  # before looking at the body or the account
-    body = load_body(SuspendBody())
+    body = load_body(SuspendBody)
     return jsonify(admin.set_flag(requester, user_id, "suspended", body["suspended"],
                                   config().server_name))
 

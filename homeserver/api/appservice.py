@@ -13,5 +13,5 @@ bp = Blueprint("appservice", __name__, url_prefix=f"{CLIENT_PREFIX}/v1")
 @bp.post("/appservice/<appservice_id>/ping")
 def ping(appservice_id):
     service = require_app_service()
-    body = load_body(PingBody())
+    body = load_body(PingBody)
     return jsonify(ping_service.ping(service, appservice_id, body["transaction_id"]))

@@ -27,7 +27,7 @@ def get_device(device_id):
 @bp.put("/v3/devices/<path:device_id>")
 def update_device(device_id):
     requester = require_auth()
-    body = load_body(UpdateDeviceBody())
+    body = load_body(UpdateDeviceBody)
     if appservice_devices.manages_devices(requester):
         created = appservice_devices.put_device(requester.user_id, device_id, body)
         return jsonify({}), 201 if created else 200
@@ -50,7 +50,7 @@ def delete_device(device_id):
 def delete_devices():
     requester = require_auth()
     if appservice_devices.manages_devices(requester):
-        devices.delete_devices(requester.user_id, load_body(DeleteDevicesBody())["devices"])
+        devices.delete_devices(requester.user_id, load_body(DeleteDevicesBody)["devices"])
         return jsonify({})
     body, passed = interactive(DeleteDevicesBody(), [[uia.PASSWORD]],
                                requester=requester.user_id)

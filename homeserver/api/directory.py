@@ -19,7 +19,7 @@ bp = Blueprint("directory", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 @bp.put("/directory/room/<room_alias>")
 def set_room_alias(room_alias):
     requester = require_auth()
-    body = load_body(AliasSchema())
+    body = load_body(AliasSchema)
     service = requester.app_service
     config().app_services.check_alias_not_reserved(room_alias, service)
     # A service makes the rooms of its aliases without being in them (Synapse: the same).
@@ -62,7 +62,7 @@ def get_visibility(room_id):
 @bp.put("/directory/list/room/<room_id>")
 def set_visibility(room_id):
     requester = require_auth()
-    body = load_body(VisibilitySchema(), json_body(allow_empty=True))
+    body = load_body(VisibilitySchema, json_body(allow_empty=True))
     directory.set_visibility(requester.user_id, room_id, body["visibility"],
                              is_admin=requester.is_admin)
     return jsonify({})
@@ -77,7 +77,7 @@ def _check_server(server: str | None) -> None:
 @bp.get("/publicRooms")
 def get_public_rooms():
     optional_auth()
-    args = load_args(PublicRoomsArgs())
+    args = load_args(PublicRoomsArgs)
     _check_server(args["server"])
     return jsonify(directory.public_rooms(limit=args["limit"], since=args["since"]))
 
@@ -85,9 +85,9 @@ def get_public_rooms():
 @bp.post("/publicRooms")
 def query_public_rooms():
     require_auth()
-    args = load_args(PublicRoomsArgs())
+    args = load_args(PublicRoomsArgs)
     _check_server(args["server"])
-    body = load_body(PublicRoomsBodySchema(), json_body(allow_empty=True))
+    body = load_body(PublicRoomsBodySchema, json_body(allow_empty=True))
     search = body["filter"] or {}
     return jsonify(directory.public_rooms(
         limit=body["limit"], since=body["since"],
@@ -101,7 +101,7 @@ def set_network_visibility(network_id, room_id):
     """An application service's own room directory of one network (spec: Application Service
     API, "Published room directories")."""
     service = require_app_service()
-    body = load_body(VisibilitySchema(), json_body(allow_empty=True))
+    body = load_body(VisibilitySchema, json_body(allow_empty=True))
     directory.set_network_visibility(service.id, network_id, room_id, body["visibility"])
     return jsonify({})
 

@@ -15,7 +15,7 @@ from .http import client_ip, config, load_body, rate_rule
 def request_email_token(purpose: str, refusal: errors.MatrixError):
     """Answer a requestToken call for ``purpose`` (threepid_sessions.REGISTER/ADD/PASSWORD);
     ``refusal`` when mail is not configured."""
-    body = load_body(EmailRequestTokenBody())
+    body = load_body(EmailRequestTokenBody)
     cfg = config()
     if cfg.email is None:
         raise refusal

@@ -52,6 +52,6 @@ def redact(room_id, event_id, txn_id):
     replayed = events.replayed_event_id(txn)
     if replayed is not None:
         return jsonify({"event_id": replayed})
-    sent = events.redact(requester, room_id, event_id, load_body(RedactSchema()), txn=txn,
+    sent = events.redact(requester, room_id, event_id, load_body(RedactSchema), txn=txn,
                          rate_rule=rate_rule("messages_per_user"))
     return jsonify({"event_id": sent.event_id})

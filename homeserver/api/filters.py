@@ -19,7 +19,7 @@ bp = Blueprint("filters", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 def define_filter(user_id: str):
     requester = require_auth()
     body = json_body()
-    load_body(FilterSchema(), body)
+    load_body(FilterSchema, body)
     # Validation drops unknown (e.g. unstable) keys; the filter stored is the one sent.
     filter_id = filters.create_filter(requester.user_id, user_id, body,
                                       config().per_user_limits["max_filters"])

@@ -12,7 +12,7 @@ bp = Blueprint("hierarchy", __name__, url_prefix=f"{CLIENT_PREFIX}/v1/rooms/<roo
 @bp.get("/hierarchy")
 def get_space_hierarchy(room_id: str):
     requester = require_auth()
-    args = load_args(HierarchyArgs())
+    args = load_args(HierarchyArgs)
     return jsonify(hierarchy.hierarchy(
         requester.user_id, room_id, suggested_only=args["suggested_only"],
         limit=args.get("limit"), max_depth=args.get("max_depth"),

@@ -15,7 +15,7 @@ bp = Blueprint("keys", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/keys")
 @bp.post("/upload")
 def upload_keys():
     requester = require_auth()
-    body = load_body(KeysUploadSchema())
+    body = load_body(KeysUploadSchema)
     return jsonify(upload.upload_keys(
         requester.user_id, requester.device_id, body["device_keys"], body["one_time_keys"],
         body["fallback_keys"],
@@ -25,21 +25,21 @@ def upload_keys():
 @bp.post("/query")
 def query_keys():
     requester = require_auth()
-    body = load_body(KeysQuerySchema())
+    body = load_body(KeysQuerySchema)
     return jsonify(query.query_keys(requester.user_id, body["device_keys"], config().server_name))
 
 
 @bp.post("/claim")
 def claim_keys():
     require_auth()
-    body = load_body(KeysClaimSchema())
+    body = load_body(KeysClaimSchema)
     return jsonify(claim.claim_keys(body["one_time_keys"], config().server_name))
 
 
 @bp.get("/changes")
 def key_changes():
     requester = require_auth()
-    args = load_args(KeysChangesArgs())
+    args = load_args(KeysChangesArgs)
     return jsonify(changes.key_changes(requester.user_id, args["from_"], args["to"]))
 
 
@@ -50,7 +50,7 @@ def _cross_signing_keys(body: dict) -> dict:
 @bp.post("/device_signing/upload")
 def upload_cross_signing_keys():
     requester = require_auth()
-    body = load_body(CrossSigningUploadSchema(), json_body(allow_empty=True))
+    body = load_body(CrossSigningUploadSchema, json_body(allow_empty=True))
     keys = _cross_signing_keys(body)
     # A client finishing UIA through the fallback page resends only {"auth": {"session"}}.
     auth = body["auth"]

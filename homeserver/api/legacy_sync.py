@@ -14,7 +14,7 @@ bp = Blueprint("legacy_sync", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 @bp.get("/events")
 def get_events():
     requester = require_auth()
-    args = load_args(EventsArgs())
+    args = load_args(EventsArgs)
     return jsonify(event_stream.events(
         requester.user_id, requester.device_id, room_id=args.get("room_id") or None,
         from_token=args.get("from_token") or None, timeout_ms=args.get("timeout"),
@@ -24,7 +24,7 @@ def get_events():
 @bp.get("/initialSync")
 def get_initial_sync():
     requester = require_auth()
-    args = load_args(InitialSyncArgs())
+    args = load_args(InitialSyncArgs)
     return jsonify(initial_sync.initial_sync(
         requester.user_id, requester.device_id, limit=args.get("limit"),
         archived=args["archived"]))

@@ -23,7 +23,7 @@ def login_flows():
 @bp.post("/v3/login")
 def login():
     cfg = config()
-    body = load_body(LoginBody())
+    body = load_body(LoginBody)
     if body["type"] == appservice_accounts.LOGIN_TYPE:
         # The spec answers a missing or wrong token here with M_FORBIDDEN.
         service = cfg.app_services.by_token(access_token_from_request() or "")
@@ -47,7 +47,7 @@ def get_login_token():
 
 @bp.post("/v3/refresh")
 def refresh():
-    body = load_body(RefreshBody())
+    body = load_body(RefreshBody)
     return jsonify(login_service.refresh(body["refresh_token"],
                                          token_lifetime_ms=config().access_token_lifetime_ms))
 

@@ -30,7 +30,7 @@ def media_store() -> storage.MediaStore:
 
 
 def _upload_request(requester) -> repository.UploadRequest:
-    args = load_args(UploadArgs())
+    args = load_args(UploadArgs)
     # Uploads have their own, larger body limit than JSON requests.
     request.max_content_length = config().media["max_upload_size"]
     return repository.UploadRequest(uploader=requester,
@@ -79,7 +79,7 @@ def _send(path: str, content_type: str, etag: str, headers: dict):
 
 
 def _download(server_name: str, media_id: str, file_name: str | None, *, legacy: bool):
-    args = load_args(DownloadArgs())
+    args = load_args(DownloadArgs)
     stored = repository.find_for_serving(config(), server_name, media_id, args["timeout_ms"],
                                          legacy=legacy)
     repository.record_access(stored)
@@ -89,7 +89,7 @@ def _download(server_name: str, media_id: str, file_name: str | None, *, legacy:
 
 
 def _thumbnail(server_name: str, media_id: str, *, legacy: bool):
-    args = load_args(ThumbnailArgs())
+    args = load_args(ThumbnailArgs)
     stored = repository.find_for_serving(config(), server_name, media_id, args["timeout_ms"],
                                          legacy=legacy)
     repository.record_access(stored)
@@ -142,7 +142,7 @@ def _media_config():
 
 def _preview_url():
     requester = require_auth()
-    args = load_args(PreviewArgs())
+    args = load_args(PreviewArgs)
     return jsonify(previews.preview(config(), media_store(), requester.user_id, args["url"]))
 
 

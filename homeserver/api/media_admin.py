@@ -35,7 +35,7 @@ def _local_media_id(server_name: str, media_id: str) -> str:
 @bp.get(f"{PREFIX}/media/usage")
 def usage():
     require_server_admin()
-    args = load_args(AdminUsageArgs())
+    args = load_args(AdminUsageArgs)
     return jsonify(admin.usage(media_store(), top=args["top"]))
 
 
@@ -44,7 +44,7 @@ def user_media(user_id):
     require_server_admin()
     if not is_valid_user_id(user_id):
         raise errors.InvalidParam("Invalid user ID")
-    args = load_args(AdminListArgs())
+    args = load_args(AdminListArgs)
     return jsonify({"media": admin.list_media(config().server_name, user_id=user_id,
                                               limit=args["limit"])})
 
@@ -61,7 +61,7 @@ def delete(server_name, media_id):
 @bp.post(f"{PREFIX}/media/<server_name>/<media_id>/quarantine")
 def quarantine(server_name, media_id):
     require_server_admin()
-    body = load_body(AdminQuarantineBody(), json_body(allow_empty=True))
+    body = load_body(AdminQuarantineBody, json_body(allow_empty=True))
     if not admin.set_quarantine(_local_media_id(server_name, media_id), body["quarantined"]):
         raise errors.NotFound("Unknown media")
     return jsonify({"quarantined": body["quarantined"]})
@@ -70,7 +70,7 @@ def quarantine(server_name, media_id):
 @bp.post(f"{PREFIX}/media/purge")
 def purge():
     require_server_admin()
-    body = load_body(AdminPurgeBody(), json_body(allow_empty=True))
+    body = load_body(AdminPurgeBody, json_body(allow_empty=True))
     now = clock.now_ms()
     older, idle = body["older_than_days"], body["not_accessed_for_days"]
     return jsonify(admin.purge(

@@ -21,7 +21,7 @@ def _body(schema):
 def _join(room_id_or_alias):
     requester = require_auth()
     raw = json_body(allow_empty=True)
-    body = load_body(JoinSchema(), raw)
+    body = load_body(JoinSchema, raw)
     ask_alias_owner = (lambda alias: queries.ensure_alias(config().app_services, alias,
                                                           config().server_name))
     if body["third_party_signed"] is not None:
@@ -57,7 +57,7 @@ def knock_room(room_id_or_alias):
 @bp.post("/rooms/<room_id>/invite")
 def invite_user(room_id):
     requester = require_auth()
-    body = load_body(InviteSchema())
+    body = load_body(InviteSchema)
     if body["user_id"] is None:
         # The other form (spec: Third-party invites): all four fields.
         missing = [key for key in ("id_server", "id_access_token", "medium", "address")
@@ -95,7 +95,7 @@ def forget_room(room_id):
 @bp.post("/rooms/<room_id>/kick")
 def kick(room_id):
     requester = require_auth()
-    body = load_body(TargetSchema())
+    body = load_body(TargetSchema)
     membership.kick(requester, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
 
@@ -103,7 +103,7 @@ def kick(room_id):
 @bp.post("/rooms/<room_id>/ban")
 def ban(room_id):
     requester = require_auth()
-    body = load_body(TargetSchema())
+    body = load_body(TargetSchema)
     membership.ban(requester, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})
 
@@ -111,6 +111,6 @@ def ban(room_id):
 @bp.post("/rooms/<room_id>/unban")
 def unban(room_id):
     requester = require_auth()
-    body = load_body(TargetSchema())
+    body = load_body(TargetSchema)
     membership.unban(requester, room_id, body["user_id"], reason=body["reason"])
     return jsonify({})

@@ -12,6 +12,6 @@ bp = Blueprint("mutual_rooms", __name__, url_prefix=CLIENT_PREFIX)
 @bp.get("/v1/mutual_rooms")
 def get_mutual_rooms():
     requester = require_auth()
-    args = load_args(MutualRoomsArgs())
+    args = load_args(MutualRoomsArgs)
     return jsonify(mutual_rooms.mutual_rooms(requester.user_id, args["user_id"],
                                              args["from_token"]))

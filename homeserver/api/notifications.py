@@ -12,7 +12,7 @@ bp = Blueprint("notifications", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 @bp.get("/notifications")
 def get_notifications():
     requester = require_auth()
-    args = load_args(NotificationsArgs())
+    args = load_args(NotificationsArgs)
     return jsonify(notifications.list_notifications(
         requester.user_id, requester.device_id, from_token=args.get("from_"),
         limit=args.get("limit"), only=args.get("only")))

@@ -12,7 +12,7 @@ bp = Blueprint("presence", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/presence/<u
 @bp.put("/status")
 def set_presence(user_id):
     requester = require_auth()
-    body = load_body(PresenceBody())
+    body = load_body(PresenceBody)
     presence.set_presence(requester.user_id, user_id, body["presence"], body.get("status_msg"))
     return jsonify({})
 

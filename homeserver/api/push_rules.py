@@ -46,7 +46,7 @@ def get_rule(kind, rule_id):
 @bp.put(RULE)
 def put_rule(kind, rule_id):
     requester = require_auth()
-    args = load_args(RulePositionArgs())
+    args = load_args(RulePositionArgs)
     push_rules.put_rule(requester.user_id, kind, rule_id, json_body(),
                         before=args.get("before"), after=args.get("after"))
     return jsonify({})
@@ -68,7 +68,7 @@ def get_enabled(kind, rule_id):
 @bp.put(f"{RULE}/enabled")
 def set_enabled(kind, rule_id):
     requester = require_auth()
-    body = load_body(EnabledBody())
+    body = load_body(EnabledBody)
     push_rules.set_enabled(requester.user_id, kind, rule_id, body["enabled"])
     return jsonify({})
 
@@ -82,7 +82,7 @@ def get_actions(kind, rule_id):
 @bp.put(f"{RULE}/actions")
 def set_actions(kind, rule_id):
     requester = require_auth()
-    body = load_body(ActionsBody())
+    body = load_body(ActionsBody)
     push_rules.set_actions(requester.user_id, kind, rule_id, body["actions"])
     return jsonify({})
 

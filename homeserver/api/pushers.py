@@ -19,7 +19,7 @@ def get_pushers():
 @bp.post("/set")
 def set_pusher():
     requester = require_auth()
-    body = load_body(PusherBody(), missing_errcode=errors.MissingParam)
+    body = load_body(PusherBody, missing_errcode=errors.MissingParam)
     email = config().email
     pushers.set_pusher(requester.user_id, requester.device_id, body,
                        allow_http=config().push["allow_http_gateways"],

@@ -15,7 +15,7 @@ bp = Blueprint("receipts", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room
 @bp.post("/receipt/<receipt_type>/<path:event_id>")
 def post_receipt(room_id, receipt_type, event_id):
     requester = require_auth()
-    body = load_body(ReceiptBody(), json_body(allow_empty=True))
+    body = load_body(ReceiptBody, json_body(allow_empty=True))
     receipts.post_receipt(requester.user_id, room_id, receipt_type, event_id,
                           body.get("thread_id"), on_advance=badges.read_and_queue)
     return jsonify({})

@@ -20,13 +20,13 @@ bp = Blueprint("register", __name__, url_prefix=CLIENT_PREFIX)
 @bp.post("/v3/register")
 def register():
     cfg = config()
-    args = load_args(RegisterArgs())
+    args = load_args(RegisterArgs)
     if args["kind"] == "guest":
         return register_guest()
     raw = json_body(allow_empty=True)
     if raw.get("type") == appservice_accounts.LOGIN_TYPE:
         return jsonify(appservice_accounts.register(
-            cfg.app_services, require_app_service(), load_body(AppServiceRegisterBody(), raw),
+            cfg.app_services, require_app_service(), load_body(AppServiceRegisterBody, raw),
             server_name=cfg.server_name, token_lifetime_ms=cfg.access_token_lifetime_ms,
             ip=client_ip()))
     if not cfg.registration["enabled"]:
@@ -54,7 +54,7 @@ def register_guest():
     if not cfg.registration["allow_guests"]:
         raise errors.GuestAccessForbidden("Guest access is disabled on this server")
     rate_limit("guest_register_ip", client_ip(), "guest_register_per_ip")
-    body = load_body(GuestRegisterBody(), json_body(allow_empty=True))
+    body = load_body(GuestRegisterBody, json_body(allow_empty=True))
     return jsonify(registration.register_guest(body, server_name=cfg.server_name,
                                                token_lifetime_ms=cfg.access_token_lifetime_ms,
                                                idle_expiry_ms=cfg.registration[
@@ -64,14 +64,14 @@ def register_guest():
 
 @bp.get("/v3/register/available")
 def available():
-    args = load_args(UsernameArgs())
+    args = load_args(UsernameArgs)
     return jsonify(registration.username_available(args["username"], config().server_name,
                                                    config().app_services))
 
 
 @bp.get("/v1/register/m.login.registration_token/validity")
 def token_validity():
-    args = load_args(TokenArgs())
+    args = load_args(TokenArgs)
     if not config().registration["enabled"]:
         raise errors.Forbidden("Registration is disabled on this server")
     # The spec asks for a rate limit here against guessing tokens.
@@ -82,7 +82,7 @@ def token_validity():
 @bp.post("/v3/register/email/requestToken")
 def register_email_request_token():
     if not config().registration["enabled"]:
-        load_body(EmailRequestTokenBody())
+        load_body(EmailRequestTokenBody)
         raise errors.ThreepidDenied("Registration is disabled on this server")
     return request_email_token(threepid_sessions.REGISTER, errors.ThreepidDenied(
         "This server does not register accounts with email addresses"))
@@ -90,5 +90,5 @@ def register_email_request_token():
 
 @bp.post("/v3/register/msisdn/requestToken")
 def register_msisdn_request_token():
-    load_body(MsisdnRequestTokenBody())
+    load_body(MsisdnRequestTokenBody)
     raise errors.ThreepidDenied("This server does not register accounts with phone numbers")

@@ -14,7 +14,7 @@ bp = Blueprint("relations", __name__, url_prefix=f"{CLIENT_PREFIX}/v1/rooms/<roo
 @bp.get("/relations/<event_id>/<rel_type>/<event_type>")
 def get_relating_events(room_id: str, event_id: str, rel_type, event_type):
     requester = require_auth()
-    args = load_args(RelationsArgs())
+    args = load_args(RelationsArgs)
     return jsonify(relations.relating_events(
         requester.user_id, requester.device_id, room_id, event_id, rel_type=rel_type,
         event_type=event_type, from_token=args.get("from_token") or None,

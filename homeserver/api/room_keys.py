@@ -14,7 +14,7 @@ bp = Blueprint("room_keys", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/room_keys"
 @bp.post("/version")
 def create_version():
     requester = require_auth()
-    body = load_body(BackupVersionCreateSchema())
+    body = load_body(BackupVersionCreateSchema)
     return jsonify(key_backup.create_version(requester.user_id, body["algorithm"],
                                              body["auth_data"]))
 
@@ -34,7 +34,7 @@ def get_version(version):
 @bp.put("/version/<version>")
 def update_version(version):
     requester = require_auth()
-    body = load_body(BackupVersionUpdateSchema())
+    body = load_body(BackupVersionUpdateSchema)
     key_backup.update_version(requester.user_id, version, body["algorithm"], body["auth_data"],
                               body["version"])
     return jsonify({})
@@ -50,8 +50,8 @@ def delete_version(version):
 @bp.put("/keys")
 def put_all_keys():
     requester = require_auth()
-    version = load_args(BackupVersionArgs())["version"]
-    rooms = load_body(RoomKeysBackupSchema())["rooms"]
+    version = load_args(BackupVersionArgs)["version"]
+    rooms = load_body(RoomKeysBackupSchema)["rooms"]
     return jsonify(key_backup.put_keys(requester.user_id, version, {
         room_id: room["sessions"] for room_id, room in rooms.items()}))
 
@@ -59,16 +59,16 @@ def put_all_keys():
 @bp.put("/keys/<room_id>")
 def put_room_keys(room_id):
     requester = require_auth()
-    version = load_args(BackupVersionArgs())["version"]
-    sessions = load_body(RoomKeyBackupSchema())["sessions"]
+    version = load_args(BackupVersionArgs)["version"]
+    sessions = load_body(RoomKeyBackupSchema)["sessions"]
     return jsonify(key_backup.put_keys(requester.user_id, version, {room_id: sessions}))
 
 
 @bp.put("/keys/<room_id>/<session_id>")
 def put_session_key(room_id, session_id):
     requester = require_auth()
-    version = load_args(BackupVersionArgs())["version"]
-    data = load_body(KeyBackupDataSchema())
+    version = load_args(BackupVersionArgs)["version"]
+    data = load_body(KeyBackupDataSchema)
     return jsonify(key_backup.put_keys(requester.user_id, version, {room_id: {session_id: data}}))
 
 
@@ -77,7 +77,7 @@ def put_session_key(room_id, session_id):
 @bp.get("/keys/<room_id>/<session_id>")
 def get_keys(room_id, session_id):
     requester = require_auth()
-    version = load_args(BackupVersionArgs())["version"]
+    version = load_args(BackupVersionArgs)["version"]
     return jsonify(key_backup.get_keys(requester.user_id, version, room_id, session_id))
 
 
@@ -86,5 +86,5 @@ def get_keys(room_id, session_id):
 @bp.delete("/keys/<room_id>/<session_id>")
 def delete_keys(room_id, session_id):
     requester = require_auth()
-    version = load_args(BackupVersionArgs())["version"]
+    version = load_args(BackupVersionArgs)["version"]
     return jsonify(key_backup.delete_keys(requester.user_id, version, room_id, session_id))

@@ -13,6 +13,6 @@ bp = Blueprint("room_previews", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 @bp.get("/rooms/<room_id>/initialSync")
 def room_initial_sync(room_id: str):
     requester = require_auth()
-    args = load_args(RoomInitialSyncArgs())
+    args = load_args(RoomInitialSyncArgs)
     return jsonify(room_previews.room_initial_sync(
         requester.user_id, requester.device_id, room_id, limit=args.get("limit")))

@@ -17,7 +17,7 @@ bp = Blueprint("rooms", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 @bp.post("/createRoom")
 def create_room():
     requester = require_auth()
-    body = load_body(CreateRoomSchema())
+    body = load_body(CreateRoomSchema)
     if isinstance(body.get("room_alias_name"), str):
         config().app_services.check_alias_not_reserved(
             f"#{body['room_alias_name']}:{config().server_name}", requester.app_service)
@@ -29,7 +29,7 @@ def create_room():
 @bp.post("/rooms/<room_id>/upgrade")
 def upgrade_room(room_id):
     requester = require_auth()
-    body = load_body(UpgradeSchema())
+    body = load_body(UpgradeSchema)
     new_room = upgrade.upgrade_room(requester, room_id, body["new_version"],
                                     additional_creators=body["additional_creators"])
     return jsonify({"replacement_room": new_room})
@@ -52,7 +52,7 @@ def get_state(room_id):
 @bp.get("/rooms/<room_id>/state/<event_type>/<path:state_key>")
 def get_state_event(room_id, event_type, state_key):
     requester = require_auth()
-    args = load_args(StateArgs())
+    args = load_args(StateArgs)
     return jsonify(room_lookups.get_state_event(requester.user_id, requester.device_id, room_id,
                                                 event_type, state_key,
                                                 as_event=args["format"] == "event"))
@@ -61,7 +61,7 @@ def get_state_event(room_id, event_type, state_key):
 @bp.get("/rooms/<room_id>/members")
 def get_members(room_id):
     requester = require_auth()
-    args = load_args(MembersArgs())
+    args = load_args(MembersArgs)
     at = None
     if args["at"] is not None:
         at = parse_pagination_token(args["at"], current_position(), "at")

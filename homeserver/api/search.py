@@ -27,8 +27,8 @@ def _criteria(data: dict | None) -> search.Criteria | None:
 @bp.post("/search")
 def post_search():
     requester = require_auth()
-    args = load_args(SearchArgs())
-    body = load_body(SearchBodySchema())
+    args = load_args(SearchArgs)
+    body = load_body(SearchBodySchema)
     criteria = _criteria(body["search_categories"].get("room_events"))
     return jsonify(search.search(requester.user_id, requester.device_id, criteria,
                                  args.get("next_batch") or None))

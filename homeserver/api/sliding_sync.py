@@ -14,8 +14,8 @@ bp = Blueprint("sliding_sync", __name__,
 @bp.post("/sync")
 def sliding_sync():
     requester = require_auth()
-    args = load_args(SlidingSyncArgs())
-    body = load_body(SlidingSyncBody())
+    args = load_args(SlidingSyncArgs)
+    body = load_body(SlidingSyncBody)
     settings = config()
     return jsonify(sliding_sync_service(
         requester.user_id, requester.device_id, body,

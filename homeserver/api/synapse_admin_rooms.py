@@ -26,7 +26,7 @@ bp = Blueprint("synapse_admin_rooms", __name__, url_prefix="/_synapse/admin")
 @bp.get("/v1/rooms")
 def list_rooms():
     require_server_admin()
-    args = load_args(RoomListArgs())
+    args = load_args(RoomListArgs)
     return jsonify(admin_rooms.list_rooms(admin_rooms.RoomQuery(
         offset=args["offset"], limit=min(args["limit"], MAX_PAGE), order_by=args["order_by"],
         backwards=args["dir"] == "b", search_term=args["search_term"],
@@ -60,13 +60,13 @@ def block_status(room_id):
 @bp.put("/v1/rooms/<room_id>/block")
 def block(room_id):
     requester = require_server_admin()
-    body = load_body(BlockRoomBody())
+    body = load_body(BlockRoomBody)
     return jsonify(blocked_rooms.set_blocked(room_id, requester.user_id, body["block"]))
 
 
 def _delete(room_id: str) -> str:
     requester = require_server_admin()
-    body = load_body(DeleteRoomBody(), json_body(allow_empty=True))
+    body = load_body(DeleteRoomBody, json_body(allow_empty=True))
     if body["new_room_user_id"] is not None:
         raise errors.InvalidParam("new_room_user_id is not supported by this server")
     return room_shutdown.delete_room(room_id, requester.user_id, block=body["block"],

@@ -42,7 +42,7 @@ def _media_entry(row) -> dict:
 
 def _user_media_page(user_id: str):
     admin_users.existing_user(user_id, config().server_name)
-    args = load_args(MediaListArgs())
+    args = load_args(MediaListArgs)
     return media_admin.user_media_page(user_id, offset=args["offset"],
                                        limit=min(args["limit"], MAX_PAGE),
                                        order_by=args["order_by"], backwards=args["dir"] == "b"
@@ -121,7 +121,7 @@ def _token(described: dict) -> dict:
 @bp.get("/v1/registration_tokens")
 def list_tokens():
     require_server_admin()
-    valid = load_args(TokenListArgs())["valid"]
+    valid = load_args(TokenListArgs)["valid"]
     listed = [t for t in registration_tokens.list_tokens() if valid is None or t["valid"] == valid]
     return jsonify({"registration_tokens": [_token(t) for t in listed]})
 
@@ -129,7 +129,7 @@ def list_tokens():
 @bp.post("/v1/registration_tokens/new")
 def new_token():
     require_server_admin()
-    body = load_body(NewTokenBody(), json_body(allow_empty=True))
+    body = load_body(NewTokenBody, json_body(allow_empty=True))
     return jsonify(_token(registration_tokens.create(
         body["token"], length=body["length"], uses_allowed=body["uses_allowed"],
         expiry_ts=body["expiry_time"])))
@@ -144,7 +144,7 @@ def get_token(token):
 @bp.put("/v1/registration_tokens/<token>")
 def update_token(token):
     require_server_admin()
-    body = load_body(UpdateTokenBody(), json_body(allow_empty=True))
+    body = load_body(UpdateTokenBody, json_body(allow_empty=True))
     changes = {"expiry_ts" if key == "expiry_time" else key: value for key, value in body.items()}
     return jsonify(_token(registration_tokens.update(token, changes)))
 
@@ -162,7 +162,7 @@ def delete_token(token):
 @bp.get("/v1/event_reports")
 def event_reports():
     require_server_admin()
-    args = load_args(EventReportArgs())
+    args = load_args(EventReportArgs)
     rows, total = reports.event_reports_page(
         offset=args["offset"], limit=min(args["limit"], MAX_PAGE),
         backwards=args["dir"] == "b", room_id=args["room_id"], user_id=args["user_id"])

@@ -36,7 +36,7 @@ def _user(user_id: str) -> str:
 @bp.get("/v2/users")
 def list_users():
     require_server_admin()
-    args = load_args(UserListArgs())
+    args = load_args(UserListArgs)
     return jsonify(admin_users.list_users(admin_users.UserQuery(
         offset=args["offset"], limit=min(args["limit"], MAX_PAGE), user_id=args["user_id"],
         name=args["name"], admins=args["admins"], guests=args["guests"],
@@ -53,7 +53,7 @@ def get_user(user_id):
 @bp.put("/v2/users/<path:user_id>")
 def put_user(user_id):
     requester = require_server_admin()
-    body = load_body(UserBody())
+    body = load_body(UserBody)
     given = {key: value for key, value in body.items() if key in json_body()}
     described, created = admin_users.put_user(requester.user_id, user_id, given,
                                                config().server_name, media_store())
@@ -63,7 +63,7 @@ def put_user(user_id):
 @bp.post("/v1/deactivate/<path:user_id>")
 def deactivate(user_id):
     require_server_admin()
-    body = load_body(DeactivateBody(), json_body(allow_empty=True))
+    body = load_body(DeactivateBody, json_body(allow_empty=True))
     return jsonify(admin_users.deactivate(_user(user_id), erase=body["erase"],
                                           media_store=media_store()))
 
@@ -71,7 +71,7 @@ def deactivate(user_id):
 @bp.post("/v1/reset_password/<path:user_id>")
 def reset_password(user_id):
     require_server_admin()
-    body = load_body(ResetPasswordBody())
+    body = load_body(ResetPasswordBody)
     admin_users.reset_password(_user(user_id), body["new_password"],
                                logout_devices=body["logout_devices"])
     return jsonify({})
@@ -106,7 +106,7 @@ def delete_device(user_id, device_id):
 @bp.post("/v2/users/<path:user_id>/delete_devices")
 def delete_devices(user_id):
     require_server_admin()
-    body = load_body(DeleteDevicesBody())
+    body = load_body(DeleteDevicesBody)
     admin_users.delete_devices(_user(user_id), body["devices"])
     return jsonify({})
 
@@ -124,7 +124,7 @@ def registration_nonce():
 
 @bp.post("/v1/register")
 def register_with_shared_secret():
-    body = load_body(SharedSecretRegisterBody())
+    body = load_body(SharedSecretRegisterBody)
     return jsonify(shared_secret_registration.register(
         config().registration["shared_secret"], body, server_name=config().server_name,
         ip=client_ip()))

@@ -13,7 +13,7 @@ bp = Blueprint("sync", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 @bp.get("/sync")
 def sync():
     requester = require_auth()
-    args = load_args(SyncArgs())
+    args = load_args(SyncArgs)
     body = sync_service.sync(
         requester.user_id, requester.device_id,
         since=args.get("since") or None,

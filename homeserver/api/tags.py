@@ -19,7 +19,7 @@ def get_tags(user_id, room_id):
 @bp.put("/<tag>")
 def set_tag(user_id, room_id, tag):
     requester = require_auth()
-    body = load_body(TagSchema())
+    body = load_body(TagSchema)
     tags.set_tag(requester.user_id, user_id, room_id, tag, body, config().per_user_limits)
     return jsonify({})
 

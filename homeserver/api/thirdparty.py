@@ -44,12 +44,12 @@ def user_by_protocol(protocol):
 @bp.get("/location")
 def location_by_alias():
     require_auth()
-    args = load_args(AliasArgs())
+    args = load_args(AliasArgs)
     return jsonify(thirdparty.locations_for_alias(config().app_services, args["alias"]))
 
 
 @bp.get("/user")
 def user_by_id():
     require_auth()
-    args = load_args(UserIdArgs())
+    args = load_args(UserIdArgs)
     return jsonify(thirdparty.users_for_user_id(config().app_services, args["userid"]))

@@ -12,7 +12,7 @@ bp = Blueprint("threads", __name__, url_prefix=f"{CLIENT_PREFIX}/v1/rooms/<room_
 @bp.get("/threads")
 def get_thread_roots(room_id: str):
     requester = require_auth()
-    args = load_args(ThreadsArgs())
+    args = load_args(ThreadsArgs)
     return jsonify(threads.thread_roots(
         requester.user_id, requester.device_id, room_id, include=args["include"],
         from_token=args.get("from_token") or None, limit=args.get("limit")))

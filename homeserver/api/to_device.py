@@ -12,7 +12,7 @@ bp = Blueprint("to_device", __name__, url_prefix=f"{CLIENT_PREFIX}/v3")
 @bp.put("/sendToDevice/<event_type>/<txn_id>")
 def send_to_device(event_type, txn_id):
     requester = require_auth()
-    messages = load_body(SendToDeviceSchema())["messages"]
+    messages = load_body(SendToDeviceSchema)["messages"]
     to_device.send(requester.user_id, requester.device_id, event_type, txn_id, messages,
                    config().server_name,
                    max_queued=config().e2e["max_queued_to_device_per_device"])

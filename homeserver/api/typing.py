@@ -12,6 +12,6 @@ bp = Blueprint("typing", __name__, url_prefix=f"{CLIENT_PREFIX}/v3/rooms/<room_i
 @bp.put("/typing/<user_id>")
 def set_typing(room_id, user_id):
     requester = require_auth()
-    body = load_body(TypingBody())
+    body = load_body(TypingBody)
     typing.set_typing(requester.user_id, user_id, room_id, body["typing"], body.get("timeout"))
     return jsonify({})

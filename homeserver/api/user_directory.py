@@ -13,5 +13,5 @@ bp = Blueprint("user_directory", __name__)
 @bp.post(f"{CLIENT_PREFIX}/v3/user_directory/search")
 def search_user_directory():
     requester = require_auth()
-    body = load_body(UserDirectorySearchSchema(), missing_errcode=errors.MissingParam)
+    body = load_body(UserDirectorySearchSchema, missing_errcode=errors.MissingParam)
     return jsonify(user_directory.search(requester.user_id, body["search_term"], body["limit"]))
