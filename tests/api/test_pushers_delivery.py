@@ -2,12 +2,16 @@
 payload in both formats, retries with backoff, rejected pushkeys. A small gateway started by
 each test records what it receives."""
 
+import time
+
 import pytest
 
+from homeserver import db
 from homeserver.models.push import PushDelivery
 from helpers.api import V3, ok
 from helpers.push_gateway import Gateway
 from helpers.rooms import create_room, join, send_ok
+from helpers.sql_counter import touching
 from helpers.waiting import wait_until
 
 
@@ -152,3 +156,29 @@ def test_rejected_pushkey_removes_the_pusher(tea_room, gateway):
     gateway.wait_for(1)
     assert wait_until(lambda: [p["pushkey"] for p in ok(bob.get(f"{V3}/pushers"))["pushers"]]
                       == ["pk-other"])
+
+
+def test_events_without_a_pusher_leave_the_dispatcher_asleep(tea_room, gateway, monkeypatch):
+    """The dispatcher runs when this process queued a delivery, not on every event: it used to
+    query the delivery queue twice per event in every process, with no pusher anywhere."""
+    room_id, alice, bob = tea_room
+    send_ok(alice, room_id, "the background workers are running")
+    database = db.database.obj
+    seen: list[str] = []
+    original = database.execute_sql
+
+    def counting(sql, params=None, *args, **kwargs):
+        seen.append(sql)  # from every thread: the dispatcher's own included
+        return original(sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(database, "execute_sql", counting)
+    for n in range(20):
+        send_ok(alice, room_id, f"message {n}")
+    time.sleep(0.5)  # a dispatcher woken by these events has queried by now
+    monkeypatch.setattr(database, "execute_sql", original)
+    # At most one of its rounds every few seconds (claims that ran out): two statements.
+    assert len(touching(seen, PushDelivery._meta.table_name)) <= 2
+    # And a delivery queued now still goes out at once.
+    set_pusher(bob, gateway.url)
+    event_id = send_ok(alice, room_id, "now with a pusher")
+    assert gateway.wait_for(1)[0]["body"]["notification"]["event_id"] == event_id

@@ -33,6 +33,7 @@ from ..rooms.room_versions import RoomVersion
 from ..userdata import account_data
 from . import rules as push_rules
 from .evaluator import EventFacts, highlights, notifies
+from .queued import queued
 
 
 class _Members:
@@ -209,6 +210,7 @@ def _store(room_id: str, event_id: str, sender: str, stream_ordering: int, threa
         _insert_rows(batch, PushDelivery, ("pusher_id", "event_id", "room_id",
                                            "stream_ordering", "actions", "attempts",
                                            "next_attempt_ts", "created_ts"), deliveries)
+        queued(stream_ordering)
 
 
 def _insert_rows(batch: StatementBatch, model, columns: tuple[str, ...], rows: list[tuple],

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ... import clock
 from ...models.push import PushDelivery, Pusher
 from . import notifications
+from .queued import queued
 
 # The event_id of a badge delivery: no event.
 BADGE = ""
@@ -35,3 +36,4 @@ def read_and_queue(user_id: str, room_id: str, position: int, advance) -> None:
         {"pusher": pusher_id, "event_id": BADGE, "room_id": room_id,
          "stream_ordering": position, "actions": "[]", "attempts": 0,
          "next_attempt_ts": now, "created_ts": now} for pusher_id in pushers]).execute()
+    queued(position)
