@@ -15,7 +15,7 @@ it, that list's remaining glob conditions do not match. Server-default rules are
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from ...property_paths import split_property_path
@@ -43,6 +43,16 @@ class Rule:
     conditions: tuple
     actions: tuple
     legacy_mention: bool = False
+    # The conditions split by whether they depend on the member (``_per_member``): once per
+    # compiled rule, not once per rule and event.
+    shared: tuple = field(init=False, repr=False, compare=False)
+    per_member: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "shared",
+                           tuple(c for c in self.conditions if not _per_member(c)))
+        object.__setattr__(self, "per_member",
+                           tuple(c for c in self.conditions if _per_member(c)))
 
 
 def compile_rule(kind: str, rule: dict) -> Rule:
@@ -226,12 +236,10 @@ class EventFacts:
         for rule in rules:
             if rule.legacy_mention and self.has_mentions:
                 continue
-            shared = [c for c in rule.conditions if not _per_member(c)]
-            per_member = tuple(c for c in rule.conditions if _per_member(c))
             counted = None if rule.rule_id.startswith(".") else budget
-            if all(self._holds(c, "", _no_name, counted) for c in shared) and all(
-                    self._may_hold(c) for c in per_member):
-                plan.append((rule, per_member))
+            if all(self._holds(c, "", _no_name, counted) for c in rule.shared) and all(
+                    self._may_hold(c) for c in rule.per_member):
+                plan.append((rule, rule.per_member))
         self._plans[id(rules)] = (rules, plan)
         return plan
 
