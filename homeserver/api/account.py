@@ -31,7 +31,7 @@ def change_password():
     if requester is None and config().email is None:
         raise errors.MissingToken()
     flows = [[uia.PASSWORD]] if requester is not None else [[uia.EMAIL_IDENTITY]]
-    body, passed = interactive(ChangePasswordBody(), flows,
+    body, passed = interactive(ChangePasswordBody, flows,
                                requester=requester.user_id if requester else None,
                                secret_fields=("new_password",))
     after_uia.change_password_after_uia(
@@ -46,7 +46,7 @@ def deactivate():
         body = load_body(DeactivateBody, json_body(allow_empty=True))
         return jsonify(appservice_accounts.deactivate(
             requester.user_id, erase=body["erase"], media_store=media_store()))
-    body, passed = interactive(DeactivateBody(), [[uia.PASSWORD]], requester=requester.user_id)
+    body, passed = interactive(DeactivateBody, [[uia.PASSWORD]], requester=requester.user_id)
     return jsonify(after_uia.deactivate_after_uia(passed, erase=body["erase"],
                                                   id_server=body["id_server"],
                                                   media_store=media_store()))
@@ -81,7 +81,7 @@ def add_threepid():
         # Validation sessions are only made when this server sends mail.
         raise errors.ThreepidAuthFailed("No validated third-party identifier matches this "
                                         "session")
-    body, passed = interactive(Add3pidBody(), [[uia.PASSWORD]], requester=requester.user_id)
+    body, passed = interactive(Add3pidBody, [[uia.PASSWORD]], requester=requester.user_id)
     proven = threepid_sessions.validated(body)
     uia.complete(passed, lambda: threepids.add_validated(requester.user_id, proven))
     return jsonify({})

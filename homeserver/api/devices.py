@@ -41,7 +41,7 @@ def delete_device(device_id):
     if appservice_devices.manages_devices(requester):
         devices.delete_devices(requester.user_id, [device_id])  # MSC4190: no UIA
         return jsonify({})
-    _, passed = interactive(EmptyBody(), [[uia.PASSWORD]], requester=requester.user_id)
+    _, passed = interactive(EmptyBody, [[uia.PASSWORD]], requester=requester.user_id)
     uia.complete(passed, lambda: devices.delete_devices(requester.user_id, [device_id]))
     return jsonify({})
 
@@ -52,7 +52,7 @@ def delete_devices():
     if appservice_devices.manages_devices(requester):
         devices.delete_devices(requester.user_id, load_body(DeleteDevicesBody)["devices"])
         return jsonify({})
-    body, passed = interactive(DeleteDevicesBody(), [[uia.PASSWORD]],
+    body, passed = interactive(DeleteDevicesBody, [[uia.PASSWORD]],
                                requester=requester.user_id)
     uia.complete(passed, lambda: devices.delete_devices(requester.user_id, body["devices"]))
     return jsonify({})

@@ -32,7 +32,7 @@ def get_filter(user_id: str, filter_id: str):
     return jsonify(filters.get_filter(requester.user_id, user_id, filter_id))
 
 
-def _parse_inline(value: str, schema: Schema) -> dict:
+def _parse_inline(value: str, schema: type[Schema]) -> dict:
     try:
         data = json_input.loads(value, max_depth=max_json_depth())
     except json_input.Refused as exc:
@@ -53,7 +53,7 @@ def filter_arg(value: str | None) -> dict | str | None:
     if value is None or value == "":
         return None
     if value.lstrip().startswith("{"):
-        return _parse_inline(value, FilterSchema())
+        return _parse_inline(value, FilterSchema)
     return value
 
 
@@ -62,5 +62,5 @@ def room_event_filter_arg(value: str | None) -> dict | str | None:
     if value is None or value == "":
         return None
     if value.lstrip().startswith("{"):
-        return _parse_inline(value, RoomEventFilterSchema())
+        return _parse_inline(value, RoomEventFilterSchema)
     return value

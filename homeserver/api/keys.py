@@ -56,7 +56,7 @@ def upload_cross_signing_keys():
     auth = body["auth"]
     resumed = not any(keys.values()) and isinstance(auth, dict) and "session" in auth
     if resumed or cross_signing.upload_requires_auth(requester.user_id, keys):
-        body, passed = interactive(CrossSigningUploadSchema(), [[uia.PASSWORD]],
+        body, passed = interactive(CrossSigningUploadSchema, [[uia.PASSWORD]],
                                    requester=requester.user_id)
         keys = _cross_signing_keys(body)
         uia.complete(passed, lambda: cross_signing.upload_cross_signing_keys(requester.user_id,

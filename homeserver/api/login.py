@@ -41,7 +41,7 @@ def login():
 @bp.post("/v1/login/get_token")
 def get_login_token():
     requester = require_auth()
-    _, passed = interactive(EmptyBody(), [[uia.PASSWORD]], requester=requester.user_id)
+    _, passed = interactive(EmptyBody, [[uia.PASSWORD]], requester=requester.user_id)
     return jsonify(login_service.issue_login_token(passed, per_user=rate_rule("login_per_user")))
 
 

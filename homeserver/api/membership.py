@@ -48,7 +48,7 @@ def join_room(room_id_or_alias):
 @bp.post("/knock/<room_id_or_alias>")
 def knock_room(room_id_or_alias):
     requester = require_auth()
-    body = _body(ReasonSchema())
+    body = _body(ReasonSchema)
     room_id = membership.knock(requester, room_id_or_alias, reason=body["reason"],
                                rate_rule=rate_rule("messages_per_user"))
     return jsonify({"room_id": room_id})
@@ -80,7 +80,7 @@ def invite_user(room_id):
 @bp.post("/rooms/<room_id>/leave")
 def leave_room(room_id):
     requester = require_auth()
-    body = _body(ReasonSchema())
+    body = _body(ReasonSchema)
     membership.leave(requester.user_id, room_id, reason=body["reason"])
     return jsonify({})
 

@@ -33,7 +33,7 @@ def register():
         raise errors.Forbidden("Registration is disabled on this server")
     rate_limit("register_ip", client_ip(), "register_per_ip")
     body, passed = interactive(
-        RegisterBody(), registration.flows(cfg.registration["require_token"],
+        RegisterBody, registration.flows(cfg.registration["require_token"],
                                            email=cfg.email is not None,
                                            require_email=cfg.registration["require_email"]),
         requester=None,

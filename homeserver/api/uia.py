@@ -18,7 +18,7 @@ def require_auth_even_if_locked() -> auth_service.Requester:
     return require_auth(allow_locked=True)
 
 
-def interactive(schema: Schema, flows: list[list[str]], *, requester: str | None,
+def interactive(schema: type[Schema], flows: list[list[str]], *, requester: str | None,
                 params: dict | None = None, secret_fields: tuple[str, ...] = (),
                 precheck=None) -> tuple[dict, uia.UiaPassed]:
     """Run user-interactive auth for this request; (validated body, passed session).
