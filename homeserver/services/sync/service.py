@@ -10,6 +10,8 @@ fields sent on every sync (``_quiet_position``). Anything it cannot prove takes 
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -36,6 +38,12 @@ class SyncRequest:
     set_presence: str | None
     timeout_ms: int
 
+
+# Long-polls woken at once (a message in a room of hundreds of connected members wakes them all)
+# build their answers a few at a time per process: each build is CPU and statements, and
+# hundreds of threads wanting the GIL at once starve the one holding SQLite's writer turn (or
+# a room lock) of it until writers queued behind time out. Waiting here holds no connection.
+WOKEN_BUILDS = threading.BoundedSemaphore(max(4, 2 * (os.cpu_count() or 1)))
 
 # Memberships whose rooms' writes concern a user's /sync.
 _INTERESTING = ("join", "invite", "knock")
@@ -170,7 +178,8 @@ def wait_for_news(user_id: str, since: int, timeout_ms: int, slot, build,
                                                      users={user_id}, event=slot.event)
         if slot.evicted or not woken:
             break
-        checked, result = build()
+        with WOKEN_BUILDS:
+            checked, result = build()
         if result is not None:
             return result
     return None
