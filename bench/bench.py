@@ -263,7 +263,7 @@ class Setup:
         self.senders = users[4:]
         # Idle clients (one device each) and the members of the big room.
         crowd = max((args.idle if "idle" in steps else [])
-                    + ([args.members] if "lazy-sync" in steps else [])
+                    + ([args.members] if steps & {"lazy-sync", "busy-room"} else [])
                     + ([1] if "incremental" in steps else []), default=0)
         self.crowd = parallel(lambda n: api.register(f"b{prefix}c{n}"), range(crowd))
         token = self.alice["access_token"]
@@ -287,7 +287,7 @@ class Setup:
         if "messages" in steps:
             self.history_room = api.create_room(token)
             parallel(lambda n: api.send(token, self.history_room, f"h{n}"), range(args.history))
-        if "lazy-sync" in steps:
+        if steps & {"lazy-sync", "busy-room"}:
             self.big_room = api.create_room(token, name="big room")
             members = self.crowd[:args.members]
             parallel(lambda user: api.join(user["access_token"], self.big_room), members)
@@ -402,6 +402,65 @@ class Setup:
         parallel(sender, self.senders, len(self.senders))
         return len(latencies) / (time.perf_counter() - start), latencies
 
+    def busy_room(self) -> dict[str, float]:
+        """The big room's members all connected (a long-poll each) while two of them chat at
+        ``--busy-rate`` messages/s for ``--busy-seconds``: every message wakes every member.
+        The sends' latency and rate, and how long a member (one more client) waits for them."""
+        args, members = self.args, self.crowd[:self.args.members]
+        polls = IdlePolls(self.server, self.idle_sessions(len(members)), args.poll_timeout * 1000)
+        polls.start()
+        settle({self.server.name: polls}, args.settle, args.settle_max)
+        watcher = self.api.login(self.lazy_reader)
+        since = self.api.call("GET", "/sync", watcher, params={"timeout": 0})["next_batch"]
+        latencies, sent_at, seen_at, failed = [], {}, {}, [0]
+        end = time.monotonic() + args.busy_seconds
+
+        def chatter(user, offset):
+            n, next_at = 0, time.monotonic() + offset
+            while time.monotonic() < end:
+                time.sleep(max(0.0, next_at - time.monotonic()))
+                next_at += 2 / args.busy_rate
+                label = f"busy {user['user_id']} {n}"
+                n += 1
+                sent_at[label] = start = time.perf_counter()
+                try:
+                    self.api.send(user["access_token"], self.big_room, label,
+                                  timeout=DELIVERY_GIVE_UP_S)
+                    latencies.append(time.perf_counter() - start)
+                except (RuntimeError, requests.RequestException):
+                    failed[0] += 1
+
+        def watch(since):
+            timeline = json.dumps({"room": {"timeline": {"limit": 100}}})
+            while time.monotonic() < end + DELIVERY_GIVE_UP_S:
+                try:
+                    body = self.api.call("GET", "/sync", watcher, params={
+                        "since": since, "timeout": 5000, "filter": timeline},
+                        timeout=DELIVERY_GIVE_UP_S)
+                except (RuntimeError, requests.RequestException):
+                    failed[0] += 1
+                    continue
+                since, now = body["next_batch"], time.perf_counter()
+                room = body.get("rooms", {}).get("join", {}).get(self.big_room, {})
+                for event in room.get("timeline", {}).get("events", []):
+                    seen_at.setdefault(event.get("content", {}).get("body"), now)
+                if time.monotonic() > end and all(label in seen_at for label in sent_at):
+                    return
+
+        watching = threading.Thread(target=watch, args=(since,))
+        watching.start()
+        started = time.perf_counter()
+        parallel(lambda pair: chatter(*pair),
+                 [(members[0], 0.0), (members[1], 1 / args.busy_rate)], 2)
+        rate = len(latencies) / (time.perf_counter() - started)
+        watching.join()
+        polls.stop()
+        deliveries = [seen_at[label] - at for label, at in sent_at.items() if label in seen_at]
+        undelivered = len(sent_at) - len(deliveries)
+        return {"rate": rate, "p50": pct(latencies, 50), "p99": pct(latencies, 99),
+                "delivery": pct(deliveries, 95),
+                "failed": float(failed[0] + polls.errors + undelivered)}
+
     def idle_sessions(self, count: int) -> list[tuple[str, str]]:
         """One device per idle client, each with its current since token."""
         return parallel(lambda user: (user["access_token"], self.api.call(
@@ -410,7 +469,8 @@ class Setup:
 
 
 DELIVERY_GIVE_UP_S = 30
-STEPS = ("send", "delivery", "initial-sync", "incremental", "messages", "lazy-sync", "idle")
+STEPS = ("send", "delivery", "initial-sync", "incremental", "messages", "lazy-sync", "idle",
+         "busy-room")
 # Names that stand for several steps.
 STEP_GROUPS = {"sync": ("delivery", "initial-sync", "incremental", "lazy-sync")}
 
@@ -524,6 +584,18 @@ def run_database(database: str, args) -> dict[str, dict[str, float]]:
                 holder.stop()
                 record(f"{count} idle long-polls: failed polls and sends",
                        {name: float(holder.errors + failed[name])})
+        for name, setup in setups.items():
+            if "busy-room" not in steps:
+                break
+            # Like the send burst, one server at a time: it saturates the machine.
+            print(f"[{database}] busy room on {name} ...", flush=True)
+            busy = setup.busy_room()
+            prefix = f"busy room, {args.members} members polling"
+            record(f"{prefix}: messages sent (events/s)", {name: busy["rate"]})
+            record(f"{prefix}: send latency p50 (ms)", {name: busy["p50"]})
+            record(f"{prefix}: send latency p99 (ms)", {name: busy["p99"]})
+            record(f"{prefix}: delivery to a member p95 (ms)", {name: busy["delivery"]})
+            record(f"{prefix}: failed polls and sends", {name: busy["failed"]})
         record("server memory after setup, PSS (MiB)",
                {n: s.pss_after_setup for n, s in setups.items()})
         record("server memory at the end, PSS (MiB)",
@@ -559,6 +631,9 @@ def main() -> int:
     parser.add_argument("--settle-max", type=float, default=120.0, help="seconds")
     parser.add_argument("--idle-window", type=int, default=20, help="seconds")
     parser.add_argument("--idle-deliveries", type=int, default=20)
+    parser.add_argument("--busy-rate", type=float, default=5.0,
+                        help="messages/s into the big room in the busy-room step")
+    parser.add_argument("--busy-seconds", type=float, default=40.0)
     parser.add_argument("--only", choices=["homeserver", "synapse"], default=None)
     parser.add_argument("--steps", type=parse_steps, default=frozenset(STEPS),
                         help="comma-separated steps to run (default: all): "
