@@ -4,7 +4,7 @@ the gap's membership changes on a limited sync, and again after a lost response.
 
 import pytest
 
-from helpers.rooms import create_room, join, put_state_ok, send_ok
+from helpers.rooms import create_room, invite, join, leave, put_state_ok, send_ok
 from helpers.sync import joined, sync, sync_path
 
 LAZY = {"room": {"state": {"lazy_load_members": True}, "timeline": {"limit": 2}}}
@@ -116,3 +116,31 @@ def test_heroes_members_are_included(register_user):
     entry = joined(sync(alice, filter=LAZY), room_of_users)
     assert entry["summary"]["m.heroes"] == [bob.user_id]
     assert bob.user_id in members(entry)
+
+
+def test_lazy_initial_sync_summaries_match_the_full_state(users, room_of_users):
+    """A lazy initial sync loads only the members it sends; its summaries (counts, heroes,
+    the fallback to those who left) are still those of the whole membership."""
+    alice, bob, carol, dave, erin = users
+    unnamed = create_room(alice, preset="public_chat")
+    join(bob, unnamed)
+    join(dave, unnamed)
+    invite(alice, unnamed, carol.user_id)
+    leave(dave, unnamed)
+    deserted = create_room(alice, preset="public_chat")
+    join(erin, deserted)
+    leave(erin, deserted)
+    for room_id in (room_of_users, unnamed, deserted):
+        send_ok(alice, room_id, "hello")
+    lazy, full = sync(alice, filter=LAZY), sync(alice)
+    assert joined(lazy, unnamed)["summary"] == {
+        "m.joined_member_count": 2, "m.invited_member_count": 1,
+        "m.heroes": [bob.user_id, carol.user_id]}
+    assert joined(lazy, deserted)["summary"]["m.heroes"] == [erin.user_id]
+    assert joined(lazy, room_of_users)["summary"] == {
+        "m.joined_member_count": 5, "m.invited_member_count": 0}
+    for room_id in (room_of_users, unnamed, deserted):
+        assert joined(lazy, room_id)["summary"] == joined(full, room_id)["summary"]
+    # The named room: no heroes, and the timeline's senders are alice and erin (who joined
+    # in it, so had no member event at its start).
+    assert members(joined(lazy, room_of_users)) == {alice.user_id}

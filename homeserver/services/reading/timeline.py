@@ -97,10 +97,13 @@ def _chunks(items: list) -> list[list]:
     return [items[start:start + CHUNK] for start in range(0, len(items), CHUNK)]
 
 
-def current_states(room_ids: list[str], types: list[str] | None = None
+def current_states(room_ids: list[str], types: list[str] | None = None,
+                   members: dict[str, set[str]] | None = None
                    ) -> dict[str, dict[tuple[str, str], Event]]:
     """room_id -> its current state (of ``types``; None: all of it), for many rooms in one
-    query per chunk."""
+    query per chunk. ``members`` (room_id -> user IDs) keeps only those users' member events
+    (a few rooms' worth may come along): lazy-loading needs a handful of a big room's members,
+    and loading all of them was most of its initial sync."""
     states: dict[str, dict[tuple[str, str], Event]] = {room_id: {} for room_id in room_ids}
     for chunk in _chunks(room_ids):
         query = (event_rows.select(children=False)
@@ -108,6 +111,9 @@ def current_states(room_ids: list[str], types: list[str] | None = None
                  .where(CurrentState.room.in_(chunk)))
         if types is not None:
             query = query.where(CurrentState.type.in_(types))
+        if members is not None:
+            users = sorted(set().union(*(members.get(room_id, ()) for room_id in chunk)))
+            query = query.where((CurrentState.type != MEMBER) | CurrentState.state_key.in_(users))
         for row in event_rows.fetch(query):
             states[row.room_id][(row.type, row.state_key)] = row
     return states

@@ -166,7 +166,6 @@ class _RoomsBuilder:
         room_ids = [room_id for room_id, _ in rooms]
         missing = [room_id for room_id in room_ids if room_id not in self.histories]
         self.histories.update(reading.histories(missing, ctx.user_id))
-        currents = reading.current_states(room_ids)
         pages = {}
         if self.timeline_filter.is_trivial:
             pages = reading.newest_pages([room_id for room_id, lower in rooms if lower is None],
@@ -175,12 +174,22 @@ class _RoomsBuilder:
                      else self._timeline(room_id, lower=lower, upper=ctx.now,
                                          always_joined=False)
                      for room_id, lower in rooms}
+        if self.lazy:
+            # Only the members ``_select_state`` keeps (the senders', the user's own); the
+            # summary's counts and heroes come without loading every member's event.
+            currents = reading.current_states(room_ids, members={
+                room_id: self._needed_members(timelines[room_id].rows) for room_id in room_ids})
+            summaries = summary.summaries_without_members(currents, ctx.user_id)
+        else:
+            currents = reading.current_states(room_ids)
+            summaries = {room_id: summary.summary_from_state(currents[room_id], ctx.user_id)
+                         for room_id in room_ids}
         positions = {room_id: ctx.now if ctx.use_state_after else timelines[room_id].start
                      for room_id in room_ids}
         states = reading.states_at(positions, currents, ctx.now)
         for room_id in room_ids:
             self._joined_entry(room_id, timelines[room_id], states[room_id], full=True,
-                               current=currents[room_id], changed_types=set())
+                               room_summary=summaries[room_id], changed_types=set())
 
     def _joined(self, room_id: str, *, lower: int | None, full: bool,
                 always_joined: bool = False) -> None:
@@ -190,12 +199,15 @@ class _RoomsBuilder:
         if entry is None:
             return
         state, changed_types, current = entry
-        self._joined_entry(room_id, timeline, state, full=full, current=current,
+        room_summary = (summary.summary_from_state(current, self.ctx.user_id)
+                        if full and current is not None else None)
+        self._joined_entry(room_id, timeline, state, full=full, room_summary=room_summary,
                            changed_types=changed_types, lower=lower)
 
     def _joined_entry(self, room_id: str, timeline: _Timeline, state: dict, *, full: bool,
-                      current: dict | None, changed_types: set[str],
+                      room_summary: dict | None, changed_types: set[str],
                       lower: int | None = None) -> None:
+        """``room_summary``: already computed from the current state (full syncs), else None."""
         at = self.ctx.now if self.ctx.use_state_after else timeline.start
         state = self._select_state(room_id, state, timeline.rows, full=full, at=at)
         if not full and not state and not timeline.rows and not timeline.page.more:
@@ -205,12 +217,8 @@ class _RoomsBuilder:
                 summary_types = set()  # a profile change: the summary is the same
             if not summary_types:
                 return  # what changed is all filtered out: nothing new for this client
-        if full and current is not None:
-            room_summary = summary.summary_from_state(current, self.ctx.user_id)
-        elif full or changed_types & summary.SUMMARY_TYPES:
+        if room_summary is None and (full or changed_types & summary.SUMMARY_TYPES):
             room_summary = summary.room_summary(room_id, self.ctx.user_id)
-        else:
-            room_summary = None
         if self.lazy and room_summary and room_summary.get("m.heroes"):
             self._add_lazy_members(room_id, state, set(room_summary["m.heroes"]), at)
         out = self.response.room("join", room_id)
@@ -350,7 +358,7 @@ class _RoomsBuilder:
         elif full:
             # The whole state at the start is at hand: keep the senders' members and the
             # user's own (the spec requires it on joins and full state).
-            needed = {row.sender for row in rows} | {self.ctx.user_id}
+            needed = self._needed_members(rows)
             state.update({key: row for key, row in members.items() if key[1] in needed})
         else:
             # Members changed in the gap are always sent; the senders' otherwise unless this
@@ -358,6 +366,10 @@ class _RoomsBuilder:
             state.update(members)
             self._add_lazy_members(room_id, state, {row.sender for row in rows}, at)
         return state
+
+    def _needed_members(self, rows: list[Event]) -> set[str]:
+        """The members a lazy-loading full state keeps: the timeline's senders, the user."""
+        return {row.sender for row in rows} | {self.ctx.user_id}
 
     def _state_allowed(self, row: Event) -> bool:
         return self.state_filter.matches({"type": row.type, "sender": row.sender,

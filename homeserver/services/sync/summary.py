@@ -57,12 +57,45 @@ def summary_from_state(current: dict, user_id: str) -> dict:
         "m.invited_member_count": sum(1 for row in members if row.membership == "invite"),
     }
     if not has_name_or_alias(current):
-        others = [row for row in members if row.state_key != user_id]
-        hero_ids = [row.state_key for row in others if row.membership in ("join", "invite")]
-        if not hero_ids:
-            hero_ids = [row.state_key for row in others if row.membership in ("leave", "ban")]
-        summary["m.heroes"] = hero_ids[:HERO_COUNT]
+        summary["m.heroes"] = _heroes_of([(row.state_key, row.membership) for row in members],
+                                         user_id)
     return summary
+
+
+def _heroes_of(members: list[tuple[str, str | None]], user_id: str) -> list[str]:
+    """``m.heroes`` from a room's (member, membership), oldest first (see ``heroes``)."""
+    others = [(member, membership) for member, membership in members if member != user_id]
+    hero_ids = [member for member, membership in others if membership in ("join", "invite")]
+    if not hero_ids:
+        hero_ids = [member for member, membership in others if membership in ("leave", "ban")]
+    return hero_ids[:HERO_COUNT]
+
+
+def summaries_without_members(states: dict[str, dict], user_id: str) -> dict[str, dict]:
+    """room_id -> its summary, as ``summary_from_state`` gives it, from current states loaded
+    without (most of) their member events (lazy-loading): the counts in one grouped query, and
+    the heroes of the rooms without a name or alias from their memberships alone (no events)."""
+    room_ids = list(states)
+    counts: dict[str, dict[str, int]] = {}
+    for start in range(0, len(room_ids), 500):
+        counts.update(member_counts(room_ids[start:start + 500]))
+    unnamed = [room_id for room_id in room_ids if not has_name_or_alias(states[room_id])]
+    members: dict[str, list[tuple[str, str | None]]] = {room_id: [] for room_id in unnamed}
+    for start in range(0, len(unnamed), 500):
+        rows = (CurrentState.select(CurrentState.room_id, CurrentState.state_key,
+                                    CurrentState.membership)
+                .where(CurrentState.room.in_(unnamed[start:start + 500])
+                       & (CurrentState.type == MEMBER))
+                .order_by(CurrentState.stream_ordering).tuples())
+        for room_id, member, membership in rows:
+            members[room_id].append((member, membership))
+    out = {}
+    for room_id in room_ids:
+        out[room_id] = {"m.joined_member_count": counts[room_id].get("join", 0),
+                        "m.invited_member_count": counts[room_id].get("invite", 0)}
+        if room_id in members:
+            out[room_id]["m.heroes"] = _heroes_of(members[room_id], user_id)
+    return out
 
 
 def member_counts(room_ids: list[str]) -> dict[str, dict[str, int]]:
