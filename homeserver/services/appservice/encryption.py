@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from ...models.keys import DeviceKeys, DeviceListChange
 from ...models.to_device import ToDeviceMessage
 from ..e2ee import to_device
-from ..e2ee.keys.upload import one_time_key_counts, unused_fallback_key_types
+from ..e2ee.keys.upload import key_counts
 from .interest import RoomInterest
 from .registrations import AppService
 
@@ -114,10 +114,9 @@ def _key_counts(user_ids: list[str], out: Extensions) -> None:
                .order_by(DeviceKeys.user_id, DeviceKeys.device_id)
                .limit(MAX_KEY_COUNT_DEVICES).tuples())
     for user_id, device_id in devices:
-        out.one_time_key_counts.setdefault(user_id, {})[device_id] = (
-            one_time_key_counts(user_id, device_id))
-        out.unused_fallback_key_types.setdefault(user_id, {})[device_id] = (
-            unused_fallback_key_types(user_id, device_id))
+        one_time, fallback = key_counts(user_id, device_id)
+        out.one_time_key_counts.setdefault(user_id, {})[device_id] = one_time
+        out.unused_fallback_key_types.setdefault(user_id, {})[device_id] = fallback
 
 
 def acknowledge(extensions: Extensions) -> None:

@@ -29,6 +29,7 @@ missed.
 from __future__ import annotations
 
 import json
+import threading
 from typing import Callable, Iterable
 
 import peewee
@@ -52,6 +53,14 @@ _TAKE_POSITION = (f'UPDATE {StreamCounter._meta.table_name} SET "position" = "po
 _INSERT_HINT = (f'INSERT INTO {StreamWakeHint._meta.table_name} ("position", rooms, users) '
                 f'VALUES (?, ?, ?)')
 
+_taken = threading.local()
+
+
+def taken_here() -> int:
+    """How many positions this thread has taken: a caller that read the counter before some
+    work tells whether that work wrote (the value read may then be behind its own write)."""
+    return getattr(_taken, "count", 0)
+
 
 def next_position(*, rooms: Iterable[str] | Callable[[], Iterable[str]] = (),
                   users: Iterable[str] = (), batch: StatementBatch | None = None) -> int:
@@ -63,6 +72,7 @@ def next_position(*, rooms: Iterable[str] | Callable[[], Iterable[str]] = (),
     the PostgreSQL NOTIFY goes with the caller's other writes (it is delivered at commit anyway).
     """
     position = run_sql(_TAKE_POSITION).fetchone()[0]
+    _taken.count = taken_here() + 1
     if callable(rooms):
         rooms = rooms()
     rooms, users = sorted(set(rooms)), sorted(set(users))

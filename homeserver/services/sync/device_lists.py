@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 from ..e2ee import device_lists
-from ..e2ee.keys.upload import one_time_key_counts, unused_fallback_key_types
+from ..e2ee.keys.upload import key_counts
 
 
 def build(ctx, response) -> None:
-    response.set("device_one_time_keys_count",
-                 one_time_key_counts(ctx.user_id, ctx.device_id), is_update=False)
-    response.set("device_unused_fallback_key_types",
-                 unused_fallback_key_types(ctx.user_id, ctx.device_id), is_update=False)
+    one_time, fallback = key_counts(ctx.user_id, ctx.device_id)
+    response.set("device_one_time_keys_count", one_time, is_update=False)
+    response.set("device_unused_fallback_key_types", fallback, is_update=False)
     if ctx.since is None or ctx.nothing_new:
         return
     changed, left = device_lists.changes_between(ctx.user_id, ctx.since, ctx.now,

@@ -77,13 +77,15 @@ def _quiet_position(request: SyncRequest, heard: int | None, current: int) -> in
     return quiet
 
 
-def _build(request: SyncRequest, filter: filters_service.Filter,
-           use_state_after: bool) -> tuple[SyncContext, SyncResponse]:
+def _build(request: SyncRequest, filter: filters_service.Filter, use_state_after: bool,
+           counter: tuple[int | None, int] | None = None) -> tuple[SyncContext, SyncResponse]:
+    """``counter``: (``notifier.heard()``, the counter) read since this request's last write,
+    if any (read here otherwise)."""
     response = SyncResponse()
     quiet = None
     if request.since is not None and not request.full_state:
-        heard = notifier.heard()
-        quiet = _quiet_position(request, heard, streams.current_position())
+        heard, current = counter or (notifier.heard(), streams.current_position())
+        quiet = _quiet_position(request, heard, current)
     if quiet is not None:
         # Nothing new: the providers add only what they send on every sync (key counts), which
         # needs no snapshot.
@@ -110,14 +112,21 @@ def sync(user_id: str, device_id: str, *, since: str | None, filter_ref: dict | 
     """GET /sync for a user's device. ``filter_ref`` is an inline filter or a filter ID.
     ``limits``: ``per_user_limits`` (long-polls waiting at once, see ``long_polls``)."""
     filter = filters_service.resolve(user_id, filter_ref)
-    since_position = (parse_sync_token(since, streams.current_position())
-                      if since else None)
+    # The counter read to check the since token also serves an answer built at once (one round
+    # trip less), unless a hook below writes: its position must be in that answer.
+    counter = None
+    if since:
+        counter = (None if full_state else notifier.heard(), streams.current_position())
+    since_position = parse_sync_token(since, counter[1]) if since else None
     request = SyncRequest(user_id, device_id, since_position, full_state, set_presence,
                           min(timeout_ms, MAX_TIMEOUT_MS))
+    taken = streams.taken_here()
     for provider in PROVIDERS:
         hook = getattr(provider, "on_sync_request", None)
         if hook is not None:
             hook(request)
+    if streams.taken_here() != taken:
+        counter = None
 
     # An initial or full-state sync answers at once; an incremental one waits for news.
     wait = since_position is not None and not full_state and request.timeout_ms > 0
@@ -134,7 +143,7 @@ def sync(user_id: str, device_id: str, *, since: str | None, filter_ref: dict | 
             return found
     # Initial and full-state syncs, and long-polls that timed out (or were replaced by a newer
     # one): one build, which also carries the fields sent on every sync (key counts).
-    ctx, response = _build(request, filter, use_state_after)
+    ctx, response = _build(request, filter, use_state_after, None if wait else counter)
     return _finish(ctx, response, filter, use_state_after)
 
 

@@ -51,28 +51,25 @@ def upload_keys(user_id: str, device_id: str, device_keys: dict | None, one_time
             # The same upload running twice at once (a retry): the second pass sees the first.
             if attempt == 2:
                 raise
-    return {"one_time_key_counts": one_time_key_counts(user_id, device_id)}
+    return {"one_time_key_counts": key_counts(user_id, device_id)[0]}
 
 
-# Both read on every /sync (the answer of a timed-out long-poll included): fixed statements
-# (db.run_sql).
-_ONE_TIME_KEY_COUNTS = (f"SELECT algorithm, COUNT(id) FROM {OneTimeKey._meta.table_name} "
-                        "WHERE user_id = ? AND device_id = ? AND claimed = ? GROUP BY algorithm")
-_UNUSED_FALLBACK_KEY_TYPES = (f"SELECT algorithm FROM {FallbackKey._meta.table_name} "
-                              "WHERE user_id = ? AND device_id = ? AND used = ? "
-                              "ORDER BY algorithm")
+# Both sent on every /sync (the answer of a timed-out long-poll included): one fixed statement
+# (db.run_sql), so one round trip on PostgreSQL. Rows: (0, algorithm, unclaimed one-time keys)
+# and (1, algorithm, 0) per unused fallback key.
+_KEY_COUNTS = (f"SELECT 0, algorithm, COUNT(id) FROM {OneTimeKey._meta.table_name} "
+               "WHERE user_id = ? AND device_id = ? AND claimed = ? GROUP BY algorithm "
+               f"UNION ALL SELECT 1, algorithm, 0 FROM {FallbackKey._meta.table_name} "
+               "WHERE user_id = ? AND device_id = ? AND used = ? ORDER BY 1, 2")
 
 
-def one_time_key_counts(user_id: str, device_id: str) -> dict[str, int]:
-    rows = run_sql(_ONE_TIME_KEY_COUNTS, (user_id, device_id, False)).fetchall()
+def key_counts(user_id: str, device_id: str) -> tuple[dict[str, int], list[str]]:
+    """The device's unclaimed one-time keys by algorithm (SIGNED_CURVE25519 always there), and
+    the algorithms of its unused fallback keys (sorted)."""
+    rows = run_sql(_KEY_COUNTS, (user_id, device_id, False, user_id, device_id, False)).fetchall()
     counts = {SIGNED_CURVE25519: 0}
-    counts.update({algorithm: n for algorithm, n in rows})
-    return counts
-
-
-def unused_fallback_key_types(user_id: str, device_id: str) -> list[str]:
-    rows = run_sql(_UNUSED_FALLBACK_KEY_TYPES, (user_id, device_id, False)).fetchall()
-    return [algorithm for (algorithm,) in rows]
+    counts.update({algorithm: n for kind, algorithm, n in rows if kind == 0})
+    return counts, [algorithm for kind, algorithm, _ in rows if kind == 1]
 
 
 # The sizes of the algorithm and key_id columns of one-time and fallback keys.
