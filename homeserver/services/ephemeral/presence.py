@@ -49,9 +49,11 @@ _settings = Settings()
 
 
 def configure(section: dict) -> None:
-    global _settings
+    global _settings, _waiting_noted_at
     _settings = Settings(enabled=section["enabled"], idle_after_ms=section["idle_after_ms"],
                          offline_after_ms=section["offline_after_ms"])
+    # A new app (each test makes one, its clock starting anew) notes waiting clients afresh.
+    _waiting_noted_at = 0
 
 
 def settings() -> Settings:
