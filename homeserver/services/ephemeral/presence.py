@@ -14,6 +14,7 @@ app is built; every process of a deployment has the same configuration).
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -154,6 +155,7 @@ _seen = SeenTimes(REFRESH_GRANULARITY_MS, _write_seen)
 
 # One user's row as a fixed statement (db.run_sql): read on every event sent.
 _COLUMNS = [f.column_name for f in Presence._meta.sorted_fields]
+_PresenceRow = namedtuple("_PresenceRow", _COLUMNS)
 _SELECT_ONE = (f"SELECT {', '.join(_COLUMNS)} FROM {Presence._meta.table_name} "
                f"WHERE user_id = ?")
 
@@ -323,6 +325,10 @@ def presence_events(viewer: str, *, since: int | None, upto: int,
     users in ``also`` (who started sharing a room with the viewer) whatever its age."""
     if not _settings.enabled:
         return []
+    if since is not None and not also:
+        # Every incremental /sync (each woken long-poll) asks this: a fixed statement.
+        return _events([_PresenceRow(*row) for row in run_sql(
+            _CHANGED_NEAR_VIEWER, (since, upto, viewer, MEMBER, MEMBER, viewer))])
     where = (Presence.stream_id <= upto) & (
         (Presence.user_id == viewer) | Presence.user_id.in_(co_members_query(viewer)))
     if since is not None:
@@ -341,6 +347,17 @@ def presence_events(viewer: str, *, since: int | None, upto: int,
         rows += sorted(user for (user,) in co_members_query(viewer).where(
             CurrentState.state_key.in_(missing)).distinct().tuples())
     return _events(rows)
+
+
+# ``presence_events`` with ``since`` and no ``also``, as co_members_query and
+# joined_rooms_query select (rows as ``_PresenceRow``).
+_STATE = CurrentState._meta.table_name
+_CHANGED_NEAR_VIEWER = (
+    f"SELECT {', '.join('pr.' + c for c in _COLUMNS)} FROM {Presence._meta.table_name} pr "
+    f"WHERE pr.stream_id > ? AND pr.stream_id <= ? AND (pr.user_id = ? OR pr.user_id IN ("
+    f"SELECT c.state_key FROM {_STATE} c WHERE c.type = ? AND c.membership = 'join' "
+    f"AND c.room_id IN (SELECT j.room_id FROM {_STATE} j WHERE j.type = ? "
+    f"AND j.state_key = ? AND j.membership = 'join'))) ORDER BY pr.stream_id")
 
 
 def room_members_presence(room_id: str, *, since: int, upto: int) -> list[dict]:
