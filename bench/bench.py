@@ -34,8 +34,9 @@ import psycopg2
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from busy_room import run_busy_room  # noqa: E402
 from procstats import IdlePolls, cpu_seconds, pss_mib, settle  # noqa: E402
-from report import render, write_report  # noqa: E402
+from report import pct, render, write_report  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -234,14 +235,6 @@ class Api:
         self.call("POST", f"/join/{room_id}", token, json={})
 
 
-def pct(values: list[float], p: int) -> float:
-    """The p-th percentile of ``values`` (seconds), in milliseconds."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))
-    return ordered[index] * 1000
-
 
 def parallel(func, items, workers: int = 8) -> list:
     with ThreadPoolExecutor(workers) as pool:
@@ -402,65 +395,6 @@ class Setup:
         parallel(sender, self.senders, len(self.senders))
         return len(latencies) / (time.perf_counter() - start), latencies
 
-    def busy_room(self) -> dict[str, float]:
-        """The big room's members all connected (a long-poll each) while two of them chat at
-        ``--busy-rate`` messages/s for ``--busy-seconds``: every message wakes every member.
-        The sends' latency and rate, and how long a member (one more client) waits for them."""
-        args, members = self.args, self.crowd[:self.args.members]
-        polls = IdlePolls(self.server, self.idle_sessions(len(members)), args.poll_timeout * 1000)
-        polls.start()
-        settle({self.server.name: polls}, args.settle, args.settle_max)
-        watcher = self.api.login(self.lazy_reader)
-        since = self.api.call("GET", "/sync", watcher, params={"timeout": 0})["next_batch"]
-        latencies, sent_at, seen_at, failed = [], {}, {}, [0]
-        end = time.monotonic() + args.busy_seconds
-
-        def chatter(user, offset):
-            n, next_at = 0, time.monotonic() + offset
-            while time.monotonic() < end:
-                time.sleep(max(0.0, next_at - time.monotonic()))
-                next_at += 2 / args.busy_rate
-                label = f"busy {user['user_id']} {n}"
-                n += 1
-                sent_at[label] = start = time.perf_counter()
-                try:
-                    self.api.send(user["access_token"], self.big_room, label,
-                                  timeout=DELIVERY_GIVE_UP_S)
-                    latencies.append(time.perf_counter() - start)
-                except (RuntimeError, requests.RequestException):
-                    failed[0] += 1
-
-        def watch(since):
-            timeline = json.dumps({"room": {"timeline": {"limit": 100}}})
-            while time.monotonic() < end + DELIVERY_GIVE_UP_S:
-                try:
-                    body = self.api.call("GET", "/sync", watcher, params={
-                        "since": since, "timeout": 5000, "filter": timeline},
-                        timeout=DELIVERY_GIVE_UP_S)
-                except (RuntimeError, requests.RequestException):
-                    failed[0] += 1
-                    continue
-                since, now = body["next_batch"], time.perf_counter()
-                room = body.get("rooms", {}).get("join", {}).get(self.big_room, {})
-                for event in room.get("timeline", {}).get("events", []):
-                    seen_at.setdefault(event.get("content", {}).get("body"), now)
-                if time.monotonic() > end and all(label in seen_at for label in sent_at):
-                    return
-
-        watching = threading.Thread(target=watch, args=(since,))
-        watching.start()
-        started = time.perf_counter()
-        parallel(lambda pair: chatter(*pair),
-                 [(members[0], 0.0), (members[1], 1 / args.busy_rate)], 2)
-        rate = len(latencies) / (time.perf_counter() - started)
-        watching.join()
-        polls.stop()
-        deliveries = [seen_at[label] - at for label, at in sent_at.items() if label in seen_at]
-        undelivered = len(sent_at) - len(deliveries)
-        return {"rate": rate, "p50": pct(latencies, 50), "p99": pct(latencies, 99),
-                "delivery": pct(deliveries, 95),
-                "failed": float(failed[0] + polls.errors + undelivered)}
-
     def idle_sessions(self, count: int) -> list[tuple[str, str]]:
         """One device per idle client, each with its current since token."""
         return parallel(lambda user: (user["access_token"], self.api.call(
@@ -584,18 +518,8 @@ def run_database(database: str, args) -> dict[str, dict[str, float]]:
                 holder.stop()
                 record(f"{count} idle long-polls: failed polls and sends",
                        {name: float(holder.errors + failed[name])})
-        for name, setup in setups.items():
-            if "busy-room" not in steps:
-                break
-            # Like the send burst, one server at a time: it saturates the machine.
-            print(f"[{database}] busy room on {name} ...", flush=True)
-            busy = setup.busy_room()
-            prefix = f"busy room, {args.members} members polling"
-            record(f"{prefix}: messages sent (events/s)", {name: busy["rate"]})
-            record(f"{prefix}: send latency p50 (ms)", {name: busy["p50"]})
-            record(f"{prefix}: send latency p99 (ms)", {name: busy["p99"]})
-            record(f"{prefix}: delivery to a member p95 (ms)", {name: busy["delivery"]})
-            record(f"{prefix}: failed polls and sends", {name: busy["failed"]})
+        if "busy-room" in steps:
+            run_busy_room(setups, args, record, database, DELIVERY_GIVE_UP_S)
         record("server memory after setup, PSS (MiB)",
                {n: s.pss_after_setup for n, s in setups.items()})
         record("server memory at the end, PSS (MiB)",

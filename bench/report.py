@@ -22,6 +22,15 @@ POSTGRES_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.
 
 # --- the report ---------------------------------------------------------------------------------
 
+def pct(values: list[float], p: int) -> float:
+    """The p-th percentile of ``values`` (seconds), in milliseconds."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))
+    return ordered[index] * 1000
+
+
 HIGHER_IS_BETTER = ("(events/s)",)
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
