@@ -237,3 +237,55 @@ def test_batched_evaluation_matches_one_by_one():
             for u in users:
                 assert batch[u] == single.actions_for(by_user[u], u, lambda u=u: names[u]), \
                     (event, u)
+
+
+# --- compiled conditions ------------------------------------------------------------------------
+
+def test_globs_without_wildcards_fold_case_as_the_glob_engine_does():
+    # Such globs on an ASCII value are compared without RE2; past ASCII, RE2's case folding
+    # (U+017F folds to s, U+212A to k) still decides.
+    def matches(pattern, text):
+        return condition({"kind": "event_match", "key": "content.x", "pattern": pattern},
+                         {"type": "t", "content": {"x": text}})
+    assert matches("m.room.message", "M.Room.MESSAGE")
+    assert not matches("m.room.message", "m.room.messages")
+    assert not matches("m.room.message", "m_room_message")
+    assert matches("s", "\u017f") and matches("K", "\u212a") and matches("ü", "Ü")
+    assert not matches("a", "")
+    assert matches("", "")
+
+
+def test_globs_without_wildcards_spend_the_glob_budget():
+    # On type "m.room.message": "m.room.other" costs 13 x 15 = 195, "m.room.*" 9 x 15 = 135.
+    literal = compile_rule("override", {"rule_id": "a", "actions": [], "conditions": [
+        {"kind": "event_match", "key": "type", "pattern": "m.room.other"}]})
+    glob = compile_rule("override", {"rule_id": "b", "actions": ["notify"], "conditions": [
+        {"kind": "event_match", "key": "type", "pattern": "m.room.*"}]})
+    for budget, expected in ((300, None), (330, ("notify",))):
+        f = EventFacts({"type": "m.room.message", "content": {}}, member_count=3,
+                       sender_level=lambda: 0, notification_level=lambda key: 50,
+                       glob_budget=budget)
+        assert f.actions_for([literal, glob], ME, lambda: None) == expected, budget
+
+
+def test_members_with_different_rule_lists_get_their_own_outcomes():
+    # Grouped by rule list: an equal copy of the default list, a list whose master rule is
+    # enabled, and one with a user rule ahead of the defaults each settle their own members.
+    defaults = default_rules()
+    master = compile_rule("override", {"rule_id": ".m.rule.master", "conditions": [],
+                                       "actions": []})
+    mine = compile_rule("underride", {"rule_id": "tea", "actions": [
+        "notify", {"set_tweak": "sound", "value": "tea"}], "conditions": [
+        {"kind": "event_match", "key": "content.body", "pattern": "tea*"}]})
+    by_user = {"@a:x": defaults, "@b:x": list(defaults), "@c:x": [master] + defaults,
+               "@d:x": [mine] + defaults, "@e:x": defaults}
+    names = {u: None for u in by_user}
+    user_name = defaults[-6]
+    assert user_name.rule_id == ".m.rule.contains_user_name"
+    for body, expected in (
+            ("teatime", {"@a:x": ("notify",), "@b:x": ("notify",), "@c:x": (),
+                         "@d:x": mine.actions, "@e:x": ("notify",)}),
+            ("hi e", {"@a:x": ("notify",), "@b:x": ("notify",), "@c:x": (),
+                      "@d:x": ("notify",), "@e:x": user_name.actions})):
+        f = facts(message(body), member_count=5)
+        assert f.actions_by_user(by_user, lambda: names) == expected, body

@@ -5,6 +5,9 @@ members who changed nothing share the default one) it first settles, once, every
 does not depend on the member: rules that cannot match are dropped, and only the conditions
 naming the member (their user ID, localpart or display name) are left to check per member.
 So evaluating the default rules for hundreds of members costs little more than for one.
+Each condition that does not depend on the member is compiled, with its rule, into a function
+(``_compile_check``) so an event costs no generic dispatch on the condition's kind; a rule that
+matches every member reaching it ends the list (when only server-default rules follow).
 
 Globs are matched by ``services/globs.py`` (RE2: linear in the text). Evaluation runs inside
 the event writer's transaction, so the glob work of each user-defined rule list on one event is
@@ -14,8 +17,10 @@ it, that list's remaining glob conditions do not match. Server-default rules are
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable
 
 from ...property_paths import split_property_path
@@ -43,16 +48,19 @@ class Rule:
     conditions: tuple
     actions: tuple
     legacy_mention: bool = False
-    # The conditions split by whether they depend on the member (``_per_member``): once per
-    # compiled rule, not once per rule and event.
-    shared: tuple = field(init=False, repr=False, compare=False)
+    # The conditions split by whether they depend on the member (``_per_member``), the others
+    # compiled into checks (``_compile_check``): once per compiled rule, not once per rule and
+    # event. Server-default rules (IDs starting with ".") spend no glob budget.
+    checks: tuple = field(init=False, repr=False, compare=False)
     per_member: tuple = field(init=False, repr=False, compare=False)
+    server_default: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "shared",
-                           tuple(c for c in self.conditions if not _per_member(c)))
+        object.__setattr__(self, "checks", tuple(
+            _compile_check(c) for c in self.conditions if not _per_member(c)))
         object.__setattr__(self, "per_member",
                            tuple(c for c in self.conditions if _per_member(c)))
+        object.__setattr__(self, "server_default", self.rule_id.startswith("."))
 
 
 def compile_rule(kind: str, rule: dict) -> Rule:
@@ -120,15 +128,8 @@ def _same(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
-def member_count_matches(spec, count: int) -> bool:
-    if not isinstance(spec, str):
-        return False
-    match = _MEMBER_COUNT.fullmatch(spec)
-    if match is None:
-        return False
-    op, number = match.group(1) or "==", int(match.group(2))
-    return {"==": count == number, "<": count < number, ">": count > number,
-            "<=": count <= number, ">=": count >= number}[op]
+_COMPARISONS = {"==": operator.eq, "<": operator.lt, ">": operator.gt, "<=": operator.le,
+                ">=": operator.ge}
 
 
 # --- one event ----------------------------------------------------------------------------------
@@ -212,8 +213,9 @@ class EventFacts:
             words = self._words()
             out = set()
             for user_id in users:
-                localpart = substitute(LOCALPART, user_id)
-                if (localpart.lower() in words if _SIMPLE_WORD.fullmatch(localpart)
+                localpart = _localpart(user_id)
+                word = _simple_word(localpart)
+                if (word in words if word is not None
                         else globs.push_word_glob(localpart).matches(found)):
                     out.add(user_id)
             return out
@@ -233,13 +235,22 @@ class EventFacts:
             return entry[1]
         plan = []
         budget = [self.glob_budget]  # shared by this list's user-defined rules
-        for rule in rules:
+        for index, rule in enumerate(rules):
             if rule.legacy_mention and self.has_mentions:
                 continue
-            counted = None if rule.rule_id.startswith(".") else budget
-            if all(self._holds(c, "", _no_name, counted) for c in rule.shared) and all(
-                    self._may_hold(c) for c in rule.per_member):
-                plan.append((rule, rule.per_member))
+            counted = None if rule.server_default else budget
+            for check in rule.checks:
+                if not check(self, counted):
+                    break
+            else:
+                if all(self._may_hold(c) for c in rule.per_member):
+                    plan.append((rule, rule.per_member))
+                    # Every member reaching a rule without member conditions matches it, so
+                    # the rules after it are never reached: not evaluated, when they are all
+                    # server defaults (a user-defined glob's memoized outcome could spare
+                    # another rule list's glob budget, so those are still evaluated).
+                    if not rule.per_member and all(r.server_default for r in rules[index + 1:]):
+                        break
         self._plans[id(rules)] = (rules, plan)
         return plan
 
@@ -260,82 +271,18 @@ class EventFacts:
         return found is not _ABSENT
 
     def _member_holds(self, condition: dict, user_id: str, display_name) -> bool:
-        kind = condition.get("kind")
-        if kind == "contains_display_name":
+        if condition.get("kind") == "contains_display_name":
             return self._contains_display_name(display_name())
-        return self._evaluate(kind, condition, substitute(condition.get("pattern"), user_id),
-                              substitute(condition.get("value"), user_id))
-
-    def _holds(self, condition, user_id: str, display_name, budget: list | None = None) -> bool:
-        """Whether a condition holds (memoized per event). ``budget``: the glob work the rule
-        list may still spend; a glob past it does not match (and is not memoized)."""
-        if not isinstance(condition, dict):
-            return False
-        kind = condition.get("kind")
-        if kind == "contains_display_name":
-            return self._contains_display_name(display_name())
-        pattern = substitute(condition.get("pattern"), user_id)
-        value = substitute(condition.get("value"), user_id)
-        key = (kind, condition.get("key"), pattern, type(value).__name__, value,
-               condition.get("is"))
-        try:
-            return self._cache[key]
-        except (KeyError, TypeError):
-            pass
-        result = self._evaluate(kind, condition, pattern, value, budget)
-        if result is None:
-            return False
-        try:
-            self._cache[key] = result
-        except TypeError:  # an unhashable value in a malformed condition: just don't memoize
-            pass
-        return result
-
-    def _evaluate(self, kind, condition, pattern, value, budget: list | None = None
-                  ) -> bool | None:
-        """The condition's outcome; None when ``budget`` does not cover its glob."""
-        path = condition.get("key")
-        if kind == "event_match":
-            if not isinstance(path, str) or not isinstance(pattern, str):
-                return False
-            found = self._lookup(path)
-            if not isinstance(found, str):
-                return False
-            if path == "content.body" and _SIMPLE_WORD.fullmatch(pattern):
-                return pattern.lower() in self._words()
-            matcher = (globs.push_word_glob(pattern) if path == "content.body"
-                       else globs.push_glob(pattern))
-            if budget is not None:
-                cost = matcher.weight * (len(found) + 1)
-                if cost > budget[0]:
-                    return None
-                budget[0] -= cost
-            return matcher.matches(self._encoded(path))
-        if kind == "event_property_is":
-            if not isinstance(path, str) or not _is_simple(value):
-                return False
-            found = self._lookup(path)
-            return found is not _ABSENT and _is_simple(found) and _same(found, value)
-        if kind == "event_property_contains":
-            if not isinstance(path, str) or not _is_simple(value):
-                return False
-            found = self._lookup(path)
-            return isinstance(found, list) and any(
-                _is_simple(item) and _same(item, value) for item in found)
-        if kind == "room_member_count":
-            return member_count_matches(condition.get("is"), self.member_count)
-        if kind == "sender_notification_permission":
-            if not isinstance(path, str):
-                return False
-            return self._sender_level() >= self._notification_level(path)
-        # Unrecognised conditions never match (spec), which disables their rule.
-        return False
+        # Only for conditions _members_matching has no set form for (no default rule's): the
+        # condition with the member's values compiled for this one use, not memoized.
+        return _compile_check(condition, user_id, memo=False)(self, None)
 
     def _contains_display_name(self, name: str | None) -> bool:
         if not name or self.body is None:
             return False
-        if _SIMPLE_WORD.fullmatch(name):
-            return name.lower() in self._words()
+        word = _simple_word(name)
+        if word is not None:
+            return word in self._words()
         return globs.word_literal(name).matches(self._encoded("content.body"))
 
     def _lookup(self, path: str):
@@ -371,5 +318,129 @@ def _per_member(condition) -> bool:
                for k in ("pattern", "value"))
 
 
-def _no_name() -> None:
-    return None
+# Per member, not per member and event: the same few members receive event after event.
+@lru_cache(maxsize=4096)
+def _localpart(user_id: str) -> str:
+    return substitute(LOCALPART, user_id)
+
+
+@lru_cache(maxsize=4096)
+def _simple_word(text: str) -> str | None:
+    """``text`` lowercased when it is made of word characters only (it then matches the body
+    exactly when it is one of the body's words, ``EventFacts._words``), else None."""
+    return text.lower() if _SIMPLE_WORD.fullmatch(text) else None
+
+
+# --- compiled conditions --------------------------------------------------------------------------
+
+def _never(facts: EventFacts, budget: list | None) -> bool:
+    return False
+
+
+def _compile_check(condition, user_id: str = "", memo: bool = True
+                   ) -> Callable[[EventFacts, list | None], bool]:
+    """A condition (its owner's values substituted for ``user_id``) as a function of the
+    event's facts and the rule list's glob budget (None: not counted), with its kind and
+    parameters looked at once, when the rule is compiled, instead of on every event.
+
+    Glob outcomes are memoized per event under the condition's full description, so an
+    identical condition elsewhere (another rule, another member's rule list) reuses it without
+    spending budget again; a glob past the budget does not match and is not memoized. A glob
+    without wildcards on a whole ASCII value is a case-insensitive comparison (RE2's case
+    folding differs from ``str.lower`` only outside ASCII); its budget is spent all the same.
+    """
+    if not isinstance(condition, dict):
+        return _never
+    kind = condition.get("kind")
+    path = condition.get("key")
+    pattern = substitute(condition.get("pattern"), user_id)
+    value = substitute(condition.get("value"), user_id)
+    if kind == "event_match":
+        if not isinstance(path, str) or not isinstance(pattern, str):
+            return _never
+        if path == "content.body" and _SIMPLE_WORD.fullmatch(pattern):
+            word = pattern.lower()
+            return lambda facts, budget: (isinstance(facts._lookup(path), str)
+                                          and word in facts._words())
+        return _glob_check(path, pattern, _memo_key(condition, pattern, value) if memo else None)
+    if kind == "event_property_is":
+        if not isinstance(path, str) or not _is_simple(value):
+            return _never
+
+        def property_is(facts: EventFacts, budget) -> bool:
+            found = facts._lookup(path)
+            return found is not _ABSENT and _is_simple(found) and _same(found, value)
+        return property_is
+    if kind == "event_property_contains":
+        if not isinstance(path, str) or not _is_simple(value):
+            return _never
+
+        def property_contains(facts: EventFacts, budget) -> bool:
+            found = facts._lookup(path)
+            return isinstance(found, list) and any(
+                _is_simple(item) and _same(item, value) for item in found)
+        return property_contains
+    if kind == "room_member_count":
+        spec = condition.get("is")
+        match = _MEMBER_COUNT.fullmatch(spec) if isinstance(spec, str) else None
+        if match is None:
+            return _never
+        compare, number = _COMPARISONS[match.group(1) or "=="], int(match.group(2))
+        return lambda facts, budget: compare(facts.member_count, number)
+    if kind == "sender_notification_permission":
+        if not isinstance(path, str):
+            return _never
+
+        def permitted(facts: EventFacts, budget) -> bool:
+            key = (kind, path)
+            try:
+                return facts._cache[key]
+            except KeyError:
+                found = facts._cache[key] = (facts._sender_level()
+                                             >= facts._notification_level(path))
+                return found
+        return permitted
+    # Unrecognised conditions never match (spec), which disables their rule.
+    return _never
+
+
+def _memo_key(condition: dict, pattern, value) -> tuple | None:
+    key = (condition.get("kind"), condition.get("key"), pattern, type(value).__name__, value,
+           condition.get("is"))
+    try:
+        hash(key)
+    except TypeError:  # an unhashable value in a malformed condition: just don't memoize
+        return None
+    return key
+
+
+def _glob_check(path: str, pattern: str, key: tuple | None):
+    body = path == "content.body"
+    literal = (pattern.lower() if not body and pattern.isascii() and "*" not in pattern
+               and "?" not in pattern else None)
+    weight = len(pattern) + 1  # globs.Matcher.weight, known without compiling the glob
+
+    def glob_matches(facts: EventFacts, budget: list | None) -> bool:
+        if key is not None:
+            try:
+                return facts._cache[key]
+            except KeyError:
+                pass
+        found = facts._lookup(path)
+        if not isinstance(found, str):
+            result = False
+        else:
+            if budget is not None:
+                cost = weight * (len(found) + 1)
+                if cost > budget[0]:
+                    return False
+                budget[0] -= cost
+            if literal is not None and found.isascii():
+                result = found.lower() == literal
+            else:
+                matcher = globs.push_word_glob(pattern) if body else globs.push_glob(pattern)
+                result = matcher.matches(facts._encoded(path))
+        if key is not None:
+            facts._cache[key] = result
+        return result
+    return glob_matches
