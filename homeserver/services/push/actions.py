@@ -46,12 +46,14 @@ class _Members:
     Read with ``run_sql``: peewee's per-row machinery costs more than the query itself for the
     hundreds of rows of a large room, on every event."""
 
-    def __init__(self, room_id: str, sender: str):
+    def __init__(self, room_id: str, sender: str, rows: list | None = None):
         self.memberships: dict[str, tuple[str, str]] = {}  # user -> (membership, event ID)
         self.ignoring: set[str] = set()
         self.http_pushers: dict[str, list[int]] = {}
         self.presence = self.rules_version = _UNREAD
-        for row in run_sql(_MEMBERS, (sender, sender, room_id, MEMBER)):
+        if rows is None:
+            rows = run_sql(_MEMBERS, (sender, sender, room_id, MEMBER))
+        for row in rows:
             user_id, membership, event_id, ignores, pusher_id, version, seq = row[:7]
             self.memberships[user_id] = (membership, event_id)
             if ignores:
@@ -67,17 +69,32 @@ _UNREAD = object()
 
 # Fixed statement (db.run_sql), run for every event sent. A member with several http pushers
 # comes once per pusher; the rules' version and the sender's presence come with every row.
+# Every column is named, so that ``members_read`` can aggregate the rows.
+_MEMBER_COLUMNS = ("member", "membership", "event_id", "ignores", "pusher_id", "rules_version",
+                   "rules_seq", *(f"presence_{column}" for column in presence.COLUMNS))
 _MEMBERS = (
-    f"SELECT c.state_key, c.membership, c.event_id, "
+    f"SELECT c.state_key AS member, c.membership AS membership, c.event_id AS event_id, "
     f"(SELECT 1 FROM {IgnoredUser._meta.table_name} i "
-    f"WHERE i.user_id = c.state_key AND i.ignored_user_id = ?), p.id, v.version, v.seq, "
-    + ", ".join(f"pr.{column}" for column in presence.COLUMNS) + " "
+    f"WHERE i.user_id = c.state_key AND i.ignored_user_id = ?) AS ignores, "
+    f"p.id AS pusher_id, v.version AS rules_version, v.seq AS rules_seq, "
+    + ", ".join(f"pr.{column} AS presence_{column}" for column in presence.COLUMNS) + " "
     f"FROM {CurrentState._meta.table_name} c "
     f"LEFT JOIN {Pusher._meta.table_name} p ON p.user_id = c.state_key AND p.kind = 'http' "
     f"LEFT JOIN {PushRulesVersion._meta.table_name} v ON v.id = 1 "
     f"LEFT JOIN {Presence._meta.table_name} pr ON pr.user_id = ? "
     f"WHERE c.room_id = ? AND c.type = ? AND c.membership IN ('join', 'invite')")
 
+
+
+def members_read(room_id: str, sender: str) -> tuple[str, tuple]:
+    """What the push hook reads of the room's members, as a statement giving one JSON array of
+    rows (PostgreSQL; None when there are none) and its parameters: the event writer runs it
+    in the round trip that locks the room and passes the rows to ``on_event_persisted``, one
+    round trip fewer while the lock is held. Only for an event that changes no membership
+    (the hook must see the members after the event's own state)."""
+    listed = ", ".join(f"m.{column}" for column in _MEMBER_COLUMNS)
+    return (f"SELECT json_agg(json_build_array({listed})) FROM ({_MEMBERS}) m",
+            (sender, sender, room_id, MEMBER))
 
 # Display names by member event ID. A member event never changes (a redaction aside, which
 # only stops a stale name from matching), so every process may keep them.
@@ -103,18 +120,20 @@ def _display_names(member_events: dict[str, str]) -> dict[str, str | None]:
 
 def on_event_persisted(room_id: str, event_id: str, pdu: dict, stream_ordering: int,
                        version: RoomVersion, auth_state: dict,
-                       batch: StatementBatch | None = None) -> None:
+                       batch: StatementBatch | None = None,
+                       member_rows: list | None = None) -> None:
     """Evaluate push rules for a stored event. Call inside the event's write transaction,
     after current state was updated. ``auth_state`` is the state the event was authorized
     against ({(type, state_key): pdu}; it holds m.room.create and m.room.power_levels). The
-    rows it writes go into ``batch`` when given (the caller runs it before commit)."""
+    rows it writes go into ``batch`` when given (the caller runs it before commit).
+    ``member_rows``: the rows of ``members_read``, when the caller read them already."""
     batch_given = batch is not None
     batch = StatementBatch() if batch is None else batch
     sender = pdu.get("sender")
     content = pdu.get("content") if isinstance(pdu.get("content"), dict) else {}
     thread_id = read_positions.thread_of(content)
 
-    members = _Members(room_id, sender)
+    members = _Members(room_id, sender, member_rows)
     if members.presence is _UNREAD:
         presence.on_activity(sender)
     else:

@@ -54,33 +54,38 @@ def lock_room(room_id: str) -> Room | None:
     return _room(room_id, row) if row is not None else None
 
 
-def lock_room_and_read(room_id: str, keys: list[tuple[str, str]],
-                       txn: tuple | None) -> tuple[Room | None, list[tuple], str | None]:
+def lock_room_and_read(room_id: str, keys: list[tuple[str, str]], txn: tuple | None,
+                       also: tuple[str, tuple] | None = None
+                       ) -> tuple[Room | None, list[tuple], str | None, object]:
     """``lock_room``, then what a send reads first under that lock: the current state events
-    at ``keys`` (as ``state_events``) and, with ``txn`` = (user_id, device_id, endpoint,
-    txn_id, since_ts), that txnId's result (as ``txn_result``). On PostgreSQL one round trip:
-    the lock, then one statement that reads the rest (a statement of its own, so that in READ
-    COMMITTED it sees what the lock's previous holder committed)."""
+    at ``keys`` (as ``state_events``), with ``txn`` = (user_id, device_id, endpoint, txn_id,
+    since_ts) that txnId's result (as ``txn_result``), and with ``also`` = (statement of one
+    value, its parameters) that value (PostgreSQL only; None on SQLite, where the caller reads
+    it itself). On PostgreSQL one round trip: the lock, then one statement that reads the rest
+    (a statement of its own, so that in READ COMMITTED it sees what the lock's previous holder
+    committed)."""
     if _is_sqlite() or not keys:
         room = lock_room(room_id)
         if room is None:
-            return None, [], None
-        return room, state_events(room_id, keys), txn_result(*txn) if txn else None
+            return None, [], None, None
+        return room, state_events(room_id, keys), txn_result(*txn) if txn else None, None
     condition = " OR ".join(["(c.type = ? AND c.state_key = ?)"] * len(keys))
     txn_column = f"({_TXN_RESULT})" if txn else "NULL"
+    also_column = f"({also[0]})" if also else "NULL"
     template = (f"SELECT 1 FROM {_ROOM} WHERE room_id = ? FOR UPDATE;\n"
                 f"SELECT {_ROOM_COLUMNS}, {txn_column}, "
                 f"(SELECT json_agg(json_build_array(c.type, c.state_key, e.event_id, e.json)) "
                 f"FROM {_STATE} c JOIN {_EVENT} e ON e.event_id = c.event_id "
-                f"WHERE c.room_id = ? AND ({condition})) FROM {_ROOM} WHERE room_id = ?")
+                f"WHERE c.room_id = ? AND ({condition})), {also_column} "
+                f"FROM {_ROOM} WHERE room_id = ?")
     params: list = [room_id, *(txn or ()), room_id]
     for event_type, state_key in keys:
         params += [event_type, state_key]
-    params.append(room_id)
+    params += [*(also[1] if also else ()), room_id]
     row = _run(template, tuple(params)).fetchone()
     if row is None:
-        return None, [], None
-    return _room(room_id, row[:6]), [tuple(entry) for entry in row[7] or ()], row[6]
+        return None, [], None, None
+    return _room(room_id, row[:6]), [tuple(entry) for entry in row[7] or ()], row[6], row[8]
 
 
 def state_events(room_id: str, keys: list[tuple[str, str]]) -> list[tuple[str, str, str, str]]:

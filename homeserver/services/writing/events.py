@@ -82,6 +82,8 @@ class RoomAppender:
         self._latest_hashes: dict | None = None
         # True until the m.room.create event of a room being created stored its row.
         self._unsaved = False
+        # What the push hook reads of the members, when read with the lock (lock_to_send).
+        self._member_rows: list | None = None
 
     # --- opening ----------------------------------------------------------------------------
 
@@ -106,19 +108,22 @@ class RoomAppender:
         return appender
 
     @classmethod
-    def lock_to_send(cls, room_id: str, sender: str,
-                     txn: TxnKey | None) -> tuple["RoomAppender", dict | None]:
+    def lock_to_send(cls, room_id: str, sender: str, txn: TxnKey | None,
+                     changes_membership: bool = True) -> tuple["RoomAppender", dict | None]:
         """``lock`` for one event sent by ``sender``, with what every send reads first under
         the lock read together (one round trip on PostgreSQL): the state its auth rules
-        need in the common case, and ``txn``'s first result (None when there is none)."""
+        need in the common case, ``txn``'s first result (None when there is none), and
+        unless the event ``changes_membership``, what its push hook reads of the members."""
         keys = [CREATE_KEY, ("m.room.power_levels", ""), (MEMBER, sender)]
-        room, rows, first = event_store.lock_room_and_read(
-            room_id, keys, txn_ids.lookup(txn) if txn is not None else None) \
-            if isinstance(room_id, str) else (None, [], None)
+        members = None if changes_membership else push_actions.members_read(room_id, sender)
+        room, rows, first, member_rows = event_store.lock_room_and_read(
+            room_id, keys, txn_ids.lookup(txn) if txn is not None else None, members) \
+            if isinstance(room_id, str) else (None, [], None, None)
         if room is None:
             raise errors.Forbidden("You are not in this room")
         appender = cls(room, get_room_version(room.room_version))
         appender._loaded(keys, rows)
+        appender._member_rows = member_rows
         return appender, txn_ids.result_of(first)
 
     # --- state ------------------------------------------------------------------------------
@@ -257,8 +262,9 @@ class RoomAppender:
         self.room.latest_depth = pdu["depth"]
         self._latest_hashes = pdu.get("hashes")
         # Notifications and unread counts belong to the same transaction as the event.
+        member_rows, self._member_rows = self._member_rows, None
         push_actions.on_event_persisted(self.room_id, event_id, pdu, position, version,
-                                        auth_state, batch)
+                                        auth_state, batch, member_rows)
         if txn is not None:
             txn_ids.record(txn, {"event_id": event_id}, batch)
         batch.run(commit=last)
@@ -419,7 +425,8 @@ def send_event(sender: str, room_id: str, event_type: str, content: dict, *,
     ``state_key`` is given). With ``txn``, a retry answers the first event instead; with
     ``dedupe``, see ``RoomAppender.append``."""
     with write_transaction():
-        appender, first = RoomAppender.lock_to_send(room_id, sender, txn)
+        appender, first = RoomAppender.lock_to_send(room_id, sender, txn,
+                                                    changes_membership=event_type == MEMBER)
         if first is not None:
             return Sent(first["event_id"], None)
         sent = appender.append(sender, event_type, content, state_key, redacts=redacts,
