@@ -25,6 +25,7 @@ from .services.policy import txn_ids
 from .services.push import rules as push_rules
 from .services.reading import filters
 from .services.server import metrics
+from .services.sso import oidc
 
 # The logger and Flask's import name stay "homeserver", as before create_app moved here.
 logger = logging.getLogger("homeserver")
@@ -75,6 +76,7 @@ def create_app(config=None, *, overrides: dict | None = None, check_schema: bool
     filters.configure(config.filters)
     txn_ids.configure(config.requests)
     identity_client.configure(config.identity_servers)
+    oidc.configure(config.oidc_providers)
     database = db.init_database(config.database_url, config.database_pool_size)
     if check_schema:
         db.check_schema()

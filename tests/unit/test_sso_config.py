@@ -1,5 +1,9 @@
 """The SSO configuration (``oidc_providers``, ``sso``): startup refuses what cannot work."""
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from homeserver.config import ConfigError, load_config
@@ -62,3 +66,26 @@ def test_providers_from_the_environment():
         "HOMESERVER_OIDC_PROVIDERS": "[{idp_id: kc, issuer: 'https://idp.example.org/', "
                                      "client_id: matrix, client_secret: s}]"})
     assert config.oidc_providers[0]["issuer"] == "https://idp.example.org/"
+
+
+_BUILD_APP = """
+import json, os, sys
+from homeserver.app import create_app
+from homeserver.config import load_config
+create_app(load_config(path=os.devnull, environ={}, overrides=json.loads(sys.argv[1])),
+           check_schema=False)
+print(json.dumps(sorted(name for name in ("jwt", "cryptography") if name in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("providers, imported", [([], []), ([PROVIDER], ["cryptography", "jwt"])])
+def test_the_token_verifier_is_loaded_at_start_only_where_providers_are_configured(
+        tmp_path, providers, imported):
+    """PyJWT and cryptography (~10 MiB) are loaded by the app gunicorn's master builds (the
+    workers share them) only where SSO is configured; elsewhere no process loads them."""
+    overrides = {"data_dir": str(tmp_path), "database": f"sqlite:///{tmp_path}/db.sqlite",
+                 "public_baseurl": "https://hs.example.org/", "oidc_providers": providers}
+    built = subprocess.run([sys.executable, "-c", _BUILD_APP, json.dumps(overrides)],
+                           capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    assert json.loads(built.stdout.strip().splitlines()[-1]) == imported

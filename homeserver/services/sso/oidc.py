@@ -14,12 +14,14 @@ import hashlib
 import json
 import logging
 import secrets
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
-
-import jwt
 
 from .errors import SsoError
 from .providers import Provider, parse_json_object, request, signing_keys
+
+if TYPE_CHECKING:
+    import jwt
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +105,17 @@ def _allowed_algorithms(meta: dict) -> list[str]:
     return [alg for alg in ASYMMETRIC_ALGORITHMS if alg in announced]
 
 
+def configure(providers: list) -> None:
+    """With identity providers configured, PyJWT (with cryptography, ~10 MiB) is imported now:
+    gunicorn's master builds the app before it forks, so the workers share those pages.
+    Without, no process imports it unless it verifies an ID token (docs/performance.md,
+    "Process model and memory")."""
+    if providers:
+        import jwt  # noqa: F401
+
+
 def _candidate_keys(keys: list[dict], kid, alg: str) -> list[jwt.PyJWK]:
+    import jwt
     found = []
     for entry in keys:
         if kid is not None and entry.get("kid") != kid:
@@ -120,6 +132,7 @@ def _candidate_keys(keys: list[dict], kid, alg: str) -> list[jwt.PyJWK]:
 
 def verify_id_token(provider: Provider, meta: dict, id_token: str, *, nonce: str) -> dict:
     """The claims of a valid ID token for this client and attempt; SsoError otherwise."""
+    import jwt  # imported at start only where providers are configured (see configure)
     refused = SsoError("The identity provider's answer could not be verified", status=403)
     try:
         header = jwt.get_unverified_header(id_token)
