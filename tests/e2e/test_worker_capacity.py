@@ -15,8 +15,11 @@ import os
 import select
 import signal
 import socket
+import time
 
 import requests
+
+from homeserver.gunicorn_worker import NEXT_REQUEST_WAIT_S
 
 from helpers.remote import call, metric_value, register
 from helpers.waiting import wait_until
@@ -115,6 +118,39 @@ def test_kept_alive_connection_serves_the_next_request(start_gunicorn):
         conn.close()
 
 
+def voluntary_switches(pid: int) -> int:
+    """How many times the process's main thread (a worker's event loop) went to sleep."""
+    with open(f"/proc/{pid}/task/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    raise AssertionError("no voluntary_ctxt_switches")
+
+
+def test_next_request_on_a_kept_alive_connection_skips_the_event_loop(start_gunicorn):
+    """A client sending its next request right after an answer (a sync loop, a re-issued
+    long-poll) is served by the thread that answered it: the worker's event loop is not woken
+    twice per request to take the connection back and hand it to a thread again. Before, it
+    slept and woke at least twice per request; now only for its own 1 s timer."""
+    server = start_gunicorn(workers=1, gunicorn_args=["--threads", "2"],
+                            presence={"enabled": False})
+    worker = worker_pid(server)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request("GET", "/_matrix/client/versions")
+        conn.getresponse().read()
+        before = voluntary_switches(worker)
+        for _ in range(100):
+            conn.request("GET", "/_matrix/client/versions")
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200 and not response.will_close
+        woken = voluntary_switches(worker) - before
+    finally:
+        conn.close()
+    assert woken < 50, woken
+
+
 def test_idle_kept_alive_connection_makes_room_for_a_new_one(start_gunicorn):
     # A held long-poll and an idle kept-alive connection fill the worker's two threads.
     server, user, poll = worker_holding_a_long_poll(start_gunicorn)
@@ -206,7 +242,9 @@ def test_idle_connection_closed_for_a_new_one_while_its_next_request_arrives(sta
                 first = idle.getresponse()
                 first.read()
                 assert first.status == 200 and not first.will_close
-                # The worker is done with it (kept alive) and listens again.
+                # The worker is done with it (kept alive, after its thread waited for a next
+                # request) and listens again.
+                time.sleep(2 * NEXT_REQUEST_WAIT_S)
                 assert wait_until(lambda: waiting_for_events(worker))
                 os.kill(worker, signal.SIGSTOP)
                 try:
