@@ -28,6 +28,8 @@ def busy_room(setup, give_up_s: float) -> dict:
     since = api.call("GET", "/sync", watcher, params={"timeout": 0})["next_batch"]
     latencies, sent_at, seen_at, failed = [], {}, {}, [0]
     end = time.monotonic() + args.busy_seconds
+    # Set once both chatters are done: a chatter's last send may start after ``end``.
+    chat_done = threading.Event()
 
     def chatter(user, offset):
         n, next_at = 0, time.monotonic() + offset
@@ -56,7 +58,7 @@ def busy_room(setup, give_up_s: float) -> dict:
             room = body.get("rooms", {}).get("join", {}).get(setup.big_room, {})
             for event in room.get("timeline", {}).get("events", []):
                 seen_at.setdefault(event.get("content", {}).get("body"), now)
-            if time.monotonic() > end and all(label in seen_at for label in sent_at):
+            if chat_done.is_set() and all(label in seen_at for label in sent_at):
                 return
 
     threads = [threading.Thread(target=watch, args=(since,))] + [
@@ -67,6 +69,7 @@ def busy_room(setup, give_up_s: float) -> dict:
         thread.start()
     for thread in threads[1:]:
         thread.join()
+    chat_done.set()
     rate = len(latencies) / (time.perf_counter() - started)
     threads[0].join()
     polls.stop()
