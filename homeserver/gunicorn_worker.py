@@ -30,8 +30,6 @@ poller's bookkeeping, about a quarter of the CPU of a small request (docs/perfor
 
 from __future__ import annotations
 
-import select
-
 from gunicorn.workers import gthread
 
 from .services.streams.long_polls import registry as long_polls
@@ -86,10 +84,9 @@ class ThreadWorker(gthread.ThreadWorker):
             return False
         if conn.parser.unreader.buf.getvalue():
             return True  # read ahead with the last request's body
-        # poll, not select: a busy worker's descriptors pass select's limit (1024).
-        poller = select.poll()
-        poller.register(conn.sock, select.POLLIN)
-        return bool(poller.poll(NEXT_REQUEST_WAIT_S * 1000))
+        # gunicorn's own wait for a new connection's first request, made to wait again.
+        conn.data_ready = False
+        return conn.wait_for_data(NEXT_REQUEST_WAIT_S)
 
     def finish_request(self, conn, fs):
         if conn.sock.fileno() == -1:
